@@ -1,0 +1,51 @@
+import { Token } from 'aws-cdk-lib';
+import { type IConstruct } from 'constructs';
+
+/** Thrown at synth time when a construct's props are invalid. The message names each prop, value and rule. */
+export class PropsValidationError extends Error {
+  constructor(
+    message: string,
+    /** One entry per invalid prop. */
+    public readonly problems: readonly string[],
+  ) {
+    super(message);
+    this.name = 'PropsValidationError';
+  }
+}
+
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) || (v && typeof v === 'object') ? JSON.stringify(v) : String(v));
+
+/**
+ * Collects every prop problem of a construct, then throws once with all of them. Values that are
+ * unresolved tokens are skipped: they can only be checked at deploy time.
+ */
+export class PropsValidator {
+  private readonly problems: string[] = [];
+
+  constructor(
+    private readonly scope: IConstruct,
+    private readonly constructName: string,
+  ) {}
+
+  /** Records a problem unless `ok` holds. */
+  check(ok: boolean, prop: string, value: unknown, allowed: string): this {
+    if (!ok && !Token.isUnresolved(value)) this.problems.push(`${prop}: ${show(value)} — ${allowed}`);
+    return this;
+  }
+
+  /** Checks an optional integer lies in [min, max]. */
+  intRange(prop: string, value: number | undefined, min: number, max: number, unit = ''): this {
+    if (value === undefined || Token.isUnresolved(value)) return this;
+    const suffix = unit ? ` ${unit}` : '';
+    return this.check(Number.isInteger(value) && value >= min && value <= max, prop, value, `must be a whole number between ${min} and ${max}${suffix}`);
+  }
+
+  /** Throws a PropsValidationError listing every problem, if any. */
+  throwIfInvalid(): void {
+    if (this.problems.length === 0) return;
+    throw new PropsValidationError(
+      `${this.constructName} at "${this.scope.node.path}" has invalid props:\n${this.problems.map((p) => `  - ${p}`).join('\n')}`,
+      this.problems,
+    );
+  }
+}

@@ -1,0 +1,6 @@
+export * from './core/validation';
+export * from './core/defaults';
+export * from './network';
+export * from './storage';
+export * from './registry';
+export * from './monitoring';

@@ -1,0 +1,110 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { platformKey } from '../core/defaults';
+import { PropsValidator } from '../core/validation';
+
+export interface ImageRegistryProps {
+  /** Logical names of the repositories, e.g. `training`, `inference`. @default ['training', 'inference'] */
+  readonly repositories?: string[];
+  /**
+   * Prefix of the repository names: a repository is named `<prefix>/<name>`.
+   * @default - CloudFormation generates the names
+   */
+  readonly repositoryNamePrefix?: string;
+  /** Tagged images kept per repository; older ones expire. @default 50 */
+  readonly maxTaggedImages?: number;
+  /** Days after which untagged images expire. @default 7 */
+  readonly untaggedExpiryDays?: number;
+  /** Accounts (e.g. other stages) allowed to pull. @default - none */
+  readonly pullAccounts?: string[];
+  /** Key for the repositories. @default - a new customer-managed key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+/**
+ * ECR repositories for training and inference images: scan on push, immutable tags, KMS encryption,
+ * lifecycle rules (keep the last N tagged images, expire untagged ones), optional cross-account pull.
+ */
+export class ImageRegistry extends Construct {
+  public readonly encryptionKey: kms.IKey;
+  /** Repositories by logical name. */
+  public readonly repositories: Readonly<Record<string, ecr.Repository>>;
+
+  constructor(scope: Construct, id: string, props: ImageRegistryProps = {}) {
+    super(scope, id);
+    const names = props.repositories ?? ['training', 'inference'];
+    const maxTagged = props.maxTaggedImages ?? 50;
+    const untaggedDays = props.untaggedExpiryDays ?? 7;
+    const pullAccounts = props.pullAccounts ?? [];
+
+    const v = new PropsValidator(this, 'ImageRegistry')
+      .check(names.length > 0, 'repositories', names, 'must name at least one repository')
+      .check(new Set(names).size === names.length, 'repositories', names, 'must not repeat a name')
+      .intRange('maxTaggedImages', maxTagged, 1, 10000, 'images')
+      .intRange('untaggedExpiryDays', untaggedDays, 1, 3650, 'days');
+    for (const name of names) v.check(NAME.test(name) && name.length <= 64, 'repositories', name, 'each name must be lowercase letters and digits separated by ".", "_" or "-"');
+    if (props.repositoryNamePrefix !== undefined) {
+      v.check(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/.test(props.repositoryNamePrefix), 'repositoryNamePrefix', props.repositoryNamePrefix, 'must be lowercase letters, digits and "._-/" separators');
+    }
+    for (const account of pullAccounts) v.check(/^\d{12}$/.test(account), 'pullAccounts', account, 'each must be a 12-digit account id');
+    v.throwIfInvalid();
+
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.encryptionKey = props.encryptionKey ?? platformKey(this, 'Key', { description: 'ECR image repositories', removalPolicy });
+
+    const repositories: Record<string, ecr.Repository> = {};
+    for (const name of names) {
+      const repo = new ecr.Repository(this, name, {
+        repositoryName: props.repositoryNamePrefix ? `${props.repositoryNamePrefix}/${name}` : undefined,
+        imageScanOnPush: true,
+        imageTagMutability: ecr.TagMutability.IMMUTABLE,
+        encryption: ecr.RepositoryEncryption.KMS,
+        encryptionKey: this.encryptionKey,
+        removalPolicy,
+        lifecycleRules: [
+          { rulePriority: 1, description: `Expire untagged images after ${untaggedDays} days`, tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(untaggedDays) },
+          { rulePriority: 2, description: `Keep the last ${maxTagged} tagged images`, tagStatus: ecr.TagStatus.TAGGED, tagPatternList: ['*'], maxImageCount: maxTagged },
+        ],
+      });
+      for (const account of pullAccounts) {
+        repo.addToResourcePolicy(new iam.PolicyStatement({
+          sid: `CrossAccountPull${account}`,
+          principals: [new iam.AccountPrincipal(account)],
+          actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        }));
+      }
+      repositories[name] = repo;
+    }
+    this.repositories = repositories;
+  }
+
+  /** A repository by logical name; throws naming the known ones if it does not exist. */
+  public repository(name: string): ecr.IRepository {
+    const repo = this.repositories[name];
+    if (!repo) throw new Error(`ImageRegistry at "${this.node.path}": no repository "${name}"; known: ${Object.keys(this.repositories).join(', ')}`);
+    return repo;
+  }
+
+  /** Pull from one repository, or all when no name is given (includes decrypt on the key). */
+  public grantPull(grantee: iam.IGrantable, name?: string): void {
+    for (const repo of name ? [this.repository(name)] : Object.values(this.repositories)) {
+      repo.grantPull(grantee);
+      this.encryptionKey.grantDecrypt(grantee);
+    }
+  }
+
+  /** Push to and pull from one repository, or all when no name is given. */
+  public grantPush(grantee: iam.IGrantable, name?: string): void {
+    for (const repo of name ? [this.repository(name)] : Object.values(this.repositories)) {
+      repo.grantPullPush(grantee);
+      this.encryptionKey.grantEncryptDecrypt(grantee);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { platformKey } from '../core/defaults';
+import { acknowledge, compliancePackIds } from '../core/nag';
+import { PropsValidator } from '../core/validation';
+
+export interface DataLakeProps {
+  /** Key for the data and artifact buckets. @default - a new customer-managed key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** Turn on S3 versioning for data and artifacts. @default true */
+  readonly versioned?: boolean;
+  /** Days after which noncurrent object versions expire. @default 90 */
+  readonly noncurrentVersionExpirationDays?: number;
+  /** Days after which objects move to S3 Intelligent-Tiering (0 = at once). @default 30 */
+  readonly intelligentTieringAfterDays?: number;
+  /** Days server access logs are kept. @default 365 */
+  readonly accessLogRetentionDays?: number;
+  /** What happens to buckets and key on stack deletion. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Empty the buckets when the stack is deleted (adds a CDK custom resource). Needs removalPolicy DESTROY.
+   * @default false
+   */
+  readonly autoDeleteObjects?: boolean;
+}
+
+/** The buckets of a data lake, by role. */
+export type DataLakeZone = 'raw' | 'processed' | 'artifacts';
+
+/**
+ * Data lake and model artifact store: `raw` data, `processed` data and features, and model `artifacts`,
+ * each KMS-encrypted with a customer-managed key, TLS-only, versioned, private, logged to a server access log
+ * bucket, with noncurrent-version expiry and Intelligent-Tiering.
+ *
+ * Usable as a DVC remote: `dvc remote add -d lake s3://<RawBucketName>/dvc` (DVC reads the AWS credentials
+ * of the caller; grant it with {@link grantReadData}/{@link grantWriteData}).
+ */
+export class DataLake extends Construct {
+  public readonly encryptionKey: kms.IKey;
+  public readonly rawBucket: s3.Bucket;
+  public readonly processedBucket: s3.Bucket;
+  public readonly artifactsBucket: s3.Bucket;
+  /** Destination of server access logs of the other buckets (SSE-S3: S3 log delivery cannot use SSE-KMS). */
+  public readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: DataLakeProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const autoDeleteObjects = props.autoDeleteObjects ?? false;
+    const noncurrentDays = props.noncurrentVersionExpirationDays ?? 90;
+    const tieringDays = props.intelligentTieringAfterDays ?? 30;
+    const logDays = props.accessLogRetentionDays ?? 365;
+    const versioned = props.versioned ?? true;
+
+    new PropsValidator(this, 'DataLake')
+      .intRange('noncurrentVersionExpirationDays', noncurrentDays, 1, 3650, 'days')
+      .intRange('intelligentTieringAfterDays', tieringDays, 0, 3650, 'days')
+      .intRange('accessLogRetentionDays', logDays, 1, 3650, 'days')
+      .check(!autoDeleteObjects || removalPolicy === RemovalPolicy.DESTROY, 'autoDeleteObjects', autoDeleteObjects,
+        `needs removalPolicy DESTROY (got ${removalPolicy}); retained buckets are never emptied`)
+      .throwIfInvalid();
+
+    this.encryptionKey = props.encryptionKey ?? platformKey(this, 'Key', { description: 'ML data lake and model artifacts', removalPolicy });
+
+    const common: s3.BucketProps = {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      removalPolicy,
+      autoDeleteObjects,
+    };
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      ...common,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      versioned: true,
+      // The log bucket records its own access under a separate prefix, so every bucket has an audit trail.
+      serverAccessLogsPrefix: 'self/',
+      lifecycleRules: [{ expiration: Duration.days(logDays), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+
+    const zoneBucket = (name: string, logPrefix: string): s3.Bucket =>
+      new s3.Bucket(this, name, {
+        ...common,
+        encryption: s3.BucketEncryption.KMS,
+        encryptionKey: this.encryptionKey,
+        bucketKeyEnabled: true,
+        versioned,
+        serverAccessLogsBucket: this.accessLogsBucket,
+        serverAccessLogsPrefix: logPrefix,
+        lifecycleRules: [
+          {
+            id: 'tiering-and-noncurrent-expiry',
+            transitions: [{ storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(tieringDays) }],
+            ...(versioned ? { noncurrentVersionExpiration: Duration.days(noncurrentDays) } : {}),
+            abortIncompleteMultipartUploadAfter: Duration.days(7),
+          },
+        ],
+      });
+
+    this.rawBucket = zoneBucket('Raw', 'raw/');
+    this.processedBucket = zoneBucket('Processed', 'processed/');
+    this.artifactsBucket = zoneBucket('Artifacts', 'artifacts/');
+
+    acknowledge(this.accessLogsBucket, compliancePackIds('S3DefaultEncryptionKMS'),
+      'S3 server access log delivery supports only SSE-S3 on the destination bucket; the logs hold no data payloads.');
+    for (const bucket of [this.accessLogsBucket, this.rawBucket, this.processedBucket, this.artifactsBucket]) {
+      acknowledge(bucket, compliancePackIds('S3BucketReplicationEnabled'),
+        'Cross-region replication is a disaster-recovery decision that needs a bucket in a second region; versioning, RETAIN in prod and KMS protect the data here.');
+    }
+  }
+
+  /** The bucket of a zone. */
+  public bucket(zone: DataLakeZone): s3.IBucket {
+    return { raw: this.rawBucket, processed: this.processedBucket, artifacts: this.artifactsBucket }[zone];
+  }
+
+  /** Read raw and processed data (and decrypt with the key). */
+  public grantReadData(grantee: iam.IGrantable): void {
+    this.rawBucket.grantRead(grantee);
+    this.processedBucket.grantRead(grantee);
+  }
+
+  /** Read raw data, read and write processed data and features. */
+  public grantWriteData(grantee: iam.IGrantable): void {
+    this.rawBucket.grantReadWrite(grantee);
+    this.processedBucket.grantReadWrite(grantee);
+  }
+
+  /** Read model artifacts. */
+  public grantReadArtifacts(grantee: iam.IGrantable): void {
+    this.artifactsBucket.grantRead(grantee);
+  }
+
+  /** Read and write model artifacts (no delete). */
+  public grantWriteArtifacts(grantee: iam.IGrantable): void {
+    this.artifactsBucket.grantRead(grantee);
+    this.artifactsBucket.grantPut(grantee);
+  }
+}

@@ -1,0 +1,14 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  // aws-cdk-lib's built-in CloudFormation validation costs seconds per synthesized app; tests switch it
+  // off and one dedicated test (test/app/all-stages.test.ts) synthesizes every stage with it on.
+  setupFiles: ['<rootDir>/test/setup-env.js'],
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,54 @@
+import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
+import { type NagPack } from 'cdk-nag';
+import { type Construct } from 'constructs';
+import { acknowledgeCdkGeneratedResources } from '../constructs/core/nag';
+import { type StageConfig } from './config';
+import { applyNag } from './nag';
+import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
+
+export interface PlatformStageProps extends StageProps {
+  /** The stage's validated config (see `loadStageConfig`). */
+  readonly config: StageConfig;
+}
+
+/**
+ * One environment of the platform (dev, staging or prod): its stacks, tags and cdk-nag gate.
+ * Components switched off in config create no stack.
+ */
+export class PlatformStage extends Stage {
+  public readonly config: StageConfig;
+  public readonly networkStack: NetworkStack;
+  public readonly dataStack: DataStack;
+  public readonly alertsStack: AlertsStack;
+  /** The cdk-nag packs gating this stage (for tests: `pack.validateScope(stage)`). */
+  public readonly nagPacks: NagPack[];
+  /** Every stack of the stage, in creation order. */
+  public readonly stacks: PlatformStack[] = [];
+
+  constructor(scope: Construct, id: string, props: PlatformStageProps) {
+    const { config } = props;
+    super(scope, id, {
+      env: { account: config.env.account, region: config.env.region },
+      ...props,
+    });
+    this.config = config;
+    const stackProps = (part: string) => ({ config, part });
+
+    this.networkStack = this.track(new NetworkStack(this, 'Network', stackProps('Network')));
+    this.dataStack = this.track(new DataStack(this, 'Data', stackProps('Data')));
+    this.alertsStack = this.track(new AlertsStack(this, 'Alerts', stackProps('Alerts')));
+
+    Tags.of(this).add('Project', config.prefix);
+    Tags.of(this).add('Environment', config.stage);
+    Tags.of(this).add('ManagedBy', 'cdk-mlops');
+    for (const [key, value] of Object.entries(config.tags)) Tags.of(this).add(key, value);
+
+    for (const stack of this.stacks) acknowledgeCdkGeneratedResources(stack);
+    this.nagPacks = applyNag(this, config);
+  }
+
+  private track<T extends PlatformStack>(stack: T): T {
+    this.stacks.push(stack);
+    return stack;
+  }
+}
