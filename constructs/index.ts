@@ -1,5 +1,6 @@
 export * from './core/validation';
 export * from './core/defaults';
+export * from './core/nag';
 export * from './network';
 export * from './storage';
 export * from './registry';

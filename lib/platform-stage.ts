@@ -1,7 +1,6 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import { type NagPack } from 'cdk-nag';
 import { type Construct } from 'constructs';
-import { acknowledgeCdkGeneratedResources } from '../constructs/core/nag';
 import { type StageConfig } from './config';
 import { applyNag } from './nag';
 import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
@@ -38,12 +37,13 @@ export class PlatformStage extends Stage {
     this.dataStack = this.track(new DataStack(this, 'Data', stackProps('Data')));
     this.alertsStack = this.track(new AlertsStack(this, 'Alerts', stackProps('Alerts')));
 
+    // Component stacks: each exists only when its config switch is on.
+
     Tags.of(this).add('Project', config.prefix);
     Tags.of(this).add('Environment', config.stage);
     Tags.of(this).add('ManagedBy', 'cdk-mlops');
     for (const [key, value] of Object.entries(config.tags)) Tags.of(this).add(key, value);
 
-    for (const stack of this.stacks) acknowledgeCdkGeneratedResources(stack);
     this.nagPacks = applyNag(this, config);
   }
 

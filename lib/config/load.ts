@@ -118,7 +118,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
 /** Rules that need more than one key or the stage name. */
 function crossFieldProblems(stage: StageName, c: z.infer<typeof platformConfig>): string[] {
   const p: string[] = [];
-  const { network: n, data: d, eks } = c;
+  const { network: n, data: d } = c;
   if (n.natGateways > n.maxAzs) p.push(`network.natGateways: ${n.natGateways} — must not exceed network.maxAzs (${n.maxAzs})`);
   if (n.maxAzs > 2 && !n.availabilityZones && !n.existingVpc) {
     p.push(`network.maxAzs: ${n.maxAzs} — more than 2 AZs needs env.region and network.availabilityZones (environment-agnostic stacks see only 2 AZs, and synth makes no lookups)`);
@@ -134,12 +134,6 @@ function crossFieldProblems(stage: StageName, c: z.infer<typeof platformConfig>)
     if (!d.retainOnDelete) p.push('data.retainOnDelete: false — prod must retain data on stack deletion (true)');
     if (!d.versioned) p.push('data.versioned: false — prod buckets must be versioned (true)');
     if (n.maxAzs < 2 && !n.existingVpc) p.push(`network.maxAzs: ${n.maxAzs} — prod must span at least 2 AZs`);
-  }
-  if (eks.endpointAccess === 'public-and-private' && eks.publicAccessCidrs.length === 0) {
-    p.push('eks.publicAccessCidrs: [] — a public-and-private endpoint needs at least one allowed CIDR (0.0.0.0/0 is not allowed)');
-  }
-  for (const [i, range] of eks.publicAccessCidrs.entries()) {
-    if (range.endsWith('/0')) p.push(`eks.publicAccessCidrs.${i}: ${show(range)} — must not open the API to the whole internet`);
   }
   return p;
 }

@@ -14,6 +14,13 @@ export const eksConfig = z.strictObject({
   adminRoleArns: z.array(roleArn),
   /** Run the KubeRay operator and a default RayCluster. */
   ray: z.boolean(),
+}).superRefine((eks, ctx) => {
+  if (eks.endpointAccess === 'public-and-private' && eks.publicAccessCidrs.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs'], message: 'a public-and-private endpoint needs at least one allowed CIDR (0.0.0.0/0 is not allowed)' });
+  }
+  eks.publicAccessCidrs.forEach((range, i) => {
+    if (range.endsWith('/0')) ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs', i], message: 'must not open the API to the whole internet' });
+  });
 });
 export type EksConfig = z.infer<typeof eksConfig>;
 
