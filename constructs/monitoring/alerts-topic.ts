@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -48,7 +48,8 @@ export class AlertsTopic extends Construct {
 
   /** Allow a principal to publish alerts. */
   public grantPublish(grantee: iam.IGrantable): iam.Grant {
-    this.encryptionKey.grantEncryptDecrypt(grantee);
-    return this.topic.grantPublish(grantee);
+    // Topic.grantPublish would add `kms:GenerateDataKey*`; explicit actions keep the grant free of wildcards.
+    this.encryptionKey.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    return iam.Grant.addToPrincipalOrResource({ grantee, actions: ['sns:Publish'], resourceArns: [this.topic.topicArn], resource: this.topic });
   }
 }

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { platformKey } from '../core/defaults';
+import { acknowledge } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 export interface ImageRegistryProps {
@@ -92,19 +93,39 @@ export class ImageRegistry extends Construct {
     return repo;
   }
 
-  /** Pull from one repository, or all when no name is given (includes decrypt on the key). */
+  /**
+   * Pull from one repository, or all when no name is given. ECR decrypts KMS-encrypted layers through its own
+   * grant on the key, so pullers need no KMS permission.
+   */
   public grantPull(grantee: iam.IGrantable, name?: string): void {
-    for (const repo of name ? [this.repository(name)] : Object.values(this.repositories)) {
-      repo.grantPull(grantee);
-      this.encryptionKey.grantDecrypt(grantee);
-    }
+    for (const repo of name ? [this.repository(name)] : Object.values(this.repositories)) repo.grant(grantee, ...PULL_ACTIONS);
+    grantAuthorizationToken(grantee);
   }
 
   /** Push to and pull from one repository, or all when no name is given. */
   public grantPush(grantee: iam.IGrantable, name?: string): void {
-    for (const repo of name ? [this.repository(name)] : Object.values(this.repositories)) {
-      repo.grantPullPush(grantee);
-      this.encryptionKey.grantEncryptDecrypt(grantee);
-    }
+    for (const repo of name ? [this.repository(name)] : Object.values(this.repositories)) repo.grant(grantee, ...PULL_ACTIONS, ...PUSH_ACTIONS);
+    grantAuthorizationToken(grantee);
   }
+}
+
+const PULL_ACTIONS = ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'];
+const PUSH_ACTIONS = ['ecr:PutImage', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload'];
+
+/**
+ * `ecr:GetAuthorizationToken` has no resource-level permissions, so it needs `Resource: *`. It goes into a policy
+ * of its own on the role, so the acknowledgement covers that one statement and nothing else the role is granted.
+ */
+function grantAuthorizationToken(grantee: iam.IGrantable): void {
+  const principal = grantee.grantPrincipal;
+  if (!(principal instanceof iam.Role)) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['ecr:GetAuthorizationToken'], resourceArns: ['*'] });
+    return;
+  }
+  if (principal.node.tryFindChild('EcrAuthorizationToken')) return;
+  const policy = new iam.Policy(principal, 'EcrAuthorizationToken', {
+    roles: [principal],
+    statements: [new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] })],
+  });
+  acknowledge(policy, ['AwsSolutions-IAM5[Resource::*]'], 'ecr:GetAuthorizationToken does not support resource-level permissions; image pulls themselves are granted per repository.');
 }

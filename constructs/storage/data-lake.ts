@@ -1,10 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
+import * as perms from './perms';
 import { PropsValidator } from '../core/validation';
 
 export interface DataLakeProps {
@@ -121,24 +122,37 @@ export class DataLake extends Construct {
 
   /** Read raw and processed data (and decrypt with the key). */
   public grantReadData(grantee: iam.IGrantable): void {
-    this.rawBucket.grantRead(grantee);
-    this.processedBucket.grantRead(grantee);
+    this.grantObjects(grantee, [this.rawBucket, this.processedBucket], false, false);
   }
 
-  /** Read raw data, read and write processed data and features. */
+  /** Read, write and delete raw and processed data and features. */
   public grantWriteData(grantee: iam.IGrantable): void {
-    this.rawBucket.grantReadWrite(grantee);
-    this.processedBucket.grantReadWrite(grantee);
+    this.grantObjects(grantee, [this.rawBucket, this.processedBucket], true, true);
   }
 
   /** Read model artifacts. */
   public grantReadArtifacts(grantee: iam.IGrantable): void {
-    this.artifactsBucket.grantRead(grantee);
+    this.grantObjects(grantee, [this.artifactsBucket], false, false);
   }
 
-  /** Read and write model artifacts (no delete). */
+  /** Read and write model artifacts (no delete: artifacts are versioned and kept). */
   public grantWriteArtifacts(grantee: iam.IGrantable): void {
-    this.artifactsBucket.grantRead(grantee);
-    this.artifactsBucket.grantPut(grantee);
+    this.grantObjects(grantee, [this.artifactsBucket], true, false);
+  }
+
+  private grantObjects(grantee: iam.IGrantable, buckets: s3.IBucket[], write: boolean, del: boolean): void {
+    const objectArns = buckets.map((b) => b.arnForObjects('*'));
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...perms.S3_READ_OBJECT_ACTIONS, ...(write ? perms.S3_WRITE_OBJECT_ACTIONS : []), ...(del ? perms.S3_DELETE_OBJECT_ACTIONS : [])],
+      resourceArns: objectArns,
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...perms.S3_LIST_ACTIONS, ...(write ? perms.S3_WRITE_BUCKET_ACTIONS : [])],
+      resourceArns: buckets.map((b) => b.bucketArn),
+    });
+    this.encryptionKey.grant(grantee, ...(write ? perms.KMS_WRITE_ACTIONS : perms.KMS_READ_ACTIONS));
+    acknowledgeResourceWildcards(grantee.grantPrincipal, objectArns, perms.OBJECT_WILDCARD_REASON);
   }
 }

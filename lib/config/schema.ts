@@ -52,6 +52,8 @@ export const networkConfig = z.strictObject({
       vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: 'must be a VPC id such as vpc-0123456789abcdef0' }),
       availabilityZones: z.array(z.string()).min(1),
       privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: 'must be a subnet id' })).min(1),
+      /** Route tables of the private subnets, in the same order. */
+      privateSubnetRouteTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, { error: 'must be a route table id' })).min(1),
     })
     .optional(),
 });

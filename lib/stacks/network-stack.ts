@@ -18,6 +18,7 @@ export class NetworkStack extends PlatformStack {
           vpcId: n.existingVpc.vpcId,
           availabilityZones: n.existingVpc.availabilityZones,
           privateSubnetIds: n.existingVpc.privateSubnetIds,
+          privateSubnetRouteTableIds: n.existingVpc.privateSubnetRouteTableIds,
         }),
       })
       : new PlatformNetwork(this, 'Network', {

@@ -78,7 +78,7 @@ describe('PlatformNetwork options', () => {
 
   test('an imported VPC is used as is', () => {
     const stack = newStack();
-    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Existing', { vpcId: 'vpc-12345678', availabilityZones: ['a', 'b'], privateSubnetIds: ['subnet-1', 'subnet-2'] });
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Existing', { vpcId: 'vpc-12345678', availabilityZones: ['a', 'b'], privateSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetRouteTableIds: ['rtb-1', 'rtb-2'] });
     const network = new PlatformNetwork(stack, 'Net', { vpc });
     expect(network.vpc).toBe(vpc);
     expect(network.flowLogGroup).toBeUndefined();
@@ -94,7 +94,7 @@ describe('PlatformNetwork validation', () => {
   test('too few zones', () => expect(build({ maxAzs: 3, availabilityZones: ['us-east-1a'] })).toThrow(/availabilityZones: \["us-east-1a"\] — must list at least maxAzs \(3\) zones/));
   test('imported VPC with shaping props', () => {
     const stack = newStack();
-    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'V', { vpcId: 'vpc-12345678', availabilityZones: ['a'], privateSubnetIds: ['s'] });
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'V', { vpcId: 'vpc-12345678', availabilityZones: ['a'], privateSubnetIds: ['s'], privateSubnetRouteTableIds: ['rtb-1'] });
     expect(() => new PlatformNetwork(stack, 'Net', { vpc, cidr: '10.0.0.0/16' })).toThrow(/vpc: .* — cannot be combined with cidr/);
   });
   test('all problems at once, as a PropsValidationError naming the construct path', () => {
