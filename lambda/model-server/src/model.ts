@@ -1,0 +1,117 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { InferenceSession, type Tensor } from 'onnxruntime-node';
+
+/** Tensor element types the server converts JSON into. */
+export type TensorDtype = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool';
+
+/** One model input or output as the metadata endpoint reports it. */
+export interface TensorSpec {
+  readonly name: string;
+  /** onnxruntime's element type name, e.g. `float32`. */
+  readonly dtype: string;
+  /** Dimensions: numbers are fixed, strings are symbolic (e.g. `batch`). Empty when unknown. */
+  readonly shape: ReadonlyArray<number | string>;
+}
+
+/** Where the model comes from: an S3 object wins over a local path. */
+export type ModelSource = { readonly kind: 's3'; readonly bucket: string; readonly key: string } | { readonly kind: 'file'; readonly path: string };
+
+/** SageMaker extracts the model archive (`ModelDataUrl`) here. */
+export const SAGEMAKER_MODEL_DIR = '/opt/ml/model';
+
+/** The first `.onnx` file of a directory (sorted), or the path itself when it is a file. */
+export function resolveModelFile(path: string): string {
+  if (!statSync(path).isDirectory()) return path;
+  const file = readdirSync(path).filter((f) => f.endsWith('.onnx')).sort()[0];
+  if (!file) throw new Error(`no .onnx file in model directory ${path}`);
+  return join(path, file);
+}
+
+/**
+ * The model source configured by the environment: `MODEL_S3_BUCKET` + `MODEL_S3_KEY`, else `MODEL_PATH`
+ * (file or directory), else SageMaker's `/opt/ml/model` when it holds a model, else `MODEL_DEFAULT_PATH`
+ * (the reference model baked into the image).
+ */
+export function modelSourceFromEnv(env: Record<string, string | undefined> = process.env): ModelSource {
+  const bucket = env.MODEL_S3_BUCKET;
+  const key = env.MODEL_S3_KEY;
+  if (bucket || key) {
+    if (!bucket || !key) throw new Error('MODEL_S3_BUCKET and MODEL_S3_KEY must be set together');
+    return { kind: 's3', bucket, key };
+  }
+  if (env.MODEL_PATH) return { kind: 'file', path: env.MODEL_PATH };
+  if (existsSync(SAGEMAKER_MODEL_DIR) && readdirSync(SAGEMAKER_MODEL_DIR).some((f) => f.endsWith('.onnx'))) {
+    return { kind: 'file', path: SAGEMAKER_MODEL_DIR };
+  }
+  if (env.MODEL_DEFAULT_PATH) return { kind: 'file', path: env.MODEL_DEFAULT_PATH };
+  throw new Error('no model configured: set MODEL_S3_BUCKET and MODEL_S3_KEY, or MODEL_PATH');
+}
+
+export interface LoadModelOptions {
+  /** Used for S3 sources. @default a new S3Client for the environment's region */
+  readonly s3?: S3Client;
+  /** onnxruntime intra-op threads; 0 lets onnxruntime choose. @default 0 */
+  readonly intraOpThreads?: number;
+}
+
+/** A loaded ONNX model: the onnxruntime session and its input/output specs. */
+export class Model {
+  /** Reads the model bytes from the source and creates the session. */
+  static async load(source: ModelSource, options: LoadModelOptions = {}): Promise<Model> {
+    let bytes: Uint8Array;
+    let location: string;
+    if (source.kind === 's3') {
+      location = `s3://${source.bucket}/${source.key}`;
+      const s3 = options.s3 ?? new S3Client({});
+      const object = await s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: source.key }));
+      if (!object.Body) throw new Error(`${location} has no body`);
+      bytes = await object.Body.transformToByteArray();
+    } else {
+      location = resolveModelFile(source.path);
+      bytes = readFileSync(location);
+    }
+    return Model.fromBytes(bytes, location, options.intraOpThreads);
+  }
+
+  /** Creates the session from serialized ONNX bytes. */
+  static async fromBytes(bytes: Uint8Array, location = 'memory', intraOpThreads = 0): Promise<Model> {
+    let session: InferenceSession;
+    try {
+      session = await InferenceSession.create(bytes, {
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        ...(intraOpThreads > 0 ? { intraOpNumThreads: intraOpThreads } : {}),
+      });
+    } catch (err) {
+      throw new Error(`cannot load ONNX model from ${location}: ${(err as Error).message}`);
+    }
+    return new Model(session, location, bytes.byteLength);
+  }
+
+  public readonly inputs: readonly TensorSpec[];
+  public readonly outputs: readonly TensorSpec[];
+
+  private constructor(
+    public readonly session: InferenceSession,
+    /** Where the model was loaded from (file path or s3:// URI). */
+    public readonly location: string,
+    public readonly sizeBytes: number,
+  ) {
+    const spec = (m: InferenceSession.ValueMetadata): TensorSpec =>
+      m.isTensor ? { name: m.name, dtype: m.type, shape: [...m.shape] } : { name: m.name, dtype: 'non-tensor', shape: [] };
+    this.inputs = session.inputMetadata.map(spec);
+    this.outputs = session.outputMetadata.map(spec);
+  }
+
+  /** Runs the model. Errors are onnxruntime's (the service turns them into 500s). */
+  run(feeds: Record<string, Tensor>): Promise<InferenceSession.ReturnType> {
+    return this.session.run(feeds);
+  }
+
+  /** Frees the native session. */
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
