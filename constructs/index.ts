@@ -6,3 +6,4 @@ export * from './network';
 export * from './storage';
 export * from './registry';
 export * from './monitoring';
+export * from './compute';

@@ -4,6 +4,7 @@ import { type Construct } from 'constructs';
 import { type StageConfig } from './config';
 import { applyNag } from './nag';
 import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
+import { TrainingStack } from './stacks/training-stack';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -19,6 +20,8 @@ export class PlatformStage extends Stage {
   public readonly networkStack: NetworkStack;
   public readonly dataStack: DataStack;
   public readonly alertsStack: AlertsStack;
+  /** GPU instances and EKS training; exists when `compute.enabled` or `eks.enabled`. */
+  public readonly trainingStack?: TrainingStack;
   /** The cdk-nag packs gating this stage (for tests: `pack.validateScope(stage)`). */
   public readonly nagPacks: NagPack[];
   /** Every stack of the stage, in creation order. */
@@ -38,6 +41,16 @@ export class PlatformStage extends Stage {
     this.alertsStack = this.track(new AlertsStack(this, 'Alerts', stackProps('Alerts')));
 
     // Component stacks: each exists only when its config switch is on.
+    if (config.compute.enabled || config.eks.enabled) {
+      this.trainingStack = this.track(new TrainingStack(this, 'Training', {
+        ...stackProps('Training'),
+        vpc: this.networkStack.network.vpc,
+        workloadSubnets: this.networkStack.network.workloadSubnets,
+        dataLake: this.dataStack.dataLake,
+        registry: this.dataStack.registry,
+        alertsTopic: this.alertsStack.alerts.topic,
+      }));
+    }
 
     Tags.of(this).add('Project', config.prefix);
     Tags.of(this).add('Environment', config.stage);

@@ -1,32 +1,64 @@
 import { z } from 'zod';
-import { intRange, resourceName, type StageDefaults } from '../common';
+import { GPU_INSTANCE_FAMILIES, gpuInstanceFamily } from '../../../constructs/compute/gpu-instance';
+import { resourceName, type StageDefaults } from '../common';
 
-/** Instance families with NVIDIA GPUs that the GPU instance construct accepts. */
-export const GPU_INSTANCE_FAMILIES = ['g4dn', 'g5', 'g6', 'g6e', 'gr6', 'p3', 'p4d', 'p4de', 'p5', 'p5e', 'p5en'] as const;
+export { GPU_INSTANCE_FAMILIES };
 
-const gpuInstanceType = z.string().refine((v) => (GPU_INSTANCE_FAMILIES as readonly string[]).includes(v.split('.')[0]) && /^[a-z0-9]+\.[a-z0-9]+$/.test(v), {
+const gpuInstanceType = z.string().refine((v) => gpuInstanceFamily(v) !== undefined, {
   error: `must be an EC2 instance type in a GPU family (${GPU_INSTANCE_FAMILIES.join(', ')}), e.g. g5.xlarge`,
 });
 
+const wholeIn = (min: number, max: number, what: string) =>
+  z.number().int({ error: `must be a whole number of ${what}` })
+    .min(min, { error: `must be between ${min} and ${max} ${what}` })
+    .max(max, { error: `must be between ${min} and ${max} ${what}` });
+
+/** One stand-alone GPU instance. Only `name` and `instanceType` are required. */
 export const gpuInstanceConfig = z.strictObject({
-  /** Name of the instance, unique in the stage. */
+  /** Name of the instance, unique in the stage; the Name tag is `<prefix>-<stage>-<name>`. */
   name: resourceName,
+  /** EC2 instance type in a GPU family, e.g. g5.xlarge. */
   instanceType: gpuInstanceType,
-  /** Root EBS gp3 volume size. */
-  rootVolumeGiB: intRange(50, 16384, ' GiB'),
-  /** Request spot capacity (interrupted instances stop, not terminate). */
-  spot: z.boolean(),
-  /** Stop the instance after GPU and CPU have been idle this long. 0 disables idle auto-stop. */
-  idleStopMinutes: intRange(0, 1440, ' minutes'),
+  /** Root gp3 volume size (encrypted with a customer-managed key). */
+  rootVolumeGiB: wholeIn(100, 16384, 'GiB').default(200),
+  /** Spot capacity: a persistent request, stopped (not terminated) on interruption. */
+  spot: z.boolean().default(false),
+  /** Stop the instance after it has been idle this long. 0 disables idle auto-stop. */
+  idleStopMinutes: z.number().int({ error: 'must be a whole number of minutes' })
+    .refine((m) => m === 0 || (m >= 5 && m <= 1440), { error: 'must be 0 (never stop) or between 5 and 1440 minutes' })
+    .default(60),
+  /** Utilization in percent below which a minute counts as idle. */
+  idleThresholdPercent: wholeIn(1, 99, 'percent').default(5),
+  /** What idle means: `gpu` (highest GPU utilization, CloudWatch agent) or `cpu` (EC2 CPUUtilization). */
+  idleMetric: z.enum(['gpu', 'cpu'], { error: 'must be "gpu" or "cpu"' }).default('gpu'),
+  /** Public SSM parameter with the AMI id, resolved at deploy time. Default: the Deep Learning Base OSS NVIDIA AMI (AL2023). */
+  amiParameterName: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, { error: 'must be an SSM parameter name starting with "/"' }).optional(),
+  /** API termination protection. Default: on in prod, off elsewhere; never with spot. */
+  terminationProtection: z.boolean().optional(),
+  /** Allow all outbound traffic instead of HTTPS only. */
+  allowAllOutbound: z.boolean().default(false),
+}).superRefine((c, ctx) => {
+  if (c.spot && c.terminationProtection) {
+    ctx.addIssue({ code: 'custom', path: ['terminationProtection'], message: 'must be false or left out with spot: EC2 offers no termination protection for spot instances' });
+  }
 });
+export type GpuInstanceConfig = z.infer<typeof gpuInstanceConfig>;
 
 export const computeConfig = z.strictObject({
-  /** Switch for stand-alone EC2 GPU instances. */
+  /** Switch for stand-alone EC2 GPU instances (they live in the stage's Training stack). */
   enabled: z.boolean(),
+  /** Zero or more GPU instances. */
   instances: z.array(gpuInstanceConfig),
+}).superRefine((c, ctx) => {
+  const seen = new Set<string>();
+  c.instances.forEach((instance, i) => {
+    if (seen.has(instance.name)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'name'], message: `must be unique: "${instance.name}" is used by another instance` });
+    seen.add(instance.name);
+  });
 });
 export type ComputeConfig = z.infer<typeof computeConfig>;
 
+/** No GPU instance runs by default: they cost money while up. Switch on and list instances per stage. */
 export const computeDefaults: StageDefaults<ComputeConfig> = {
   dev: { enabled: false, instances: [] },
   staging: { enabled: false, instances: [] },

@@ -1,0 +1,431 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { platformKey } from '../core/defaults';
+import { acknowledge, compliancePackIds } from '../core/nag';
+import { PropsValidator } from '../core/validation';
+import { type ImageRegistry } from '../registry';
+import { type DataLake } from '../storage';
+import { acknowledgeGrantWildcards } from './grant-wildcards';
+
+/**
+ * x86 instance families with NVIDIA GPUs that the AWS Deep Learning Base OSS NVIDIA driver AMI supports.
+ * (Graviton `g5g` needs the arm64 AMI; `p3` (V100) is no longer supported by current drivers.)
+ */
+export const GPU_INSTANCE_FAMILIES = [
+  'g4dn', 'g5', 'g6', 'g6e', 'g6f', 'gr6', 'gr6f', 'g7', 'g7e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'p6-b300',
+] as const;
+
+/** The family of an instance type (`g5.xlarge` → `g5`), or undefined when it is not in {@link GPU_INSTANCE_FAMILIES}. */
+export function gpuInstanceFamily(instanceType: string): string | undefined {
+  const m = /^([a-z0-9-]+)\.([a-z0-9-]+)$/.exec(instanceType);
+  return m && (GPU_INSTANCE_FAMILIES as readonly string[]).includes(m[1]) ? m[1] : undefined;
+}
+
+/** Public SSM parameter of the latest Deep Learning Base OSS NVIDIA Driver GPU AMI (Amazon Linux 2023, x86_64). */
+export const DEFAULT_DLAMI_PARAMETER = '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id';
+
+/** CloudWatch namespace the CloudWatch agent on GPU instances publishes to. */
+export const DEFAULT_GPU_METRICS_NAMESPACE = 'CdkMlops/GPU';
+
+/** What idle auto-stop watches. */
+export type IdleMetric = 'gpu' | 'cpu';
+
+export interface GpuInstanceProps {
+  /** VPC to launch in. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Private subnets to launch in (the instance never gets a public IP).
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** EC2 instance type in a GPU family ({@link GPU_INSTANCE_FAMILIES}), e.g. `g5.xlarge`. */
+  readonly instanceType: string;
+  /** Name tag of the instance. @default - the construct path */
+  readonly instanceName?: string;
+  /**
+   * Public SSM parameter holding the AMI id; resolved by CloudFormation at each deploy (no synth-time lookup).
+   * A newer image in the parameter replaces the instance on the next deploy; pin with `machineImage` to avoid that.
+   * @default DEFAULT_DLAMI_PARAMETER (Deep Learning Base OSS NVIDIA Driver GPU AMI, Amazon Linux 2023)
+   */
+  readonly amiParameterName?: string;
+  /**
+   * A fixed image instead of the SSM parameter, e.g. `ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-…' })`.
+   * @default - the image in `amiParameterName`
+   */
+  readonly machineImage?: ec2.IMachineImage;
+  /**
+   * Device name of the image's root volume, so the gp3/KMS settings apply to the root and not to an extra disk.
+   * @default '/dev/sda1' when the AMI parameter names an Ubuntu image, else '/dev/xvda' (Amazon Linux)
+   */
+  readonly rootDeviceName?: string;
+  /** Size of the encrypted gp3 root volume (100-16384 GiB; the DLAMI snapshots need ~100 GiB). @default 200 */
+  readonly rootVolumeGiB?: number;
+  /** Key for the root volume. @default - a new customer-managed key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Run on spot capacity: a persistent spot request whose instance is stopped (not terminated) on interruption,
+   * keeping its root volume. Cancel the spot request before deleting the stack, or EC2 relaunches it.
+   * @default false
+   */
+  readonly spot?: boolean;
+  /** Stop the instance after it has been idle this many minutes (0 = never; 5-1440). @default 60 */
+  readonly idleStopMinutes?: number;
+  /** Utilization (percent, 1-99) below which a minute counts as idle. @default 5 */
+  readonly idleThresholdPercent?: number;
+  /**
+   * `gpu`: the highest utilization of any GPU, from the CloudWatch agent's nvidia_smi metrics.
+   * `cpu`: EC2's CPUUtilization (needs no agent; use it with images without NVIDIA tooling).
+   * @default 'gpu'
+   */
+  readonly idleMetric?: IdleMetric;
+  /** Topic notified when idle auto-stop stops the instance. @default - no notification */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * API termination protection (cdk-nag EC29). Turn it off for disposable boxes: a protected instance blocks
+   * stack deletion until it is turned off. Not available for spot instances.
+   * @default true (false for spot)
+   */
+  readonly terminationProtection?: boolean;
+  /**
+   * Allow all outbound traffic. By default only HTTPS leaves the instance (AWS APIs, package indexes, Git over
+   * HTTPS); DNS and NTP go to the VPC's link-local services, which security groups do not filter.
+   * @default false
+   */
+  readonly allowAllOutbound?: boolean;
+  /** Data lake whose raw/processed data the instance reads and whose artifacts bucket it writes. @default - no data access */
+  readonly dataLake?: DataLake;
+  /** Registry whose repositories the instance pulls images from. @default - no registry access */
+  readonly imageRegistry?: ImageRegistry;
+  /** CloudWatch namespace of the agent's metrics. @default DEFAULT_GPU_METRICS_NAMESPACE */
+  readonly metricsNamespace?: string;
+  /** Extra shell commands run as root at first boot, after the CloudWatch agent is set up. @default - none */
+  readonly userDataCommands?: string[];
+}
+
+/** Actions the SSM agent needs for Session Manager and Run Command (a scoped AmazonSSMManagedInstanceCore). */
+const SESSION_MANAGER_CHANNEL_ACTIONS = [
+  'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
+  'ec2messages:AcknowledgeMessage', 'ec2messages:DeleteMessage', 'ec2messages:FailMessage', 'ec2messages:GetEndpoint',
+  'ec2messages:GetMessages', 'ec2messages:SendReply',
+];
+
+/** GPU fields the CloudWatch agent reads from nvidia-smi; published as `nvidia_smi_<field>`. */
+const NVIDIA_MEASUREMENTS = ['utilization_gpu', 'utilization_memory', 'memory_total', 'memory_used', 'memory_free', 'temperature_gpu', 'power_draw'];
+
+/**
+ * A GPU box for training and experiments: AWS Deep Learning AMI from its public SSM parameter, private subnet
+ * and no public IP, IMDSv2 only, Session Manager instead of SSH (no key pair, no inbound rules), a KMS-encrypted
+ * gp3 root volume, detailed monitoring, GPU metrics through the CloudWatch agent, and idle auto-stop.
+ *
+ * Idle auto-stop is a single-metric CloudWatch alarm with the EC2 `stop` action. EC2 actions are only allowed on
+ * alarms over one metric with an `InstanceId` dimension (not metric math, not composite alarms), so the agent
+ * publishes a roll-up of every GPU under the `InstanceId` dimension alone, and the alarm watches its Maximum:
+ * the box stops only when no GPU has been busy for the whole window. Missing data (instance stopped, agent
+ * starting) counts as not idle, so the alarm returns to OK while stopped and fires again after a later start.
+ */
+export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConnectable {
+  public readonly instance: ec2.Instance;
+  public readonly instanceId: string;
+  public readonly role: iam.IRole;
+  public readonly grantPrincipal: iam.IPrincipal;
+  public readonly securityGroup: ec2.ISecurityGroup;
+  public readonly connections: ec2.Connections;
+  /** Launch template of the instance (spot options live here). */
+  public readonly launchTemplate: ec2.LaunchTemplate;
+  /** Key of the root volume. */
+  public readonly encryptionKey: kms.IKey;
+  /** The idle auto-stop alarm (undefined when idleStopMinutes is 0). */
+  public readonly idleAlarm?: cloudwatch.Alarm;
+  /** Namespace of the CloudWatch agent's GPU, memory and disk metrics. */
+  public readonly metricsNamespace: string;
+
+  constructor(scope: Construct, id: string, props: GpuInstanceProps) {
+    super(scope, id);
+    const spot = props.spot ?? false;
+    const rootVolumeGiB = props.rootVolumeGiB ?? 200;
+    const idleStopMinutes = props.idleStopMinutes ?? 60;
+    const idleThreshold = props.idleThresholdPercent ?? 5;
+    const idleMetric = props.idleMetric ?? 'gpu';
+    const terminationProtection = props.terminationProtection ?? !spot;
+    const amiParameterName = props.amiParameterName ?? DEFAULT_DLAMI_PARAMETER;
+    const rootDeviceName = props.rootDeviceName ?? (/ubuntu/i.test(amiParameterName) && !props.machineImage ? '/dev/sda1' : '/dev/xvda');
+    this.metricsNamespace = props.metricsNamespace ?? DEFAULT_GPU_METRICS_NAMESPACE;
+
+    const v = new PropsValidator(this, 'GpuInstance');
+    v.check(Token.isUnresolved(props.instanceType) || gpuInstanceFamily(props.instanceType) !== undefined, 'instanceType', props.instanceType,
+      `must be an EC2 instance type in a GPU family (${GPU_INSTANCE_FAMILIES.join(', ')}), e.g. g5.xlarge`)
+      .intRange('rootVolumeGiB', rootVolumeGiB, 100, 16384, 'GiB')
+      .check(idleStopMinutes === 0 || (Number.isInteger(idleStopMinutes) && idleStopMinutes >= 5 && idleStopMinutes <= 1440), 'idleStopMinutes', idleStopMinutes,
+        'must be 0 (never stop) or a whole number between 5 and 1440 minutes (a CloudWatch alarm evaluates at most one day)')
+      .intRange('idleThresholdPercent', idleThreshold, 1, 99, 'percent')
+      .check(idleMetric === 'gpu' || idleMetric === 'cpu', 'idleMetric', idleMetric, 'must be "gpu" or "cpu"')
+      .check(!(spot && terminationProtection), 'terminationProtection', terminationProtection, 'must be false with spot: EC2 does not offer termination protection for spot instances')
+      .check(/^\/[A-Za-z0-9_.\-/]+$/.test(amiParameterName), 'amiParameterName', amiParameterName, 'must be an SSM parameter name starting with "/", e.g. ' + DEFAULT_DLAMI_PARAMETER)
+      .check(/^\/dev\/[a-z0-9]+$/.test(rootDeviceName), 'rootDeviceName', rootDeviceName, 'must be a device name such as /dev/xvda or /dev/sda1')
+      .check(/^[A-Za-z0-9_./#:-]{1,255}$/.test(this.metricsNamespace) && !this.metricsNamespace.startsWith('AWS/'), 'metricsNamespace', this.metricsNamespace,
+        'must be 1-255 letters, digits or "_./#:-" and must not start with "AWS/"');
+    v.throwIfInvalid();
+
+    this.encryptionKey = props.encryptionKey ?? platformKey(this, 'VolumeKey', { description: `Root volume of GPU instance ${this.node.path}` });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `GPU instance ${this.node.path}: Session Manager, CloudWatch agent metrics, data lake access`,
+    });
+    this.grantPrincipal = this.role;
+    this.addSessionManagerPermissions();
+    // PutMetricData has no resource type; the namespace condition keeps the agent to its own metrics.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAgentMetrics',
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': this.metricsNamespace } },
+    }));
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `GPU instance ${this.node.path}: no inbound (Session Manager), ${props.allowAllOutbound ? 'all' : 'HTTPS'} outbound`,
+      allowAllOutbound: props.allowAllOutbound ?? false,
+    });
+    if (!props.allowAllOutbound) this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and package indexes');
+    this.connections = this.securityGroup.connections;
+
+    const machineImage = props.machineImage ?? ec2.MachineImage.fromSsmParameter(amiParameterName, { os: ec2.OperatingSystemType.LINUX });
+
+    this.instance = new ec2.Instance(this, 'Instance', {
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      instanceType: new ec2.InstanceType(props.instanceType),
+      instanceName: props.instanceName,
+      machineImage,
+      role: this.role,
+      securityGroup: this.securityGroup,
+      associatePublicIpAddress: false,
+      // IMDSv2 only; hop limit 2 lets containers on the box (Docker, Ray) reach the instance role.
+      httpTokens: ec2.HttpTokens.REQUIRED,
+      httpEndpoint: true,
+      httpPutResponseHopLimit: 2,
+      detailedMonitoring: true,
+      ebsOptimized: true,
+      disableApiTermination: terminationProtection,
+      instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.STOP,
+      propagateTagsToVolumeOnCreation: true,
+      blockDevices: [{
+        deviceName: rootDeviceName,
+        volume: ec2.BlockDeviceVolume.ebs(rootVolumeGiB, {
+          volumeType: ec2.EbsDeviceVolumeType.GP3,
+          encrypted: true,
+          kmsKey: this.encryptionKey,
+          deleteOnTermination: true,
+        }),
+      }],
+      userData: this.renderUserData(props.userDataCommands ?? []),
+      // A changed boot script must run again: replace rather than silently keep the old configuration.
+      userDataCausesReplacement: true,
+    });
+    this.instanceId = this.instance.instanceId;
+
+    // Every instance gets a launch template (holding spot options when asked): cdk-nag's EC26 check fails an
+    // instance without one when the same stack holds any launch template (e.g. EKS node groups).
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      spotOptions: spot ? { requestType: ec2.SpotRequestType.PERSISTENT, interruptionBehavior: ec2.SpotInstanceInterruption.STOP } : undefined,
+    });
+    (this.instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
+      launchTemplateId: this.launchTemplate.launchTemplateId,
+      version: this.launchTemplate.latestVersionNumber,
+    };
+    if (spot) this.allowSpotToUseKey();
+    if (!terminationProtection) {
+      acknowledge(this.instance, ['AwsSolutions-EC29', ...compliancePackIds('EC2InstanceTerminationProtection')],
+        spot
+          ? 'Spot instances cannot have API termination protection; the instance is stopped, not terminated, on interruption.'
+          : 'Termination protection explicitly switched off (terminationProtection: false) for a disposable box; data of record lives in the data lake.');
+    }
+
+    if (props.dataLake) {
+      props.dataLake.grantReadData(this.role);
+      props.dataLake.grantWriteArtifacts(this.role);
+      const buckets = [props.dataLake.rawBucket, props.dataLake.processedBucket, props.dataLake.artifactsBucket];
+      acknowledgeGrantWildcards(this.role, [
+        ...buckets.flatMap((b) => [b.bucketArn, b.arnForObjects('*')]),
+        props.dataLake.encryptionKey.keyArn,
+      ], 'DataLake.grantReadData/grantWriteArtifacts');
+    }
+
+    if (props.imageRegistry) props.imageRegistry.grantPull(this.role);
+
+    if (idleStopMinutes > 0) {
+      const metric = (idleMetric === 'gpu' ? this.metricGpuUtilization() : this.metricCpuUtilization()).with({ statistic: 'Maximum', period: Duration.minutes(1) });
+      this.idleAlarm = new cloudwatch.Alarm(this, 'IdleStopAlarm', {
+        alarmDescription: `Stops ${this.node.path} when the highest ${idleMetric.toUpperCase()} utilization stayed below ${idleThreshold}% for ${idleStopMinutes} minutes.`,
+        metric,
+        threshold: idleThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: idleStopMinutes,
+        datapointsToAlarm: idleStopMinutes,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      this.idleAlarm.addAlarmAction(new cwActions.Ec2Action(cwActions.Ec2InstanceAction.STOP));
+      if (props.alarmTopic) this.idleAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    }
+  }
+
+  /** A GPU metric the CloudWatch agent publishes (`nvidia_smi_<field>`), rolled up over all GPUs of the instance. */
+  public metricGpu(field: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.metricsNamespace,
+      metricName: `nvidia_smi_${field}`,
+      dimensionsMap: { InstanceId: this.instanceId },
+      statistic: 'Average',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** GPU utilization in percent (Average over GPUs by default; use `statistic: 'Maximum'` for the busiest). */
+  public metricGpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricGpu('utilization_gpu', props);
+  }
+
+  /** GPU memory controller utilization in percent. */
+  public metricGpuMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricGpu('utilization_memory', props);
+  }
+
+  /** GPU memory in use, MiB. */
+  public metricGpuMemoryUsed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricGpu('memory_used', props);
+  }
+
+  /** EC2 CPU utilization in percent (1-minute detailed monitoring). */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/EC2',
+      metricName: 'CPUUtilization',
+      dimensionsMap: { InstanceId: this.instanceId },
+      statistic: 'Average',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** Host memory in use, percent (CloudWatch agent). */
+  public metricMemoryUsedPercent(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.metricsNamespace,
+      metricName: 'mem_used_percent',
+      dimensionsMap: { InstanceId: this.instanceId },
+      statistic: 'Average',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** Lets a principal open Session Manager sessions on this instance (and only this one). */
+  public grantConnect(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:StartSession'],
+      resourceArns: [
+        stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: this.instanceId }),
+        stack.formatArn({ service: 'ssm', resource: 'document', resourceName: 'SSM-SessionManagerRunShell' }),
+      ],
+    });
+  }
+
+  /** Lets a principal start and stop this instance (e.g. to resume work after an idle stop). */
+  public grantStartStop(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ec2:StartInstances', 'ec2:StopInstances'],
+      resourceArns: [Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: this.instanceId })],
+    });
+  }
+
+  /**
+   * The SSM agent's Session Manager and Run Command permissions, narrower than AmazonSSMManagedInstanceCore
+   * (no parameter, document or inventory access).
+   */
+  private addSessionManagerPermissions(): void {
+    const stack = Stack.of(this);
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'SsmAgentRegistration',
+      actions: ['ssm:UpdateInstanceInformation', 'ssm:ListInstanceAssociations', 'ssm:UpdateInstanceAssociationStatus'],
+      resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+    }));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'SsmAgentChannels',
+      actions: SESSION_MANAGER_CHANNEL_ACTIONS,
+      resources: ['*'],
+    }));
+    const policy = this.role.node.tryFindChild('DefaultPolicy');
+    acknowledge(policy ?? this.role, [
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+    ], 'The SSM agent (ssmmessages, ec2messages), cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no '
+      + 'resource-level permissions (PutMetricData is held to one namespace by a condition); the SSM agent registers an '
+      + 'instance it can only name as instance/* in this account and region (the role exists before the instance id).');
+  }
+
+  /** Spot requests are persistent so that interruptions stop the instance (stop needs a persistent request). */
+  private allowSpotToUseKey(): void {
+    // EC2 launches spot volumes through its service-linked role, which must be able to use the volume key.
+    const spotRole = `arn:${Stack.of(this).partition}:iam::${Stack.of(this).account}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`;
+    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:PrincipalArn': spotRole } },
+    }));
+    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:PrincipalArn': spotRole }, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }));
+  }
+
+  /**
+   * First-boot script: install the CloudWatch agent if the image lacks it, then run it with GPU (nvidia-smi),
+   * memory and root-disk metrics. `aggregation_dimensions` adds the per-instance roll-up the idle alarm needs.
+   */
+  private renderUserData(extraCommands: string[]): ec2.UserData {
+    const agentConfig = {
+      agent: { metrics_collection_interval: 60, omit_hostname: true },
+      metrics: {
+        namespace: this.metricsNamespace,
+        append_dimensions: { InstanceId: '${aws:InstanceId}' },
+        aggregation_dimensions: [['InstanceId']],
+        metrics_collected: {
+          nvidia_gpu: { measurement: NVIDIA_MEASUREMENTS, metrics_collection_interval: 60 },
+          mem: { measurement: ['used_percent'] },
+          disk: { measurement: ['used_percent'], resources: ['/'] },
+        },
+      },
+    };
+    const configPath = '/opt/aws/amazon-cloudwatch-agent/etc/cdk-mlops-gpu.json';
+    const userData = ec2.UserData.forLinux();
+    userData.addCommands(
+      'set -euo pipefail',
+      'CTL=/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl',
+      'if [ ! -x "$CTL" ]; then',
+      '  if command -v dnf >/dev/null; then dnf install -y amazon-cloudwatch-agent;',
+      '  else curl -fsSL -o /tmp/cwagent.deb "https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/$(dpkg --print-architecture)/latest/amazon-cloudwatch-agent.deb" && dpkg -i /tmp/cwagent.deb; fi',
+      'fi',
+      'mkdir -p "$(dirname ' + configPath + ')"',
+      `cat > ${configPath} <<'CWAGENT'`,
+      JSON.stringify(agentConfig, null, 2),
+      'CWAGENT',
+      `"$CTL" -a fetch-config -m ec2 -s -c file:${configPath}`,
+      ...extraCommands,
+    );
+    return userData;
+  }
+}

@@ -1,0 +1,2 @@
+export * from './gpu-instance';
+export * from './grant-wildcards';

@@ -1,0 +1,86 @@
+import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { type Construct } from 'constructs';
+import { GpuInstance } from '../../constructs/compute';
+import { platformKey } from '../../constructs/core/defaults';
+import { type ImageRegistry } from '../../constructs/registry';
+import { type DataLake } from '../../constructs/storage';
+import { PlatformStack, type PlatformStackProps } from './platform-stack';
+
+export interface TrainingStackProps extends PlatformStackProps {
+  /** The stage's VPC (NetworkStack). */
+  readonly vpc: ec2.IVpc;
+  /** Private subnets where training compute runs (PlatformNetwork.workloadSubnets). */
+  readonly workloadSubnets: ec2.SubnetSelection;
+  /** Data lake whose data training reads and whose artifacts bucket it writes (DataStack). */
+  readonly dataLake: DataLake;
+  /** Image registry training pulls images from (DataStack). */
+  readonly registry: ImageRegistry;
+  /** Topic told about idle auto-stops and other training alarms (AlertsStack). @default - none */
+  readonly alertsTopic?: sns.ITopic;
+}
+
+/**
+ * Training compute of a stage: stand-alone GPU instances (`compute` config) and the EKS cluster with KubeRay
+ * (`eks` config). Exists when either is switched on.
+ */
+export class TrainingStack extends PlatformStack {
+  public readonly vpc: ec2.IVpc;
+  public readonly workloadSubnets: ec2.SubnetSelection;
+  public readonly dataLake: DataLake;
+  public readonly registry: ImageRegistry;
+  public readonly alertsTopic?: sns.ITopic;
+  /** GPU instances by their config name. */
+  public readonly gpuInstances: Readonly<Record<string, GpuInstance>> = {};
+  /** Key of the GPU instances' root volumes (undefined when there are none). */
+  public readonly volumeKey?: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: TrainingStackProps) {
+    super(scope, id, props);
+    this.vpc = props.vpc;
+    this.workloadSubnets = props.workloadSubnets;
+    this.dataLake = props.dataLake;
+    this.registry = props.registry;
+    this.alertsTopic = props.alertsTopic;
+    const { compute, data, stage } = props.config;
+
+    if (compute.enabled && compute.instances.length > 0) {
+      this.volumeKey = platformKey(this, 'GpuVolumeKey', {
+        description: `Root volumes of ${props.config.prefix}-${stage} GPU instances`,
+        removalPolicy: data.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+      const instances: Record<string, GpuInstance> = {};
+      for (const c of compute.instances) {
+        const box = new GpuInstance(this, `Gpu-${c.name}`, {
+          vpc: this.vpc,
+          vpcSubnets: this.workloadSubnets,
+          instanceType: c.instanceType,
+          instanceName: `${props.config.prefix}-${stage}-${c.name}`,
+          amiParameterName: c.amiParameterName,
+          rootVolumeGiB: c.rootVolumeGiB,
+          encryptionKey: this.volumeKey,
+          spot: c.spot,
+          idleStopMinutes: c.idleStopMinutes,
+          idleThresholdPercent: c.idleThresholdPercent,
+          idleMetric: c.idleMetric,
+          alarmTopic: this.alertsTopic,
+          terminationProtection: c.terminationProtection ?? (stage === 'prod' && !c.spot),
+          allowAllOutbound: c.allowAllOutbound,
+          dataLake: this.dataLake,
+          imageRegistry: this.registry,
+        });
+        instances[c.name] = box;
+        const outputId = c.name.replace(/[^A-Za-z0-9]/g, '');
+        new CfnOutput(this, `${outputId}InstanceId`, {
+          value: box.instanceId,
+          description: `GPU instance "${c.name}": connect with aws ssm start-session --target <id>`,
+        });
+      }
+      this.gpuInstances = instances;
+    }
+
+    // EKS + KubeRay (config.eks) are added here, from lib/stacks/eks-training.ts.
+  }
+}
