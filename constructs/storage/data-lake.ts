@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -79,20 +79,16 @@ export class DataLake extends Construct {
       ...common,
       encryption: s3.BucketEncryption.S3_MANAGED,
       versioned: true,
-      // The log bucket records its own access under a separate prefix, so every bucket has an audit trail.
-      serverAccessLogsPrefix: 'self/',
       lifecycleRules: [{ expiration: Duration.days(logDays), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
 
-    const zoneBucket = (name: string, logPrefix: string): s3.Bucket =>
+    const zoneBucket = (name: string): s3.Bucket =>
       new s3.Bucket(this, name, {
         ...common,
         encryption: s3.BucketEncryption.KMS,
         encryptionKey: this.encryptionKey,
         bucketKeyEnabled: true,
         versioned,
-        serverAccessLogsBucket: this.accessLogsBucket,
-        serverAccessLogsPrefix: logPrefix,
         lifecycleRules: [
           {
             id: 'tiering-and-noncurrent-expiry',
@@ -103,9 +99,15 @@ export class DataLake extends Construct {
         ],
       });
 
-    this.rawBucket = zoneBucket('Raw', 'raw/');
-    this.processedBucket = zoneBucket('Processed', 'processed/');
-    this.artifactsBucket = zoneBucket('Artifacts', 'artifacts/');
+    this.rawBucket = zoneBucket('Raw');
+    this.processedBucket = zoneBucket('Processed');
+    this.artifactsBucket = zoneBucket('Artifacts');
+
+    // The log bucket records its own access under a separate prefix, so every bucket has an audit trail.
+    this.logAccess(this.accessLogsBucket, 'self/');
+    this.logAccess(this.rawBucket, 'raw/');
+    this.logAccess(this.processedBucket, 'processed/');
+    this.logAccess(this.artifactsBucket, 'artifacts/');
 
     acknowledge(this.accessLogsBucket, compliancePackIds('S3DefaultEncryptionKMS'),
       'S3 server access log delivery supports only SSE-S3 on the destination bucket; the logs hold no data payloads.');
@@ -113,6 +115,27 @@ export class DataLake extends Construct {
       acknowledge(bucket, compliancePackIds('S3BucketReplicationEnabled'),
         'Cross-region replication is a disaster-recovery decision that needs a bucket in a second region; versioning, RETAIN in prod and KMS protect the data here.');
     }
+  }
+
+  /**
+   * Server access logging through a bucket policy for the S3 logging service, whatever the app's feature flags
+   * (CDK's `serverAccessLogsBucket` falls back to ACLs without `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`,
+   * which bucket-owner-enforced buckets refuse).
+   */
+  private logAccess(source: s3.Bucket, prefix: string): void {
+    const self = source === this.accessLogsBucket;
+    (source.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
+      // No destination means the bucket logs to itself (a Ref to itself would be circular).
+      destinationBucketName: self ? undefined : this.accessLogsBucket.bucketName,
+      logFilePrefix: prefix,
+    };
+    this.accessLogsBucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `S3ServerAccessLogs${prefix.replace(/[^A-Za-z0-9]/g, '')}`,
+      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+      actions: ['s3:PutObject'],
+      resources: [this.accessLogsBucket.arnForObjects(`${prefix}*`)],
+      conditions: { ArnLike: { 'aws:SourceArn': source.bucketArn }, StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+    }));
   }
 
   /** The bucket of a zone. */

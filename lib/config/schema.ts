@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  accountId, days, email, intRange, logRetentionDays, region, resourceName, STAGE_NAMES,
+  accountId, days, email, intRange, logRetentionDays, region, resourceName, type STAGE_NAMES,
 } from './common';
 import { computeConfig } from './components/compute';
 import { eksConfig } from './components/eks';

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
@@ -97,6 +97,22 @@ describe('DataLake defaults', () => {
     // The compliance packs judge the construct's own resources (the test roles are the caller's business).
     expect(nagFindings(lake, new NIST80053R5Checks())).toEqual([]);
     expect(nagFindings(lake, new HIPAASecurityChecks())).toEqual([]);
+  });
+});
+
+describe('DataLake in an app without the project feature flags', () => {
+  test('access logging uses a bucket policy for the S3 logging service, never ACLs', () => {
+    const stack = new Stack(new App({ builtinCloudFormationValidation: false }), 'Plain');
+    new DataLake(stack, 'Lake');
+    const t = template(stack);
+    for (const b of Object.values(t.findResources('AWS::S3::Bucket'))) expect(b.Properties.AccessControl).toBeUndefined();
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+        Sid: 'S3ServerAccessLogsraw', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject',
+        Condition: Match.objectLike({ ArnLike: { 'aws:SourceArn': Match.anyValue() } }),
+      })]) },
+    });
+    t.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { LogFilePrefix: 'raw/', DestinationBucketName: Match.anyValue() } });
   });
 });
 

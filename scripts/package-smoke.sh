@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Packs the library, installs the tarball into a scratch consumer CDK app and synthesizes a stack built from
+# the package's constructs: proves `files`, `main`/`types` and runtime dependencies are right.
+set -euo pipefail
+export ONNXRUNTIME_NODE_INSTALL=skip
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cd "$root"
+[ -f dist/lib/index.js ] || npm run build
+tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
+echo "packed $tarball ($(du -h "$work/$tarball" | cut -f1))"
+
+cd "$work"
+cat > package.json <<'JSON'
+{ "name": "consumer", "version": "1.0.0", "private": true }
+JSON
+cdk_lib_version="$(node -p "require('$root/node_modules/aws-cdk-lib/package.json').version")"
+constructs_version="$(node -p "require('$root/node_modules/constructs/package.json').version")"
+npm install --no-audit --no-fund --prefer-offline "./$tarball" "aws-cdk-lib@$cdk_lib_version" "constructs@$constructs_version" >/dev/null
+
+cat > app.js <<'JS'
+const { App, Stack, Validations } = require('aws-cdk-lib');
+const { AwsSolutionsChecks } = require('cdk-nag');
+const mlops = require('cdk-mlops');
+const app = new App();
+const stack = new Stack(app, 'Consumer');
+const network = new mlops.PlatformNetwork(stack, 'Network', { natGateways: 0 });
+const lake = new mlops.DataLake(stack, 'Lake');
+const registry = new mlops.ImageRegistry(stack, 'Registry');
+new mlops.AlertsTopic(stack, 'Alerts');
+Validations.of(app).addPlugins(new mlops.ScopedNagPlugin(app, new AwsSolutionsChecks()));
+const assembly = app.synth();
+const template = assembly.getStackByName('Consumer').template;
+const types = Object.values(template.Resources).map((r) => r.Type);
+for (const t of ['AWS::EC2::VPC', 'AWS::S3::Bucket', 'AWS::ECR::Repository', 'AWS::SNS::Topic']) {
+  if (!types.includes(t)) throw new Error(`consumer stack lacks ${t}`);
+}
+const failures = mlops.failedValidations(assembly);
+if (failures.length) throw new Error(`cdk-nag findings in the consumer app:\n${failures.join('\n')}`);
+if (!network.vpc || !lake.artifactsBucket || !registry.repositories.training) throw new Error('construct fields missing');
+console.log(`consumer app synthesized ${types.length} resources from cdk-mlops with zero cdk-nag findings`);
+JS
+CDK_OUTDIR="$work/cdk.out" node app.js
+test -f node_modules/cdk-mlops/dist/lib/index.d.ts
