@@ -6,4 +6,5 @@ export * from './network';
 export * from './storage';
 export * from './registry';
 export * from './monitoring';
+export * from './eks';
 export * from './compute';

@@ -1,5 +1,5 @@
 import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
@@ -7,7 +7,13 @@ import { GpuInstance } from '../../constructs/compute';
 import { platformKey } from '../../constructs/core/defaults';
 import { type ImageRegistry } from '../../constructs/registry';
 import { type DataLake } from '../../constructs/storage';
+import { EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
+
+/** A fixed Linux AMI id, valid in whichever region the stack deploys to. */
+function pinnedImage(imageId: string): ec2.IMachineImage {
+  return { getImage: () => ({ imageId, osType: ec2.OperatingSystemType.LINUX, userData: ec2.UserData.forLinux() }) };
+}
 
 export interface TrainingStackProps extends PlatformStackProps {
   /** The stage's VPC (NetworkStack). */
@@ -34,6 +40,8 @@ export class TrainingStack extends PlatformStack {
   public readonly alertsTopic?: sns.ITopic;
   /** GPU instances by their config name. */
   public readonly gpuInstances: Readonly<Record<string, GpuInstance>> = {};
+  /** EKS cluster, KubeRay and the default RayCluster (undefined when `eks.enabled` is false). */
+  public readonly eksTraining?: EksTraining;
   /** Key of the GPU instances' root volumes (undefined when there are none). */
   public readonly volumeKey?: kms.IKey;
 
@@ -59,6 +67,7 @@ export class TrainingStack extends PlatformStack {
           instanceType: c.instanceType,
           instanceName: `${props.config.prefix}-${stage}-${c.name}`,
           amiParameterName: c.amiParameterName,
+          machineImage: c.amiId ? pinnedImage(c.amiId) : undefined,
           rootVolumeGiB: c.rootVolumeGiB,
           encryptionKey: this.volumeKey,
           spot: c.spot,
@@ -81,6 +90,8 @@ export class TrainingStack extends PlatformStack {
       this.gpuInstances = instances;
     }
 
-    // EKS + KubeRay (config.eks) are added here, from lib/stacks/eks-training.ts.
+    if (props.config.eks.enabled) {
+      this.eksTraining = new EksTraining(this, 'Eks', { config: props.config, vpc: this.vpc, workloadSubnets: this.workloadSubnets, dataLake: this.dataLake });
+    }
   }
 }

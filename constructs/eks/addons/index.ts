@@ -1,0 +1,5 @@
+export * from './add-on';
+export * from './helm-add-on';
+export * from './cluster-autoscaler';
+export * from './nvidia-device-plugin';
+export * from './kuberay-operator';

@@ -1,0 +1,42 @@
+import { HelmAddOn } from './helm-add-on';
+
+export interface KubeRayOperatorProps {
+  /** Chart version of `kuberay-operator` (installs the ray.io/v1 CRDs it matches). @default '1.7.0' */
+  readonly version?: string;
+  /** Namespace of the operator. @default 'kuberay-system' */
+  readonly namespace?: string;
+  /** Operator CPU request and limit. @default '500m' */
+  readonly cpu?: string;
+  /** Operator memory request and limit. @default '512Mi' */
+  readonly memory?: string;
+  /** Node labels the operator pod must match (e.g. the system node group). @default - none */
+  readonly nodeSelector?: Record<string, string>;
+}
+
+/**
+ * KubeRay operator (https://ray-project.github.io/kuberay-helm/) in its own namespace. It installs the
+ * RayCluster, RayJob and RayService CRDs and reconciles them cluster-wide.
+ */
+export class KubeRayOperator extends HelmAddOn {
+  private readonly options: KubeRayOperatorProps;
+
+  constructor(props: KubeRayOperatorProps = {}) {
+    super({
+      name: 'kuberay-operator',
+      chart: 'kuberay-operator',
+      repository: 'https://ray-project.github.io/kuberay-helm/',
+      version: props.version ?? '1.7.0',
+      namespace: props.namespace ?? 'kuberay-system',
+    });
+    this.options = props;
+  }
+
+  protected values(): Record<string, unknown> {
+    const cpu = this.options.cpu ?? '500m';
+    const memory = this.options.memory ?? '512Mi';
+    return {
+      resources: { requests: { cpu, memory }, limits: { cpu, memory } },
+      ...(this.options.nodeSelector ? { nodeSelector: this.options.nodeSelector } : {}),
+    };
+  }
+}

@@ -1,0 +1,4 @@
+export * from './instance-types';
+export * from './addons';
+export * from './training-cluster';
+export * from './ray';

@@ -1,0 +1,200 @@
+import { type PropsValidator } from '../../core/validation';
+import { checkK8sName } from '../addons/helm-add-on';
+import { type GpuCapacity } from '../training-cluster';
+
+/** Ray release the builders pin; the images below carry exactly this version. */
+export const RAY_VERSION = '2.57.0';
+/** Pinned Ray image for heads and CPU workers (Python 3.11). */
+export const RAY_IMAGE = `rayproject/ray:${RAY_VERSION}-py311`;
+/** Pinned Ray image with CUDA for GPU workers. */
+export const RAY_GPU_IMAGE = `rayproject/ray:${RAY_VERSION}-py311-gpu`;
+
+/** Ray head pod settings. */
+export interface RayHeadOptions {
+  /** CPU request and limit, e.g. `2` or `1500m`. */
+  readonly cpu: string;
+  /** Memory request and limit, e.g. `8Gi`. */
+  readonly memory: string;
+  /** Node labels the head must run on (e.g. the system node group). @default - none */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Logical CPUs Ray schedules on the head; 0 keeps tasks on workers. @default 0 */
+  readonly numCpus?: number;
+}
+
+/** One Ray worker group: CPU-only, or GPU when `gpus` > 0. */
+export interface RayWorkerGroupOptions {
+  /** Group name (Kubernetes name rules), unique in the cluster. */
+  readonly groupName: string;
+  /** Workers the Ray autoscaler keeps at least. @default 0 */
+  readonly minReplicas?: number;
+  /** Workers the Ray autoscaler may start. */
+  readonly maxReplicas: number;
+  /** Workers at creation. @default - minReplicas */
+  readonly replicas?: number;
+  /** CPU request and limit per worker, e.g. `4`. */
+  readonly cpu: string;
+  /** Memory request and limit per worker, e.g. `16Gi`. */
+  readonly memory: string;
+  /** NVIDIA GPUs per worker (`nvidia.com/gpu` limit, Ray `num-gpus`). Needs `gpuCapacity`. @default 0 */
+  readonly gpus?: number;
+  /** The GPU node group the workers run on (from `TrainingCluster.gpuCapacityOf`). Required when `gpus` > 0. @default - none */
+  readonly gpuCapacity?: GpuCapacity;
+  /** Node labels for CPU workers (e.g. the spot group). Ignored for GPU workers, which select their GPU group. @default - none */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Image override. @default RAY_IMAGE, or RAY_GPU_IMAGE for GPU workers */
+  readonly image?: string;
+}
+
+/** A whole Ray cluster spec, shared by RayCluster, RayJob (own cluster) and RayService. */
+export interface RayClusterSpecOptions {
+  readonly head: RayHeadOptions;
+  /** @default - no workers (everything runs on the head) */
+  readonly workerGroups?: RayWorkerGroupOptions[];
+  /** Service account of every Ray pod (gives them AWS access through Pod Identity). @default - the namespace's default */
+  readonly serviceAccountName?: string;
+  /** Ray version the operator assumes. Must match the images. @default RAY_VERSION */
+  readonly rayVersion?: string;
+  /** Image of head and CPU workers. @default RAY_IMAGE */
+  readonly image?: string;
+  /** Image of GPU workers. @default RAY_GPU_IMAGE */
+  readonly gpuImage?: string;
+  /** Let the Ray autoscaler add and remove workers between min and max replicas. @default true */
+  readonly enableInTreeAutoscaling?: boolean;
+  /** Seconds an idle worker lives before the Ray autoscaler removes it. @default 60 */
+  readonly idleTimeoutSeconds?: number;
+  /** @default 'Default' */
+  readonly upscalingMode?: 'Default' | 'Aggressive' | 'Conservative';
+}
+
+const CPU = /^(\d+(\.\d+)?|\d+m)$/;
+const MEMORY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/;
+const PINNED_IMAGE = /^[\w.\-/:]+:[\w][\w.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
+
+function checkResources(v: PropsValidator, prop: string, cpu: string, memory: string): void {
+  v.check(CPU.test(cpu) && !/^0+(\.0+)?m?$/.test(cpu), `${prop}.cpu`, cpu, 'must be a positive CPU quantity such as 500m or 2 (no negative or zero values)');
+  v.check(MEMORY.test(memory) && !/^0+(\.0+)?[A-Za-z]*$/.test(memory), `${prop}.memory`, memory, 'must be a positive memory quantity such as 512Mi or 8Gi (no negative or zero values)');
+}
+
+function checkImage(v: PropsValidator, prop: string, image: string): void {
+  v.check(PINNED_IMAGE.test(image) && !/:latest$/.test(image) && !/:nightly/.test(image), prop, image,
+    'must be an image with a pinned tag such as rayproject/ray:2.57.0-py311 (not latest or nightly)');
+}
+
+/** Validates a RayClusterSpecOptions, recording problems as `<prefix>.<field>`. */
+export function validateRayClusterSpec(v: PropsValidator, prefix: string, o: RayClusterSpecOptions): void {
+  checkResources(v, `${prefix}.head`, o.head.cpu, o.head.memory);
+  v.intRange(`${prefix}.head.numCpus`, o.head.numCpus, 0, 1024);
+  v.intRange(`${prefix}.idleTimeoutSeconds`, o.idleTimeoutSeconds, 0, 86400, 'seconds');
+  if (o.serviceAccountName !== undefined) checkK8sName(v, `${prefix}.serviceAccountName`, o.serviceAccountName);
+  if (o.rayVersion !== undefined) v.check(/^\d+\.\d+\.\d+$/.test(o.rayVersion), `${prefix}.rayVersion`, o.rayVersion, 'must be an exact Ray version such as 2.57.0');
+  checkImage(v, `${prefix}.image`, o.image ?? RAY_IMAGE);
+  checkImage(v, `${prefix}.gpuImage`, o.gpuImage ?? RAY_GPU_IMAGE);
+  const groups = o.workerGroups ?? [];
+  groups.forEach((g, i) => {
+    const p = `${prefix}.workerGroups[${i}]`;
+    checkK8sName(v, `${p}.groupName`, g.groupName);
+    v.check(groups.findIndex((x) => x.groupName === g.groupName) === i, `${p}.groupName`, g.groupName, 'must be unique among workerGroups');
+    const min = g.minReplicas ?? 0;
+    v.intRange(`${p}.minReplicas`, min, 0, 10000).intRange(`${p}.maxReplicas`, g.maxReplicas, 0, 10000);
+    v.check(min <= g.maxReplicas, `${p}.minReplicas`, min, `must not exceed maxReplicas (${g.maxReplicas})`);
+    if (g.replicas !== undefined) {
+      v.check(Number.isInteger(g.replicas) && g.replicas >= min && g.replicas <= g.maxReplicas, `${p}.replicas`, g.replicas,
+        `must be a whole number between minReplicas (${min}) and maxReplicas (${g.maxReplicas})`);
+    }
+    checkResources(v, p, g.cpu, g.memory);
+    if (g.image !== undefined) checkImage(v, `${p}.image`, g.image);
+    const gpus = g.gpus ?? 0;
+    v.intRange(`${p}.gpus`, gpus, 0, 64, 'GPUs');
+    if (gpus > 0) {
+      const cap = g.gpuCapacity;
+      v.check(cap !== undefined && cap.maxNodes > 0, `${p}.gpuCapacity`, cap?.name ?? null,
+        'a GPU worker group needs GPU capacity: a GPU node group with maxSize > 0 (TrainingCluster.gpuCapacityOf(name))');
+      if (cap) {
+        v.check(gpus <= cap.gpusPerNode, `${p}.gpus`, gpus, `must not exceed the ${cap.gpusPerNode} GPU(s) per node of GPU node group "${cap.name}"`);
+      }
+    }
+  });
+}
+
+type Manifest = Record<string, unknown>;
+
+const securityContext = {
+  // The Ray images run as user "ray" (uid 1000); nothing in Ray needs root or extra capabilities.
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+};
+
+function container(name: string, image: string, cpu: string, memory: string, gpus: number, ports: Manifest[]): Manifest {
+  const limits: Record<string, string> = { cpu, memory, ...(gpus > 0 ? { 'nvidia.com/gpu': String(gpus) } : {}) };
+  return {
+    name,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    resources: { requests: { ...limits }, limits },
+    ...(ports.length > 0 ? { ports } : {}),
+    securityContext,
+    // Lets in-flight tasks finish and the node leave the cluster cleanly on scale-down.
+    lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'ray stop'] } } },
+    volumeMounts: [{ name: 'ray-logs', mountPath: '/tmp/ray' }],
+  };
+}
+
+function podSpec(serviceAccountName: string | undefined, c: Manifest, nodeSelector?: Readonly<Record<string, string>>, tolerations?: Manifest[]): Manifest {
+  return {
+    ...(serviceAccountName ? { serviceAccountName } : {}),
+    containers: [c],
+    volumes: [{ name: 'ray-logs', emptyDir: {} }],
+    ...(nodeSelector && Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
+    ...(tolerations ? { tolerations } : {}),
+  };
+}
+
+/**
+ * Renders a `ray.io/v1` RayCluster spec (also the `rayClusterSpec` of a RayJob and the `rayClusterConfig` of
+ * a RayService). Call {@link validateRayClusterSpec} first.
+ */
+export function renderRayClusterSpec(o: RayClusterSpecOptions): Manifest {
+  const image = o.image ?? RAY_IMAGE;
+  const gpuImage = o.gpuImage ?? RAY_GPU_IMAGE;
+  const autoscaling = o.enableInTreeAutoscaling ?? true;
+  const head = container('ray-head', image, o.head.cpu, o.head.memory, 0, [
+    { containerPort: 6379, name: 'gcs-server' },
+    { containerPort: 8265, name: 'dashboard' },
+    { containerPort: 10001, name: 'client' },
+    { containerPort: 8080, name: 'metrics' },
+  ]);
+  return {
+    rayVersion: o.rayVersion ?? RAY_VERSION,
+    enableInTreeAutoscaling: autoscaling,
+    ...(autoscaling ? {
+      autoscalerOptions: {
+        upscalingMode: o.upscalingMode ?? 'Default',
+        idleTimeoutSeconds: o.idleTimeoutSeconds ?? 60,
+        resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
+      },
+    } : {}),
+    headGroupSpec: {
+      // Dashboard and client stay inside the cluster: reach them with `kubectl port-forward`.
+      serviceType: 'ClusterIP',
+      rayStartParams: { 'dashboard-host': '0.0.0.0', 'num-cpus': String(o.head.numCpus ?? 0) },
+      template: { spec: podSpec(o.serviceAccountName, head, o.head.nodeSelector) },
+    },
+    workerGroupSpecs: (o.workerGroups ?? []).map((g) => {
+      const gpus = g.gpus ?? 0;
+      const cap = gpus > 0 ? g.gpuCapacity : undefined;
+      const worker = container('ray-worker', g.image ?? (gpus > 0 ? gpuImage : image), g.cpu, g.memory, gpus, []);
+      const tolerations = cap ? [{ key: cap.taint.key, operator: 'Equal', value: cap.taint.value, effect: cap.taint.effect }] : undefined;
+      const min = g.minReplicas ?? 0;
+      return {
+        groupName: g.groupName,
+        replicas: g.replicas ?? min,
+        minReplicas: min,
+        maxReplicas: g.maxReplicas,
+        rayStartParams: gpus > 0 ? { 'num-gpus': String(gpus) } : {},
+        template: { spec: podSpec(o.serviceAccountName, worker, cap ? cap.nodeSelector : g.nodeSelector, tolerations) },
+      };
+    }),
+  };
+}

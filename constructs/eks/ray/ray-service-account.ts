@@ -1,0 +1,61 @@
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { PropsValidator } from '../../core/validation';
+import { checkK8sName } from '../addons/helm-add-on';
+
+export interface RayServiceAccountProps {
+  readonly cluster: eks.ICluster;
+  /** Namespace of the Ray workloads; created here. @default 'ray' */
+  readonly namespace?: string;
+  /** Service account name. @default 'ray' */
+  readonly name?: string;
+}
+
+/**
+ * The namespace of the Ray workloads and the service account their pods run as, with an IAM role through
+ * EKS Pod Identity (no OIDC provider, no per-cluster trust policy). Grant it AWS access like any principal,
+ * e.g. `dataLake.grantReadData(rayServiceAccount)`; Ray pods then read and write S3 with that role.
+ */
+export class RayServiceAccount extends Construct implements iam.IGrantable {
+  public readonly namespace: string;
+  public readonly serviceAccountName: string;
+  public readonly serviceAccount: eks.ServiceAccount;
+  /** The namespace manifest: Ray objects in the namespace must depend on it. */
+  public readonly namespaceManifest: eks.KubernetesManifest;
+  public readonly grantPrincipal: iam.IPrincipal;
+  /** Role the pods assume. */
+  public readonly role: iam.IRole;
+
+  constructor(scope: Construct, id: string, props: RayServiceAccountProps) {
+    super(scope, id);
+    this.namespace = props.namespace ?? 'ray';
+    this.serviceAccountName = props.name ?? 'ray';
+    const v = new PropsValidator(this, 'RayServiceAccount');
+    checkK8sName(v, 'namespace', this.namespace);
+    checkK8sName(v, 'name', this.serviceAccountName);
+    v.throwIfInvalid();
+
+    this.namespaceManifest = new eks.KubernetesManifest(this, 'Namespace', {
+      cluster: props.cluster,
+      manifest: [{
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: this.namespace,
+          // Ray pods run unprivileged: the Pod Security "baseline" profile rejects privileged pods in the namespace.
+          labels: { 'pod-security.kubernetes.io/enforce': 'baseline' },
+        },
+      }],
+    });
+    this.serviceAccount = new eks.ServiceAccount(this, 'ServiceAccount', {
+      cluster: props.cluster,
+      name: this.serviceAccountName,
+      namespace: this.namespace,
+      identityType: eks.IdentityType.POD_IDENTITY,
+    });
+    this.serviceAccount.node.addDependency(this.namespaceManifest);
+    this.grantPrincipal = this.serviceAccount.grantPrincipal;
+    this.role = this.serviceAccount.role;
+  }
+}

@@ -1,0 +1,109 @@
+import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { acknowledge } from '../../constructs/core/nag';
+import {
+  RayCluster, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
+} from '../../constructs/eks';
+import { type DataLake } from '../../constructs/storage';
+import { type StageConfig } from '../config';
+
+export interface EksTrainingProps {
+  readonly config: StageConfig;
+  readonly vpc: ec2.IVpc;
+  readonly workloadSubnets: ec2.SubnetSelection;
+  /** Ray pods read the data lake and write model artifacts. */
+  readonly dataLake: DataLake;
+}
+
+/**
+ * The EKS part of a stage's training stack, from `config.eks`: the cluster with its node groups and add-ons,
+ * the Ray namespace and service account (S3 access through Pod Identity), and the default RayCluster with
+ * GPU workers at zero. Outputs `ClusterName` (the operations CLI discovers the cluster from it).
+ */
+export class EksTraining extends Construct {
+  public readonly trainingCluster: TrainingCluster;
+  public readonly rayServiceAccount?: RayServiceAccount;
+  public readonly rayCluster?: RayCluster;
+
+  constructor(scope: Construct, id: string, props: EksTrainingProps) {
+    super(scope, id);
+    const { config, dataLake } = props;
+    const { eks, prefix, stage } = config;
+    const removalPolicy = config.data.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.trainingCluster = new TrainingCluster(this, 'Cluster', {
+      vpc: props.vpc,
+      vpcSubnets: props.workloadSubnets,
+      clusterName: `${prefix}-${stage}-training`,
+      publicAccessCidrs: eks.endpointAccess === 'public-and-private' ? eks.publicAccessCidrs : [],
+      adminRoles: eks.adminRoleArns.map((arn, i) => iam.Role.fromRoleArn(this, `AdminRole${i}`, arn, { mutable: false })),
+      systemNodeGroup: eks.systemNodeGroup,
+      gpuNodeGroups: eks.gpuNodeGroups,
+      spotNodeGroup: eks.spotNodeGroup.enabled ? eks.spotNodeGroup : undefined,
+      scaleDownUnneededMinutes: eks.scaleDownUnneededMinutes,
+      kubeRay: eks.ray.enabled,
+      removalPolicy,
+    });
+    const cluster = this.trainingCluster.cluster;
+    new CfnOutput(this, 'ClusterName', { key: 'ClusterName', value: cluster.clusterName, description: 'EKS cluster: aws eks update-kubeconfig --name <ClusterName>' });
+
+    if (!eks.ray.enabled) return;
+    const ray = eks.ray;
+    this.rayServiceAccount = new RayServiceAccount(this, 'RayServiceAccount', { cluster, namespace: ray.namespace, name: 'ray' });
+    dataLake.grantReadData(this.rayServiceAccount);
+    dataLake.grantWriteArtifacts(this.rayServiceAccount);
+    // The grants are aws-cdk-lib's bucket and key grants: object actions need `<bucket>/*` and the S3/KMS
+    // action groups (GetObject*, List*, GenerateDataKey*) are how those grants are written.
+    acknowledge(this.rayServiceAccount.role, [
+      'AwsSolutions-IAM5[Action::s3:GetObject*]', 'AwsSolutions-IAM5[Action::s3:GetBucket*]', 'AwsSolutions-IAM5[Action::s3:List*]',
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]', 'AwsSolutions-IAM5[Action::s3:Abort*]', 'AwsSolutions-IAM5[Action::s3:PutObject*]',
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      ...['Raw', 'Processed', 'Artifacts'].map((b) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(dataLake, b)}.Arn>/*]`),
+    ], 'Ray pods get exactly the data lake grants (read raw/processed data, write processed data and model artifacts): '
+      + 'object-level S3 permissions are necessarily on <bucket>/*, and the action groups are those of aws-cdk-lib\'s bucket and key grants.');
+
+    const gpuGroup = eks.gpuNodeGroups[0];
+    const workerGroups: RayWorkerGroupOptions[] = [{
+      groupName: 'cpu',
+      minReplicas: ray.cpuWorkers.minReplicas,
+      maxReplicas: ray.cpuWorkers.maxReplicas,
+      cpu: ray.cpuWorkers.cpu,
+      memory: ray.cpuWorkers.memory,
+      nodeSelector: this.trainingCluster.spotNodeSelector,
+    }];
+    if (gpuGroup && ray.gpuWorkers.maxReplicas > 0) {
+      workerGroups.push({
+        groupName: 'gpu',
+        minReplicas: ray.gpuWorkers.minReplicas,
+        maxReplicas: ray.gpuWorkers.maxReplicas,
+        cpu: ray.gpuWorkers.cpu,
+        memory: ray.gpuWorkers.memory,
+        gpus: ray.gpuWorkers.gpus,
+        gpuCapacity: this.trainingCluster.gpuCapacityOf(gpuGroup.name),
+      });
+    }
+    this.rayCluster = new RayCluster(this, 'DefaultRayCluster', {
+      cluster,
+      name: 'default',
+      namespace: ray.namespace,
+      serviceAccountName: this.rayServiceAccount.serviceAccountName,
+      head: { cpu: ray.head.cpu, memory: ray.head.memory, nodeSelector: this.trainingCluster.systemNodeSelector },
+      workerGroups,
+      idleTimeoutSeconds: ray.idleTimeoutSeconds,
+      dependsOn: [this.trainingCluster.kubeRayOperator!, this.rayServiceAccount.serviceAccount],
+    });
+    new CfnOutput(this, 'RayDashboard', {
+      key: 'RayDashboardCommand',
+      value: `kubectl -n ${ray.namespace} port-forward svc/${this.rayCluster.headServiceName} 8265:8265`,
+      description: 'Opens the Ray dashboard of the default RayCluster on http://localhost:8265',
+    });
+  }
+}
+
+/** Logical id of a data lake bucket as cdk-nag renders it in findings (cross-stack: the import's export name differs, so resolve). */
+function bucketLogicalId(dataLake: DataLake, which: string): string {
+  const bucket = (dataLake as unknown as Record<string, { node: { defaultChild: unknown } }>)[`${which.toLowerCase()}Bucket`];
+  return (bucket.node.defaultChild as { logicalId: string }).logicalId;
+}
