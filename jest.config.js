@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+\\.tsx?$': '<rootDir>/scripts/jest-esbuild-transform.js',
   },
   // aws-cdk-lib's built-in CloudFormation validation costs seconds per synthesized app; tests switch it
   // off and one dedicated test (test/app/all-stages.test.ts) synthesizes every stage with it on.
