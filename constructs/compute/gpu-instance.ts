@@ -11,7 +11,6 @@ import { acknowledge, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { type ImageRegistry } from '../registry';
 import { type DataLake } from '../storage';
-import { acknowledgeGrantWildcards } from './grant-wildcards';
 
 /**
  * x86 instance families with NVIDIA GPUs that the AWS Deep Learning Base OSS NVIDIA driver AMI supports.
@@ -167,6 +166,7 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
       .check(idleMetric === 'gpu' || idleMetric === 'cpu', 'idleMetric', idleMetric, 'must be "gpu" or "cpu"')
       .check(!(spot && terminationProtection), 'terminationProtection', terminationProtection, 'must be false with spot: EC2 does not offer termination protection for spot instances')
       .check(/^\/[A-Za-z0-9_.\-/]+$/.test(amiParameterName), 'amiParameterName', amiParameterName, 'must be an SSM parameter name starting with "/", e.g. ' + DEFAULT_DLAMI_PARAMETER)
+      .check(!(props.machineImage && props.amiParameterName), 'machineImage', '(image)', 'cannot be combined with amiParameterName; give one of them')
       .check(/^\/dev\/[a-z0-9]+$/.test(rootDeviceName), 'rootDeviceName', rootDeviceName, 'must be a device name such as /dev/xvda or /dev/sda1')
       .check(/^[A-Za-z0-9_./#:-]{1,255}$/.test(this.metricsNamespace) && !this.metricsNamespace.startsWith('AWS/'), 'metricsNamespace', this.metricsNamespace,
         'must be 1-255 letters, digits or "_./#:-" and must not start with "AWS/"');
@@ -251,14 +251,14 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
     if (props.dataLake) {
       props.dataLake.grantReadData(this.role);
       props.dataLake.grantWriteArtifacts(this.role);
-      const buckets = [props.dataLake.rawBucket, props.dataLake.processedBucket, props.dataLake.artifactsBucket];
-      acknowledgeGrantWildcards(this.role, [
-        ...buckets.flatMap((b) => [b.bucketArn, b.arnForObjects('*')]),
-        props.dataLake.encryptionKey.keyArn,
-      ], 'DataLake.grantReadData/grantWriteArtifacts');
     }
 
     if (props.imageRegistry) props.imageRegistry.grantPull(this.role);
+    acknowledge(this.role, compliancePackIds('IAMNoInlinePolicy'),
+      'The policies are the ones CDK generates for this single role (default policy, ECR token) from scoped grants; they are not shared.');
+    // The instance joins the VPC through its network interface's SubnetId, which the rule does not read.
+    acknowledge(this.instance, compliancePackIds('EC2InstancesInVPC'),
+      'False positive: the instance is launched into a VPC subnet through NetworkInterfaces[0].SubnetId; the rule only reads the top-level SubnetId.');
 
     if (idleStopMinutes > 0) {
       const metric = (idleMetric === 'gpu' ? this.metricGpuUtilization() : this.metricCpuUtilization()).with({ statistic: 'Maximum', period: Duration.minutes(1) });
@@ -369,8 +369,8 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
     acknowledge(policy ?? this.role, [
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
-    ], 'The SSM agent (ssmmessages, ec2messages), cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no '
-      + 'resource-level permissions (PutMetricData is held to one namespace by a condition); the SSM agent registers an '
+    ], 'The SSM agent (ssmmessages, ec2messages) and cloudwatch:PutMetricData support no resource-level permissions '
+      + '(PutMetricData is held to one namespace by a condition); the SSM agent registers an '
       + 'instance it can only name as instance/* in this account and region (the role exists before the instance id).');
   }
 

@@ -1,2 +1,1 @@
 export * from './gpu-instance';
-export * from './grant-wildcards';

@@ -33,11 +33,16 @@ export const gpuInstanceConfig = z.strictObject({
   idleMetric: z.enum(['gpu', 'cpu'], { error: 'must be "gpu" or "cpu"' }).default('gpu'),
   /** Public SSM parameter with the AMI id, resolved at deploy time. Default: the Deep Learning Base OSS NVIDIA AMI (AL2023). */
   amiParameterName: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, { error: 'must be an SSM parameter name starting with "/"' }).optional(),
+  /** Pin the image (e.g. the AMI the parameter gave last time) so a newer DLAMI does not replace the instance on deploy. */
+  amiId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, { error: 'must be an AMI id such as ami-0123456789abcdef0' }).optional(),
   /** API termination protection. Default: on in prod, off elsewhere; never with spot. */
   terminationProtection: z.boolean().optional(),
   /** Allow all outbound traffic instead of HTTPS only. */
   allowAllOutbound: z.boolean().default(false),
 }).superRefine((c, ctx) => {
+  if (c.amiId && c.amiParameterName) {
+    ctx.addIssue({ code: 'custom', path: ['amiId'], message: 'cannot be combined with amiParameterName; give one of them' });
+  }
   if (c.spot && c.terminationProtection) {
     ctx.addIssue({ code: 'custom', path: ['terminationProtection'], message: 'must be false or left out with spot: EC2 offers no termination protection for spot instances' });
   }
