@@ -1,0 +1,3 @@
+export * from './model-image';
+export * from './sagemaker-endpoint';
+export * from './lambda-inference';

@@ -1,0 +1,408 @@
+import { Arn, Duration, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
+import { acknowledge } from '../core/nag';
+import { lambdaPath } from '../core/paths';
+import { PropsValidator } from '../core/validation';
+
+/** How clients reach the inference function. */
+export enum InferenceFrontDoor {
+  /** API Gateway HTTP API (IAM or JWT authorization, throttling, access logs). 30 s request limit. */
+  HTTP_API = 'httpApi',
+  /** A Lambda function URL on the alias with `AWS_IAM` auth (SigV4), for requests up to the function timeout. */
+  FUNCTION_URL = 'functionUrl',
+  /** No HTTP endpoint: callers use `lambda:InvokeFunction` on the alias. */
+  NONE = 'none',
+}
+
+/** Authorization of the HTTP API front door. Unauthenticated access is not offered. */
+export type InferenceAuthorization =
+  | { readonly type: 'iam' }
+  | {
+    readonly type: 'jwt';
+    /** Token issuer URL, e.g. a Cognito user pool `https://cognito-idp.<region>.amazonaws.com/<pool id>`. */
+    readonly issuer: string;
+    /** Accepted `aud` (or `client_id`) values. */
+    readonly audience: string[];
+  };
+
+/** The model the function serves, read from S3 at start-up. */
+export interface InferenceModelLocation {
+  readonly bucket: s3.IBucket;
+  /** Object key of the `.onnx` file. */
+  readonly key: string;
+}
+
+export interface LambdaInferenceProps {
+  /**
+   * Run the image from this ECR repository instead of building the bundled model server. Give `imageTag`.
+   * @default - the model server in `lambda/model-server` built with `Dockerfile.lambda` as an image asset
+   */
+  readonly repository?: ecr.IRepository;
+  /** Tag (or `sha256:` digest) of the image in `repository`. Required with `repository`. @default - none */
+  readonly imageTag?: string;
+  /**
+   * Docker build context for the image asset; must contain `dockerfile`.
+   * @default - the package's `lambda/model-server` directory
+   */
+  readonly assetDirectory?: string;
+  /** @default 'Dockerfile.lambda' */
+  readonly dockerfile?: string;
+  /** The model to serve from S3; the function gets read access and `MODEL_S3_BUCKET`/`MODEL_S3_KEY`. @default - the reference model baked into the image */
+  readonly model?: InferenceModelLocation;
+  /** Name reported in metadata, logs and the metrics dimension `model`. @default 'reference-classifier' */
+  readonly modelName?: string;
+  /** @default lambda.Architecture.ARM_64 (Graviton: lower cost per inference; onnxruntime ships arm64 binaries) */
+  readonly architecture?: lambda.Architecture;
+  /** Memory in MiB, 128-10240 (CPU scales with memory). @default 2048 */
+  readonly memorySize?: number;
+  /** 1 s to 15 min; at most 30 s with the HTTP API front door. @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** /tmp size, 512-10240 MiB. @default Size.mebibytes(512) */
+  readonly ephemeralStorageSize?: Size;
+  /** Concurrency reserved for (and capping) the function, 1-10000. @default - unreserved, account pool */
+  readonly reservedConcurrentExecutions?: number;
+  /** Pre-initialized environments on the alias, 1-10000 and at most the reserved concurrency. @default - none (scales to zero) */
+  readonly provisionedConcurrentExecutions?: number;
+  /** Largest accepted batch. @default 256 */
+  readonly maxBatchSize?: number;
+  /** Extra environment variables for the model server. @default - none */
+  readonly environment?: Record<string, string>;
+  /** @default 'live' */
+  readonly aliasName?: string;
+  /** Shift traffic to new versions through CodeDeploy with automatic rollback on the construct's alarms. @default true */
+  readonly canaryDeployments?: boolean;
+  /** @default codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES */
+  readonly deploymentConfig?: codedeploy.ILambdaDeploymentConfig;
+  /** p99 duration above which the latency alarm fires (and a canary rolls back). @default Duration.seconds(2) */
+  readonly latencyAlarmThreshold?: Duration;
+  /** Topic notified when an alarm changes state. @default - none */
+  readonly alarmTopic?: sns.ITopic;
+  /** @default InferenceFrontDoor.HTTP_API */
+  readonly frontDoor?: InferenceFrontDoor;
+  /** HTTP API authorization. Function URLs always use IAM. @default { type: 'iam' } */
+  readonly authorization?: InferenceAuthorization;
+  /** Steady-state requests per second allowed through the HTTP API. @default 100 */
+  readonly throttleRateLimit?: number;
+  /** Burst of requests allowed through the HTTP API. @default 200 */
+  readonly throttleBurstLimit?: number;
+  /** Key for the function's and the API's log groups. @default - a new customer-managed key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** Removal policy of the log groups and the key the construct creates. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Execution role. @default - a role allowed to write its own log group, traces and read the model object */
+  readonly role?: iam.IRole;
+}
+
+const API_GATEWAY_MAX_TIMEOUT_SECONDS = 30;
+
+/**
+ * Serves an ONNX model from a Lambda container image: the repository's model server (or your image),
+ * published as versions behind an alias, rolled out by CodeDeploy canaries that roll back on the error and
+ * p99-latency alarms the construct creates, with optional provisioned concurrency, X-Ray tracing, an
+ * encrypted log group, and an authenticated front door (HTTP API with IAM/JWT, or an IAM function URL).
+ */
+export class LambdaInference extends Construct {
+  public readonly function: lambda.DockerImageFunction;
+  /** The alias clients and the front door invoke; CodeDeploy shifts it between versions. */
+  public readonly alias: lambda.Alias;
+  public readonly role: iam.IRole;
+  public readonly logGroup: logs.ILogGroup;
+  public readonly encryptionKey: kms.IKey;
+  /** The HTTP API, when the front door is `HTTP_API`. */
+  public readonly httpApi?: apigwv2.HttpApi;
+  /** The function URL, when the front door is `FUNCTION_URL`. */
+  public readonly functionUrl?: lambda.FunctionUrl;
+  /** The URL clients call (HTTP API endpoint or function URL), if there is a front door. */
+  public readonly url?: string;
+  public readonly deploymentGroup?: codedeploy.LambdaDeploymentGroup;
+  /** Alarms on the alias: function errors, model-server 5xx, p99 duration. */
+  public readonly errorsAlarm: cloudwatch.Alarm;
+  public readonly serverErrorsAlarm: cloudwatch.Alarm;
+  public readonly latencyAlarm: cloudwatch.Alarm;
+  public readonly frontDoor: InferenceFrontDoor;
+  public readonly modelName: string;
+
+  constructor(scope: Construct, id: string, props: LambdaInferenceProps = {}) {
+    super(scope, id);
+    const frontDoor = props.frontDoor ?? InferenceFrontDoor.HTTP_API;
+    const authorization = props.authorization ?? { type: 'iam' };
+    const memorySize = props.memorySize ?? 2048;
+    const timeout = props.timeout ?? Duration.seconds(30);
+    const ephemeral = props.ephemeralStorageSize ?? Size.mebibytes(512);
+    const latencyThreshold = props.latencyAlarmThreshold ?? Duration.seconds(2);
+    const aliasName = props.aliasName ?? 'live';
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.frontDoor = frontDoor;
+    this.modelName = props.modelName ?? 'reference-classifier';
+
+    const v = new PropsValidator(this, 'LambdaInference');
+    v.intRange('memorySize', memorySize, 128, 10240, 'MiB');
+    const timeoutSeconds = timeout.toSeconds();
+    v.intRange('timeout', timeoutSeconds, 1, 900, 'seconds');
+    if (frontDoor === InferenceFrontDoor.HTTP_API) {
+      v.check(Token.isUnresolved(timeoutSeconds) || timeoutSeconds <= API_GATEWAY_MAX_TIMEOUT_SECONDS, 'timeout', `${timeoutSeconds} seconds`,
+        `must be at most ${API_GATEWAY_MAX_TIMEOUT_SECONDS} seconds with the HTTP API front door (API Gateway's integration limit); use frontDoor FUNCTION_URL or NONE for longer requests`);
+    }
+    v.intRange('ephemeralStorageSize', ephemeral.toMebibytes(), 512, 10240, 'MiB');
+    v.intRange('reservedConcurrentExecutions', props.reservedConcurrentExecutions, 1, 10000);
+    v.intRange('provisionedConcurrentExecutions', props.provisionedConcurrentExecutions, 1, 10000);
+    if (props.provisionedConcurrentExecutions !== undefined && props.reservedConcurrentExecutions !== undefined) {
+      v.check(props.provisionedConcurrentExecutions <= props.reservedConcurrentExecutions, 'provisionedConcurrentExecutions', props.provisionedConcurrentExecutions,
+        `must not exceed reservedConcurrentExecutions (${props.reservedConcurrentExecutions})`);
+    }
+    v.intRange('maxBatchSize', props.maxBatchSize, 1, 100000);
+    v.intRange('throttleRateLimit', props.throttleRateLimit, 1, 100000, 'requests per second');
+    v.intRange('throttleBurstLimit', props.throttleBurstLimit, 1, 100000, 'requests');
+    const latencyMs = latencyThreshold.toMilliseconds();
+    v.check(Token.isUnresolved(latencyMs) || Token.isUnresolved(timeoutSeconds) || (latencyMs > 0 && latencyMs < timeoutSeconds * 1000), 'latencyAlarmThreshold', `${latencyMs} ms`,
+      `must be above 0 and below the timeout (${timeoutSeconds * 1000} ms)`);
+    v.check(!(props.repository && props.assetDirectory), 'assetDirectory', props.assetDirectory, 'must not be set together with repository (the image comes from one or the other)');
+    v.check(!props.repository || props.imageTag !== undefined, 'imageTag', props.imageTag, 'is required with repository: give the image tag or sha256 digest to run');
+    v.check(props.imageTag === undefined || Token.isUnresolved(props.imageTag) || /^([\w][\w.-]{0,127}|sha256:[a-f0-9]{64})$/.test(props.imageTag), 'imageTag', props.imageTag,
+      'must be an image tag (1-128 letters, digits, "_", ".", "-") or sha256:<64 hex digits>');
+    v.check(props.imageTag === undefined || props.repository !== undefined, 'imageTag', props.imageTag, 'is only used with repository');
+    v.check(Token.isUnresolved(aliasName) || /^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/.test(aliasName), 'aliasName', aliasName, 'must be 1-128 letters, digits, "-" or "_", and not only digits');
+    v.check(!props.model || Token.isUnresolved(props.model.key) || (props.model.key.length > 0 && !props.model.key.startsWith('/')), 'model.key', props.model?.key,
+      'must be a non-empty S3 object key without a leading "/"');
+    if (authorization.type === 'jwt') {
+      v.check(frontDoor === InferenceFrontDoor.HTTP_API, 'authorization', authorization.type, 'JWT authorization needs frontDoor HTTP_API (function URLs support only AWS_IAM)');
+      v.check(Token.isUnresolved(authorization.issuer) || /^https:\/\/\S+$/.test(authorization.issuer), 'authorization.issuer', authorization.issuer, 'must be an https:// issuer URL');
+      v.check(authorization.audience.length > 0, 'authorization.audience', authorization.audience, 'must list at least one accepted audience');
+    }
+    v.throwIfInvalid();
+
+    this.encryptionKey = props.encryptionKey
+      ?? platformKey(this, 'Key', { description: `Logs of the ${this.modelName} inference function`, removalPolicy, servicePrincipals: [logsServicePrincipal(this)] });
+    const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    this.logGroup = encryptedLogGroup(this, 'Logs', { encryptionKey: this.encryptionKey, retention, removalPolicy });
+
+    // An own role instead of the default AWSLambdaBasicExecutionRole (logs:* on every log group).
+    this.role = props.role ?? new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${this.modelName} inference function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+    const code = props.repository
+      ? lambda.DockerImageCode.fromEcr(props.repository, { tagOrDigest: props.imageTag })
+      : lambda.DockerImageCode.fromImageAsset(props.assetDirectory ?? lambdaPath('model-server'), {
+        file: props.dockerfile ?? 'Dockerfile.lambda',
+        platform: architecture === lambda.Architecture.ARM_64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
+      });
+
+    const environment: Record<string, string> = {
+      MODEL_NAME: this.modelName,
+      METRICS_NAMESPACE: LambdaInference.METRICS_NAMESPACE,
+      POWERTOOLS_SERVICE_NAME: 'model-server',
+      ...(props.maxBatchSize !== undefined ? { MAX_BATCH_SIZE: String(props.maxBatchSize) } : {}),
+      ...(props.model ? { MODEL_S3_BUCKET: props.model.bucket.bucketName, MODEL_S3_KEY: props.model.key } : {}),
+      ...props.environment,
+    };
+
+    this.function = new lambda.DockerImageFunction(this, 'Function', {
+      code,
+      architecture,
+      memorySize,
+      timeout,
+      ephemeralStorageSize: ephemeral,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      environment,
+      description: `ONNX inference: ${this.modelName}`,
+    });
+    if (props.model) props.model.bucket.grantRead(this.role, props.model.key);
+    if (!props.role) {
+      // X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions.
+      acknowledge(this.role.node.tryFindChild('DefaultPolicy') ?? this.role, ['AwsSolutions-IAM5[Resource::*]'],
+        'X-Ray PutTraceSegments and PutTelemetryRecords (added by tracing: ACTIVE) support only Resource "*"; every other statement is scoped to this function\'s log group and model object.');
+    }
+
+    this.alias = new lambda.Alias(this, 'Alias', {
+      aliasName,
+      version: this.function.currentVersion,
+      provisionedConcurrentExecutions: props.provisionedConcurrentExecutions,
+      description: 'Traffic entry point; CodeDeploy shifts it between versions',
+    });
+
+    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      if (props.alarmTopic) {
+        a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+        a.addOkAction(new cwActions.SnsAction(props.alarmTopic));
+      }
+      return a;
+    };
+    this.errorsAlarm = alarm('ErrorsAlarm', this.metricErrors(), 1, `${this.modelName}: the inference function failed (crash, timeout or out of memory) in 2 consecutive minutes`);
+    this.serverErrorsAlarm = alarm('ServerErrorsAlarm', this.metricServerErrors(), 1, `${this.modelName}: the model server answered 5xx (failed inference or model load) in 2 consecutive minutes`);
+    this.latencyAlarm = alarm('LatencyAlarm', this.metricDuration(), latencyMs, `${this.modelName}: p99 duration at or above ${latencyMs} ms for 2 consecutive minutes`);
+
+    if (props.canaryDeployments ?? true) {
+      this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'Deployment', {
+        alias: this.alias,
+        deploymentConfig: props.deploymentConfig ?? codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
+        alarms: [this.errorsAlarm, this.serverErrorsAlarm, this.latencyAlarm],
+        autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+      });
+      acknowledge(this.deploymentGroup.role, ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]'],
+        'aws-cdk-lib\'s LambdaDeploymentGroup always attaches this AWS-managed CodeDeploy service policy; AWS scopes it to alias updates, alarm reads and CodeDeploy-named hooks.');
+    }
+
+    if (frontDoor === InferenceFrontDoor.HTTP_API) {
+      this.httpApi = this.createHttpApi(authorization, props, retention, removalPolicy);
+      this.url = this.httpApi.apiEndpoint;
+    } else if (frontDoor === InferenceFrontDoor.FUNCTION_URL) {
+      this.functionUrl = this.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM, invokeMode: lambda.InvokeMode.BUFFERED });
+      this.url = this.functionUrl.url;
+    }
+  }
+
+  /** The model server's routes the HTTP API exposes. */
+  private static readonly ROUTES: ReadonlyArray<readonly [apigwv2.HttpMethod, string]> = [
+    [apigwv2.HttpMethod.POST, '/predict'],
+    [apigwv2.HttpMethod.POST, '/invocations'],
+    [apigwv2.HttpMethod.GET, '/metadata'],
+    [apigwv2.HttpMethod.GET, '/ping'],
+  ];
+
+  /** Namespace of the model server's own metrics (requests, examples, latency, client/server errors). */
+  public static readonly METRICS_NAMESPACE = 'cdk-mlops/ModelServer';
+
+  private createHttpApi(authorization: InferenceAuthorization, props: LambdaInferenceProps, retention: logs.RetentionDays, removalPolicy: RemovalPolicy): apigwv2.HttpApi {
+    const defaultAuthorizer = authorization.type === 'jwt'
+      ? new authorizers.HttpJwtAuthorizer('JwtAuthorizer', authorization.issuer, { jwtAudience: authorization.audience })
+      : new authorizers.HttpIamAuthorizer();
+    const api = new apigwv2.HttpApi(this, 'Api', {
+      description: `Inference API for ${this.modelName}`,
+      createDefaultStage: false,
+      defaultAuthorizer,
+    });
+    const accessLogs = encryptedLogGroup(this, 'AccessLogs', { encryptionKey: this.encryptionKey, retention, removalPolicy });
+    new apigwv2.HttpStage(this, 'Stage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit ?? 100, burstLimit: props.throttleBurstLimit ?? 200 },
+      detailedMetricsEnabled: true,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          caller: '$context.identity.caller',
+          user: '$context.identity.user',
+          principalOrgId: '$context.identity.principalOrgId',
+          jwtSub: '$context.authorizer.claims.sub',
+          requestTime: '$context.requestTime',
+          httpMethod: '$context.httpMethod',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          protocol: '$context.protocol',
+          responseLength: '$context.responseLength',
+          integrationLatency: '$context.integrationLatency',
+          integrationStatus: '$context.integrationStatus',
+          errorMessage: '$context.error.message',
+        })),
+      },
+    });
+    const integration = new integrations.HttpLambdaIntegration('Model', this.alias, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+      // aws-cdk-lib accepts integration timeouts up to 29 s (API Gateway's 30 s hard limit minus headroom).
+      timeout: Duration.seconds(Math.min(this.function.timeout?.toSeconds() ?? 29, 29)),
+    });
+    for (const [method, path] of LambdaInference.ROUTES) api.addRoutes({ path, methods: [method], integration });
+    return api;
+  }
+
+  /**
+   * Allow a principal to call the model through the front door: `execute-api:Invoke` on the HTTP API
+   * (IAM authorization), `lambda:InvokeFunctionUrl` on the function URL, or `lambda:InvokeFunction` on the
+   * alias when there is no front door. JWT-authorized APIs are reached with tokens, not IAM.
+   */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    if (this.httpApi) {
+      // One ARN per route (api/stage/METHOD/path): no wildcards.
+      const resourceArns = LambdaInference.ROUTES.map(([method, path]) =>
+        Arn.format({ service: 'execute-api', resource: this.httpApi!.apiId, resourceName: `$default/${method}${path}` }, Stack.of(this)));
+      return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
+    }
+    if (this.functionUrl) return this.alias.grantInvokeUrl(grantee);
+    return this.alias.grantInvoke(grantee);
+  }
+
+  /** Allow a principal to invoke the alias directly (`lambda:InvokeFunction`), bypassing the front door. */
+  public grantInvokeFunction(grantee: iam.IGrantable): iam.Grant {
+    return this.alias.grantInvoke(grantee);
+  }
+
+  /** Invocations of the alias. @default sum over 1 minute */
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metricInvocations({ period: Duration.minutes(1), ...props });
+  }
+
+  /** Function errors (crashes, timeouts, out of memory) of the alias. @default sum over 1 minute */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metricErrors({ period: Duration.minutes(1), ...props });
+  }
+
+  /** Duration of the alias's invocations. @default p99 over 1 minute */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metricDuration({ period: Duration.minutes(1), statistic: 'p99', ...props });
+  }
+
+  /** Throttled invocations of the alias. @default sum over 1 minute */
+  public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metricThrottles({ period: Duration.minutes(1), ...props });
+  }
+
+  /** A metric the model server publishes (EMF, dimensions service + model), e.g. `Examples` or `ClientErrors`. */
+  public metricModelServer(metricName: 'Requests' | 'Examples' | 'Latency' | 'ClientErrors' | 'ServerErrors' | 'ModelLoadErrors', props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: LambdaInference.METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: 'model-server', model: this.modelName },
+      period: Duration.minutes(1),
+      statistic: metricName === 'Latency' ? 'p99' : 'Sum',
+      ...props,
+    });
+  }
+
+  /** Responses with status 5xx from the model server (failed inference or model load). @default sum over 1 minute */
+  public metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricModelServer('ServerErrors', props);
+  }
+
+  /** Requests the model server rejected as invalid (4xx). @default sum over 1 minute */
+  public metricClientErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricModelServer('ClientErrors', props);
+  }
+}
