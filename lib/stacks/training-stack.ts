@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -88,6 +88,11 @@ export class TrainingStack extends PlatformStack {
         });
       }
       this.gpuInstances = instances;
+      if (props.config.network.natGateways === 0) {
+        Annotations.of(this).addWarningV2('cdk-mlops:gpuInstancesWithoutNat',
+          'GPU instances run in isolated subnets (network.natGateways is 0): Session Manager and the CloudWatch agent need '
+          + 'interface endpoints for ssmmessages, ec2messages and monitoring, or idle auto-stop never sees GPU metrics.');
+      }
     }
 
     if (props.config.eks.enabled) {

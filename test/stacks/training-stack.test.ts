@@ -1,4 +1,4 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
 import { ConfigError, loadStageConfig } from '../../lib/config';
 import { nagFindings, platformStage } from '../helpers';
@@ -14,7 +14,7 @@ const COMPUTE_ON = {
 };
 
 describe('TrainingStack', () => {
-  test('absent when compute and EKS are both switched off (the defaults)', () => {
+  test('absent when compute and EKS are both switched off', () => {
     const stage = platformStage('dev', { compute: { enabled: false }, eks: { enabled: false } });
     expect(stage.trainingStack).toBeUndefined();
     expect(stage.stacks.map((s) => s.stackName)).not.toContain('mlops-dev-Training');
@@ -84,6 +84,13 @@ describe('TrainingStack with GPU instances (dev)', () => {
     expect(nagFindings(stack, new NIST80053R5Checks())).toEqual([]);
     expect(nagFindings(stack, new HIPAASecurityChecks())).toEqual([]);
   });
+});
+
+test('GPU instances in a NAT-less network warn that agent and Session Manager need interface endpoints', () => {
+  const stage = platformStage('dev', {
+    network: { natGateways: 0 }, eks: { enabled: false }, compute: { enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }] },
+  });
+  Annotations.fromStack(stage.trainingStack!).hasWarning('*', Match.stringLikeRegexp('network.natGateways is 0.*ssmmessages, ec2messages and monitoring'));
 });
 
 describe('TrainingStack in prod', () => {
