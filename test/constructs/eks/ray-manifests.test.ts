@@ -1,0 +1,202 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { parse } from 'yaml';
+import {
+  PropsValidationError, RAY_GPU_IMAGE, RAY_IMAGE, RayCluster, type RayClusterSpecOptions, RayJob, RayService, TrainingCluster,
+} from '../../../constructs';
+import { newStack } from '../../helpers';
+
+/** The KubeRay v1.7.0 CRD's v1 openAPIV3Schema, compiled once per kind. */
+function crdValidator(file: string): ValidateFunction {
+  const crd = parse(fs.readFileSync(path.join(__dirname, '../../fixtures/kuberay-crds', file), 'utf8'));
+  const schema = crd.spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema;
+  // Kubernetes' int-or-string marker has no JSON Schema meaning: translate it to the union it stands for.
+  const translate = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(translate);
+    if (!node || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) out[k] = translate(v);
+    if (out['x-kubernetes-int-or-string'] === true) {
+      delete out.anyOf;
+      delete out.type;
+      out.oneOf = [{ type: 'integer' }, { type: 'string' }];
+    }
+    return out;
+  };
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  // The OpenAPI number formats the CRDs use, checked for real rather than ignored.
+  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
+  ajv.addFormat('double', { type: 'number', validate: () => true });
+  ajv.addFormat('float', { type: 'number', validate: () => true });
+  ajv.addFormat('byte', { type: 'string', validate: (s: string) => /^[A-Za-z0-9+/]*={0,2}$/.test(s) });
+  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
+  return ajv.compile(translate(schema) as object);
+}
+
+const validators = {
+  RayCluster: crdValidator('ray.io_rayclusters.yaml'),
+  RayJob: crdValidator('ray.io_rayjobs.yaml'),
+  RayService: crdValidator('ray.io_rayservices.yaml'),
+};
+
+function expectValid(manifest: Record<string, unknown>): void {
+  const validate = validators[manifest.kind as keyof typeof validators];
+  const ok = validate(manifest);
+  expect(validate.errors ?? []).toEqual([]);
+  expect(ok).toBe(true);
+}
+
+describe('Ray builders', () => {
+  const stack = newStack();
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const tc = new TrainingCluster(stack, 'Training', {
+    vpc,
+    clusterName: 'ray-test',
+    gpuNodeGroups: [{ name: 'gpu-a', instanceTypes: ['g5.12xlarge'], maxSize: 2 }, { name: 'gpu-empty', instanceTypes: ['g5.xlarge'], maxSize: 0 }],
+    spotNodeGroup: { instanceTypes: ['m6i.xlarge'] },
+  });
+  const spec: RayClusterSpecOptions = {
+    serviceAccountName: 'ray',
+    head: { cpu: '2', memory: '8Gi', nodeSelector: tc.systemNodeSelector },
+    workerGroups: [
+      { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: tc.spotNodeSelector },
+      { groupName: 'gpu', minReplicas: 0, maxReplicas: 2, cpu: '8', memory: '64Gi', gpus: 4, gpuCapacity: tc.gpuCapacityOf('gpu-a') },
+    ],
+  };
+  const rayCluster = new RayCluster(stack, 'RayCluster', { cluster: tc.cluster, name: 'train', namespace: 'ray', ...spec, dependsOn: [tc.kubeRayOperator!] });
+  const ownJob = new RayJob(stack, 'OwnJob', {
+    cluster: tc.cluster, name: 'tune', namespace: 'ray', entrypoint: 'python tune.py --trials 8',
+    runtimeEnv: { working_dir: 's3://bucket/code.zip', pip: ['torch==2.9.0'], env_vars: { EPOCHS: '3' } },
+    rayClusterSpec: spec, activeDeadlineSeconds: 7200,
+  });
+  const sharedJob = new RayJob(stack, 'SharedJob', { cluster: tc.cluster, name: 'eval', namespace: 'ray', entrypoint: 'python eval.py', clusterSelector: 'train' });
+  const service = new RayService(stack, 'Serve', {
+    cluster: tc.cluster, name: 'classifier', namespace: 'ray', rayClusterConfig: spec,
+    applications: [{
+      name: 'classifier', importPath: 'serve_app:app', routePrefix: '/classify',
+      deployments: [{ name: 'Model', autoscaling: { minReplicas: 1, maxReplicas: 4 }, numGpus: 1 }, { name: 'Ingress', numReplicas: 2, numCpus: 0.5 }],
+    }],
+  });
+
+  test('every manifest is valid against the KubeRay v1.7.0 CRD schemas', () => {
+    for (const m of [rayCluster.manifest, ownJob.manifest, sharedJob.manifest, service.manifest]) expectValid(m);
+  });
+
+  test('the CRD check itself rejects a wrong field type', () => {
+    const broken = { ...rayCluster.manifest, spec: { ...(rayCluster.manifest.spec as object), workerGroupSpecs: [{ groupName: 'x', minReplicas: '0', maxReplicas: 1, template: {} }] } };
+    expect(validators.RayCluster(broken)).toBe(false);
+  });
+
+  test('RayCluster: autoscaling on, ClusterIP head, pinned images, head on system nodes', () => {
+    const s = rayCluster.manifest.spec as any;
+    expect(rayCluster.manifest).toMatchObject({ apiVersion: 'ray.io/v1', kind: 'RayCluster', metadata: { name: 'train', namespace: 'ray' } });
+    expect(s.enableInTreeAutoscaling).toBe(true);
+    expect(s.rayVersion).toBe('2.57.0');
+    expect(s.headGroupSpec.serviceType).toBe('ClusterIP');
+    expect(s.headGroupSpec.rayStartParams).toEqual({ 'dashboard-host': '0.0.0.0', 'num-cpus': '0' });
+    const head = s.headGroupSpec.template.spec;
+    expect(head.containers[0].image).toBe(RAY_IMAGE);
+    expect(head.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'system' });
+    expect(head.serviceAccountName).toBe('ray');
+    expect(head.containers[0].resources).toEqual({ requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '2', memory: '8Gi' } });
+    expect(rayCluster.headServiceName).toBe('train-head-svc');
+  });
+
+  test('GPU workers: num-gpus, nvidia.com/gpu limits, GPU taint toleration, GPU group selector, GPU image, from zero', () => {
+    const gpu = (rayCluster.manifest.spec as any).workerGroupSpecs[1];
+    expect(gpu).toMatchObject({ groupName: 'gpu', replicas: 0, minReplicas: 0, maxReplicas: 2, rayStartParams: { 'num-gpus': '4' } });
+    const pod = gpu.template.spec;
+    expect(pod.containers[0].image).toBe(RAY_GPU_IMAGE);
+    expect(pod.containers[0].resources.limits).toEqual({ cpu: '8', memory: '64Gi', 'nvidia.com/gpu': '4' });
+    expect(pod.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    expect(pod.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'gpu-a' });
+    const cpu = (rayCluster.manifest.spec as any).workerGroupSpecs[0];
+    expect(cpu.template.spec.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'spot-cpu' });
+    expect(cpu.template.spec.tolerations).toBeUndefined();
+    expect(cpu.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBeUndefined();
+  });
+
+  test('RayJob with its own cluster shuts it down; with a selector it targets the RayCluster', () => {
+    const own = ownJob.manifest.spec as any;
+    expect(own).toMatchObject({ entrypoint: 'python tune.py --trials 8', shutdownAfterJobFinishes: true, ttlSecondsAfterFinished: 300, submissionMode: 'K8sJobMode' });
+    expect(parse(own.runtimeEnvYAML)).toEqual({ working_dir: 's3://bucket/code.zip', pip: ['torch==2.9.0'], env_vars: { EPOCHS: '3' } });
+    expect(own.rayClusterSpec.workerGroupSpecs).toHaveLength(2);
+    const shared = sharedJob.manifest.spec as any;
+    expect(shared.clusterSelector).toEqual({ 'ray.io/cluster': 'train' });
+    expect(shared.rayClusterSpec).toBeUndefined();
+  });
+
+  test('RayService: serveConfigV2 in Serve\'s format, NewCluster zero-downtime upgrades', () => {
+    const s = service.manifest.spec as any;
+    expect(s.upgradeStrategy).toEqual({ type: 'NewCluster' });
+    expect(s.rayClusterDeletionDelaySeconds).toBe(60);
+    expect(parse(s.serveConfigV2)).toEqual({
+      applications: [{
+        name: 'classifier', import_path: 'serve_app:app', route_prefix: '/classify',
+        deployments: [
+          { name: 'Model', autoscaling_config: { min_replicas: 1, max_replicas: 4 }, ray_actor_options: { num_cpus: 1, num_gpus: 1 } },
+          { name: 'Ingress', num_replicas: 2, ray_actor_options: { num_cpus: 0.5, num_gpus: 0 } },
+        ],
+      }],
+    });
+    expect(service.serveServiceName).toBe('classifier-serve-svc');
+  });
+
+  describe('validation errors name the field', () => {
+    const base = { cluster: tc.cluster, namespace: 'ray', head: { cpu: '1', memory: '4Gi' } };
+    let n = 0;
+    const build = (over: Record<string, unknown>) => () => new RayCluster(stack, `Bad${n++}`, { ...base, name: 'ok', ...over } as never);
+
+    test('min > max replicas', () => {
+      expect(build({ workerGroups: [{ groupName: 'w', minReplicas: 3, maxReplicas: 1, cpu: '1', memory: '1Gi' }] }))
+        .toThrow(/spec\.workerGroups\[0\]\.minReplicas: 3 — must not exceed maxReplicas \(1\)/);
+    });
+    test('GPU worker group without GPU capacity', () => {
+      expect(build({ workerGroups: [{ groupName: 'g', maxReplicas: 1, cpu: '1', memory: '1Gi', gpus: 1 }] }))
+        .toThrow(/spec\.workerGroups\[0\]\.gpuCapacity: null — a GPU worker group needs GPU capacity/);
+      expect(build({ workerGroups: [{ groupName: 'g', maxReplicas: 1, cpu: '1', memory: '1Gi', gpus: 1, gpuCapacity: tc.gpuCapacityOf('gpu-empty') }] }))
+        .toThrow(/spec\.workerGroups\[0\]\.gpuCapacity: "gpu-empty" — a GPU worker group needs GPU capacity/);
+    });
+    test('more GPUs per worker than a node has', () => {
+      expect(build({ workerGroups: [{ groupName: 'g', maxReplicas: 1, cpu: '1', memory: '1Gi', gpus: 8, gpuCapacity: tc.gpuCapacityOf('gpu-a') }] }))
+        .toThrow(/spec\.workerGroups\[0\]\.gpus: 8 — must not exceed the 4 GPU\(s\) per node/);
+    });
+    test('invalid and over-long Kubernetes names', () => {
+      expect(build({ name: 'Bad_Name' })).toThrow(/name: "Bad_Name" — must be a Kubernetes name/);
+      expect(build({ name: 'a'.repeat(64) })).toThrow(/name: "a{64}" — must be a Kubernetes name: at most 63/);
+      expect(build({ workerGroups: [{ groupName: 'GPU', maxReplicas: 1, cpu: '1', memory: '1Gi' }] })).toThrow(/spec\.workerGroups\[0\]\.groupName: "GPU"/);
+    });
+    test('negative resources', () => {
+      expect(build({ head: { cpu: '-1', memory: '4Gi' } })).toThrow(/spec\.head\.cpu: "-1" — must be a positive CPU quantity/);
+      expect(build({ workerGroups: [{ groupName: 'w', maxReplicas: 1, cpu: '1', memory: '-2Gi' }] })).toThrow(/spec\.workerGroups\[0\]\.memory: "-2Gi"/);
+      expect(build({ workerGroups: [{ groupName: 'w', minReplicas: -1, maxReplicas: 1, cpu: '1', memory: '1Gi' }] })).toThrow(/spec\.workerGroups\[0\]\.minReplicas: -1/);
+    });
+    test('unpinned image', () => {
+      expect(build({ image: 'rayproject/ray:latest' })).toThrow(/spec\.image: "rayproject\/ray:latest" — must be an image with a pinned tag/);
+    });
+    test('all problems are reported at once', () => {
+      try {
+        build({ name: 'X', head: { cpu: '-1', memory: '0' } })();
+        throw new Error('expected a PropsValidationError');
+      } catch (e) {
+        expect(e).toBeInstanceOf(PropsValidationError);
+        expect((e as PropsValidationError).problems).toHaveLength(3);
+      }
+    });
+    test('RayJob needs exactly one of rayClusterSpec and clusterSelector, and an entrypoint', () => {
+      expect(() => new RayJob(stack, 'BadJob1', { cluster: tc.cluster, name: 'j', entrypoint: 'python x.py' }))
+        .toThrow(/rayClusterSpec: "unset" — give exactly one of rayClusterSpec/);
+      expect(() => new RayJob(stack, 'BadJob2', { cluster: tc.cluster, name: 'j', entrypoint: ' ', clusterSelector: 'train' }))
+        .toThrow(/entrypoint: " " — must be a non-empty command/);
+    });
+    test('RayService checks applications', () => {
+      expect(() => new RayService(stack, 'BadServe', {
+        cluster: tc.cluster, name: 's', rayClusterConfig: { head: { cpu: '1', memory: '1Gi' } },
+        applications: [{ name: 'a', importPath: 'no-colon', routePrefix: 'x' }],
+      })).toThrow(/applications\[0\]\.importPath: "no-colon"[\s\S]*applications\[0\]\.routePrefix: "x"/);
+    });
+  });
+});
