@@ -5,6 +5,7 @@ import { type StageConfig } from './config';
 import { applyNag } from './nag';
 import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
 import { TrainingStack } from './stacks/training-stack';
+import { LambdaInferenceStack } from './stacks/lambda-inference-stack';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -22,6 +23,8 @@ export class PlatformStage extends Stage {
   public readonly alertsStack: AlertsStack;
   /** GPU instances and EKS training; exists when `compute.enabled` or `eks.enabled`. */
   public readonly trainingStack?: TrainingStack;
+  /** Lambda container inference and its front door; exists when `lambdaInference.enabled`. */
+  public readonly inferenceStack?: LambdaInferenceStack;
   /** The cdk-nag packs gating this stage (for tests: `pack.validateScope(stage)`). */
   public readonly nagPacks: NagPack[];
   /** Every stack of the stage, in creation order. */
@@ -48,6 +51,14 @@ export class PlatformStage extends Stage {
         workloadSubnets: this.networkStack.network.workloadSubnets,
         dataLake: this.dataStack.dataLake,
         registry: this.dataStack.registry,
+        alertsTopic: this.alertsStack.alerts.topic,
+      }));
+    }
+
+    if (config.lambdaInference.enabled) {
+      this.inferenceStack = this.track(new LambdaInferenceStack(this, 'Inference', {
+        ...stackProps('Inference'),
+        dataLake: this.dataStack.dataLake,
         alertsTopic: this.alertsStack.alerts.topic,
       }));
     }

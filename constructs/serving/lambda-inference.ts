@@ -232,7 +232,11 @@ export class LambdaInference extends Construct {
       environment,
       description: `ONNX inference: ${this.modelName}`,
     });
-    if (props.model) props.model.bucket.grantRead(this.role, props.model.key);
+    if (props.model) {
+      // Exactly the model object: bucket.grantRead would add s3:GetBucket*/List* on the whole bucket.
+      iam.Grant.addToPrincipal({ grantee: this.role, actions: ['s3:GetObject'], resourceArns: [props.model.bucket.arnForObjects(props.model.key)] });
+      props.model.bucket.encryptionKey?.grantDecrypt(this.role);
+    }
     if (!props.role) {
       // X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions.
       acknowledge(this.role.node.tryFindChild('DefaultPolicy') ?? this.role, ['AwsSolutions-IAM5[Resource::*]'],

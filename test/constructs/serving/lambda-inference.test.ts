@@ -1,5 +1,5 @@
-import { App, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { type App, Duration, Size, type Stack, Validations } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -139,20 +139,23 @@ describe('LambdaInference defaults', () => {
 });
 
 describe('LambdaInference options', () => {
-  test('model from S3: env and read access to that object only', () => {
+  test('model from S3: env, s3:GetObject on that object only and decrypt with the bucket key', () => {
     const stack = newStack();
-    const bucket = new s3.Bucket(stack, 'Models');
+    const bucket = new s3.Bucket(stack, 'Models', {
+      encryption: s3.BucketEncryption.KMS, enforceSSL: true, serverAccessLogsPrefix: 'logs/', blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    });
     new LambdaInference(stack, 'Inf', { model: { bucket, key: 'classifier/v3/model.onnx' }, modelName: 'classifier', maxBatchSize: 32 });
     const t = template(stack);
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ MODEL_S3_BUCKET: { Ref: Match.stringLikeRegexp('^Models') }, MODEL_S3_KEY: 'classifier/v3/model.onnx', MODEL_NAME: 'classifier', MAX_BATCH_SIZE: '32' }) },
     });
     t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Action: Match.arrayWith(['s3:GetObject*']),
-        Resource: Match.arrayWith([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^Models'), 'Arn'] }, '/classifier/v3/model.onnx']] }]),
-      })]) },
+      PolicyDocument: { Statement: Match.arrayWith([
+        { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^Models'), 'Arn'] }, '/classifier/v3/model.onnx']] } },
+        { Action: 'kms:Decrypt', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ModelsKey'), 'Arn'] } },
+      ]) },
     });
+    expect(nagFindings(stack)).toEqual([]);
   });
 
   test('JWT authorization on the HTTP API', () => {
