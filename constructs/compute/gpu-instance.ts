@@ -179,15 +179,7 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
       description: `GPU instance ${this.node.path}: Session Manager, CloudWatch agent metrics, data lake access`,
     });
     this.grantPrincipal = this.role;
-    this.addSessionManagerPermissions();
-    // PutMetricData has no resource type; the namespace condition keeps the agent to its own metrics.
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAgentMetrics',
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': this.metricsNamespace } },
-    }));
-
+    const agentPolicy = this.agentPolicy();
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `GPU instance ${this.node.path}: no inbound (Session Manager), ${props.allowAllOutbound ? 'all' : 'HTTPS'} outbound`,
@@ -230,6 +222,8 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
       userDataCausesReplacement: true,
     });
     this.instanceId = this.instance.instanceId;
+    // The agents start at boot: their permissions must exist before the instance does.
+    this.instance.node.addDependency(agentPolicy);
 
     // Every instance gets a launch template (holding spot options when asked): cdk-nag's EC26 check fails an
     // instance without one when the same stack holds any launch template (e.g. EKS node groups).
@@ -255,8 +249,7 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
 
     if (props.imageRegistry) props.imageRegistry.grantPull(this.role);
     acknowledge(this.role, compliancePackIds('IAMNoInlinePolicy'),
-      'The policies are the ones CDK generates for this single role (default policy, ECR token) from scoped grants; they are not shared.');
-    // The instance joins the VPC through its network interface's SubnetId, which the rule does not read.
+      'The policies CDK generates from scoped grants (default policy, ECR token) belong to this single role and are not shared.');
     acknowledge(this.instance, compliancePackIds('EC2InstancesInVPC'),
       'False positive: the instance is launched into a VPC subnet through NetworkInterfaces[0].SubnetId; the rule only reads the top-level SubnetId.');
 
@@ -350,28 +343,38 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
   }
 
   /**
-   * The SSM agent's Session Manager and Run Command permissions, narrower than AmazonSSMManagedInstanceCore
-   * (no parameter, document or inventory access).
+   * Permissions of the agents on the box, in their own customer-managed policy so that its acknowledged wildcards never cover
+   * grants added to the role later. The SSM agent's Session Manager and Run Command actions replace
+   * AmazonSSMManagedInstanceCore (no parameter, document or inventory access); PutMetricData is held to the
+   * agent's namespace by a condition.
    */
-  private addSessionManagerPermissions(): void {
+  private agentPolicy(): iam.ManagedPolicy {
     const stack = Stack.of(this);
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'SsmAgentRegistration',
-      actions: ['ssm:UpdateInstanceInformation', 'ssm:ListInstanceAssociations', 'ssm:UpdateInstanceAssociationStatus'],
-      resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-    }));
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'SsmAgentChannels',
-      actions: SESSION_MANAGER_CHANNEL_ACTIONS,
-      resources: ['*'],
-    }));
-    const policy = this.role.node.tryFindChild('DefaultPolicy');
-    acknowledge(policy ?? this.role, [
+    const policy = new iam.ManagedPolicy(this, 'AgentPolicy', {
+      description: `Agents on GPU instance ${this.node.path}: SSM Session Manager and CloudWatch agent`,
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'SsmAgentRegistration',
+          actions: ['ssm:UpdateInstanceInformation', 'ssm:ListInstanceAssociations', 'ssm:UpdateInstanceAssociationStatus'],
+          resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+        }),
+        new iam.PolicyStatement({ sid: 'SsmAgentChannels', actions: SESSION_MANAGER_CHANNEL_ACTIONS, resources: ['*'] }),
+        new iam.PolicyStatement({
+          sid: 'CloudWatchAgentMetrics',
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': this.metricsNamespace } },
+        }),
+      ],
+    });
+    acknowledge(policy, [
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
     ], 'The SSM agent (ssmmessages, ec2messages) and cloudwatch:PutMetricData support no resource-level permissions '
-      + '(PutMetricData is held to one namespace by a condition); the SSM agent registers an '
-      + 'instance it can only name as instance/* in this account and region (the role exists before the instance id).');
+      + '(PutMetricData is held to one namespace by a condition); the SSM agent registers an instance it can only name '
+      + 'as instance/* in this account and region (the role exists before the instance id).');
+    return policy;
   }
 
   /** Spot requests are persistent so that interruptions stop the instance (stop needs a persistent request). */

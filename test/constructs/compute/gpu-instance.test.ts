@@ -19,7 +19,7 @@ function stackWithVpc(): { stack: Stack; vpc: ec2.IVpc } {
 
 const instanceOf = (t: Template) => Object.values(t.findResources('AWS::EC2::Instance'))[0].Properties;
 const policyStatements = (t: Template) =>
-  Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown; Sid?: string }>);
+  [...Object.values(t.findResources('AWS::IAM::Policy')), ...Object.values(t.findResources('AWS::IAM::ManagedPolicy'))].flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown; Sid?: string }>);
 const actionsOf = (t: Template) => policyStatements(t).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 
 interface AgentConfig {
@@ -87,11 +87,13 @@ describe('GpuInstance defaults', () => {
     expect(props.InstanceInitiatedShutdownBehavior).toBe('stop');
   });
 
-  test('role: no managed policies; Session Manager agent actions and metrics in one namespace only', () => {
+  test('role: no AWS managed policies; Session Manager agent actions and metrics in one namespace only', () => {
     t.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
       ManagedPolicyArns: Match.absent(),
     });
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', { Roles: [{ Ref: Match.stringLikeRegexp('BoxRole') }] });
+    t.hasResource('AWS::EC2::Instance', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('BoxAgentPolicy')]) });
     const actions = actionsOf(t);
     expect(actions).toEqual(expect.arrayContaining(['ssmmessages:OpenDataChannel', 'ssm:UpdateInstanceInformation', 'ec2messages:GetMessages', 'cloudwatch:PutMetricData']));
     expect(actions.filter((a) => a.startsWith('s3:') || a.startsWith('ssm:GetParameter') || a.includes('*'))).toEqual([]);
