@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -110,6 +111,12 @@ describe('GpuInstance defaults', () => {
     expect(config.metrics.append_dimensions).toEqual({ InstanceId: '${aws:InstanceId}' });
     expect(config.metrics.aggregation_dimensions).toEqual([['InstanceId']]);
     expect(config.metrics.metrics_collected.nvidia_gpu.measurement).toEqual(expect.arrayContaining(['utilization_gpu', 'utilization_memory', 'memory_used']));
+  });
+
+  test('the boot script is valid bash', () => {
+    const check = spawnSync('bash', ['-n'], { input: instanceOf(t).UserData['Fn::Base64'] as string, encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
   });
 
   test('idle auto-stop: Maximum GPU utilization below 5% for 60 one-minute periods stops the instance', () => {
