@@ -6,5 +6,7 @@ export * from './network';
 export * from './storage';
 export * from './registry';
 export * from './monitoring';
+export * from './experiments';
+export * from './features';
 export * from './eks';
 export * from './compute';

@@ -1,0 +1,2 @@
+export * from './mlflow-tracking-server';
+export * as mlflowPerms from './perms';

@@ -1,0 +1,173 @@
+import { Names, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { Construct } from 'constructs';
+import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
+import { PropsValidator } from '../core/validation';
+import * as perms from './perms';
+
+/** Sizes SageMaker offers: Small (up to ~25 users), Medium (~50), Large (~100). */
+export const MLFLOW_SIZES = ['Small', 'Medium', 'Large'] as const;
+export type MlflowTrackingServerSize = (typeof MLFLOW_SIZES)[number];
+
+export interface MlflowTrackingServerProps {
+  /** Bucket of the artifact store (e.g. the data lake's artifacts bucket); SSE-KMS keys are granted too. */
+  readonly artifactBucket: s3.IBucket;
+  /** Key prefix of the artifact store in the bucket; must end with `/`. @default 'mlflow/' */
+  readonly artifactPrefix?: string;
+  /**
+   * Tracking server name (1-256 letters, digits and hyphens, starting and ending with a letter or digit);
+   * part of the server's ARN.
+   * @default - a unique name derived from the construct path
+   */
+  readonly trackingServerName?: string;
+  /** Server size. @default 'Small' */
+  readonly size?: MlflowTrackingServerSize;
+  /** MLflow version, e.g. `2.16.2` or `3.0`. @default - the latest version SageMaker offers at creation */
+  readonly mlflowVersion?: string;
+  /**
+   * Register models logged to MLflow in the SageMaker model registry automatically (a model package group per
+   * registered model). Gives the server's role model-registry write access.
+   * @default false
+   */
+  readonly automaticModelRegistration?: boolean;
+  /** Weekly maintenance window start in UTC, `Ddd:HH:MM` such as `Sun:03:30`. @default - chosen by SageMaker */
+  readonly weeklyMaintenanceWindowStart?: string;
+  /** Role SageMaker assumes to reach the artifact store. @default - a new role with access to the artifact prefix only */
+  readonly role?: iam.IRole;
+}
+
+const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/;
+const WINDOW = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$/;
+const PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)+$/;
+
+/**
+ * A SageMaker managed MLflow tracking server (`AWS::SageMaker::MlflowTrackingServer`) whose artifact store
+ * is a prefix of an S3 bucket (e.g. the data lake's KMS-encrypted artifacts bucket).
+ *
+ * Clients log with the MLflow SDK and the `sagemaker-mlflow` plugin: `mlflow.set_tracking_uri(<trackingUri>)`
+ * (the server ARN). They write artifacts straight to S3 with their own credentials, so {@link grantLogTo}
+ * gives a training role (EC2 GPU instance, Ray pod, SageMaker training job) the MLflow actions on this server
+ * and write access to the artifact prefix — nothing else.
+ */
+export class MlflowTrackingServer extends Construct {
+  public readonly trackingServer: sagemaker.CfnMlflowTrackingServer;
+  /** Role SageMaker uses for the artifact store (and model registration when on). */
+  public readonly role: iam.IRole;
+  public readonly trackingServerName: string;
+  /** ARN of the server. */
+  public readonly trackingServerArn: string;
+  /** What `MLFLOW_TRACKING_URI` / `mlflow.set_tracking_uri()` takes with the sagemaker-mlflow plugin: the server ARN. */
+  public readonly trackingUri: string;
+  /** `s3://<bucket>/<prefix>` of the artifact store. */
+  public readonly artifactStoreUri: string;
+  public readonly artifactBucket: s3.IBucket;
+  public readonly artifactPrefix: string;
+
+  constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
+    super(scope, id);
+    const name = props.trackingServerName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-', allowedSpecialCharacters: '-' })
+      .replace(/^-+|-+$/g, '');
+    const prefix = props.artifactPrefix ?? 'mlflow/';
+    const size = props.size ?? 'Small';
+
+    new PropsValidator(this, 'MlflowTrackingServer')
+      .check(NAME.test(name) || Token.isUnresolved(name), 'trackingServerName', name,
+        'must be 1-256 letters, digits and hyphens, starting and ending with a letter or digit')
+      .check((MLFLOW_SIZES as readonly string[]).includes(size), 'size', size, `must be one of ${MLFLOW_SIZES.join(', ')}`)
+      .check(props.mlflowVersion === undefined || /^\d+\.\d+(\.\d+)?$/.test(props.mlflowVersion), 'mlflowVersion', props.mlflowVersion,
+        'must be an MLflow version such as 2.16.2 or 3.0')
+      .check(props.weeklyMaintenanceWindowStart === undefined || WINDOW.test(props.weeklyMaintenanceWindowStart),
+        'weeklyMaintenanceWindowStart', props.weeklyMaintenanceWindowStart, 'must be Ddd:HH:MM in UTC, e.g. Sun:03:30')
+      .check(PREFIX.test(prefix), 'artifactPrefix', prefix, 'must be an S3 key prefix such as "mlflow/" (safe characters, ending with "/", no leading "/")')
+      .throwIfInvalid();
+
+    this.trackingServerName = name;
+    this.artifactBucket = props.artifactBucket;
+    this.artifactPrefix = prefix;
+    this.artifactStoreUri = `s3://${props.artifactBucket.bucketName}/${prefix}`;
+    const stack = Stack.of(this);
+
+    this.role = props.role ?? new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: `SageMaker MLflow tracking server ${name}: artifact store access`,
+    });
+    this.grantArtifacts(this.role, true);
+    if (props.automaticModelRegistration) {
+      const groupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: '*' });
+      const packageArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: '*' });
+      const policy = new iam.Policy(this, 'ModelRegistrationPolicy', {
+        statements: [new iam.PolicyStatement({ actions: [...perms.MODEL_REGISTRATION_ACTIONS], resources: [groupArn, packageArn] })],
+      });
+      this.role.attachInlinePolicy(policy);
+      acknowledge(policy, [
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package-group/*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/*]',
+      ], 'Automatic model registration creates one model package group per MLflow registered model, named by the user at run time; '
+        + 'the grant is limited to model packages and groups of this account and region, with explicit actions and no delete.');
+    }
+
+    this.trackingServer = new sagemaker.CfnMlflowTrackingServer(this, 'Resource', {
+      trackingServerName: name,
+      artifactStoreUri: this.artifactStoreUri,
+      roleArn: this.role.roleArn,
+      trackingServerSize: size,
+      mlflowVersion: props.mlflowVersion,
+      automaticModelRegistration: props.automaticModelRegistration ?? false,
+      weeklyMaintenanceWindowStart: props.weeklyMaintenanceWindowStart,
+    });
+    // The server checks its artifact store access when it is created: the role's policy must exist first.
+    const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
+    if (defaultPolicy) this.trackingServer.node.addDependency(defaultPolicy);
+    this.trackingServerArn = this.trackingServer.attrTrackingServerArn;
+    this.trackingUri = this.trackingServerArn;
+  }
+
+  /**
+   * Lets a training role log to this server: the MLflow read and log actions (no deletes) and the describe
+   * call the SDK plugin makes, on this server only, plus write access to the artifact prefix.
+   */
+  public grantLogTo(grantee: iam.IGrantable): iam.Grant {
+    this.grantArtifacts(grantee, true);
+    return this.grantServer(grantee, [...perms.TRACKING_SERVER_DESCRIBE_ACTIONS], [...perms.MLFLOW_READ_ACTIONS, ...perms.MLFLOW_LOG_ACTIONS]);
+  }
+
+  /** Lets a principal read experiments, runs and models (and download their artifacts), e.g. a deployment job. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.grantArtifacts(grantee, false);
+    return this.grantServer(grantee, [...perms.TRACKING_SERVER_DESCRIBE_ACTIONS], [...perms.MLFLOW_READ_ACTIONS]);
+  }
+
+  /** Lets a person open the MLflow UI through a presigned URL (`aws sagemaker create-presigned-mlflow-tracking-server-url`). */
+  public grantUiAccess(grantee: iam.IGrantable): iam.Grant {
+    return this.grantServer(grantee, [...perms.TRACKING_SERVER_DESCRIBE_ACTIONS, ...perms.TRACKING_SERVER_UI_ACTIONS], ['sagemaker-mlflow:AccessUI']);
+  }
+
+  private grantServer(grantee: iam.IGrantable, controlActions: string[], mlflowActions: string[]): iam.Grant {
+    // The control-plane (sagemaker:) and data-plane (sagemaker-mlflow:) actions both take the server ARN.
+    return iam.Grant.addToPrincipal({ grantee, actions: [...controlActions, ...mlflowActions], resourceArns: [this.trackingServerArn] });
+  }
+
+  private grantArtifacts(grantee: iam.IGrantable, write: boolean): void {
+    const objects = this.artifactBucket.arnForObjects(`${this.artifactPrefix}*`);
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...perms.ARTIFACT_READ_OBJECT_ACTIONS, ...(write ? perms.ARTIFACT_WRITE_OBJECT_ACTIONS : [])],
+      resourceArns: [objects],
+    });
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [this.artifactBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [this.artifactPrefix, `${this.artifactPrefix}*`] } },
+    }));
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetBucketLocation'],
+      resources: [this.artifactBucket.bucketArn],
+    }));
+    this.artifactBucket.encryptionKey?.grant(grantee, ...(write ? perms.KMS_WRITE_ACTIONS : perms.KMS_READ_ACTIONS));
+    acknowledgeResourceWildcards(grantee.grantPrincipal, [objects], perms.ARTIFACT_WILDCARD_REASON);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * IAM actions the MLflow tracking server grants, listed explicitly so no grant carries an action wildcard
+ * (`sagemaker-mlflow:*` would also allow deleting experiments and registered models).
+ */
+
+/** Reading experiments, runs, metrics and registered models, and opening the UI. */
+export const MLFLOW_READ_ACTIONS = [
+  'sagemaker-mlflow:AccessUI',
+  'sagemaker-mlflow:GetExperiment',
+  'sagemaker-mlflow:GetExperimentByName',
+  'sagemaker-mlflow:SearchExperiments',
+  'sagemaker-mlflow:GetRun',
+  'sagemaker-mlflow:SearchRuns',
+  'sagemaker-mlflow:GetMetricHistory',
+  'sagemaker-mlflow:ListArtifacts',
+  'sagemaker-mlflow:GetRegisteredModel',
+  'sagemaker-mlflow:SearchRegisteredModels',
+  'sagemaker-mlflow:GetModelVersion',
+  'sagemaker-mlflow:SearchModelVersions',
+  'sagemaker-mlflow:GetLatestModelVersions',
+  'sagemaker-mlflow:GetModelVersionByAlias',
+  'sagemaker-mlflow:GetDownloadURIForModelVersionArtifacts',
+] as const;
+
+/** Logging runs from training code (creating experiments, runs, params, metrics, models, model versions). */
+export const MLFLOW_LOG_ACTIONS = [
+  'sagemaker-mlflow:CreateExperiment',
+  'sagemaker-mlflow:UpdateExperiment',
+  'sagemaker-mlflow:SetExperimentTag',
+  'sagemaker-mlflow:CreateRun',
+  'sagemaker-mlflow:UpdateRun',
+  'sagemaker-mlflow:LogMetric',
+  'sagemaker-mlflow:LogParam',
+  'sagemaker-mlflow:LogBatch',
+  'sagemaker-mlflow:LogModel',
+  'sagemaker-mlflow:LogInputs',
+  'sagemaker-mlflow:SetTag',
+  'sagemaker-mlflow:DeleteTag',
+  'sagemaker-mlflow:CreateRegisteredModel',
+  'sagemaker-mlflow:SetRegisteredModelTag',
+  'sagemaker-mlflow:CreateModelVersion',
+  'sagemaker-mlflow:UpdateModelVersion',
+  'sagemaker-mlflow:SetModelVersionTag',
+] as const;
+
+/** Control-plane calls of the MLflow SDK plugin: resolve the server's URL, get a presigned UI URL. */
+export const TRACKING_SERVER_DESCRIBE_ACTIONS = ['sagemaker:DescribeMlflowTrackingServer'] as const;
+export const TRACKING_SERVER_UI_ACTIONS = ['sagemaker:CreatePresignedMlflowTrackingServerUrl'] as const;
+
+/** What the server's own role needs to register logged models in the SageMaker model registry. */
+export const MODEL_REGISTRATION_ACTIONS = [
+  'sagemaker:AddTags',
+  'sagemaker:CreateModelPackageGroup',
+  'sagemaker:CreateModelPackage',
+  'sagemaker:UpdateModelPackage',
+  'sagemaker:DescribeModelPackageGroup',
+] as const;
+
+/** S3 object and bucket actions on the artifact store prefix (clients upload artifacts directly to S3). */
+export const ARTIFACT_READ_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'] as const;
+export const ARTIFACT_WRITE_OBJECT_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] as const;
+export const ARTIFACT_BUCKET_ACTIONS = ['s3:ListBucket', 's3:GetBucketLocation'] as const;
+export const KMS_READ_ACTIONS = ['kms:Decrypt'] as const;
+export const KMS_WRITE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] as const;
+
+export const ARTIFACT_WILDCARD_REASON =
+  'MLflow artifacts are S3 objects under the tracking server\'s artifact prefix: object ARNs need a key wildcard, limited to that prefix of one bucket, with explicit actions.';
