@@ -150,5 +150,7 @@ describe('compute config', () => {
   test('instance names are unique in a stage', () => {
     const found = problems({ enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }, { name: 'box', instanceType: 'g6.xlarge' }] });
     expect(found).toEqual([expect.stringMatching(/^compute\.instances\.1\.name: "box" — must be unique/)]);
+    const nearly = problems({ enabled: true, instances: [{ name: 'gpu-box', instanceType: 'g5.xlarge' }, { name: 'gpubox', instanceType: 'g6.xlarge' }] });
+    expect(nearly).toEqual([expect.stringMatching(/^compute\.instances\.1\.name: "gpubox" — must differ from "gpu-box" in more than hyphens/)]);
   });
 });

@@ -55,10 +55,18 @@ export const computeConfig = z.strictObject({
   /** Zero or more GPU instances. */
   instances: z.array(gpuInstanceConfig),
 }).superRefine((c, ctx) => {
-  const seen = new Set<string>();
+  // Stack outputs are named after the instance without hyphens, so names must differ in more than hyphens.
+  const seen = new Map<string, string>();
   c.instances.forEach((instance, i) => {
-    if (seen.has(instance.name)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'name'], message: `must be unique: "${instance.name}" is used by another instance` });
-    seen.add(instance.name);
+    const key = instance.name.replace(/-/g, '');
+    const other = seen.get(key);
+    if (other !== undefined) {
+      ctx.addIssue({
+        code: 'custom', path: ['instances', i, 'name'],
+        message: other === instance.name ? `must be unique: "${instance.name}" is used by another instance` : `must differ from "${other}" in more than hyphens (instance outputs are named without them)`,
+      });
+    }
+    seen.set(key, instance.name);
   });
 });
 export type ComputeConfig = z.infer<typeof computeConfig>;
