@@ -1,3 +1,5 @@
 export * from './model-image';
 export * from './sagemaker-endpoint';
 export * from './lambda-inference';
+export * from './model-registry';
+export * from './data-quality-monitor';

@@ -1,0 +1,338 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
+import { acknowledge, compliancePackIds } from '../core/nag';
+import { lambdaPath, packageRoot } from '../core/paths';
+import { PropsValidator } from '../core/validation';
+import { acknowledgePolicyWildcards } from './policy-wildcards';
+import { type IModelEndpoint } from './sagemaker-endpoint';
+
+/** Deploy every approved version of the group's models to an endpoint. */
+export interface ApprovalDeploymentOptions {
+  /** The endpoint approved versions are rolled onto, with its guardrails (e.g. a {@link SageMakerEndpoint}). */
+  readonly endpoint: IModelEndpoint;
+  /** Topic told when a deployment fails for good (dead-letter queue alarm) or the handler errors. @default - alarms without actions */
+  readonly alarmTopic?: sns.ITopic;
+  /** Run the handler in this VPC (it needs a route to the SageMaker API). @default - not in a VPC */
+  readonly vpc?: ec2.IVpc;
+  /** @default - the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Key of the queues and the handler's log group. @default - a new customer-managed key */
+  readonly encryptionKey?: kms.IKey;
+  /** Deliveries of one event before it moves to the dead-letter queue. @default 12 */
+  readonly maxReceiveCount?: number;
+  /** Wait before a deferred event (busy endpoint, throttling) is delivered again; at least 6 minutes. @default Duration.minutes(6) */
+  readonly retryInterval?: Duration;
+  /** Bucket holding registered model artifacts; the endpoint role may read `modelArtifactsPrefix`. @default - no extra grant */
+  readonly modelArtifactsBucket?: s3.IBucket;
+  /** @default 'models/' */
+  readonly modelArtifactsPrefix?: string;
+  /** Repositories holding registered inference images; the endpoint role may pull them. @default - none */
+  readonly imageRepositories?: ecr.IRepository[];
+  /** KMS key of those repositories. @default - none */
+  readonly imageEncryptionKey?: kms.IKey;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export interface ModelRegistryProps {
+  /** Name of the model package group (one group per model). */
+  readonly modelPackageGroupName: string;
+  /** @default - none */
+  readonly description?: string;
+  /** Accounts (e.g. the staging and prod stages) allowed to read and deploy this group's packages. @default - none */
+  readonly crossAccountIds?: string[];
+  /** Deploy approved versions automatically. @default - no automatic deployment */
+  readonly deployment?: ApprovalDeploymentOptions;
+  /** What happens to the group and the key on stack deletion (a group with packages cannot be deleted). @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+/** The event pattern of a package version reaching Approved in `groupName`. */
+export const approvedPackagePattern = (groupName: string): events.EventPattern => ({
+  source: ['aws.sagemaker'],
+  detailType: ['SageMaker Model Package State Change'],
+  detail: { ModelPackageGroupName: [groupName], ModelApprovalStatus: ['Approved'] },
+});
+
+/**
+ * A SageMaker model package group (one per model) with an optional cross-account resource policy, and optional
+ * approval-driven deployment: EventBridge ("SageMaker Model Package State Change", Approved) → KMS-encrypted SQS
+ * queue → the `lambda/model-approval` handler, which creates a Model and EndpointConfig named after the version and
+ * updates the endpoint with its blue/green guardrails (or creates it). Busy endpoints and throttling are retried
+ * every `retryInterval`; after `maxReceiveCount` deliveries the event moves to a dead-letter queue whose alarm
+ * notifies `alarmTopic`.
+ */
+export class ModelRegistry extends Construct {
+  public readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
+  public readonly modelPackageGroupName: string;
+  public readonly modelPackageGroupArn: string;
+  /** Present with `deployment`. */
+  public readonly handler?: nodejs.NodejsFunction;
+  public readonly queue?: sqs.Queue;
+  public readonly deadLetterQueue?: sqs.Queue;
+  public readonly approvalRule?: events.Rule;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: ModelRegistryProps) {
+    super(scope, id);
+    const name = props.modelPackageGroupName;
+    const accounts = props.crossAccountIds ?? [];
+    const d = props.deployment;
+    const v = new PropsValidator(this, 'ModelRegistry')
+      .check(Token.isUnresolved(name) || GROUP_NAME.test(name), 'modelPackageGroupName', name, 'must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit');
+    for (const a of accounts) v.check(/^\d{12}$/.test(a), 'crossAccountIds', a, 'each must be a 12-digit account id');
+    if (d) {
+      v.check(!Token.isUnresolved(d.endpoint.endpointName), 'deployment.endpoint', d.endpoint.endpointName, 'the endpoint name must be known at synth time (it scopes the handler\'s permissions)');
+      if (d.maxReceiveCount !== undefined) v.intRange('deployment.maxReceiveCount', d.maxReceiveCount, 1, 1000, 'deliveries');
+      if (d.retryInterval) v.intRange('deployment.retryInterval', d.retryInterval.toSeconds(), 360, 43200, 'seconds (6 minutes to 12 hours; 6 times the handler timeout at least)');
+    }
+    v.throwIfInvalid();
+
+    const stack = Stack.of(this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const groupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: name.toLowerCase() });
+    const packagesArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${name.toLowerCase()}/*` });
+
+    this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'Group', {
+      modelPackageGroupName: name,
+      modelPackageGroupDescription: props.description,
+      modelPackageGroupPolicy: accounts.length > 0
+        ? new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'CrossAccountReadGroup',
+              principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+              actions: ['sagemaker:DescribeModelPackageGroup'],
+              resources: [groupArn],
+            }),
+            new iam.PolicyStatement({
+              sid: 'CrossAccountDeployPackages',
+              principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+              actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
+              resources: [packagesArn],
+            }),
+          ],
+        }).toJSON()
+        : undefined,
+    });
+    this.modelPackageGroup.applyRemovalPolicy(removalPolicy);
+    this.modelPackageGroupName = name;
+    this.modelPackageGroupArn = this.modelPackageGroup.attrModelPackageGroupArn;
+
+    if (d) {
+      const wired = this.wireDeployment(name, packagesArn, d, removalPolicy);
+      this.handler = wired.handler;
+      this.queue = wired.queue;
+      this.deadLetterQueue = wired.deadLetterQueue;
+      this.approvalRule = wired.approvalRule;
+    }
+  }
+
+  /** Allow `grantee` (e.g. a training pipeline) to register new versions in the group. */
+  public grantRegister(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
+    });
+  }
+
+  /** Allow `grantee` (e.g. a reviewer or a pipeline gate) to read versions and set their approval status. */
+  public grantApprove(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
+    });
+  }
+
+  private packagesArn(): string {
+    return Stack.of(this).formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${this.modelPackageGroup.modelPackageGroupName.toLowerCase()}/*` });
+  }
+
+  private wireDeployment(groupName: string, packagesArn: string, d: ApprovalDeploymentOptions, removalPolicy: RemovalPolicy) {
+    const stack = Stack.of(this);
+    const endpoint = d.endpoint;
+    const endpointName = endpoint.endpointName;
+    // Model and config names are `<prefix>-v<version>-<hash>`; the same prefix scopes the handler's permissions.
+    const prefix = endpointName.slice(0, 40).replace(/-+$/, '');
+    const key = d.encryptionKey ?? platformKey(this, 'Key', {
+      description: `Model approvals of ${groupName}`,
+      removalPolicy,
+      servicePrincipals: ['events.amazonaws.com', logsServicePrincipal(this)],
+    });
+
+    const dlq = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      visibilityTimeout: d.retryInterval ?? Duration.minutes(6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: d.maxReceiveCount ?? 12 },
+    });
+    const approvalRule = new events.Rule(this, 'ApprovedRule', {
+      description: `Approved versions of model package group ${groupName} → deployment to ${endpointName}`,
+      eventPattern: approvedPackagePattern(groupName),
+      targets: [new targets.SqsQueue(queue)],
+    });
+
+    const role = new iam.Role(this, 'HandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Deploys approved ${groupName} versions to SageMaker endpoint ${endpointName}`,
+    });
+    const logGroup = encryptedLogGroup(this, 'HandlerLogs', { encryptionKey: key, retention: d.logRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy });
+    logGroup.grantWrite(role);
+    const sm = (resource: string, resourceName: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadApprovedPackages',
+      actions: ['sagemaker:DescribeModelPackage', 'sagemaker:CreateModel'],
+      resources: [packagesArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ManageVersionedModels',
+      actions: ['sagemaker:CreateModel', 'sagemaker:DescribeModel', 'sagemaker:CreateEndpointConfig', 'sagemaker:DescribeEndpointConfig', 'sagemaker:AddTags'],
+      resources: [sm('model', `${prefix.toLowerCase()}-v*`), sm('endpoint-config', `${prefix.toLowerCase()}-v*`)],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:AddTags'],
+      resources: [endpoint.endpointArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['iam:PassRole'],
+      resources: [endpoint.role.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    }));
+    // CreateEndpointConfig with a KmsKeyId makes SageMaker create a grant on the key as the caller.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:CreateGrant', 'kms:DescribeKey'], resources: [endpoint.encryptionKey.keyArn] }));
+
+    // The endpoint's role runs the registered versions: it reads their artifacts and pulls their images.
+    if (d.modelArtifactsBucket) {
+      const artifactsPrefix = d.modelArtifactsPrefix ?? 'models/';
+      endpoint.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'ReadRegisteredModelArtifacts',
+        actions: ['s3:GetObject'],
+        resources: [d.modelArtifactsBucket.arnForObjects(`${artifactsPrefix}*`)],
+      }));
+      if (d.modelArtifactsBucket.encryptionKey) {
+        endpoint.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [d.modelArtifactsBucket.encryptionKey.keyArn] }));
+      }
+      acknowledgePolicyWildcards(endpoint.role, {
+        ReadRegisteredModelArtifacts: 'Registered model versions are stored under generated keys; read access is limited to the artifacts prefix.',
+      }, 'ecr:GetAuthorizationToken and the EC2 Describe calls SageMaker makes for VPC networking have no resource-level permissions.');
+    }
+    for (const repo of d.imageRepositories ?? []) repo.grantPull(endpoint.role);
+    if (d.imageEncryptionKey) endpoint.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [d.imageEncryptionKey.keyArn] }));
+
+    let securityGroups: ec2.ISecurityGroup[] | undefined;
+    if (d.vpc) {
+      const sg = new ec2.SecurityGroup(this, 'HandlerSecurityGroup', {
+        vpc: d.vpc,
+        description: `Model approval handler of ${groupName}: HTTPS to the SageMaker API only`,
+        allowAllOutbound: false,
+      });
+      sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the SageMaker API');
+      securityGroups = [sg];
+    }
+
+    const lock = path.join(packageRoot(), 'package-lock.json');
+    const fn = new nodejs.NodejsFunction(this, 'Handler', {
+      description: `Deploys approved versions of ${groupName} to ${endpointName}`,
+      entry: lambdaPath('model-approval', 'index.ts'),
+      handler: 'handler',
+      // The published package has no lock file; package.json marks the project root just as well.
+      depsLockFilePath: fs.existsSync(lock) ? lock : path.join(packageRoot(), 'package.json'),
+      projectRoot: packageRoot(),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      role,
+      logGroup,
+      vpc: d.vpc,
+      vpcSubnets: d.vpc ? (d.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }) : undefined,
+      securityGroups,
+      environment: {
+        DEPLOYMENT_SPEC: stack.toJsonString(endpoint.deploymentSpec),
+        MODEL_PACKAGE_GROUP_NAME: groupName,
+        RESOURCE_NAME_PREFIX: prefix,
+        POWERTOOLS_SERVICE_NAME: 'model-approval',
+        POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: false,
+        target: 'node24',
+        format: nodejs.OutputFormat.CJS,
+        // The v3 SDK is part of the Lambda Node.js runtime; bundling it would only add size.
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+    fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 2 }));
+
+    if (d.vpc) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: ['*'], // what AWSLambdaVPCAccessExecutionRole grants: Lambda manages the ENIs with generated ids
+      }));
+    }
+
+    this.alarms.push(
+      dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }).createAlarm(this, 'DeadLetterAlarm', {
+        alarmDescription: `Approved ${groupName} versions could not be deployed to ${endpointName} (see the dead-letter queue and the handler's logs)`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      fn.metricErrors({ period: Duration.minutes(5) }).createAlarm(this, 'HandlerErrorAlarm', {
+        alarmDescription: `The model approval handler of ${groupName} crashed`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    if (d.alarmTopic) for (const alarm of this.alarms) alarm.addAlarmAction(new cwActions.SnsAction(d.alarmTopic));
+
+    acknowledgePolicyWildcards(role, {
+      ReadApprovedPackages: 'Package versions are created at run time; access is limited to this one model package group.',
+      ManageVersionedModels: 'Models and endpoint configs are named per approved version at run time; access is limited to this endpoint\'s name prefix.',
+    }, 'Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants); ENI ids are generated.');
+    acknowledge(role, compliancePackIds('IAMNoInlinePolicy'),
+      'The default policy CDK generates for this one handler role from scoped grants; it is not shared with other roles.');
+    // SQS (not an async invocation) drives the function: failed events go to the queue's dead-letter queue.
+    acknowledge(fn, compliancePackIds('LambdaDLQ'),
+      'Invoked by an SQS event source mapping, where a function DLQ never applies; the source queue redrives failed events to its own KMS-encrypted dead-letter queue.');
+    // The event source's maxConcurrency (2) bounds the function's concurrency without reserving account capacity.
+    acknowledge(fn, compliancePackIds('LambdaConcurrency'),
+      'Concurrency is bounded by the SQS event source mapping (maxConcurrency 2); reserved concurrency would fail in accounts at the minimum unreserved quota.');
+    return { handler: fn, queue, deadLetterQueue: dlq, approvalRule };
+  }
+}
