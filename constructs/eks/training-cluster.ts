@@ -188,6 +188,9 @@ export class TrainingCluster extends Construct {
       sizes(prop, g, 0);
       v.intRange(`${prop}.diskSizeGiB`, g.diskSizeGiB, 20, 16384, 'GiB');
     });
+    const addOnNames = ['cluster-autoscaler', 'nvidia-device-plugin', 'kuberay-operator', ...(props.addOns ?? []).map((a) => a.name)];
+    (props.addOns ?? []).forEach((a, i) => v.check(addOnNames.indexOf(a.name) === i + 3, `addOns[${i}].name`, a.name,
+      'must be unique and differ from the built-in add-ons (cluster-autoscaler, nvidia-device-plugin, kuberay-operator)'));
     v.throwIfInvalid();
 
     this.encryptionKey = props.encryptionKey ?? platformKey(this, 'Key', {
@@ -294,12 +297,8 @@ export class TrainingCluster extends Construct {
     const installed: Record<string, Construct> = {};
     const addOnScope = new Construct(this, 'AddOns');
     for (const addOn of addOns) {
-      if (installed[addOn.name]) {
-        const problem = `addOns: "${addOn.name}" — each add-on may be installed once (built-in: cluster-autoscaler, nvidia-device-plugin, kuberay-operator)`;
-        throw new PropsValidationError(`TrainingCluster at "${this.node.path}" has invalid props:\n  - ${problem}`, [problem]);
-      }
       const result = addOn.install(new Construct(addOnScope, addOn.name), this.cluster);
-      // Charts need nodes to run on; later add-ons may rely on earlier ones (e.g. the device plugin's resources).
+      // Charts need nodes to run on.
       result.node.addDependency(this.systemNodegroup);
       installed[addOn.name] = result;
     }
@@ -321,6 +320,8 @@ export class TrainingCluster extends Construct {
   private acknowledgeGeneratedResources(): void {
     const stack = Stack.of(this);
     const managed = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
+    acknowledge(this.cluster.node.defaultChild!, ['CloudFormation-Validate::W9009'],
+      'aws-cdk-lib renders EncryptionConfig.Resources ["secrets"] for secrets envelope encryption with our CMK; the schema marks the field deprecated, CloudFormation still accepts it.');
     acknowledge(this.cluster.role, [managed('AmazonEKSClusterPolicy')],
       'EKS requires the AWS-managed AmazonEKSClusterPolicy on the cluster service role; AWS maintains it with the service.');
     const provider = this.cluster.node.findChild('KubectlProvider');

@@ -2,7 +2,6 @@ import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { acknowledge } from '../../constructs/core/nag';
 import {
   RayCluster, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
 } from '../../constructs/eks';
@@ -54,15 +53,6 @@ export class EksTraining extends Construct {
     this.rayServiceAccount = new RayServiceAccount(this, 'RayServiceAccount', { cluster, namespace: ray.namespace, name: 'ray' });
     dataLake.grantReadData(this.rayServiceAccount);
     dataLake.grantWriteArtifacts(this.rayServiceAccount);
-    // The grants are aws-cdk-lib's bucket and key grants: object actions need `<bucket>/*` and the S3/KMS
-    // action groups (GetObject*, List*, GenerateDataKey*) are how those grants are written.
-    acknowledge(this.rayServiceAccount.role, [
-      'AwsSolutions-IAM5[Action::s3:GetObject*]', 'AwsSolutions-IAM5[Action::s3:GetBucket*]', 'AwsSolutions-IAM5[Action::s3:List*]',
-      'AwsSolutions-IAM5[Action::s3:DeleteObject*]', 'AwsSolutions-IAM5[Action::s3:Abort*]', 'AwsSolutions-IAM5[Action::s3:PutObject*]',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-      ...['Raw', 'Processed', 'Artifacts'].map((b) => `AwsSolutions-IAM5[Resource::<${bucketLogicalId(dataLake, b)}.Arn>/*]`),
-    ], 'Ray pods get exactly the data lake grants (read raw/processed data, write processed data and model artifacts): '
-      + 'object-level S3 permissions are necessarily on <bucket>/*, and the action groups are those of aws-cdk-lib\'s bucket and key grants.');
 
     const gpuGroup = eks.gpuNodeGroups[0];
     const workerGroups: RayWorkerGroupOptions[] = [{
@@ -100,10 +90,4 @@ export class EksTraining extends Construct {
       description: 'Opens the Ray dashboard of the default RayCluster on http://localhost:8265',
     });
   }
-}
-
-/** Logical id of a data lake bucket as cdk-nag renders it in findings (cross-stack: the import's export name differs, so resolve). */
-function bucketLogicalId(dataLake: DataLake, which: string): string {
-  const bucket = (dataLake as unknown as Record<string, { node: { defaultChild: unknown } }>)[`${which.toLowerCase()}Bucket`];
-  return (bucket.node.defaultChild as { logicalId: string }).logicalId;
 }

@@ -1,7 +1,9 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS, PlatformNetwork, TrainingCluster } from '../../../constructs';
+import {
+  CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS, HelmAddOn, PlatformNetwork, TrainingCluster,
+} from '../../../constructs';
 import { nagFindings, newStack, template } from '../../helpers';
 
 const charts = (t: Template) => Object.values(t.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties);
@@ -158,6 +160,24 @@ describe('TrainingCluster options and validation', () => {
   test('autoscaler settings are checked', () => {
     expect(build({ scaleDownUnneededMinutes: 0 })).toThrow(/scaleDownUnneededMinutes: 0 — must be a whole number between 1 and 1440 minutes/);
   });
+  test('custom add-ons use the contract and the Helm base; pins and names are checked; duplicates refused', () => {
+    class Metrics extends HelmAddOn {
+      constructor(version: string, name = 'metrics-server') {
+        super({ name, chart: 'metrics-server', repository: 'https://kubernetes-sigs.github.io/metrics-server/', version, namespace: 'kube-system', createNamespace: false });
+      }
+      protected values() {
+        return { replicas: 2 };
+      }
+    }
+    const s = newStack();
+    const c = new TrainingCluster(s, 'C', { vpc: new ec2.Vpc(s, 'Vpc', { maxAzs: 2 }), addOns: [new Metrics('3.13.0')] });
+    expect(Object.keys(c.addOns)).toEqual(['cluster-autoscaler', 'kuberay-operator', 'metrics-server']);
+    template(s).hasResourceProperties('Custom::AWSCDK-EKS-HelmChart', { Chart: 'metrics-server', Version: '3.13.0', Values: '{"replicas":2}' });
+    expect(build({ addOns: [new Metrics('^3.0.0', 'Metrics_Server')] }))
+      .toThrow(/version: "\^3.0.0" — must be an exact chart version[\s\S]*release: "Metrics_Server" — must be a Kubernetes name/);
+    expect(build({ addOns: [new Metrics('3.13.0', 'kuberay-operator')] })).toThrow(/addOns\[0\]\.name: "kuberay-operator" — must be unique and differ from the built-in add-ons/);
+  });
+
   test('unknown GPU capacity name', () => {
     const s = newStack();
     const c = new TrainingCluster(s, 'C', { vpc: new ec2.Vpc(s, 'Vpc', { maxAzs: 2 }), kubeRay: false });
