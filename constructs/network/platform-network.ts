@@ -16,6 +16,10 @@ export const DEFAULT_INTERFACE_ENDPOINTS: Readonly<Record<string, ec2.InterfaceV
   Sts: ec2.InterfaceVpcEndpointAwsService.STS,
   CloudWatchLogs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
   Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
+  // Session Manager and the CloudWatch agent on private instances (GPU boxes) need these three.
+  SsmMessages: ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+  Ec2Messages: ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
+  CloudWatchMonitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
   Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
 };
 

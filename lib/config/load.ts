@@ -78,7 +78,7 @@ function allowedKeysAt(schema: z.ZodType, keys: readonly PropertyKey[]): string[
   let node: unknown = schema;
   for (const key of [...keys, null]) {
     // unwrap optional/nullable/default wrappers
-    while (node && typeof (node as { unwrap?: unknown }).unwrap === 'function' && !(node as { shape?: unknown }).shape) {
+    while (node && typeof (node as { unwrap?: unknown }).unwrap === 'function' && !(node as { shape?: unknown }).shape && !(node as { element?: unknown }).element) {
       node = (node as { unwrap: () => unknown }).unwrap();
     }
     if (key === null) break;

@@ -91,6 +91,8 @@ describe('bad configs name the key, the value and what is allowed', () => {
   const cases: Array<[string, string, Record<string, unknown>, RegExp]> = [
     ['wrong type', 'dev', { network: { natGateways: '2' } }, /^network\.natGateways: "2" — must be a number, got string$/],
     ['unknown key', 'dev', { network: { subnets: 4 } }, /^network\.subnets: unknown key \(value 4\); allowed keys here: cidr, maxAzs/],
+    ['unknown key inside a list item', 'dev', { compute: { instances: [{ name: 'box', instanceType: 'g5.xlarge', gpus: 4 }] } },
+      /^compute\.instances\.0\.gpus: unknown key \(value 4\); allowed keys here: name, instanceType/],
     ['unknown top-level key', 'dev', { vpc: {} }, /^vpc: unknown key .*allowed keys here: prefix, env, tags/],
     ['malformed CIDR', 'dev', { network: { cidr: '10.0.0.0/33' } }, /^network\.cidr: "10\.0\.0\.0\/33" — must be an IPv4 CIDR such as 10\.0\.0\.0\/16$/],
     ['CIDR prefix too small', 'dev', { network: { cidr: '10.0.0.0/26' } }, /^network\.cidr: "10\.0\.0\.0\/26" — must have a prefix length between \/16 and \/22/],

@@ -21,10 +21,10 @@ describe('PlatformNetwork defaults', () => {
     expect(network.workloadSubnets.subnetType).toBe(ec2.SubnetType.PRIVATE_WITH_EGRESS);
   });
 
-  test('S3 gateway endpoint and the eight interface endpoints, private DNS, HTTPS from the VPC only', () => {
+  test('S3 gateway endpoint and the eleven interface endpoints, private DNS, HTTPS from the VPC only', () => {
     t.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({}) });
     const interfaces = t.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } });
-    expect(Object.keys(interfaces)).toHaveLength(8);
+    expect(Object.keys(interfaces)).toHaveLength(11);
     for (const e of Object.values(interfaces)) expect(e.Properties.PrivateDnsEnabled).toBe(true);
     t.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('interface endpoints'),
