@@ -1,0 +1,193 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { NIST80053R5Checks } from 'cdk-nag';
+import { AlertsTopic, DataLake, ImageRegistry, PlatformNetwork, PropsValidationError } from '../../../constructs';
+import { ModelImage, ModelRegistry, SageMakerEndpoint } from '../../../constructs/serving';
+import { nagFindings, newStack, template } from '../../helpers';
+
+describe('ModelRegistry with approval-driven deployment', () => {
+  const stack = newStack();
+  const network = new PlatformNetwork(stack, 'Net', { removalPolicy: RemovalPolicy.DESTROY });
+  const lake = new DataLake(stack, 'Lake');
+  const images = new ImageRegistry(stack, 'Images', { repositories: ['inference'] });
+  const alerts = new AlertsTopic(stack, 'Alerts');
+  const endpoint = new SageMakerEndpoint(stack, 'Churn', {
+    image: ModelImage.fromEcrRepository(images.repositories.inference, 'bootstrap', images.encryptionKey),
+    endpointName: 'mlops-dev-churn',
+    instanceCount: 2,
+    vpc: network.vpc,
+    deployment: { trafficShifting: 'canary' },
+    alarmTopic: alerts.topic,
+  });
+  const registry = new ModelRegistry(stack, 'Registry', {
+    modelPackageGroupName: 'churn',
+    description: 'Churn classifier',
+    crossAccountIds: ['222222222222', '333333333333'],
+    deployment: {
+      endpoint,
+      alarmTopic: alerts.topic,
+      vpc: network.vpc,
+      modelArtifactsBucket: lake.artifactsBucket,
+      imageRepositories: [images.repositories.inference],
+      imageEncryptionKey: images.encryptionKey,
+    },
+  });
+  const pipeline = new iam.Role(stack, 'Pipeline', { assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com') });
+  registry.grantRegister(pipeline);
+  let t: Template;
+  beforeAll(() => {
+    t = template(stack);
+  });
+
+  test('a model package group with a resource policy for the other stages\' accounts, retained', () => {
+    t.hasResource('AWS::SageMaker::ModelPackageGroup', {
+      Properties: {
+        ModelPackageGroupName: 'churn',
+        ModelPackageGroupDescription: 'Churn classifier',
+        ModelPackageGroupPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            Match.objectLike({ Sid: 'CrossAccountReadGroup', Action: 'sagemaker:DescribeModelPackageGroup', Principal: { AWS: Match.arrayWith([Match.objectLike({ 'Fn::Join': Match.anyValue() })]) } }),
+            Match.objectLike({ Sid: 'CrossAccountDeployPackages', Action: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'] }),
+          ],
+        },
+      },
+      DeletionPolicy: 'Retain',
+    });
+    expect(JSON.stringify(t.findResources('AWS::SageMaker::ModelPackageGroup'))).toContain(':iam::333333333333:root');
+  });
+
+  test('EventBridge rule on approved versions of this group → KMS-encrypted queue with a dead-letter queue', () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['SageMaker Model Package State Change'],
+        detail: { ModelPackageGroupName: ['churn'], ModelApprovalStatus: ['Approved'] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryQueue'), 'Arn'] } })],
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 360,
+      KmsMasterKeyId: Match.anyValue(),
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 12 },
+    });
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('the handler: bundled Node.js 24 on arm64 in the VPC, fed one event at a time with partial batch failures', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
+      Environment: { Variables: Match.objectLike({ MODEL_PACKAGE_GROUP_NAME: 'churn', RESOURCE_NAME_PREFIX: 'mlops-dev-churn', POWERTOOLS_SERVICE_NAME: 'model-approval' }) },
+    });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    const fn = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }))[0];
+    const spec = JSON.stringify(fn.Properties.Environment.Variables.DEPLOYMENT_SPEC);
+    for (const part of ['mlops-dev-churn', 'ml.m5.large', 'CANARY', 'AutoRollbackConfiguration', 'EnableNetworkIsolation']) expect(spec).toContain(part);
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, KmsKeyId: Match.anyValue() });
+  });
+
+  test('the bundle leaves out the AWS SDK (it is in the Lambda runtime) and keeps Powertools', () => {
+    const assembly = (stack.node.root as App).synth();
+    const bundles = fs.readdirSync(assembly.directory)
+      .map((dir) => path.join(assembly.directory, dir, 'index.js'))
+      .filter((file) => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('DEPLOYMENT_SPEC'));
+    expect(bundles).toHaveLength(1);
+    const code = fs.readFileSync(bundles[0], 'utf8');
+    expect(code).toMatch(/require\("@aws-sdk\/client-sagemaker"\)/);
+    expect(code).toContain('POWERTOOLS');
+  });
+
+  test('handler permissions: this group\'s packages, this endpoint, names under its prefix, PassRole to SageMaker only', () => {
+    const policy = Object.entries(t.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('RegistryHandlerRole'))![1];
+    const statements = policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+    const text = JSON.stringify(statements);
+    expect(text).toContain(':model-package/churn/*');
+    expect(text).toContain(':model/mlops-dev-churn-v*');
+    expect(text).toContain(':endpoint-config/mlops-dev-churn-v*');
+    expect(text).toContain(':endpoint/mlops-dev-churn"');
+    const pass = statements.find((s) => s.Action === 'iam:PassRole')!;
+    expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    expect(statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat()).sort()).toEqual(
+      ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses'],
+    );
+  });
+
+  test('the endpoint role may read registered artifacts under models/ and pull the registry\'s images', () => {
+    const policy = Object.entries(t.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('ChurnExecutionRole'))![1];
+    const text = JSON.stringify(policy.Properties.PolicyDocument);
+    expect(text).toContain('/models/*');
+    expect(text).toContain('ecr:BatchGetImage');
+  });
+
+  test('dead-lettered deployments and handler errors alarm to the alerts topic', () => {
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryDeadLetterQueue'), 'QueueName'] } }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', AlarmActions: Match.anyValue() });
+  });
+
+  test('grantRegister lets a pipeline add versions to this group only', () => {
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('Pipeline') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'] })] },
+    });
+  });
+
+  test('cdk-nag AwsSolutions and NIST 800-53 R5 find nothing', () => {
+    expect(nagFindings(stack).filter((f) => !f.includes('/Pipeline/'))).toEqual([]);
+    expect(nagFindings(stack, new NIST80053R5Checks()).filter((f) => !f.includes('/Pipeline/'))).toEqual([]);
+  });
+});
+
+describe('ModelRegistry without deployment', () => {
+  test('only the group: no handler, queue or rule; no resource policy without accounts', () => {
+    const stack = newStack();
+    const registry = new ModelRegistry(stack, 'Registry', { modelPackageGroupName: 'Fraud-Model', removalPolicy: RemovalPolicy.DESTROY });
+    const reviewer = new iam.Role(stack, 'Reviewer', { assumedBy: new iam.AccountRootPrincipal() });
+    registry.grantApprove(reviewer);
+    const t = template(stack);
+    t.resourceCountIs('AWS::Lambda::Function', 0);
+    t.resourceCountIs('AWS::SQS::Queue', 0);
+    t.hasResource('AWS::SageMaker::ModelPackageGroup', { Properties: { ModelPackageGroupName: 'Fraud-Model', ModelPackageGroupPolicy: Match.absent() }, DeletionPolicy: 'Delete' });
+    expect(registry.handler).toBeUndefined();
+    // SageMaker ARNs carry names in lowercase.
+    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).toContain(':model-package/fraud-model/*');
+    expect(nagFindings(stack).filter((f) => !f.includes('/Reviewer/'))).toEqual([]);
+  });
+});
+
+describe('ModelRegistry validation', () => {
+  test('group name, accounts and retry interval name the prop', () => {
+    const stack = newStack();
+    const endpoint = new SageMakerEndpoint(stack, 'Ep', { mode: 'serverless', image: ModelImage.fromImageUri('111111111111.dkr.ecr.us-east-1.amazonaws.com/m:1') });
+    try {
+      new ModelRegistry(stack, 'Registry', {
+        modelPackageGroupName: 'churn_model',
+        crossAccountIds: ['12345'],
+        deployment: { endpoint, retryInterval: Duration.minutes(1), maxReceiveCount: 0 },
+      });
+      throw new Error('expected a PropsValidationError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(PropsValidationError);
+      const message = (e as Error).message;
+      expect(message).toMatch(/modelPackageGroupName: "churn_model" — must be 1-63 letters, digits and hyphens/);
+      expect(message).toMatch(/crossAccountIds: "12345" — each must be a 12-digit account id/);
+      expect(message).toMatch(/deployment\.retryInterval: 60 — must be a whole number between 360 and 43200/);
+      expect(message).toMatch(/deployment\.maxReceiveCount: 0/);
+    }
+  });
+});
