@@ -127,8 +127,9 @@ describe('DataQualityMonitor validation', () => {
 
   test('endpoint without data capture, bad schedule, a prefix as baseline: each names the prop', () => {
     const props = base();
-    expect(() => new DataQualityMonitor(props.endpoint.node.scope!, 'Drift', { ...props, scheduleExpression: 'rate(1 hour)', instanceType: 'm5.large' })).toThrow(PropsValidationError);
-    const create = () => new DataQualityMonitor(props.endpoint.node.scope!, 'Drift2', { ...props, scheduleExpression: 'rate(1 hour)' });
+    expect(() => new DataQualityMonitor(props.endpoint.node.scope!, 'Drift0', { ...props, scheduleExpression: 'rate(1 hour)', instanceType: 'm5.large' })).toThrow(PropsValidationError);
+    let n = 0;
+    const create = () => new DataQualityMonitor(props.endpoint.node.scope!, `Drift${++n}`, { ...props, scheduleExpression: 'rate(1 hour)' });
     expect(create).toThrow(/endpoint: ".*" — the endpoint captures no data/);
     expect(create).toThrow(/scheduleExpression: "rate\(1 hour\)" — must be a cron expression/);
     expect(create).toThrow(/baselineStatistics\.key: "baselines\/" — must be the key of a JSON object/);
