@@ -346,10 +346,11 @@ export class TrainingCluster extends Construct {
     instanceTypes: string[]; minSize: number; maxSize: number; diskSizeGiB: number; amiType: eks.NodegroupAmiType;
     capacityType: eks.CapacityType; labels: Record<string, string>; taints?: eks.TaintSpec[];
   }, subnets: ec2.SubnetSelection): eks.Nodegroup {
-    // IMDSv2 only and an encrypted gp3 root volume; hop limit 2 lets the VPC CNI reach IMDS from its container.
+    // IMDSv2 only and an encrypted gp3 root volume. Hop limit 1 keeps pods (which get their own credentials
+    // from Pod Identity) away from the node role; host-network agents such as the VPC CNI still reach IMDS.
     const launchTemplate = new ec2.LaunchTemplate(this, `${id}LaunchTemplate`, {
       requireImdsv2: true,
-      httpPutResponseHopLimit: 2,
+      httpPutResponseHopLimit: 1,
       blockDevices: [{
         deviceName: '/dev/xvda',
         volume: ec2.BlockDeviceVolume.ebs(o.diskSizeGiB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true }),

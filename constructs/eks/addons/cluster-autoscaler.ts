@@ -50,8 +50,7 @@ export const CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS = [
 export class ClusterAutoscaler extends HelmAddOn {
   public static readonly SERVICE_ACCOUNT = 'cluster-autoscaler';
   private readonly options: ClusterAutoscalerProps;
-  /** The Pod Identity role of the autoscaler, set once installed. */
-  public role?: iam.IRole;
+  private installedRole?: iam.IRole;
 
   constructor(props: ClusterAutoscalerProps) {
     super({
@@ -63,6 +62,11 @@ export class ClusterAutoscaler extends HelmAddOn {
       createNamespace: false,
     });
     this.options = props;
+  }
+
+  /** The Pod Identity role of the autoscaler (undefined until the add-on is installed). */
+  public get role(): iam.IRole | undefined {
+    return this.installedRole;
   }
 
   protected override validate(v: PropsValidator): void {
@@ -79,7 +83,7 @@ export class ClusterAutoscaler extends HelmAddOn {
       namespace: 'kube-system',
       identityType: eks.IdentityType.POD_IDENTITY,
     });
-    this.role = serviceAccount.role;
+    this.installedRole = serviceAccount.role;
     const stack = Stack.of(scope);
     serviceAccount.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'DescribeScalingState',

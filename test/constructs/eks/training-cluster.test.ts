@@ -68,7 +68,7 @@ describe('TrainingCluster', () => {
     const templates = Object.values(t.findResources('AWS::EC2::LaunchTemplate'));
     expect(templates).toHaveLength(3);
     for (const lt of templates) {
-      expect(lt.Properties.LaunchTemplateData.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+      expect(lt.Properties.LaunchTemplateData.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
       expect(lt.Properties.LaunchTemplateData.BlockDeviceMappings[0].Ebs).toMatchObject({ Encrypted: true, VolumeType: 'gp3' });
     }
   });
