@@ -31,6 +31,19 @@ describe('dev stage: EKS training from the built-in config', () => {
   });
 });
 
+describe('dev stage with Ray off and a public endpoint for an office CIDR', () => {
+  test('no operator, no Ray objects; endpoint public only from the CIDR', () => {
+    const stage = platformStage('dev', { eks: { endpointAccess: 'public-and-private', publicAccessCidrs: ['198.51.100.0/24'], ray: { enabled: false } } });
+    const t = Template.fromStack(stage.trainingStack!);
+    t.hasResourceProperties('AWS::EKS::Cluster', { ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: true, PublicAccessCidrs: ['198.51.100.0/24'] }) });
+    const charts = Object.values(t.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties.Chart);
+    expect(charts.sort()).toEqual(['cluster-autoscaler', 'nvidia-device-plugin']);
+    const manifests = JSON.stringify(t.findResources('Custom::AWSCDK-EKS-KubernetesResource'));
+    expect(manifests).not.toContain('ray.io/v1');
+    expect(stage.trainingStack!.eksTraining!.rayCluster).toBeUndefined();
+  });
+});
+
 describe('eks config', () => {
   test('GPU workers without GPU capacity are a config error naming the key', () => {
     expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { gpuNodeGroups: [] } } }))
