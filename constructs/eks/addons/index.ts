@@ -3,3 +3,4 @@ export * from './helm-add-on';
 export * from './cluster-autoscaler';
 export * from './nvidia-device-plugin';
 export * from './kuberay-operator';
+export * from './ray-observability';
