@@ -40,8 +40,8 @@ describe('smoke', () => {
     });
     const [meta, predict] = mocks.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input);
     expect(meta).toMatchObject({ FunctionName: FUNCTION, Qualifier: 'live', InvocationType: 'RequestResponse' });
-    expect(dec(meta.Payload)).toMatchObject({ version: '2.0', rawPath: '/metadata', requestContext: { http: { method: 'GET', path: '/metadata' } } });
-    const event = dec(predict.Payload);
+    expect(dec(meta.Payload as Uint8Array)).toMatchObject({ version: '2.0', rawPath: '/metadata', requestContext: { http: { method: 'GET', path: '/metadata' } } });
+    const event = dec(predict.Payload as Uint8Array);
     expect(event).toMatchObject({ rawPath: '/invocations', headers: { 'content-type': 'application/json' }, requestContext: { http: { method: 'POST' } } });
     expect(JSON.parse(event.body)).toEqual({ instances: [[0, 0, 0, 0]] });
     const sm = mocks.smr.commandCalls(InvokeEndpointCommand)[0].args[0].input;
@@ -82,7 +82,7 @@ describe('smoke', () => {
 
   test('Lambda function error (crash, timeout): exit 1 with the error type', async () => {
     stackMocks(['Network', 'Data', 'Inference']);
-    mocks.lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: enc({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 30.00 seconds' }) });
+    mocks.lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: enc({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 30.00 seconds' }) as never });
     const r = await cli(['smoke', '--stage', 'dev', '--json']);
     expect(r.code).toBe(1);
     expect(r.json.checks[0].message).toBe('the function failed (Unhandled) on GET /metadata: Sandbox.Timedout: Task timed out after 30.00 seconds');
