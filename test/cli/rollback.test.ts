@@ -6,6 +6,8 @@ import {
 const ROLE = 'arn:aws:iam::123456789012:role/mlops-dev-SageMaker-EndpointRole';
 const OTHER_ROLE = 'arn:aws:iam::123456789012:role/other-team-endpoint';
 
+const summary = (name: string) => ({ EndpointConfigName: name, EndpointConfigArn: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint-config/${name}`, CreationTime: new Date('2026-11-01T00:00:00Z') });
+
 function lambdaVersions(): void {
   mocks.lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ Version: '$LATEST' }, { Version: '5', State: 'Active' }, { Version: '6', State: 'Active', LastModified: '2026-11-20T10:00:00.000+0000' }], NextMarker: 'm2' });
   mocks.lambda.on(ListVersionsByFunctionCommand, { Marker: 'm2' }).resolves({ Versions: [{ Version: '7', State: 'Active' }, { Version: '8', State: 'Active' }] });
@@ -30,8 +32,8 @@ function endpointHistory(): void {
     if (input.ModelName === 'model-deleted') throw awsError('ValidationException', `Could not find model "${input.ModelName}".`);
     return { ModelName: input.ModelName, ExecutionRoleArn: input.ModelName === 'model-other' ? OTHER_ROLE : ROLE };
   });
-  mocks.sm.on(ListEndpointConfigsCommand).resolves({ EndpointConfigs: [{ EndpointConfigName: 'config-other', CreationTime: new Date() }], NextToken: 'n2' });
-  mocks.sm.on(ListEndpointConfigsCommand, { NextToken: 'n2' }).resolves({ EndpointConfigs: [{ EndpointConfigName: 'config-gone', CreationTime: new Date() }, { EndpointConfigName: 'config-old', CreationTime: new Date() }] });
+  mocks.sm.on(ListEndpointConfigsCommand).resolves({ EndpointConfigs: [summary('config-other')], NextToken: 'n2' });
+  mocks.sm.on(ListEndpointConfigsCommand, { NextToken: 'n2' }).resolves({ EndpointConfigs: [summary('config-gone'), summary('config-old')] });
   mocks.sm.on(UpdateEndpointCommand).resolves({ EndpointArn: 'arn' });
 }
 
@@ -136,7 +138,7 @@ describe('rollback --target endpoint', () => {
   test('no earlier config of this endpoint: exit 1 asking for --to-config', async () => {
     stackMocks();
     endpointHistory();
-    mocks.sm.on(ListEndpointConfigsCommand).resolves({ EndpointConfigs: [{ EndpointConfigName: 'config-other' }] });
+    mocks.sm.on(ListEndpointConfigsCommand).resolves({ EndpointConfigs: [summary('config-other')] });
     const r = await cli(['rollback', '--stage', 'dev', '--target', 'endpoint', '--yes']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Found no earlier endpoint config of mlops-dev-endpoint .* pass --to-config <name>\./);
