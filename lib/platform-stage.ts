@@ -6,6 +6,7 @@ import { applyNag } from './nag';
 import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
 import { TrainingStack } from './stacks/training-stack';
 import { LambdaInferenceStack } from './stacks/lambda-inference-stack';
+import { SageMakerStack } from './stacks/sagemaker-stack';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -25,6 +26,8 @@ export class PlatformStage extends Stage {
   public readonly trainingStack?: TrainingStack;
   /** Lambda container inference and its front door; exists when `lambdaInference.enabled`. */
   public readonly inferenceStack?: LambdaInferenceStack;
+  /** SageMaker endpoints, model registry and drift monitoring; exists when `sagemaker.enabled`. */
+  public readonly sageMakerStack?: SageMakerStack;
   /** The cdk-nag packs gating this stage (for tests: `pack.validateScope(stage)`). */
   public readonly nagPacks: NagPack[];
   /** Every stack of the stage, in creation order. */
@@ -44,6 +47,17 @@ export class PlatformStage extends Stage {
     this.alertsStack = this.track(new AlertsStack(this, 'Alerts', stackProps('Alerts')));
 
     // Component stacks: each exists only when its config switch is on.
+    if (config.sagemaker.enabled) {
+      this.sageMakerStack = this.track(new SageMakerStack(this, 'SageMaker', {
+        ...stackProps('SageMaker'),
+        vpc: this.networkStack.network.vpc,
+        workloadSubnets: this.networkStack.network.workloadSubnets,
+        dataLake: this.dataStack.dataLake,
+        registry: this.dataStack.registry,
+        alertsTopic: this.alertsStack.alerts.topic,
+      }));
+    }
+
     if (config.compute.enabled || config.eks.enabled) {
       this.trainingStack = this.track(new TrainingStack(this, 'Training', {
         ...stackProps('Training'),
