@@ -132,7 +132,7 @@ export async function cli(argv: string[], opts: { interactive?: boolean; answer?
       return opts.answer ?? false;
     },
   };
-  const code = await run([...argv, '--region', REGION], { io, createAws: (o) => new Aws({ ...o, sleep: async () => undefined }) });
+  const code = await run(argv.includes('--region') ? argv : [...argv, '--region', REGION], { io, createAws: (o) => new Aws({ ...o, sleep: async () => undefined }) });
   const stdout = out.join('\n');
   let json: unknown;
   try {
