@@ -1,1 +1,2 @@
 export * from './alerts-topic';
+export * from './platform-monitoring';

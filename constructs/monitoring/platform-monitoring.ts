@@ -1,0 +1,318 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import {
+  type CustomMetricGroup, DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy,
+} from 'cdk-monitoring-constructs';
+import { Construct } from 'constructs';
+import { PropsValidator } from '../core/validation';
+
+/** What the dashboard needs of a SageMaker endpoint (`SageMakerEndpoint` has it). */
+export interface MonitoredEndpoint {
+  readonly endpointName: string;
+  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Model latency in microseconds. */
+  metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  metric5xx(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  metric4xx(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** What the dashboard needs of a GPU instance (`GpuInstance` has it). */
+export interface MonitoredGpuInstance {
+  readonly instanceId: string;
+  metricGpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  metricGpuMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** A model delivery pipeline and how it is started automatically. */
+export interface MonitoredPipeline {
+  readonly pipeline: codepipeline.IPipeline;
+  /** EventBridge Scheduler group of the scheduled retraining, shown as schedule invocations. @default - no schedule */
+  readonly scheduleGroupName?: string;
+  /** Rules that start the pipeline automatically (e.g. on drift), shown as their matched events. @default - none */
+  readonly triggerRules?: events.IRule[];
+}
+
+/** An EKS cluster running Ray. */
+export interface MonitoredEksCluster {
+  readonly clusterName: string;
+  /** Namespace of the Ray pods. @default 'ray' */
+  readonly rayNamespace?: string;
+}
+
+/** Serving alarm thresholds; each alarm fires after `datapointsToAlarm` of `evaluationPeriods` bad periods. */
+export interface ServingAlarmThresholds {
+  /** @default Duration.minutes(5) */
+  readonly period?: Duration;
+  /** @default 3 */
+  readonly evaluationPeriods?: number;
+  /** @default 3 */
+  readonly datapointsToAlarm?: number;
+  /** p90 SageMaker model latency above this. @default Duration.seconds(1) */
+  readonly sagemakerLatencyP90?: Duration;
+  /** Share of SageMaker invocations answered with 5xx above this (percent). @default 1 */
+  readonly sagemaker5xxPercent?: number;
+  /** p90 Lambda inference duration above this. @default Duration.seconds(2) */
+  readonly lambdaDurationP90?: Duration;
+  /** Share of Lambda invocations that error above this (percent). @default 1 */
+  readonly lambdaErrorPercent?: number;
+  /** Throttled Lambda invocations per period at or above this. @default 1 */
+  readonly lambdaThrottles?: number;
+}
+
+export interface PlatformMonitoringProps {
+  /** Dashboard name (also the prefix of alarm names). */
+  readonly dashboardName: string;
+  /** Topic every alarm (and each failed pipeline execution) notifies, e.g. the `AlertsTopic`'s topic. */
+  readonly alarmTopic: sns.ITopic;
+  /** @default - none */
+  readonly sagemakerEndpoints?: MonitoredEndpoint[];
+  /** Lambda inference functions. @default - none */
+  readonly inferenceFunctions?: lambda.IFunction[];
+  /** @default - none */
+  readonly pipelines?: MonitoredPipeline[];
+  /** @default - none */
+  readonly gpuInstances?: MonitoredGpuInstance[];
+  /**
+   * EKS clusters whose node and pod counts are shown (Container Insights metrics: they appear once the
+   * `amazon-cloudwatch-observability` add-on or the CloudWatch agent runs in the cluster).
+   * @default - none
+   */
+  readonly eksClusters?: MonitoredEksCluster[];
+  /** @default - the defaults of {@link ServingAlarmThresholds} */
+  readonly thresholds?: ServingAlarmThresholds;
+}
+
+/**
+ * The platform's CloudWatch dashboard and alarms, built with cdk-monitoring-constructs: SageMaker endpoints
+ * (invocations, p50/p90 latency, 4xx/5xx), Lambda inference (duration, errors, throttles, concurrency), model
+ * pipelines (executions started/succeeded/failed, scheduled and drift-triggered starts), GPU instances (GPU and
+ * GPU memory utilization) and EKS nodes/pods.
+ *
+ * Alarms (to the alarm topic): per endpoint p90 latency and 5xx rate, per function p90 duration, error rate and
+ * throttles, per pipeline failed executions; and the composite "serving degraded" alarm, in ALARM when any
+ * serving alarm is.
+ */
+export class PlatformMonitoring extends Construct {
+  public readonly facade: MonitoringFacade;
+  public readonly dashboard: cloudwatch.Dashboard;
+  /** Alarms on endpoints and inference functions (the composite's children). */
+  public readonly servingAlarms: cloudwatch.IAlarm[];
+  /** Composite alarm: any serving alarm is in ALARM. Undefined when nothing is served. */
+  public readonly servingDegradedAlarm?: cloudwatch.CompositeAlarm;
+  /** One per pipeline: failed executions in a period. */
+  public readonly pipelineFailureAlarms: cloudwatch.Alarm[] = [];
+  /** EventBridge rules counting pipeline executions by state, per pipeline. */
+  public readonly pipelineExecutionRules: Record<string, Record<'started' | 'succeeded' | 'failed', events.Rule>> = {};
+
+  constructor(scope: Construct, id: string, props: PlatformMonitoringProps) {
+    super(scope, id);
+    const t = props.thresholds ?? {};
+    const period = t.period ?? Duration.minutes(5);
+    const evaluationPeriods = t.evaluationPeriods ?? 3;
+    const datapointsToAlarm = t.datapointsToAlarm ?? 3;
+    const sm5xx = t.sagemaker5xxPercent ?? 1;
+    const lambdaErrors = t.lambdaErrorPercent ?? 1;
+
+    new PropsValidator(this, 'PlatformMonitoring')
+      .check(/^[A-Za-z0-9_-]{1,255}$/.test(props.dashboardName), 'dashboardName', props.dashboardName,
+        'must be 1-255 letters, digits, "-" and "_" (CloudWatch dashboard names)')
+      .check([1, 5, 15, 60].includes(period.toMinutes({ integral: false })), 'thresholds.period', period.toHumanString(), 'must be 1, 5, 15 or 60 minutes')
+      .intRange('thresholds.evaluationPeriods', evaluationPeriods, 1, 24)
+      .intRange('thresholds.datapointsToAlarm', datapointsToAlarm, 1, 24)
+      .check(datapointsToAlarm <= evaluationPeriods, 'thresholds.datapointsToAlarm', datapointsToAlarm, `must not exceed evaluationPeriods (${evaluationPeriods})`)
+      .check(sm5xx > 0 && sm5xx <= 100, 'thresholds.sagemaker5xxPercent', sm5xx, 'must be above 0 and at most 100 percent')
+      .check(lambdaErrors > 0 && lambdaErrors <= 100, 'thresholds.lambdaErrorPercent', lambdaErrors, 'must be above 0 and at most 100 percent')
+      .intRange('thresholds.lambdaThrottles', t.lambdaThrottles, 1, 1000000)
+      .throwIfInvalid();
+
+    const action = new SnsAlarmActionStrategy({ onAlarmTopic: props.alarmTopic });
+    const dashboards = new DefaultDashboardFactory(this, 'Dashboards', { dashboardNamePrefix: props.dashboardName, createDashboard: true });
+    this.facade = new MonitoringFacade(this, 'Facade', {
+      alarmFactoryDefaults: { alarmNamePrefix: props.dashboardName, actionsEnabled: true, action, datapointsToAlarm, evaluationPeriods },
+      metricFactoryDefaults: { period },
+      dashboardFactory: dashboards,
+    });
+    this.dashboard = dashboards.dashboard!;
+    const facade = this.facade;
+    const alarmCount = () => facade.createdAlarms().length;
+
+    facade.addLargeHeader(`${props.dashboardName}: ML platform`);
+
+    for (const ep of props.sagemakerEndpoints ?? []) this.monitorEndpoint(ep, period, t.sagemakerLatencyP90 ?? Duration.seconds(1), sm5xx);
+    for (const fn of props.inferenceFunctions ?? []) {
+      facade.monitorLambdaFunction({
+        lambdaFunction: fn,
+        humanReadableName: `Lambda inference ${fn.functionName}`,
+        alarmFriendlyName: `LambdaInference-${fn.node.id}`,
+        isIterator: false,
+        addLatencyP90Alarm: { Warning: { maxLatency: t.lambdaDurationP90 ?? Duration.seconds(2) } },
+        // Errors as an average of the Errors metric: the share of invocations that failed (0-1).
+        addFaultRateAlarm: { Warning: { maxErrorRate: lambdaErrors / 100 } },
+        addThrottlesCountAlarm: { Warning: { maxErrorCount: (t.lambdaThrottles ?? 1) - 1 } },
+      });
+    }
+    this.servingAlarms = facade.createdAlarms().map((a) => a.alarm);
+    const servingAlarmCount = alarmCount();
+
+    for (const p of props.pipelines ?? []) this.monitorPipeline(p, period, props.alarmTopic, props.dashboardName);
+    if ((props.gpuInstances ?? []).length > 0) this.monitorGpus(props.gpuInstances!);
+    for (const c of props.eksClusters ?? []) this.monitorEks(c.clusterName, c.rayNamespace ?? 'ray');
+
+    if (servingAlarmCount > 0) {
+      this.servingDegradedAlarm = new cloudwatch.CompositeAlarm(this, 'ServingDegraded', {
+        compositeAlarmName: `${props.dashboardName}-serving-degraded`,
+        alarmDescription: 'Serving degraded: at least one inference endpoint or function is slow, failing or throttled. See the dashboard for which.',
+        alarmRule: cloudwatch.AlarmRule.anyOf(...this.servingAlarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
+      });
+      this.servingDegradedAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+      facade.addWidget(new cloudwatch.AlarmStatusWidget({
+        title: 'Serving degraded (composite)', alarms: [this.servingDegradedAlarm], width: 24, height: 3,
+      }));
+    }
+  }
+
+  private monitorEndpoint(ep: MonitoredEndpoint, period: Duration, latencyP90: Duration, max5xxPercent: number): void {
+    const invocations = ep.metricInvocations({ period, statistic: 'Sum', label: 'Invocations' });
+    const errors5xx = ep.metric5xx({ period, statistic: 'Sum', label: '5xx' });
+    const rate5xx = new cloudwatch.MathExpression({
+      expression: 'IF(inv > 0, 100 * e5 / inv, 0)',
+      usingMetrics: { inv: invocations, e5: errors5xx },
+      label: '5xx rate (%)',
+      period,
+    });
+    const groups: CustomMetricGroup[] = [
+      { title: 'Invocations', metrics: [invocations] },
+      {
+        title: 'Model latency (ms)',
+        metrics: [
+          // ModelLatency is in microseconds; the dashboard and the threshold use milliseconds.
+          new cloudwatch.MathExpression({ expression: 'l50 / 1000', usingMetrics: { l50: ep.metricModelLatency({ period, statistic: 'p50' }) }, label: 'p50', period }),
+          {
+            metric: new cloudwatch.MathExpression({ expression: 'l90 / 1000', usingMetrics: { l90: ep.metricModelLatency({ period, statistic: 'p90' }) }, label: 'p90', period }),
+            alarmFriendlyName: `${ep.endpointName}-LatencyP90`,
+            addAlarm: {
+              Warning: {
+                threshold: latencyP90.toMilliseconds(),
+                comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                additionalDescription: `p90 model latency of endpoint ${ep.endpointName} above ${latencyP90.toMilliseconds()} ms`,
+              },
+            },
+          },
+        ],
+      },
+      {
+        title: 'Errors',
+        metrics: [
+          ep.metric4xx({ period, statistic: 'Sum', label: '4xx' }),
+          errors5xx,
+          {
+            metric: rate5xx,
+            alarmFriendlyName: `${ep.endpointName}-5xxRate`,
+            addAlarm: {
+              Warning: {
+                threshold: max5xxPercent,
+                comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                additionalDescription: `more than ${max5xxPercent}% of invocations of endpoint ${ep.endpointName} answered 5xx`,
+              },
+            },
+          },
+        ],
+      },
+    ];
+    this.facade.monitorCustom({ alarmFriendlyName: `SageMaker-${ep.endpointName}`, humanReadableName: `SageMaker endpoint ${ep.endpointName}`, metricGroups: groups });
+  }
+
+  private monitorPipeline(p: MonitoredPipeline, period: Duration, topic: sns.ITopic, prefix: string): void {
+    const name = p.pipeline.pipelineName;
+    const id = p.pipeline.node.id;
+    const rule = (state: string, ruleId: string) => new events.Rule(this, `${id}${ruleId}`, {
+      description: `Counts ${state} executions of pipeline ${name} (MatchedEvents metric)`,
+      eventPattern: {
+        source: ['aws.codepipeline'],
+        detailType: ['CodePipeline Pipeline Execution State Change'],
+        detail: { pipeline: [name], state: [state] },
+      },
+    });
+    const rules = { started: rule('STARTED', 'Started'), succeeded: rule('SUCCEEDED', 'Succeeded'), failed: rule('FAILED', 'Failed') };
+    this.pipelineExecutionRules[id] = rules;
+    rules.failed.addTarget(new targets.SnsTopic(topic, {
+      message: events.RuleTargetInput.fromText(
+        `Model pipeline ${name} execution ${events.EventField.fromPath('$.detail.execution-id')} FAILED in ${events.EventField.fromPath('$.region')}.`),
+    }));
+    const matched = (r: events.IRule, label: string) => new cloudwatch.Metric({
+      namespace: 'AWS/Events', metricName: 'MatchedEvents', dimensionsMap: { RuleName: r.ruleName }, statistic: 'Sum', period, label,
+    });
+    const failures = matched(rules.failed, 'Failed');
+    const alarm = failures.createAlarm(this, `${id}FailedAlarm`, {
+      alarmName: `${prefix}-Pipeline-${id}-Failed`,
+      alarmDescription: `Model pipeline ${name} has a failed execution`,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new cwActions.SnsAction(topic));
+    this.pipelineFailureAlarms.push(alarm);
+
+    const triggers: cloudwatch.Metric[] = [];
+    if (p.scheduleGroupName) {
+      triggers.push(new cloudwatch.Metric({
+        namespace: 'AWS/Scheduler', metricName: 'InvocationAttemptCount', dimensionsMap: { ScheduleGroup: p.scheduleGroupName },
+        statistic: 'Sum', period, label: 'Scheduled retraining starts',
+      }));
+      triggers.push(new cloudwatch.Metric({
+        namespace: 'AWS/Scheduler', metricName: 'TargetErrorCount', dimensionsMap: { ScheduleGroup: p.scheduleGroupName },
+        statistic: 'Sum', period, label: 'Scheduled starts that failed',
+      }));
+    }
+    (p.triggerRules ?? []).forEach((r, i) => triggers.push(matched(r, `Automatic starts (rule ${i + 1}, e.g. drift)`)));
+    this.facade.monitorCustom({
+      alarmFriendlyName: `Pipeline-${id}`,
+      humanReadableName: `Model pipeline ${name}`,
+      metricGroups: [
+        { title: 'Executions', metrics: [matched(rules.started, 'Started'), matched(rules.succeeded, 'Succeeded'), failures] },
+        ...(triggers.length > 0 ? [{ title: 'Retraining triggers', metrics: triggers }] : []),
+      ],
+    });
+    this.facade.addWidget(new cloudwatch.AlarmStatusWidget({ title: `Pipeline ${name} failures`, alarms: [alarm], width: 24, height: 3 }));
+  }
+
+  private monitorGpus(instances: MonitoredGpuInstance[]): void {
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'GpuInstances',
+      humanReadableName: 'GPU instances',
+      metricGroups: [
+        { title: 'GPU utilization (%)', metrics: instances.map((i) => i.metricGpuUtilization({ label: i.instanceId })) },
+        { title: 'GPU memory utilization (%)', metrics: instances.map((i) => i.metricGpuMemoryUtilization({ label: i.instanceId })) },
+      ],
+    });
+  }
+
+  private monitorEks(clusterName: string, rayNamespace: string): void {
+    const ci = (metricName: string, label: string, statistic = 'Average') => new cloudwatch.Metric({
+      namespace: 'ContainerInsights', metricName, dimensionsMap: { ClusterName: clusterName }, statistic, label,
+    });
+    this.facade.monitorCustom({
+      alarmFriendlyName: `Eks-${clusterName}`,
+      humanReadableName: `EKS cluster ${clusterName} (Ray)`,
+      description: 'Container Insights metrics; Ray task and actor metrics are in the in-cluster Grafana (RayObservability).',
+      metricGroups: [
+        { title: 'Nodes', metrics: [ci('cluster_node_count', 'Nodes'), ci('cluster_failed_node_count', 'Failed nodes')] },
+        { title: 'Node CPU / memory (%)', metrics: [ci('node_cpu_utilization', 'CPU'), ci('node_memory_utilization', 'Memory')] },
+        {
+          title: `Ray pods (namespace ${rayNamespace})`,
+          metrics: [new cloudwatch.Metric({
+            namespace: 'ContainerInsights', metricName: 'namespace_number_of_running_pods',
+            dimensionsMap: { ClusterName: clusterName, Namespace: rayNamespace }, statistic: 'Average', label: 'Running Ray pods',
+          })],
+        },
+      ],
+    });
+  }
+}
