@@ -4,3 +4,4 @@ export * from './cluster-autoscaler';
 export * from './nvidia-device-plugin';
 export * from './kuberay-operator';
 export * from './ray-observability';
+export * from './container-insights';
