@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Aws, type AwsOptions } from './aws';
-import { runPromote } from './commands/promote';
-import { renderRollback, type RollbackTarget, runRollback } from './commands/rollback';
-import { renderSmoke, runSmoke, type SmokeTarget } from './commands/smoke';
-import { collectStatus, renderStatus } from './commands/status';
+import type { Aws, AwsOptions } from './aws';
+import type { RollbackTarget } from './commands/rollback';
+import type { SmokeTarget } from './commands/smoke';
 import { CliError, ExitCode } from './errors';
 import { type Io } from './output';
 
@@ -179,13 +177,15 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
     const region = values.region as string | undefined;
     if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new CliError('usage', `--region "${region}" is not an AWS region name such as eu-west-1.`);
     const awsOptions: AwsOptions = { region, profile: values.profile as string | undefined };
-    const aws = (): Aws => (deps.createAws ?? ((o) => new Aws(o)))(awsOptions);
+    // The SDK clients and commands load only when a command runs, so `--help` and usage errors are instant.
+    const aws = async (): Promise<Aws> => (deps.createAws ? deps.createAws(awsOptions) : new (await import('./aws')).Aws(awsOptions));
     const print = (value: unknown, human: () => string): void => io.out(json ? JSON.stringify(value, null, 2) : human());
 
     switch (name) {
       case 'status': {
         const s = stage();
-        const report = await collectStatus(aws(), prefix, s);
+        const { collectStatus, renderStatus } = await import('./commands/status');
+        const report = await collectStatus(await aws(), prefix, s);
         print(report, () => renderStatus(report, io.color));
         return report.healthy ? ExitCode.Ok : ExitCode.Failed;
       }
@@ -193,7 +193,8 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
         const s = stage();
         const target = oneOf<SmokeTarget>(values.target, 'target', ['all', 'lambda', 'endpoint'], 'all');
         const payload = typeof values.payload === 'string' ? readPayload(values.payload) : undefined;
-        const report = await runSmoke(aws(), prefix, s, target, payload);
+        const { runSmoke, renderSmoke } = await import('./commands/smoke');
+        const report = await runSmoke(await aws(), prefix, s, target, payload);
         print(report, () => renderSmoke(report, io.color));
         return report.passed ? ExitCode.Ok : ExitCode.Failed;
       }
@@ -204,7 +205,8 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
           version = Number(values.version);
           if (!Number.isInteger(version) || version < 1) throw new CliError('usage', `--version "${String(values.version)}" is not allowed: a model package version number (1, 2, ...).`);
         }
-        const result = await runPromote(aws(), io, { group, version, yes: values.yes === true, reason: values.reason as string | undefined });
+        const { runPromote } = await import('./commands/promote');
+        const result = await runPromote(await aws(), io, { group, version, yes: values.yes === true, reason: values.reason as string | undefined });
         print(result, () => result.message);
         return ExitCode.Ok;
       }
@@ -219,7 +221,8 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
         if ((toConfig !== undefined || values.endpoint !== undefined) && target !== 'endpoint') {
           throw new CliError('usage', `--${toConfig !== undefined ? 'to-config' : 'endpoint'} is only allowed with --target endpoint.`);
         }
-        const result = await runRollback(aws(), io, prefix, s, target, { yes: values.yes === true, endpoint: values.endpoint as string | undefined, toVersion, toConfig });
+        const { runRollback, renderRollback } = await import('./commands/rollback');
+        const result = await runRollback(await aws(), io, prefix, s, target, { yes: values.yes === true, endpoint: values.endpoint as string | undefined, toVersion, toConfig });
         print(result, () => renderRollback(result));
         return ExitCode.Ok;
       }
