@@ -1,6 +1,6 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { type Template } from 'aws-cdk-lib/assertions';
 import {
-  ContainerInsights, PlatformNetwork, PropsValidationError, TrainingCluster,
+  ContainerInsights, PlatformNetwork, TrainingCluster,
 } from '../../../constructs';
 import { nagFindings, newStack, template } from '../../helpers';
 
