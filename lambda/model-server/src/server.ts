@@ -26,23 +26,6 @@ export interface StartServerOptions {
   readonly telemetry?: Telemetry;
 }
 
-/** Reads a request body up to `limit` bytes; a larger body is drained and reported as too large. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | { readonly oversized: number }> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    let size = 0;
-    let tooLarge = Number.isFinite(declared) && declared > limit;
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) tooLarge = true;
-      if (!tooLarge) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? { oversized: Math.max(size, Number.isFinite(declared) ? declared : 0) } : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /**
  * Starts the SageMaker inference-container contract server: `GET /ping`, `POST /invocations` (plus
  * `GET /metadata`), JSON in and out.
@@ -58,40 +41,57 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const service = new InferenceService(model, settings, telemetry);
   let closing = false;
 
-  const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const dispatch = (req: IncomingMessage, res: ServerResponse, body?: Buffer, oversizedBodyBytes?: number): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = q >= 0 ? url.slice(0, q) : url;
-    let body: Buffer | undefined;
-    let oversizedBodyBytes: number | undefined;
-    if (req.method === 'POST' || req.method === 'PUT') {
-      const read = await readBody(req, settings.maxBodyBytes);
-      if (Buffer.isBuffer(read)) body = read;
-      else oversizedBodyBytes = read.oversized;
-    } else req.resume();
-    const result = await service.handle({
+    const requestId = req.headers['x-amzn-requestid'];
+    service.handle({
       method: req.method ?? 'GET',
-      path,
+      path: q >= 0 ? url.slice(0, q) : url,
       headers: req.headers as Record<string, string | undefined>,
       body,
       oversizedBodyBytes,
-      requestId: typeof req.headers['x-amzn-requestid'] === 'string' ? req.headers['x-amzn-requestid'] : undefined,
-    });
-    const headers: Record<string, string | number> = { ...result.headers, 'content-length': Buffer.byteLength(result.body) };
-    if (closing) headers.connection = 'close';
-    res.writeHead(result.status, headers);
-    res.end(result.body);
+      requestId: typeof requestId === 'string' ? requestId : undefined,
+    }).then((result) => {
+      const headers: Record<string, string | number> = result.headers;
+      headers['content-length'] = Buffer.byteLength(result.body);
+      if (closing) headers.connection = 'close';
+      res.writeHead(result.status, headers);
+      res.end(result.body);
+    }, (err: unknown) => transportFailure(res, err));
+  };
+
+  // Only transport failures reach here (the core never throws); answer if the socket still allows it.
+  const transportFailure = (res: ServerResponse, err: unknown): void => {
+    telemetry.error('request transport failed', { error: (err as Error).message });
+    if (!res.headersSent) {
+      res.writeHead(400, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ error: 'BadRequest', message: 'the request could not be read' }));
+    } else res.destroy();
   };
 
   const server = createServer((req, res) => {
-    onRequest(req, res).catch((err: unknown) => {
-      // Only transport failures reach here (the core never throws); answer if the socket still allows it.
-      telemetry.error('request transport failed', { error: (err as Error).message });
-      if (!res.headersSent) {
-        res.writeHead(400, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ error: 'BadRequest', message: 'the request could not be read' }));
-      } else res.destroy();
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      req.resume();
+      dispatch(req, res);
+      return;
+    }
+    // Buffer the body up to the limit; a larger one is drained (not kept) and answered 413 by the core.
+    const limit = settings.maxBodyBytes;
+    const declared = Number(req.headers['content-length']);
+    let tooLarge = declared > limit;
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooLarge = true;
+      if (!tooLarge) chunks.push(chunk);
     });
+    req.on('end', () => {
+      if (tooLarge) dispatch(req, res, undefined, Math.max(size, Number.isFinite(declared) ? declared : 0));
+      else dispatch(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
+    req.on('error', (err) => transportFailure(res, err));
   });
   // Longer than typical load balancer idle timeouts (SageMaker keeps connections to the container open).
   server.keepAliveTimeout = 65_000;

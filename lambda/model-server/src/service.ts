@@ -42,8 +42,6 @@ const ROUTES: Record<string, { route: Route; method: 'GET' | 'POST' }> = {
   '/metadata': { route: 'metadata', method: 'GET' },
 };
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
-
 /**
  * The inference core shared by the Lambda handler and the SageMaker-contract server: routing, request
  * validation, inference and error mapping. Every request problem is a 4xx JSON error naming it; a failed
@@ -99,7 +97,7 @@ export class InferenceService {
         batchSize = result.batchSize;
         payload = { predictions: result.predictions };
       }
-      const response = { status: 200, headers: { ...JSON_HEADERS, 'x-request-id': requestId }, body: JSON.stringify(payload) };
+      const response = { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': requestId }, body: JSON.stringify(payload) };
       this.telemetry.requestCompleted({ route, status: 200, latencyMs: performance.now() - started, requestId, batchSize });
       return response;
     } catch (err) {
@@ -113,7 +111,7 @@ export class InferenceService {
       });
       return {
         status,
-        headers: { ...JSON_HEADERS, 'x-request-id': requestId, ...(known ? err.headers : {}) },
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...(known ? err.headers : {}) },
         body: JSON.stringify({ error: code, message, requestId }),
       };
     }
