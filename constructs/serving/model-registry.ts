@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -20,8 +18,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { acknowledge, compliancePackIds } from '../core/nag';
-import { lambdaPath, packageRoot } from '../core/paths';
 import { PropsValidator } from '../core/validation';
+import { modelApprovalCode } from './model-approval-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { type IModelEndpoint } from './sagemaker-endpoint';
 
@@ -260,14 +258,11 @@ export class ModelRegistry extends Construct {
       securityGroups = [sg];
     }
 
-    const lock = path.join(packageRoot(), 'package-lock.json');
     const fn = new nodejs.NodejsFunction(this, 'Handler', {
       description: `Deploys approved versions of ${groupName} to ${endpointName}`,
-      entry: lambdaPath('model-approval', 'index.ts'),
-      handler: 'handler',
-      // The published package has no lock file; package.json marks the project root just as well.
-      depsLockFilePath: fs.existsSync(lock) ? lock : path.join(packageRoot(), 'package.json'),
-      projectRoot: packageRoot(),
+      // lambda/model-approval/index.ts, bundled by esbuild (in process, see modelApprovalCode).
+      code: modelApprovalCode(),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -284,14 +279,6 @@ export class ModelRegistry extends Construct {
         POWERTOOLS_SERVICE_NAME: 'model-approval',
         POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops',
         POWERTOOLS_LOG_LEVEL: 'INFO',
-      },
-      bundling: {
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        // The v3 SDK is part of the Lambda Node.js runtime; bundling it would only add size.
-        externalModules: ['@aws-sdk/*'],
       },
     });
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 2 }));
