@@ -8,23 +8,43 @@ import {
 } from '../../../constructs';
 import { newStack } from '../../helpers';
 
-/** The KubeRay v1.7.0 CRD's v1 openAPIV3Schema, compiled once per kind. */
-function crdValidator(file: string): ValidateFunction {
+type Schema = { properties: Record<string, Schema> } & Record<string, unknown>;
+
+/** The v1 openAPIV3Schema of a KubeRay v1.7.0 CRD (parsed once per test file). */
+function crdSchema(file: string): Schema {
   const crd = parse(fs.readFileSync(path.join(__dirname, '../../fixtures/kuberay-crds', file), 'utf8'));
-  const schema = crd.spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema;
-  // Kubernetes' int-or-string marker has no JSON Schema meaning: translate it to the union it stands for.
-  const translate = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(translate);
-    if (!node || typeof node !== 'object') return node;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = translate(v);
-    if (out['x-kubernetes-int-or-string'] === true) {
-      delete out.anyOf;
-      delete out.type;
-      out.oneOf = [{ type: 'integer' }, { type: 'string' }];
-    }
-    return out;
-  };
+  return crd.spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema;
+}
+
+/** Kubernetes' int-or-string marker has no JSON Schema meaning: translate it to the union it stands for. */
+function translate(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(translate);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = translate(v);
+  if (out['x-kubernetes-int-or-string'] === true) {
+    delete out.anyOf;
+    delete out.type;
+    out.oneOf = [{ type: 'integer' }, { type: 'string' }];
+  }
+  return out;
+}
+
+const withoutDescriptions = (schema: unknown) => JSON.stringify(schema, (k, v) => (k === 'description' ? undefined : v));
+
+const schemas = {
+  RayCluster: crdSchema('ray.io_rayclusters.yaml'),
+  RayJob: crdSchema('ray.io_rayjobs.yaml'),
+  RayService: crdSchema('ray.io_rayservices.yaml'),
+};
+// RayJob.spec.rayClusterSpec and RayService.spec.rayClusterConfig are the RayCluster spec (asserted below):
+// compile that large schema once and reference it, which keeps this file fast.
+const embedded = {
+  job: schemas.RayJob.properties.spec.properties.rayClusterSpec,
+  service: schemas.RayService.properties.spec.properties.rayClusterConfig,
+};
+
+function compileValidators(): Record<'RayCluster' | 'RayJob' | 'RayService', ValidateFunction> {
   const ajv = new Ajv({ strict: false, allErrors: true });
   // The OpenAPI number formats the CRDs use, checked for real rather than ignored.
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
@@ -33,14 +53,19 @@ function crdValidator(file: string): ValidateFunction {
   ajv.addFormat('float', { type: 'number', validate: () => true });
   ajv.addFormat('byte', { type: 'string', validate: (s: string) => /^[A-Za-z0-9+/]*={0,2}$/.test(s) });
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
-  return ajv.compile(translate(schema) as object);
+  ajv.addSchema(translate(schemas.RayCluster.properties.spec) as object, 'raycluster-spec');
+  const ref = { $ref: 'raycluster-spec' };
+  const swap = (schema: Schema, field: string): Schema => ({
+    ...schema,
+    properties: { ...schema.properties, spec: { ...schema.properties.spec, properties: { ...schema.properties.spec.properties, [field]: ref as unknown as Schema } } },
+  });
+  return {
+    RayCluster: ajv.compile({ ...(translate(schemas.RayCluster) as object), properties: { ...(translate(schemas.RayCluster) as Schema).properties, spec: ref } }),
+    RayJob: ajv.compile(translate(swap(schemas.RayJob, 'rayClusterSpec')) as object),
+    RayService: ajv.compile(translate(swap(schemas.RayService, 'rayClusterConfig')) as object),
+  };
 }
-
-const validators = {
-  RayCluster: crdValidator('ray.io_rayclusters.yaml'),
-  RayJob: crdValidator('ray.io_rayjobs.yaml'),
-  RayService: crdValidator('ray.io_rayservices.yaml'),
-};
+const validators = compileValidators();
 
 function expectValid(manifest: Record<string, unknown>): void {
   const validate = validators[manifest.kind as keyof typeof validators];
@@ -81,6 +106,12 @@ describe('Ray builders', () => {
     }],
   });
 
+  test('the embedded cluster specs of RayJob and RayService are the RayCluster spec schema', () => {
+    const cluster = withoutDescriptions(schemas.RayCluster.properties.spec);
+    expect(withoutDescriptions(embedded.job)).toBe(cluster);
+    expect(withoutDescriptions(embedded.service)).toBe(cluster);
+  });
+
   test('every manifest is valid against the KubeRay v1.7.0 CRD schemas', () => {
     for (const m of [rayCluster.manifest, ownJob.manifest, sharedJob.manifest, service.manifest]) expectValid(m);
   });
@@ -88,6 +119,8 @@ describe('Ray builders', () => {
   test('the CRD check itself rejects a wrong field type', () => {
     const broken = { ...rayCluster.manifest, spec: { ...(rayCluster.manifest.spec as object), workerGroupSpecs: [{ groupName: 'x', minReplicas: '0', maxReplicas: 1, template: {} }] } };
     expect(validators.RayCluster(broken)).toBe(false);
+    const brokenJob = { ...ownJob.manifest, spec: { ...(ownJob.manifest.spec as object), rayClusterSpec: { headGroupSpec: {} } } };
+    expect(validators.RayJob(brokenJob)).toBe(false);
   });
 
   test('RayCluster: autoscaling on, ClusterIP head, pinned images, head on system nodes', () => {
