@@ -28,7 +28,6 @@ export function mark(h: Health, color: boolean): string {
   return color ? `${COLOR[h]}${MARK[h]}\u001b[0m` : MARK[h];
 }
 
-// eslint-disable-next-line no-control-regex
 const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
 
 /** A left-aligned text table with a header row and a rule under it. */
