@@ -35,7 +35,8 @@ export interface Stage {
 /** Stack states in which no deployment has left the stack usable. */
 const STACK_GONE = new Set(['DELETE_COMPLETE', 'DELETE_IN_PROGRESS', 'REVIEW_IN_PROGRESS']);
 
-const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+/** A comma-separated output; the stacks write `none` for an empty list (CloudFormation outputs cannot be empty). */
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s && s !== 'none');
 
 /** Parses `123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-dev-training` into registry and repository. */
 export function parseRepositoryUri(uri: string): { registryId: string; repositoryName: string } | undefined {
@@ -97,7 +98,7 @@ export async function discoverStage(aws: Aws, prefix: string, stage: string): Pr
     stacks,
     clusterName: stacks.Training?.outputs.ClusterName,
     inference: inf?.InferenceFunctionName
-      ? { functionName: inf.InferenceFunctionName, aliasName: inf.InferenceAliasName ?? 'live', url: inf.InferenceUrl }
+      ? { functionName: inf.InferenceFunctionName, aliasName: inf.InferenceAliasName ?? 'live', url: /^https:\/\//.test(inf.InferenceUrl ?? '') ? inf.InferenceUrl : undefined }
       : undefined,
     endpointNames: list(stacks.SageMaker?.outputs.EndpointNames),
     modelPackageGroupNames: list(stacks.SageMaker?.outputs.ModelPackageGroupNames),

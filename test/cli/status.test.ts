@@ -152,6 +152,19 @@ describe('status: deployment shape and AWS errors', () => {
     expect(table.stdout).toContain('EKS: not deployed (disabled in this stage)');
   });
 
+  test('outputs of a stage without endpoints or front door ("none") are not taken for names', async () => {
+    healthyStage();
+    stackMocks(undefined, {
+      SageMaker: { Outputs: [{ OutputKey: 'EndpointNames', OutputValue: 'none' }, { OutputKey: 'ModelPackageGroupNames', OutputValue: 'none' }] },
+      Inference: { Outputs: [{ OutputKey: 'InferenceFunctionName', OutputValue: 'mlops-dev-inference' }, { OutputKey: 'InferenceAliasName', OutputValue: 'live' }, { OutputKey: 'InferenceUrl', OutputValue: 'none (frontDoor.kind is "none": invoke the alias with lambda:InvokeFunction)' }] },
+    });
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.sagemaker).toEqual({ state: 'deployed', health: 'ok', endpoints: [], modelPackageGroups: [] });
+    expect(r.json.lambda.url).toBeUndefined();
+    expect(mocks.sm.calls()).toHaveLength(0);
+  });
+
   test('access denied on discovery: exit 4 naming the action AWS reported', async () => {
     mocks.cfn.on(DescribeStacksCommand).rejects(awsError('AccessDenied', 'User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cloudformation:DescribeStacks on resource: arn:aws:cloudformation:eu-west-1:123456789012:stack/mlops-dev-Network/*', 403));
     const r = await cli(['status', '--stage', 'dev', '--json']);
