@@ -182,6 +182,20 @@ describe('status: deployment shape and AWS errors', () => {
     expect(r.json.lambda.health).toBe('ok');
   });
 
+  test('resources in the outputs but gone: endpoint, repository and cluster are named', async () => {
+    healthyStage();
+    mocks.sm.on(DescribeEndpointCommand).rejects(awsError('ValidationException', 'Could not find endpoint "mlops-dev-endpoint".'));
+    mocks.ecr.on(DescribeImagesCommand, { repositoryName: 'mlops-dev-training' }).rejects(awsError('RepositoryNotFoundException', "The repository with name 'mlops-dev-training' does not exist"));
+    mocks.eks.on(DescribeClusterCommand).rejects(awsError('ResourceNotFoundException', 'No cluster found for name: mlops-dev-training.', 404));
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json.problems).toEqual([
+      { component: 'eks', resource: 'cluster mlops-dev-training', health: 'error', message: 'cluster mlops-dev-training is in the Training stack outputs but does not exist' },
+      { component: 'sagemaker', resource: 'endpoint mlops-dev-endpoint', health: 'error', message: 'listed in the SageMaker stack outputs but does not exist' },
+      { component: 'ecr', resource: 'mlops-dev-training', health: 'error', message: 'listed in the Data stack outputs but the repository does not exist' },
+    ]);
+  });
+
   test('no provisioned concurrency on the alias is not a problem', async () => {
     healthyStage();
     mocks.lambda.on(GetProvisionedConcurrencyConfigCommand).rejects(awsError('ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function', 404));

@@ -133,7 +133,9 @@ const GPU_FAMILY = /^(p\d|g\d|gr\d|inf\d|trn\d|dl\d)/;
 
 async function eksReport(aws: Aws, clusterName: string, problems: Problem[]): Promise<EksReport> {
   const [clusterOut, names] = await Promise.all([
-    aws.call('eks:DescribeCluster', () => aws.eks.send(new DescribeClusterCommand({ name: clusterName }))),
+    aws.call('eks:DescribeCluster', () => aws.eks.send(new DescribeClusterCommand({ name: clusterName }))).catch((err: unknown) => {
+      throw err instanceof CliError && err.kind === 'not-found' ? new CliError('not-found', `cluster ${clusterName} is in the Training stack outputs but does not exist`) : err;
+    }),
     aws.paginate('eks:ListNodegroups', (nextToken) => aws.eks.send(new ListNodegroupsCommand({ clusterName, nextToken })), (p) => p.nodegroups, (p) => p.nextToken),
   ]);
   const c = clusterOut.cluster ?? {};
