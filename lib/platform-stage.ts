@@ -7,6 +7,8 @@ import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stac
 import { TrainingStack } from './stacks/training-stack';
 import { LambdaInferenceStack } from './stacks/lambda-inference-stack';
 import { SageMakerStack } from './stacks/sagemaker-stack';
+import { ExperimentsStack } from './stacks/experiments-stack';
+import { MonitoringStack } from './stacks/monitoring-stack';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -28,6 +30,10 @@ export class PlatformStage extends Stage {
   public readonly inferenceStack?: LambdaInferenceStack;
   /** SageMaker endpoints, model registry and drift monitoring; exists when `sagemaker.enabled`. */
   public readonly sageMakerStack?: SageMakerStack;
+  /** MLflow tracking server and feature groups; exists when `monitoring.enabled` and MLflow or feature groups are configured. */
+  public readonly experimentsStack?: ExperimentsStack;
+  /** Dashboard and alarms over the other stacks; exists when `monitoring.enabled`. */
+  public readonly monitoringStack?: MonitoringStack;
   /** The cdk-nag packs gating this stage (for tests: `pack.validateScope(stage)`). */
   public readonly nagPacks: NagPack[];
   /** Every stack of the stage, in creation order. */
@@ -74,6 +80,30 @@ export class PlatformStage extends Stage {
         ...stackProps('Inference'),
         dataLake: this.dataStack.dataLake,
         alertsTopic: this.alertsStack.alerts.topic,
+      }));
+    }
+
+    // Observe and iterate: created after the component stacks so they can take their resources.
+    if (config.monitoring.enabled && (config.monitoring.mlflow.enabled || config.monitoring.featureGroups.length > 0)) {
+      const training = this.trainingStack;
+      this.experimentsStack = this.track(new ExperimentsStack(this, 'Experiments', {
+        ...stackProps('Experiments'),
+        dataLake: this.dataStack.dataLake,
+        trainingPrincipals: [
+          ...Object.values(training?.gpuInstances ?? {}),
+          ...(training?.eksTraining?.rayServiceAccount ? [training.eksTraining.rayServiceAccount] : []),
+        ],
+      }));
+    }
+    if (config.monitoring.enabled) {
+      const eks = this.trainingStack?.eksTraining;
+      this.monitoringStack = this.track(new MonitoringStack(this, 'Monitoring', {
+        ...stackProps('Monitoring'),
+        alertsTopic: this.alertsStack.alerts.topic,
+        sagemakerEndpoints: Object.values(this.sageMakerStack?.endpoints ?? {}),
+        inferenceFunctions: this.inferenceStack ? [this.inferenceStack.inference.function] : [],
+        gpuInstances: Object.values(this.trainingStack?.gpuInstances ?? {}),
+        eksClusters: eks ? [{ clusterName: eks.trainingCluster.cluster.clusterName, rayNamespace: config.eks.ray.namespace }] : [],
       }));
     }
 

@@ -80,7 +80,10 @@ export const featureGroupConfig = z.strictObject({
 export type FeatureGroupConfig = z.infer<typeof featureGroupConfig>;
 
 export const monitoringConfig = z.strictObject({
-  /** Switch for the platform dashboard and the alarms (Monitoring stack). */
+  /**
+   * Switch for this whole component: the dashboard and alarms (Monitoring stack), and the MLflow server, feature
+   * groups (Experiments stack) and Ray observability when their own switches are on too.
+   */
   enabled: z.boolean(),
   /** Serving alarm thresholds of this stage. */
   alarms: alarmThresholdsConfig,

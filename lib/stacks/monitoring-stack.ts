@@ -1,0 +1,60 @@
+import { CfnOutput, Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { type Construct } from 'constructs';
+import {
+  type MonitoredEksCluster, type MonitoredEndpoint, type MonitoredGpuInstance, type MonitoredPipeline, PlatformMonitoring,
+} from '../../constructs/monitoring';
+import { PlatformStack, type PlatformStackProps } from './platform-stack';
+
+export interface MonitoringStackProps extends PlatformStackProps {
+  /** The stage's alerts topic: every alarm notifies it. */
+  readonly alertsTopic: sns.ITopic;
+  /** @default - none */
+  readonly sagemakerEndpoints?: MonitoredEndpoint[];
+  /** @default - none */
+  readonly inferenceFunctions?: lambda.IFunction[];
+  /** Model delivery pipelines with their scheduled and drift triggers. @default - none */
+  readonly pipelines?: MonitoredPipeline[];
+  /** @default - none */
+  readonly gpuInstances?: MonitoredGpuInstance[];
+  /** @default - none */
+  readonly eksClusters?: MonitoredEksCluster[];
+}
+
+/**
+ * The stage's platform dashboard (`<prefix>-<stage>`) and alarms with the thresholds of `monitoring.alarms`,
+ * over whatever the other component stacks created. Outputs the dashboard's console URL.
+ */
+export class MonitoringStack extends PlatformStack {
+  public readonly monitoring: PlatformMonitoring;
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps) {
+    super(scope, id, props);
+    const { prefix, stage, monitoring: m } = props.config;
+    const a = m.alarms;
+    this.monitoring = new PlatformMonitoring(this, 'Monitoring', {
+      dashboardName: `${prefix}-${stage}`,
+      alarmTopic: props.alertsTopic,
+      sagemakerEndpoints: props.sagemakerEndpoints,
+      inferenceFunctions: props.inferenceFunctions,
+      pipelines: props.pipelines,
+      gpuInstances: props.gpuInstances,
+      eksClusters: props.eksClusters,
+      thresholds: {
+        period: Duration.minutes(a.periodMinutes),
+        evaluationPeriods: a.evaluationPeriods,
+        datapointsToAlarm: a.datapointsToAlarm,
+        sagemakerLatencyP90: Duration.millis(a.sagemakerLatencyP90Ms),
+        sagemaker5xxPercent: a.sagemaker5xxPercent,
+        lambdaDurationP90: Duration.millis(a.lambdaDurationP90Ms),
+        lambdaErrorPercent: a.lambdaErrorPercent,
+        lambdaThrottles: a.lambdaThrottles,
+      },
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      key: 'DashboardUrl',
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+    });
+  }
+}

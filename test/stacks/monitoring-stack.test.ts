@@ -1,0 +1,69 @@
+import { type Template, Template as T } from 'aws-cdk-lib/assertions';
+import { loadStageConfig } from '../../lib/config';
+import { nagFindings, platformStage } from '../helpers';
+
+const alarmsOf = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+const dashboardBody = (t: Template) => JSON.stringify(Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+
+describe('MonitoringStack in dev (defaults)', () => {
+  const stage = platformStage('dev');
+  const stack = stage.monitoringStack!;
+  const dev = loadStageConfig({ stage: 'dev' }).monitoring.alarms;
+  let t: Template;
+  beforeAll(() => {
+    t = T.fromStack(stack);
+  });
+
+  test('named <prefix>-<stage>-Monitoring, tracked by the stage, after the stacks it watches', () => {
+    expect(stack.stackName).toBe('mlops-dev-Monitoring');
+    expect(stage.stacks[stage.stacks.length - 1]).toBe(stack);
+    expect(stack.dependencies).toEqual(expect.arrayContaining([stage.alertsStack, stage.inferenceStack, stage.trainingStack]));
+  });
+
+  test('dashboard mlops-dev shows Lambda inference, SageMaker endpoints and the EKS cluster', () => {
+    const b = dashboardBody(t);
+    expect(b).toContain('AWS/Lambda');
+    expect(b).toContain('ConcurrentExecutions');
+    expect(b).toContain('cluster_node_count');
+    if (stage.sageMakerStack && Object.keys(stage.sageMakerStack.endpoints).length > 0) expect(b).toContain('AWS/SageMaker');
+    t.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'mlops-dev' });
+    t.hasOutput('DashboardUrl', {});
+  });
+
+  test('Lambda alarms use the dev thresholds and periods from config', () => {
+    const lambdaAlarms = alarmsOf(t).filter((a) => JSON.stringify(a).includes('AWS/Lambda'));
+    const duration = lambdaAlarms.find((a) => JSON.stringify(a).includes('"MetricName":"Duration"'))!;
+    expect(duration).toMatchObject({ Threshold: dev.lambdaDurationP90Ms, EvaluationPeriods: dev.evaluationPeriods, DatapointsToAlarm: dev.datapointsToAlarm });
+    expect(JSON.stringify(duration)).toContain(`"Period":${dev.periodMinutes * 60}`);
+    expect(lambdaAlarms.find((a) => JSON.stringify(a).includes('"MetricName":"Errors"'))!.Threshold).toBe(dev.lambdaErrorPercent / 100);
+  });
+
+  test('every alarm and the composite notify the alerts topic (imported from the Alerts stack)', () => {
+    const actions = [...alarmsOf(t), ...Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm')).map((a) => a.Properties)]
+      .map((a) => JSON.stringify(a.AlarmActions));
+    expect(actions.length).toBeGreaterThan(0);
+    for (const a of actions) expect(a).toMatch(/"StackName":"mlops-dev-Alerts".*AlertsTopic/);
+    t.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmName: 'mlops-dev-serving-degraded' });
+  });
+
+  test('cdk-nag AwsSolutions finds nothing in the stack', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('MonitoringStack in prod', () => {
+  test('tighter thresholds, 1-minute periods', () => {
+    const stage = platformStage('prod', { lambdaInference: { enabled: true } });
+    const prod = loadStageConfig({ stage: 'prod' }).monitoring.alarms;
+    const t = T.fromStack(stage.monitoringStack!);
+    const duration = alarmsOf(t).find((a) => JSON.stringify(a).includes('"MetricName":"Duration"'))!;
+    expect(duration).toMatchObject({ Threshold: prod.lambdaDurationP90Ms, EvaluationPeriods: prod.evaluationPeriods, DatapointsToAlarm: prod.datapointsToAlarm });
+    expect(JSON.stringify(duration)).toContain('"Period":60');
+    expect(stage.monitoringStack!.terminationProtection).toBe(true);
+  });
+
+  test('switched off: no Monitoring stack', () => {
+    const stage = platformStage('staging', { monitoring: { enabled: false } });
+    expect(stage.monitoringStack).toBeUndefined();
+  });
+});
