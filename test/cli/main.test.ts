@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Aws } from '../../lib/cli/aws';
 import { explainAwsError } from '../../lib/cli/errors';
@@ -89,6 +90,17 @@ describe('AWS clients and errors', () => {
   test('missing region and unknown errors get plain messages', () => {
     expect(explainAwsError(new Error('Region is missing'), 'cloudformation:DescribeStacks', 0)).toMatchObject({ kind: 'no-region', message: 'No AWS region set. Pass --region <name> or set AWS_REGION.' });
     expect(explainAwsError(Object.assign(new Error('boom'), { name: 'InternalFailure' }), 'eks:DescribeCluster', 0).message).toBe('eks:DescribeCluster failed: InternalFailure: boom');
+  });
+});
+
+describe('documentation', () => {
+  test('the README lists every IAM action the CLI calls', () => {
+    const dir = path.join(ROOT, 'lib', 'cli');
+    const files = [...fs.readdirSync(dir), ...fs.readdirSync(path.join(dir, 'commands')).map((f) => `commands/${f}`)].filter((f) => f.endsWith('.ts'));
+    const actions = new Set(files.flatMap((f) => [...fs.readFileSync(path.join(dir, f), 'utf8').matchAll(/(?:call|paginate)\('([a-z-]+:[A-Za-z]+)'/g)].map((m) => m[1])));
+    expect(actions.size).toBeGreaterThanOrEqual(20);
+    const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+    expect([...actions].filter((a) => !readme.includes(a))).toEqual([]);
   });
 });
 
