@@ -377,7 +377,7 @@ const unavailable = (title: string, c: Unavailable, color: boolean): string =>
 export function renderStatus(r: StatusReport, color: boolean): string {
   const out: string[] = [];
   const count = (h: Health): number => r.problems.filter((p) => p.health === h).length;
-  out.push(`Stage ${r.stage} (prefix ${r.prefix}${r.region ? `, ${r.region}` : ''}): ${mark(r.health, color)}${r.problems.length ? ` (${count('error')} failing, ${count('warn')} warnings)` : ''}`);
+  out.push(`Stage ${r.stage} (prefix ${r.prefix}${r.region ? `, ${r.region}` : ''}): ${mark(r.health, color)}${r.problems.length ? ` (${count('error')} failing, ${count('warn')} warning${count('warn') === 1 ? '' : 's'})` : ''}`);
 
   out.push('', table(['STACK', 'STATUS', 'UPDATED', 'HEALTH'], r.stacks.map((s) => [s.name, s.status, shortTime(s.updated), mark(s.health, color)])));
 
