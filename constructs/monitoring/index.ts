@@ -1,2 +1,3 @@
 export * from './alerts-topic';
 export * from './platform-monitoring';
+export * from './retrain-on-drift';
