@@ -9,6 +9,7 @@ import { LambdaInferenceStack } from './stacks/lambda-inference-stack';
 import { SageMakerStack } from './stacks/sagemaker-stack';
 import { ExperimentsStack } from './stacks/experiments-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
+import { EksObservability } from './stacks/eks-observability';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -97,6 +98,7 @@ export class PlatformStage extends Stage {
     }
     if (config.monitoring.enabled) {
       const eks = this.trainingStack?.eksTraining;
+      if (eks) new EksObservability(this.trainingStack!, 'EksObservability', { config, trainingCluster: eks.trainingCluster });
       this.monitoringStack = this.track(new MonitoringStack(this, 'Monitoring', {
         ...stackProps('Monitoring'),
         alertsTopic: this.alertsStack.alerts.topic,

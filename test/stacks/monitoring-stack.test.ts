@@ -67,3 +67,38 @@ describe('MonitoringStack in prod', () => {
     expect(stage.monitoringStack).toBeUndefined();
   });
 });
+
+describe('EKS observability in the Training stack (dev defaults)', () => {
+  const stage = platformStage('dev');
+  const t = T.fromStack(stage.trainingStack!);
+  const charts = Object.values(t.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties);
+
+  test('kube-prometheus-stack with the dev retention, on the system nodes, after KubeRay and the system node group', () => {
+    const chart = charts.find((c) => c.Chart === 'kube-prometheus-stack')!;
+    const values = JSON.parse(chart.Values);
+    expect(values.prometheus.prometheusSpec).toMatchObject({ retention: '7d', nodeSelector: { 'cdk-mlops/node-group': 'system' } });
+    const resources = t.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[]; Properties?: { Chart?: string } }>;
+    const [id] = Object.entries(resources).find(([, r]) => r.Type === 'Custom::AWSCDK-EKS-HelmChart' && r.Properties?.Chart === 'kube-prometheus-stack')!;
+    const kubeRay = Object.keys(resources).find((k) => resources[k].Properties?.Chart === 'kuberay-operator')!;
+    expect(resources[id].DependsOn).toEqual(expect.arrayContaining([kubeRay, expect.stringMatching(/NodegroupSystem/)]));
+    t.hasOutput('GrafanaCommand', { Value: 'kubectl -n monitoring port-forward svc/grafana 3000:80' });
+  });
+
+  test('Ray monitors for the ray namespace and Container Insights for the dashboard\'s EKS panels', () => {
+    const manifests = JSON.stringify(t.findResources('Custom::AWSCDK-EKS-KubernetesResource'));
+    expect(manifests).toContain('PodMonitor');
+    expect(manifests).toContain('ray-workers');
+    t.hasResourceProperties('AWS::EKS::Addon', { AddonName: 'amazon-cloudwatch-observability' });
+  });
+
+  test('cdk-nag AwsSolutions finds nothing in the Training stack', () => {
+    expect(nagFindings(stage.trainingStack!)).toEqual([]);
+  });
+
+  test('rayObservability off: Container Insights only', () => {
+    const s = platformStage('dev', { monitoring: { rayObservability: { enabled: false } } });
+    const tt = T.fromStack(s.trainingStack!);
+    expect(JSON.stringify(tt.findResources('Custom::AWSCDK-EKS-HelmChart'))).not.toContain('kube-prometheus-stack');
+    tt.hasResourceProperties('AWS::EKS::Addon', { AddonName: 'amazon-cloudwatch-observability' });
+  });
+});
