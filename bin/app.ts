@@ -5,11 +5,15 @@ import { ConfigError } from '../lib/config';
 import { failedValidations } from '../lib/validation-gate';
 import { PropsValidationError } from '../constructs/core/validation';
 
-// `npx cdk synth` builds the dev stage; `-c stage=prod|staging|all` and `-c config=./platform.yaml` select others.
+// `npx cdk synth` builds the dev stage and the infrastructure pipeline; `-c stage=prod|staging|all` and
+// `-c config=./platform.yaml` select others (without the pipeline unless `-c pipeline=true`).
 const app = new App();
+const stageContext = app.node.tryGetContext('stage') as string | undefined;
+const pipelineContext = app.node.tryGetContext('pipeline') as string | boolean | undefined;
 try {
   buildPlatform(app, {
-    stage: app.node.tryGetContext('stage') as string | undefined,
+    stage: stageContext,
+    pipeline: pipelineContext === undefined ? stageContext === undefined : String(pipelineContext) === 'true',
     configFile: app.node.tryGetContext('config') as string | undefined,
   });
 } catch (e) {

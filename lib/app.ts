@@ -1,6 +1,7 @@
 import { type App } from 'aws-cdk-lib';
 import { loadStageConfig, STAGE_NAMES, type StageConfig } from './config';
 import { PlatformStage } from './platform-stage';
+import { InfrastructurePipelineStack } from './stacks/infrastructure-pipeline-stack';
 
 /** Which stages to synthesize and from which config file, as read from CDK context. */
 export interface PlatformAppOptions {
@@ -8,6 +9,11 @@ export interface PlatformAppOptions {
   readonly stage?: string;
   /** A JSON/YAML config file that deep-merges over the built-in defaults. @default - none */
   readonly configFile?: string;
+  /**
+   * Also build `<prefix>-Pipeline`, the infrastructure pipeline that deploys dev → staging → prod (when the dev
+   * config's `pipelines.infrastructure.enabled`). bin/app.ts turns it on when no stage is selected. @default false
+   */
+  readonly pipeline?: boolean;
 }
 
 /** Resolves the stage selector to stage names; unknown names are reported by `loadStageConfig`. */
@@ -22,5 +28,8 @@ export function loadPlatformConfigs(options: PlatformAppOptions = {}): StageConf
 
 /** Adds one PlatformStage per selected stage to the app. */
 export function buildPlatform(app: App, options: PlatformAppOptions = {}): PlatformStage[] {
-  return loadPlatformConfigs(options).map((config) => new PlatformStage(app, config.stage, { config }));
+  const pipelineConfigs = options.pipeline ? STAGE_NAMES.map((stage) => loadStageConfig({ stage, file: options.configFile })) : [];
+  const stages = loadPlatformConfigs(options).map((config) => new PlatformStage(app, config.stage, { config }));
+  if (pipelineConfigs[0]?.pipelines.infrastructure.enabled) new InfrastructurePipelineStack(app, 'Pipeline', { configs: pipelineConfigs });
+  return stages;
 }

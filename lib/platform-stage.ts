@@ -10,6 +10,8 @@ import { SageMakerStack } from './stacks/sagemaker-stack';
 import { ExperimentsStack } from './stacks/experiments-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { EksObservability } from './stacks/eks-observability';
+import { DeliveryStack } from './stacks/delivery-stack';
+import { ConfigError, pipelinesStageProblems } from './config';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -35,6 +37,8 @@ export class PlatformStage extends Stage {
   public readonly experimentsStack?: ExperimentsStack;
   /** Dashboard and alarms over the other stacks; exists when `monitoring.enabled`. */
   public readonly monitoringStack?: MonitoringStack;
+  /** The model delivery pipeline and GitHub deploy role; exists when `pipelines.enabled` or `pipelines.github`. */
+  public readonly deliveryStack?: DeliveryStack;
   /** The cdk-nag packs gating this stage (for tests: `pack.validateScope(stage)`). */
   public readonly nagPacks: NagPack[];
   /** Every stack of the stage, in creation order. */
@@ -80,6 +84,22 @@ export class PlatformStage extends Stage {
       this.inferenceStack = this.track(new LambdaInferenceStack(this, 'Inference', {
         ...stackProps('Inference'),
         dataLake: this.dataStack.dataLake,
+        alertsTopic: this.alertsStack.alerts.topic,
+      }));
+    }
+
+    // Delivery: the model pipeline and the GitHub deploy role. prod's approval cannot be switched off.
+    const deliveryProblems = pipelinesStageProblems(config.stage, config.pipelines);
+    if (deliveryProblems.length > 0) {
+      throw new ConfigError(`Invalid cdk-mlops configuration for stage "${config.stage}":\n${deliveryProblems.map((l) => `  - ${l}`).join('\n')}`, deliveryProblems);
+    }
+    if (config.pipelines.enabled || config.pipelines.github) {
+      this.deliveryStack = this.track(new DeliveryStack(this, 'Delivery', {
+        ...stackProps('Delivery'),
+        vpc: this.networkStack.network.vpc,
+        workloadSubnets: this.networkStack.network.workloadSubnets,
+        dataLake: this.dataStack.dataLake,
+        registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
       }));
     }

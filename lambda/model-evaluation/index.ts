@@ -1,0 +1,79 @@
+/**
+ * Evaluation gate of the model delivery pipeline: reads the final metrics SageMaker recorded for a finished training
+ * job and decides whether the model may be registered. The state machine fails the pipeline unless status is PASSED.
+ * Bad requests get statusCode 400, an unknown job 404; a job that did not complete is FAILED.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
+
+export const logger = new Logger({ serviceName: 'model-evaluation' });
+export const metrics = new Metrics({ namespace: 'cdk-mlops', serviceName: 'model-evaluation' });
+export const sagemaker = new SageMakerClient({ maxAttempts: 6, retryMode: 'adaptive' });
+
+export interface EvaluationRequest {
+  trainingJobName?: unknown;
+  metricName?: unknown;
+  threshold?: unknown;
+  direction?: unknown;
+}
+
+export interface EvaluationResult {
+  statusCode: 200 | 400 | 404;
+  status: 'PASSED' | 'FAILED' | 'ERROR';
+  message: string;
+  value?: number;
+  /** S3 URI of the model artifacts, for registration. */
+  modelDataUrl?: string;
+}
+
+const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+function validate(r: EvaluationRequest): string[] {
+  const p: string[] = [];
+  if (typeof r.trainingJobName !== 'string' || !JOB_NAME.test(r.trainingJobName)) p.push(`trainingJobName: ${JSON.stringify(r.trainingJobName)} — must be a SageMaker training job name (1-63 letters, digits, hyphens)`);
+  if (typeof r.metricName !== 'string' || r.metricName.length === 0 || r.metricName.length > 255) p.push(`metricName: ${JSON.stringify(r.metricName)} — must be a metric name`);
+  if (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold)) p.push(`threshold: ${JSON.stringify(r.threshold)} — must be a finite number`);
+  if (r.direction !== undefined && r.direction !== 'maximize' && r.direction !== 'minimize') p.push(`direction: ${JSON.stringify(r.direction)} — must be "maximize" or "minimize"`);
+  return p;
+}
+
+export async function handler(event: EvaluationRequest | null | undefined): Promise<EvaluationResult> {
+  const req = event && typeof event === 'object' ? event : {};
+  const problems = validate(req);
+  if (problems.length > 0) {
+    logger.warn('Rejected evaluation request', { problems });
+    return { statusCode: 400, status: 'ERROR', message: `Invalid evaluation request: ${problems.join('; ')}` };
+  }
+  const jobName = req.trainingJobName as string;
+  const metricName = req.metricName as string;
+  const threshold = req.threshold as number;
+  const maximize = (req.direction ?? 'maximize') === 'maximize';
+
+  let job: DescribeTrainingJobCommandOutput;
+  try {
+    job = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName }));
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFound' || /Requested resource not found/i.test((e as Error).message)) {
+      return { statusCode: 404, status: 'ERROR', message: `Training job ${jobName} does not exist` };
+    }
+    throw e;
+  }
+  if (job.TrainingJobStatus !== 'Completed') {
+    return { statusCode: 200, status: 'FAILED', message: `Training job ${jobName} is ${job.TrainingJobStatus ?? 'in an unknown state'}${job.FailureReason ? `: ${job.FailureReason}` : ''}, not Completed` };
+  }
+  const metric = job.FinalMetricDataList?.find((m) => m.MetricName === metricName);
+  if (metric?.Value === undefined || !Number.isFinite(metric.Value)) {
+    const seen = (job.FinalMetricDataList ?? []).map((m) => m.MetricName).join(', ') || 'none';
+    return { statusCode: 200, status: 'FAILED', message: `Training job ${jobName} reported no "${metricName}" metric (reported: ${seen}); check the metric definition regex` };
+  }
+  const value = metric.Value;
+  const passed = maximize ? value >= threshold : value <= threshold;
+  metrics.addDimension('metric', metricName);
+  metrics.addMetric('EvaluationValue', MetricUnit.NoUnit, value);
+  metrics.addMetric(passed ? 'EvaluationPassed' : 'EvaluationFailed', MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+  const message = `${metricName} = ${value} ${passed ? 'meets' : 'misses'} the threshold (${maximize ? '>=' : '<='} ${threshold})`;
+  (passed ? logger.info.bind(logger) : logger.error.bind(logger))(message, { jobName });
+  return { statusCode: 200, status: passed ? 'PASSED' : 'FAILED', message, value, modelDataUrl: job.ModelArtifacts?.S3ModelArtifacts };
+}
