@@ -4,6 +4,7 @@
  * `PlatformStage` and a validated config from `loadStageConfig`.
  */
 export * from '../constructs';
+export * from '../pipelines';
 export * from './config';
 export * from './nag';
 export * from './app';

@@ -69,7 +69,6 @@ export async function handler(event: EvaluationRequest | null | undefined): Prom
   }
   const value = metric.Value;
   const passed = maximize ? value >= threshold : value <= threshold;
-  metrics.addDimension('metric', metricName);
   metrics.addMetric('EvaluationValue', MetricUnit.NoUnit, value);
   metrics.addMetric(passed ? 'EvaluationPassed' : 'EvaluationFailed', MetricUnit.Count, 1);
   metrics.publishStoredMetrics();

@@ -1,0 +1,64 @@
+import { DescribeTrainingJobCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler, metrics } from '../../../lambda/model-evaluation';
+
+const sm = mockClient(SageMakerClient);
+const request = { trainingJobName: 'mlops-dev-0b5c6d7e-1111-2222-3333-444455556666', metricName: 'validation:accuracy', threshold: 0.8, direction: 'maximize' };
+const job = (value: number | undefined, status = 'Completed') => ({
+  TrainingJobName: request.trainingJobName,
+  TrainingJobStatus: status as 'Completed',
+  FinalMetricDataList: value === undefined ? [{ MetricName: 'train:loss', Value: 0.2 }] : [{ MetricName: 'train:loss', Value: 0.2 }, { MetricName: 'validation:accuracy', Value: value }],
+  ModelArtifacts: { S3ModelArtifacts: 's3://artifacts/training-jobs/job/output/model.tar.gz' },
+});
+
+beforeAll(() => {
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+});
+beforeEach(() => sm.reset());
+
+describe('model evaluation handler', () => {
+  test('a metric at the threshold passes and returns the model artifacts', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves(job(0.8));
+    expect(await handler(request)).toMatchObject({ status: 'PASSED', value: 0.8, modelDataUrl: 's3://artifacts/training-jobs/job/output/model.tar.gz' });
+  });
+
+  test('a metric below the threshold fails with both numbers in the message', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves(job(0.71));
+    const result = await handler(request);
+    expect(result.status).toBe('FAILED');
+    expect(result.message).toBe('validation:accuracy = 0.71 misses the threshold (>= 0.8)');
+  });
+
+  test('minimize: an error rate above the threshold fails, below passes', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves(job(0.3));
+    expect((await handler({ ...request, threshold: 0.25, direction: 'minimize' })).status).toBe('FAILED');
+    expect((await handler({ ...request, threshold: 0.35, direction: 'minimize' })).status).toBe('PASSED');
+  });
+
+  test('a job without the metric fails and lists what it reported', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves(job(undefined));
+    expect((await handler(request)).message).toContain('reported no "validation:accuracy" metric (reported: train:loss)');
+  });
+
+  test('a job that did not complete fails', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves({ ...job(0.9, 'Failed'), FailureReason: 'AlgorithmError: out of memory' });
+    expect((await handler(request)).message).toContain('is Failed: AlgorithmError: out of memory, not Completed');
+  });
+
+  test('an unknown job is a 404', async () => {
+    sm.on(DescribeTrainingJobCommand).rejects(new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', $metadata: {}, message: 'Requested resource not found.' }));
+    expect(await handler(request)).toMatchObject({ statusCode: 404, status: 'ERROR' });
+  });
+
+  test.each([
+    [{ ...request, trainingJobName: 'has spaces' }, 'trainingJobName'],
+    [{ ...request, threshold: 'high' }, 'threshold: "high" — must be a finite number'],
+    [{ ...request, direction: 'up' }, 'direction: "up"'],
+    [{}, 'metricName'],
+  ])('a bad request is a 400 naming the field: %j', async (event, expected) => {
+    const result = await handler(event);
+    expect(result).toMatchObject({ statusCode: 400, status: 'ERROR' });
+    expect(result.message).toContain(expected);
+    expect(sm.calls()).toHaveLength(0);
+  });
+});

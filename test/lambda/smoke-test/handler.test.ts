@@ -1,0 +1,108 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand, SageMakerClient, SageMakerServiceException,
+} from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { mockClient } from 'aws-sdk-client-mock';
+import { checkAnswer, handler, metrics } from '../../../lambda/smoke-test';
+
+const sm = mockClient(SageMakerClient);
+const runtime = mockClient(SageMakerRuntimeClient);
+const lambda = mockClient(LambdaClient);
+const SOURCE = 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model/7';
+const COPY = 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/3';
+const instances = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]];
+const endpointRequest = { endpointName: 'mlops-staging-model', sourceModelPackageArn: SOURCE, instances };
+const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+function endpointServing(packageArn: string, status = 'InService') {
+  sm.on(DescribeEndpointCommand).resolves({ EndpointName: 'mlops-staging-model', EndpointStatus: status as 'InService', EndpointConfigName: 'cfg-3' });
+  sm.on(DescribeEndpointConfigCommand).resolves({ ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'mlops-staging-model-v3' }] });
+  sm.on(DescribeModelCommand).resolves({ Containers: [{ ModelPackageName: packageArn }] });
+  sm.on(DescribeModelPackageCommand, { ModelPackageName: COPY }).resolves({ CustomerMetadataProperties: { SourceModelPackageArn: SOURCE } });
+  sm.on(DescribeModelPackageCommand, { ModelPackageName: 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/2' })
+    .resolves({ CustomerMetadataProperties: { SourceModelPackageArn: 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model/6' } });
+}
+
+beforeAll(() => {
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+});
+beforeEach(() => {
+  sm.reset();
+  runtime.reset();
+  lambda.reset();
+});
+
+describe('smoke test handler', () => {
+  test('an endpoint serving the promoted copy that answers correctly passes', async () => {
+    endpointServing(COPY);
+    runtime.on(InvokeEndpointCommand).resolves({ Body: bytes({ predictions: [[0.9, 0.1], [0.2, 0.8]] }) as never });
+    const result = await handler(endpointRequest);
+    expect(result).toMatchObject({ statusCode: 200, status: 'PASSED', predictions: [[0.9, 0.1], [0.2, 0.8]] });
+    expect(runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input).toMatchObject({
+      EndpointName: 'mlops-staging-model', ContentType: 'application/json', Body: JSON.stringify({ instances }),
+    });
+  });
+
+  test('an endpoint still serving the previous version is PENDING (the approval handler deploys asynchronously)', async () => {
+    endpointServing('arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/2');
+    expect(await handler(endpointRequest)).toMatchObject({ status: 'PENDING', message: expect.stringContaining(`does not serve ${SOURCE} yet`) });
+    expect(runtime.calls()).toHaveLength(0);
+  });
+
+  test('an endpoint that is Updating is PENDING; one that Failed fails', async () => {
+    endpointServing(COPY, 'Updating');
+    expect((await handler(endpointRequest)).status).toBe('PENDING');
+    sm.reset();
+    sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'Failed', FailureReason: 'image pull failed' });
+    expect(await handler(endpointRequest)).toMatchObject({ status: 'FAILED', message: expect.stringContaining('Failed: image pull failed') });
+  });
+
+  test('an endpoint that does not exist yet is PENDING', async () => {
+    sm.on(DescribeEndpointCommand).rejects(new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', $metadata: {}, message: 'Could not find endpoint "mlops-staging-model".' }));
+    expect((await handler(endpointRequest)).status).toBe('PENDING');
+  });
+
+  test.each([
+    [{ predictions: [0.1] }, 'expected 2 prediction(s), got 1'],
+    [{ predictions: ['cat', 0.3] }, 'prediction 0 is not a number'],
+    [{ error: 'InvalidInput', message: 'bad shape' }, 'expected {"predictions": [...]}'],
+  ])('a wrong answer fails: %j', async (body, expected) => {
+    endpointServing(COPY);
+    runtime.on(InvokeEndpointCommand).resolves({ Body: bytes(body) as never });
+    const result = await handler(endpointRequest);
+    expect(result.status).toBe('FAILED');
+    expect(result.message).toContain(expected);
+  });
+
+  test('an endpoint error response fails with the error', async () => {
+    endpointServing(COPY);
+    runtime.on(InvokeEndpointCommand).rejects(new Error('ModelError: 500 from primary'));
+    expect((await handler(endpointRequest)).message).toContain('the endpoint answered with an error');
+  });
+
+  test('a Lambda inference alias is invoked directly with the same contract', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: bytes({ predictions: [1, 0] }) as never });
+    expect(await handler({ functionName: 'mlops-prod-inference:live', instances })).toMatchObject({ status: 'PASSED' });
+    expect(JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array).toString())).toEqual({ instances });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: bytes({ errorMessage: 'boom' }) as never });
+    expect((await handler({ functionName: 'mlops-prod-inference:live', instances })).message).toContain('the function failed (Unhandled)');
+  });
+
+  test.each([
+    [{ instances }, 'give exactly one of them'],
+    [{ endpointName: 'a', functionName: 'b', instances }, 'give exactly one of them'],
+    [{ endpointName: 'bad name!', instances }, 'endpointName: "bad name!"'],
+    [{ endpointName: 'ok', instances: [[]] }, 'instances: must be a non-empty list'],
+    [{ endpointName: 'ok', instances, sourceModelPackageArn: 'arn:nope' }, 'sourceModelPackageArn'],
+  ])('a bad request is a 400 naming the field: %j', async (event, expected) => {
+    const result = await handler(event);
+    expect(result).toMatchObject({ statusCode: 400, status: 'ERROR' });
+    expect(result.message).toContain(expected);
+  });
+
+  test('checkAnswer accepts numbers and probability lists only', () => {
+    expect(checkAnswer({ predictions: [0.5, [0.1, 0.9]] }, 2)).toBeUndefined();
+    expect(checkAnswer({ predictions: [null] }, 1)).toContain('prediction 0');
+  });
+});
