@@ -11,7 +11,7 @@ import { ExperimentsStack } from './stacks/experiments-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { EksObservability } from './stacks/eks-observability';
 import { DeliveryStack } from './stacks/delivery-stack';
-import { ConfigError, pipelinesStageProblems } from './config';
+import { ConfigError, DRIFT_EVENT, pipelinesStageProblems } from './config';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -113,11 +113,13 @@ export class PlatformStage extends Stage {
         trainingPrincipals: [
           ...Object.values(training?.gpuInstances ?? {}),
           ...(training?.eksTraining?.rayServiceAccount ? [training.eksTraining.rayServiceAccount] : []),
+          ...(this.deliveryStack?.modelPipeline ? [this.deliveryStack.modelPipeline.training.trainingRole] : []),
         ],
       }));
     }
     if (config.monitoring.enabled) {
       const eks = this.trainingStack?.eksTraining;
+      const delivery = this.deliveryStack?.modelPipeline;
       if (eks) new EksObservability(this.trainingStack!, 'EksObservability', { config, trainingCluster: eks.trainingCluster });
       this.monitoringStack = this.track(new MonitoringStack(this, 'Monitoring', {
         ...stackProps('Monitoring'),
@@ -126,6 +128,17 @@ export class PlatformStage extends Stage {
         inferenceFunctions: this.inferenceStack ? [this.inferenceStack.inference.function] : [],
         gpuInstances: Object.values(this.trainingStack?.gpuInstances ?? {}),
         eksClusters: eks ? [{ clusterName: eks.trainingCluster.cluster.clusterName, rayNamespace: config.eks.ray.namespace }] : [],
+        pipelines: delivery ? [{
+          pipeline: delivery.pipeline,
+          name: 'ModelPipeline',
+          scheduleGroupName: delivery.schedule ? (delivery.schedule.scheduleGroup?.scheduleGroupName ?? 'default') : undefined,
+          triggerRules: delivery.retrainRule ? [delivery.retrainRule] : [],
+        }] : [],
+        // Closed loop: drift in this stage requests retraining from this stage's pipeline, when it retrains on drift.
+        driftSources: delivery?.retrainRule
+          ? Object.entries(this.sageMakerStack?.monitors ?? {}).map(([name, m]) => ({ name, violationEventPattern: m.violationEventPattern }))
+          : [],
+        retrainRequest: DRIFT_EVENT,
       }));
     }
 

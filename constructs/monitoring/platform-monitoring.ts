@@ -32,6 +32,8 @@ export interface MonitoredGpuInstance {
 /** A model delivery pipeline and how it is started automatically. */
 export interface MonitoredPipeline {
   readonly pipeline: codepipeline.IPipeline;
+  /** Short name for construct ids and alarm names (letters and digits). @default - the pipeline construct's id */
+  readonly name?: string;
   /** EventBridge Scheduler group of the scheduled retraining, shown as schedule invocations. @default - no schedule */
   readonly scheduleGroupName?: string;
   /** Rules that start the pipeline automatically (e.g. on drift), shown as their matched events. @default - none */
@@ -119,8 +121,10 @@ export class PlatformMonitoring extends Construct {
     const sm5xx = t.sagemaker5xxPercent ?? 1;
     const lambdaErrors = t.lambdaErrorPercent ?? 1;
 
-    new PropsValidator(this, 'PlatformMonitoring')
-      .check(/^[A-Za-z0-9_-]{1,255}$/.test(props.dashboardName), 'dashboardName', props.dashboardName,
+    const v = new PropsValidator(this, 'PlatformMonitoring');
+    (props.pipelines ?? []).forEach((p, i) => v.check(p.name === undefined || /^[A-Za-z0-9]{1,64}$/.test(p.name), `pipelines[${i}].name`, p.name,
+      'must be 1-64 letters and digits'));
+    v.check(/^[A-Za-z0-9_-]{1,255}$/.test(props.dashboardName), 'dashboardName', props.dashboardName,
         'must be 1-255 letters, digits, "-" and "_" (CloudWatch dashboard names)')
       .check([1, 5, 15, 60].includes(period.toMinutes({ integral: false })), 'thresholds.period', period.toHumanString(), 'must be 1, 5, 15 or 60 minutes')
       .intRange('thresholds.evaluationPeriods', evaluationPeriods, 1, 24)
@@ -230,7 +234,7 @@ export class PlatformMonitoring extends Construct {
 
   private monitorPipeline(p: MonitoredPipeline, period: Duration, topic: sns.ITopic, prefix: string): void {
     const name = p.pipeline.pipelineName;
-    const id = p.pipeline.node.id;
+    const id = p.name ?? p.pipeline.node.id;
     const rule = (state: string, ruleId: string) => new events.Rule(this, `${id}${ruleId}`, {
       description: `Counts ${state} executions of pipeline ${name} (MatchedEvents metric)`,
       eventPattern: {

@@ -1,9 +1,11 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import {
-  type MonitoredEksCluster, type MonitoredEndpoint, type MonitoredGpuInstance, type MonitoredPipeline, PlatformMonitoring,
+  type DriftSource, type MonitoredEksCluster, type MonitoredEndpoint, type MonitoredGpuInstance, type MonitoredPipeline, PlatformMonitoring,
+  RetrainOnDrift,
 } from '../../constructs/monitoring';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
@@ -20,14 +22,21 @@ export interface MonitoringStackProps extends PlatformStackProps {
   readonly gpuInstances?: MonitoredGpuInstance[];
   /** @default - none */
   readonly eksClusters?: MonitoredEksCluster[];
+  /** Drift detectors (e.g. data-quality monitors) whose violations request retraining. @default - none */
+  readonly driftSources?: DriftSource[];
+  /** The retraining request event the model delivery pipeline's retrain rule matches. Needed with driftSources. */
+  readonly retrainRequest?: { readonly source: string; readonly detailType: string };
 }
 
 /**
  * The stage's platform dashboard (`<prefix>-<stage>`) and alarms with the thresholds of `monitoring.alarms`,
- * over whatever the other component stacks created. Outputs the dashboard's console URL.
+ * over whatever the other component stacks created, and the closed retraining loop: drift violations publish the
+ * retraining request (with its reason) that starts the model delivery pipeline. Outputs the dashboard's console URL.
  */
 export class MonitoringStack extends PlatformStack {
   public readonly monitoring: PlatformMonitoring;
+  /** Drift → retraining request; exists when there are drift sources and a retraining request to publish. */
+  public readonly retrainOnDrift?: RetrainOnDrift;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
@@ -52,6 +61,15 @@ export class MonitoringStack extends PlatformStack {
         lambdaThrottles: a.lambdaThrottles,
       },
     });
+    if ((props.driftSources ?? []).length > 0 && props.retrainRequest) {
+      this.retrainOnDrift = new RetrainOnDrift(this, 'RetrainOnDrift', {
+        sources: props.driftSources!,
+        requestSource: props.retrainRequest.source,
+        requestDetailType: props.retrainRequest.detailType,
+        logRetention: stage === 'prod' ? logs.RetentionDays.TWO_YEARS : logs.RetentionDays.ONE_YEAR,
+        removalPolicy: props.config.data.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+    }
     new CfnOutput(this, 'DashboardUrl', {
       key: 'DashboardUrl',
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,

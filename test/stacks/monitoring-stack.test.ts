@@ -102,3 +102,77 @@ describe('EKS observability in the Training stack (dev defaults)', () => {
     tt.hasResourceProperties('AWS::EKS::Addon', { AddonName: 'amazon-cloudwatch-observability' });
   });
 });
+
+describe('closed retraining loop (dev with a monitored endpoint and a weekly schedule)', () => {
+  const DRIFT = { source: 'cdk-mlops.monitoring', detailType: 'Model Drift Detected' };
+  const stage = platformStage('dev', {
+    sagemaker: {
+      endpoints: [{
+        name: 'churn', mode: 'real-time', instanceType: 'ml.m5.large', instanceCount: 1, dataCaptureSamplingPercent: 20, modelPackageGroup: 'default',
+        dataQuality: { baselineStatisticsKey: 'baselines/churn/statistics.json', baselineConstraintsKey: 'baselines/churn/constraints.json', schedule: 'cron(0 * ? * * *)' },
+      }],
+    },
+    pipelines: { schedule: 'rate(7 days)' },
+  });
+  const monitoring = stage.monitoringStack!;
+  const delivery = stage.deliveryStack!;
+  const t = T.fromStack(monitoring);
+  const d = T.fromStack(delivery);
+  const loop = monitoring.retrainOnDrift!;
+
+  test('a data-quality violation of the endpoint\'s monitoring schedule targets the retraining state machine with the reason as input', () => {
+    const rules = Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties)
+      .filter((r) => r.EventPattern.source?.[0] === 'aws.sagemaker');
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
+    const monitor = stage.sageMakerStack!.monitors.churn;
+    expect(rule.EventPattern).toEqual(monitoring.resolve({
+      'source': ['aws.sagemaker'],
+      'detail-type': ['SageMaker Processing Job State Change'],
+      'detail': (monitor.violationEventPattern as { detail: unknown }).detail,
+    }));
+    expect(JSON.stringify(rule.EventPattern.detail)).toContain('CompletedWithViolations');
+    expect(rule.Targets).toHaveLength(1);
+    expect(rule.Targets[0].Arn).toEqual({ Ref: monitoring.getLogicalId(loop.stateMachine.node.defaultChild as never) });
+    const input = rule.Targets[0].InputTransformer.InputTemplate as string;
+    expect(input).toContain('"reason":"Drift detected: data-quality violations on churn (<detail-ExitMessage>)"');
+    expect(input).toContain('"source":"churn"');
+    expect(input).toContain('"processingJobName":<detail-ProcessingJobName>');
+  });
+
+  test('the state machine publishes exactly the event the Delivery stack\'s retrain rule matches, and that rule starts the model pipeline', () => {
+    const joined = Object.values(t.findResources('AWS::StepFunctions::StateMachine'))[0].Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    const entry = JSON.parse(joined.map((p) => (typeof p === 'string' ? p : 'aws')).join('')).States.RequestRetraining.Parameters.Entries[0];
+    expect({ source: entry.Source, detailType: entry.DetailType }).toEqual(DRIFT);
+    expect(entry.Detail['reason.$']).toBe('$.reason');
+
+    const retrain = delivery.modelPipeline!.retrainRule!;
+    const rule = d.toJSON().Resources[delivery.getLogicalId(retrain.node.defaultChild as never)].Properties;
+    // The published request satisfies every field of the retrain rule's pattern.
+    const request: Record<string, string> = { 'source': entry.Source, 'detail-type': entry.DetailType };
+    for (const [field, allowed] of Object.entries(rule.EventPattern as Record<string, string[]>)) expect(allowed).toContain(request[field]);
+    expect(JSON.stringify(rule.Targets[0].Arn)).toContain(':codepipeline:');
+    expect(JSON.stringify(rule.Targets[0].Arn)).toContain(delivery.getLogicalId(delivery.modelPipeline!.pipeline.node.defaultChild as never));
+  });
+
+  test('the dashboard shows the pipeline\'s executions, the scheduled retraining and the drift-triggered starts', () => {
+    const b = dashboardBody(t);
+    expect(b).toContain('Model pipeline');
+    expect(b).toContain('Scheduled retraining starts');
+    expect(b).toContain('AWS/Scheduler');
+    expect(b).toMatch(/ScheduleGroup\W+default/);
+    expect(b).toContain('Automatic starts (rule 1, e.g. drift)');
+    const failed = alarmsOf(t).find((a) => /Pipeline-ModelPipeline-Failed$/.test(a.AlarmName))!;
+    expect(failed.Threshold).toBe(1);
+  });
+
+  test('SageMaker training jobs of the pipeline may log to MLflow', () => {
+    const policies = JSON.stringify(d.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('sagemaker-mlflow:LogMetric');
+  });
+
+  test('cdk-nag AwsSolutions finds nothing in the Monitoring and Delivery stacks', () => {
+    expect(nagFindings(monitoring)).toEqual([]);
+    expect(nagFindings(delivery)).toEqual([]);
+  });
+});

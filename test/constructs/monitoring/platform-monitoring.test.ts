@@ -142,6 +142,7 @@ describe('PlatformMonitoring validation', () => {
     ['sagemaker5xxPercent', { thresholds: { sagemaker5xxPercent: 0 } }, /thresholds\.sagemaker5xxPercent: 0 — must be above 0/],
     ['lambdaErrorPercent', { thresholds: { lambdaErrorPercent: 150 } }, /thresholds\.lambdaErrorPercent: 150 — must be above 0 and at most 100/],
     ['lambdaThrottles', { thresholds: { lambdaThrottles: 0 } }, /thresholds\.lambdaThrottles: 0 — must be a whole number between 1 and 1000000/],
+    ['pipeline name', { pipelines: [{ pipeline: { node: { id: 'P' }, pipelineName: 'p' } as never, name: 'model pipeline' }] }, /pipelines\[0\]\.name: "model pipeline" — must be 1-64 letters and digits/],
   ])('%s', (_name, props, message) => {
     expect(make(props)).toThrow(PropsValidationError);
     expect(make(props)).toThrow(message);
