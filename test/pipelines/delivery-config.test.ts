@@ -1,0 +1,113 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ConfigError, isScheduleExpression, loadStageConfig } from '../../lib/config';
+import { PlatformStage } from '../../lib/platform-stage';
+import { nagFindings, newApp } from '../helpers';
+
+const CONNECTION = 'arn:aws:codeconnections:us-east-1:111111111111:connection/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+const noBundling = { 'aws:cdk:bundling-stacks': [] };
+
+/** The problems a config override produces, one line per bad key. */
+function problems(stage: string, pipelines: Record<string, unknown>): string[] {
+  try {
+    loadStageConfig({ stage, overrides: { pipelines } });
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
+
+describe('pipelines config: synth errors name the key, the value and what is allowed', () => {
+  test('malformed connection ARN', () => {
+    expect(problems('dev', { source: { connectionArn: 'arn:aws:codestar:us-east-1:111111111111:conn/1', repository: 'acme/models' } })).toEqual([
+      'pipelines.source.connectionArn: "arn:aws:codestar:us-east-1:111111111111:conn/1" — must be a CodeConnections connection ARN such as arn:aws:codeconnections:us-east-1:123456789012:connection/<uuid>',
+    ]);
+  });
+
+  test('repository not owner/name, and a connection without repository', () => {
+    expect(problems('dev', { source: { connectionArn: CONNECTION, repository: 'models' } })).toEqual([
+      'pipelines.source.repository: "models" — must be a GitHub repository as "owner/name", e.g. acme/ml-models',
+    ]);
+    expect(problems('dev', { source: { connectionArn: CONNECTION } })).toEqual([
+      'pipelines.source.repository: (missing) — is required with connectionArn: give the repository as "owner/name"',
+    ]);
+    expect(problems('dev', { github: { repository: 'acme' } })[0]).toMatch(/^pipelines\.github\.repository: "acme" — must be a GitHub repository as "owner\/name"/);
+  });
+
+  test('invalid schedule expression', () => {
+    const [line] = problems('dev', { schedule: 'every 7 days' });
+    expect(line).toMatch(/^pipelines\.schedule: "every 7 days" — must be an EventBridge Scheduler expression: rate\(/);
+    expect(problems('dev', { schedule: 'cron(0 3 * * * *)' })[0]).toContain('pipelines.schedule: "cron(0 3 * * * *)"');
+    expect(problems('dev', { schedule: 'cron(0 3 ? * MON *)' })).toEqual([]);
+    expect(problems('dev', { schedule: 'rate(1 day)' })).toEqual([]);
+  });
+
+  test('schedule expressions accepted and refused', () => {
+    expect(['rate(5 minutes)', 'rate(1 hour)', 'cron(0 12 * * ? *)', 'cron(15 10 ? * 6L 2026-2030)'].every(isScheduleExpression)).toBe(true);
+    expect(['rate(0 days)', 'rate(1 days)', 'rate(2 day)', 'cron(0 12 * * *)', 'cron(0 12 ? * ? *)', 'at(2026-01-01T00:00:00)'].some(isScheduleExpression)).toBe(false);
+  });
+
+  test('evaluation threshold out of range', () => {
+    expect(problems('dev', { evaluation: { threshold: 1.2 } })).toEqual(['pipelines.evaluation.threshold: 1.2 — must be between 0 and 1']);
+    expect(problems('dev', { evaluation: { threshold: -0.1 } })).toEqual(['pipelines.evaluation.threshold: -0.1 — must be between 0 and 1']);
+  });
+
+  test('training instance type, scan severity and deploy targets', () => {
+    expect(problems('dev', { training: { instanceType: 'p4d.24xlarge' } })[0]).toMatch(/^pipelines\.training\.instanceType: "p4d.24xlarge" — must be a SageMaker instance type/);
+    expect(problems('dev', { scan: { failOnSeverity: 'SEVERE' } })).toEqual(['pipelines.scan.failOnSeverity: "SEVERE" — must be CRITICAL, HIGH, MEDIUM or LOW']);
+    expect(problems('dev', { deployTargets: [{ stage: 'staging' }, { stage: 'staging' }] })).toEqual(['pipelines.deployTargets.1.stage: "staging" — must be unique: "staging" is already a target']);
+    expect(problems('dev', { deployTargets: [{ stage: 'prod', approval: false }] })).toEqual(['pipelines.deployTargets.0.approval: false — prod deployments must be approved: set true or leave out']);
+  });
+
+  test('prod with approval disabled explicitly is refused when the stage is built', () => {
+    const config = loadStageConfig({ stage: 'prod', overrides: { pipelines: { requireApproval: false } } });
+    expect(() => new PlatformStage(newApp({ context: noBundling }), 'prod', { config })).toThrow(
+      'pipelines.requireApproval: false — prod deployments must be approved (true)');
+  });
+
+  test('the built-in defaults: dev hosts both pipelines with an S3 source; staging/prod approve', () => {
+    const dev = loadStageConfig({ stage: 'dev' }).pipelines;
+    expect(dev).toMatchObject({ enabled: true, requireApproval: false, infrastructure: { enabled: true }, source: { branch: 'main' } });
+    expect(dev.source.connectionArn).toBeUndefined();
+    expect(dev.deployTargets).toEqual([{ stage: 'staging' }, { stage: 'prod', approval: true }]);
+    expect(loadStageConfig({ stage: 'prod' }).pipelines).toMatchObject({ enabled: false, requireApproval: true });
+  });
+});
+
+describe('the dev stage with the default config and a GitHub role', () => {
+  let stage: PlatformStage;
+  let t: Template;
+  beforeAll(() => {
+    const config = loadStageConfig({ stage: 'dev', overrides: { pipelines: { github: { repository: 'acme/ml-platform', branch: 'main' }, schedule: 'rate(7 days)' } } });
+    stage = new PlatformStage(newApp({ context: noBundling }), 'dev', { config });
+    t = Template.fromStack(stage.deliveryStack!);
+  });
+
+  test('a Delivery stack named <prefix>-dev-Delivery holds the model pipeline and the deploy role', () => {
+    expect(stage.deliveryStack!.stackName).toBe('mlops-dev-Delivery');
+    t.resourceCountIs('AWS::CodePipeline::Pipeline', 1);
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Condition: { StringEquals: {
+        'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+        'token.actions.githubusercontent.com:sub': ['repo:acme/ml-platform:environment:dev', 'repo:acme/ml-platform:ref:refs/heads/main'],
+      } } })] },
+    });
+    t.hasOutput('GitHubDeployRoleArn', {});
+    t.hasOutput('ModelSourceBucketName', {});
+  });
+
+  test('targets default to <group>-<stage> groups and <prefix>-<stage>-<group> endpoints', () => {
+    const deploy = JSON.stringify(t.findResources('AWS::CodePipeline::Pipeline'));
+    expect(deploy).toContain('\\"targetModelPackageGroupName\\":\\"model-staging\\"');
+    expect(deploy).toContain('\\"endpointName\\":\\"mlops-prod-model\\"');
+    t.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(7 days)' });
+  });
+
+  test('the drift event of the platform convention starts the pipeline', () => {
+    t.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['cdk-mlops.monitoring'], 'detail-type': ['Model Drift Detected'] } });
+  });
+
+  test('cdk-nag AwsSolutions has no unacknowledged findings in the Delivery stack', () => {
+    expect(nagFindings(stage.deliveryStack!)).toEqual([]);
+  });
+});
