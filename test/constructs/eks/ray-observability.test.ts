@@ -5,10 +5,12 @@ import {
 import { nagFindings, newStack, template } from '../../helpers';
 
 const charts = (t: Template) => Object.values(t.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties);
+/** A Kubernetes object as the tests read it. */
+interface K8sObject { apiVersion: string; kind: string; metadata: { name: string }; spec: { endpoints?: unknown[]; podMetricsEndpoints?: unknown[] } }
 const manifests = (t: Template) => Object.values(t.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
   // Manifests holding tokens (e.g. role ARNs) render as Fn::Join; the monitors are plain JSON.
   .filter((r) => typeof r.Properties.Manifest === 'string')
-  .map((r) => ({ id: r, objects: JSON.parse(r.Properties.Manifest) as Record<string, any>[] }));
+  .map((r) => ({ id: r, objects: JSON.parse(r.Properties.Manifest) as K8sObject[] }));
 
 describe('RayObservability on a TrainingCluster', () => {
   const stack = newStack();
@@ -48,15 +50,15 @@ describe('RayObservability on a TrainingCluster', () => {
     expect(monitors.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['ServiceMonitor/ray-head', 'PodMonitor/ray-workers', 'ServiceMonitor/kuberay-operator']);
     const [head, workers, operator] = monitors;
     expect(head.spec).toMatchObject({ namespaceSelector: { matchNames: ['ray', 'ray-jobs'] }, selector: { matchLabels: { 'ray.io/node-type': 'head' } } });
-    expect(head.spec.endpoints[0]).toMatchObject({ port: 'metrics', relabelings: [{ targetLabel: 'ray_io_cluster' }] });
+    expect(head.spec.endpoints![0]).toMatchObject({ port: 'metrics', relabelings: [{ targetLabel: 'ray_io_cluster' }] });
     expect(workers.spec).toMatchObject({ selector: { matchLabels: { 'ray.io/node-type': 'worker' } }, podMetricsEndpoints: [{ port: 'metrics' }] });
     expect(operator.spec).toMatchObject({ namespaceSelector: { matchNames: ['kuberay-system'] }, endpoints: [{ port: 'http', path: '/metrics' }] });
   });
 
   test('monitors are applied after the chart that installs their CRDs', () => {
-    const resources = t.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[]; Properties?: any }>;
-    const monitorsId = Object.keys(resources).find((id) => resources[id].Type === 'Custom::AWSCDK-EKS-KubernetesResource' && JSON.stringify(resources[id].Properties.Manifest).includes('PodMonitor'))!;
-    const chartId = Object.keys(resources).find((id) => resources[id].Type === 'Custom::AWSCDK-EKS-HelmChart' && resources[id].Properties.Chart === 'kube-prometheus-stack')!;
+    const resources = t.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[]; Properties?: { Manifest?: unknown; Chart?: string } }>;
+    const monitorsId = Object.keys(resources).find((id) => resources[id].Type === 'Custom::AWSCDK-EKS-KubernetesResource' && JSON.stringify(resources[id].Properties?.Manifest).includes('PodMonitor'))!;
+    const chartId = Object.keys(resources).find((id) => resources[id].Type === 'Custom::AWSCDK-EKS-HelmChart' && resources[id].Properties?.Chart === 'kube-prometheus-stack')!;
     expect(resources[monitorsId].DependsOn).toContain(chartId);
   });
 
