@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { GitHubDeployRole } from '../../pipelines/github-deploy-role';
