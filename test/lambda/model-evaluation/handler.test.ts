@@ -12,7 +12,7 @@ const job = (value: number | undefined, status = 'Completed') => ({
 });
 
 beforeAll(() => {
-  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
 });
 beforeEach(() => sm.reset());
 

@@ -11,7 +11,7 @@ const complete = (counts: Record<string, number>) => ({
 });
 
 beforeAll(() => {
-  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
 });
 beforeEach(() => ecrMock.reset());
 

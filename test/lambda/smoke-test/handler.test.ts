@@ -25,7 +25,7 @@ function endpointServing(packageArn: string, status = 'InService') {
 }
 
 beforeAll(() => {
-  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
 });
 beforeEach(() => {
   sm.reset();
