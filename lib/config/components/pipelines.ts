@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { accountId, intRange, region, type StageDefaults, STAGE_NAMES, type StageName } from '../common';
 
 /**
- * The event that starts a retraining run when drift is detected. The serving component (issue 4) has no drift
- * event of its own yet, so the platform's convention lives here: monitoring jobs or alarms put this event on the
- * default bus (`aws events put-events`), and the Delivery stack's rule starts the model pipeline on it.
+ * The platform's retraining request event. Drift detection (the monitoring component's `RetrainOnDrift`, given
+ * these two values as `requestSource`/`requestDetailType`, or any job calling `aws events put-events`) publishes it
+ * on the default bus; the Delivery stack's rule starts the model pipeline on it (`pipelines.retrainOnDrift`).
  */
 export const DRIFT_EVENT = { source: 'cdk-mlops.monitoring', detailType: 'Model Drift Detected' } as const;
 
