@@ -80,7 +80,9 @@ export class InferenceService {
   /** Handles one HTTP request end to end; never throws. */
   async handle(req: ServiceRequest): Promise<ServiceResponse> {
     const started = performance.now();
-    const requestId = req.requestId ?? randomUUID();
+    // A caller's id (Lambda request id, SageMaker's X-Amzn-RequestId) is echoed; one is only minted for
+    // errors, which need it for support, so the success path stays as lean as a bare server.
+    const given = req.requestId;
     const target = ROUTES[req.path];
     const route = target?.route ?? 'unknown';
     let batchSize: number | undefined;
@@ -97,10 +99,12 @@ export class InferenceService {
         batchSize = result.batchSize;
         payload = { predictions: result.predictions };
       }
-      const response = { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': requestId }, body: JSON.stringify(payload) };
-      this.telemetry.requestCompleted({ route, status: 200, latencyMs: performance.now() - started, requestId, batchSize });
+      const headers: Record<string, string> = given ? { 'content-type': 'application/json', 'x-request-id': given } : { 'content-type': 'application/json' };
+      const response = { status: 200, headers, body: JSON.stringify(payload) };
+      this.telemetry.requestCompleted({ route, status: 200, latencyMs: performance.now() - started, requestId: given ?? '', batchSize });
       return response;
     } catch (err) {
+      const requestId = given ?? randomUUID();
       const known = err instanceof HttpError;
       const status = known ? err.status : 500;
       const code = known ? err.code : 'InferenceFailed';
