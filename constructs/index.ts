@@ -10,3 +10,4 @@ export * from './experiments';
 export * from './features';
 export * from './eks';
 export * from './compute';
+export * from './serving';

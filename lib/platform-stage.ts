@@ -11,7 +11,7 @@ import { ExperimentsStack } from './stacks/experiments-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { EksObservability } from './stacks/eks-observability';
 import { DeliveryStack } from './stacks/delivery-stack';
-import { ConfigError, DRIFT_EVENT, pipelinesStageProblems } from './config';
+import { DRIFT_EVENT } from './config';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -88,11 +88,7 @@ export class PlatformStage extends Stage {
       }));
     }
 
-    // Delivery: the model pipeline and the GitHub deploy role. prod's approval cannot be switched off.
-    const deliveryProblems = pipelinesStageProblems(config.stage, config.pipelines);
-    if (deliveryProblems.length > 0) {
-      throw new ConfigError(`Invalid cdk-mlops configuration for stage "${config.stage}":\n${deliveryProblems.map((l) => `  - ${l}`).join('\n')}`, deliveryProblems);
-    }
+    // Delivery: the model pipeline and the GitHub deploy role.
     if (config.pipelines.enabled || config.pipelines.github) {
       this.deliveryStack = this.track(new DeliveryStack(this, 'Delivery', {
         ...stackProps('Delivery'),

@@ -44,3 +44,10 @@ console.log(`consumer app synthesized ${types.length} resources from cdk-mlops w
 JS
 CDK_OUTDIR="$work/cdk.out" node app.js
 test -f node_modules/cdk-mlops/dist/lib/index.d.ts
+
+# The operations CLI from the packed install: help works, and a command without a stage is a usage error (2).
+npx --no-install cdk-mlops --help | grep -q 'Usage: cdk-mlops <command>'
+npx --no-install cdk-mlops status --help >/dev/null
+set +e; npx --no-install cdk-mlops status >/dev/null 2>&1; rc=$?; set -e
+[ "$rc" -eq 2 ] || { echo "cdk-mlops status without --stage exited $rc, expected 2"; exit 1; }
+echo "npx cdk-mlops --help works from the packed install"

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { type z } from 'zod';
 import { STAGE_NAMES, type StageName } from './common';
+import { pipelinesStageProblems } from './components/pipelines';
 import { DEFAULT_CONFIGS } from './defaults';
 import { platformConfig, type StageConfig } from './schema';
 
@@ -135,6 +136,7 @@ function crossFieldProblems(stage: StageName, c: z.infer<typeof platformConfig>)
     if (!d.versioned) p.push('data.versioned: false — prod buckets must be versioned (true)');
     if (n.maxAzs < 2 && !n.existingVpc) p.push(`network.maxAzs: ${n.maxAzs} — prod must span at least 2 AZs`);
   }
+  p.push(...pipelinesStageProblems(stage, c.pipelines));
   return p;
 }
 

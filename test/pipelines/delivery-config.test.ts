@@ -59,10 +59,8 @@ describe('pipelines config: synth errors name the key, the value and what is all
     expect(problems('dev', { deployTargets: [{ stage: 'prod', approval: false }] })).toEqual(['pipelines.deployTargets.0.approval: false — prod deployments must be approved: set true or leave out']);
   });
 
-  test('prod with approval disabled explicitly is refused when the stage is built', () => {
-    const config = loadStageConfig({ stage: 'prod', overrides: { pipelines: { requireApproval: false } } });
-    expect(() => new PlatformStage(newApp({ context: noBundling }), 'prod', { config })).toThrow(
-      'pipelines.requireApproval: false — prod deployments must be approved (true)');
+  test('prod with approval disabled explicitly is refused by the config loader', () => {
+    expect(problems('prod', { requireApproval: false })).toEqual(['pipelines.requireApproval: false — prod deployments must be approved (true)']);
   });
 
   test('the built-in defaults: dev hosts both pipelines with an S3 source; staging/prod approve', () => {
