@@ -124,6 +124,9 @@ function crossFieldProblems(stage: StageName, c: z.infer<typeof platformConfig>)
   if (n.maxAzs > 2 && !n.availabilityZones && !n.existingVpc) {
     p.push(`network.maxAzs: ${n.maxAzs} — more than 2 AZs needs env.region and network.availabilityZones (environment-agnostic stacks see only 2 AZs, and synth makes no lookups)`);
   }
+  if (c.env.account && c.env.region && !n.availabilityZones && !n.existingVpc) {
+    p.push(`network.availabilityZones: (missing) — env.account and env.region are set, so list the zones to use (e.g. ["${c.env.region}a", "${c.env.region}b"]); synth makes no AWS lookups`);
+  }
   if (n.availabilityZones) {
     if (!c.env.region) p.push(`network.availabilityZones: ${show(n.availabilityZones)} — needs env.region to be set`);
     else if (n.availabilityZones.some((az) => !az.startsWith(c.env.region!))) p.push(`network.availabilityZones: ${show(n.availabilityZones)} — every AZ must be in env.region (${c.env.region})`);

@@ -2,7 +2,7 @@ import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { type Construct } from 'constructs';
 import { ScopedNagPlugin } from '../../constructs/core/nag';
 import { InfrastructurePipeline } from '../../pipelines/infrastructure-pipeline';
-import { type StageConfig } from '../config';
+import { ConfigError, type StageConfig } from '../config';
 import { nagPacks } from '../nag';
 import { PlatformStage } from '../platform-stage';
 
@@ -23,11 +23,18 @@ export class InfrastructurePipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: InfrastructurePipelineStackProps) {
     const [first] = props.configs;
     const infra = first.pipelines.infrastructure;
+    // The pipeline lives in the tooling account: pipelines.infrastructure.account/region, else the dev stage's env.
+    const env = { account: infra.account ?? first.env.account, region: infra.region ?? first.env.region };
+    const explicit = props.configs.filter((c) => c.env.region);
+    if (explicit.length > 0 && !env.region) {
+      throw new ConfigError(`Invalid cdk-mlops configuration for the infrastructure pipeline:\n  - pipelines.infrastructure.region: (missing) — stages ${explicit.map((c) => c.stage).join(', ')} set env.region, so the pipeline that deploys them needs an explicit region (and account) too`,
+        ['pipelines.infrastructure.region: (missing)']);
+    }
     super(scope, id, {
       stackName: `${first.prefix}-Pipeline`,
       description: 'cdk-mlops: infrastructure delivery pipeline (CDK Pipelines)',
       terminationProtection: true,
-      env: { account: infra.account, region: infra.region },
+      env,
       ...props,
     });
     const src = first.pipelines.source;

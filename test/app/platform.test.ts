@@ -87,6 +87,18 @@ describe('the cdk-nag gate', () => {
   });
 });
 
+describe('an explicit account and region', () => {
+  test('the default dev components (EKS, serving, delivery, monitoring) pass the gate with concrete ARNs', () => {
+    const stage = platformStage('dev', {
+      env: { account: '123456789012', region: 'eu-west-1' },
+      network: { availabilityZones: ['eu-west-1a', 'eu-west-1b'] },
+    });
+    expect(stage.stacks.map((s) => s.stackName)).toEqual(expect.arrayContaining(['mlops-dev-Training']));
+    expect(synthOrReport(stage)).toEqual([]);
+    for (const pack of stage.nagPacks) expect(nagFindings(stage, pack)).toEqual([]);
+  });
+});
+
 describe('components switched off create no stack', () => {
   test('only Network, Data and Alerts remain', () => {
     const stage = platformStage('dev', ALL_OFF);

@@ -52,7 +52,7 @@ describe('user config files', () => {
       'stages:',
       '  prod:',
       '    env: { account: "123456789012", region: eu-west-1 }',
-      '    network: { natGateways: 2 }',
+      '    network: { natGateways: 2, availabilityZones: [eu-west-1a, eu-west-1b] }',
     ].join('\n'));
     const dev = loadStageConfig({ stage: 'dev', file });
     expect(dev.prefix).toBe('acme-ml');
@@ -100,6 +100,8 @@ describe('bad configs name the key, the value and what is allowed', () => {
     ['AZ count out of range', 'dev', { network: { maxAzs: 7 } }, /^network\.maxAzs: 7 — must be between 1 and 6 AZs$/],
     ['more NAT gateways than AZs', 'dev', { network: { natGateways: 3 } }, /^network\.natGateways: 3 — must not exceed network\.maxAzs \(2\)$/],
     ['3 AZs without explicit zones', 'dev', { network: { maxAzs: 3 } }, /^network\.maxAzs: 3 — more than 2 AZs needs env\.region and network\.availabilityZones/],
+    ['explicit environment without zones', 'prod', { env: { account: '123456789012', region: 'eu-west-1' } },
+      /^network\.availabilityZones: \(missing\) — env\.account and env\.region are set, so list the zones to use \(e\.g\. \["eu-west-1a", "eu-west-1b"\]\)/],
     ['invalid account id', 'dev', { env: { account: '12345' } }, /^env\.account: "12345" — must be a 12-digit AWS account id$/],
     ['invalid region', 'dev', { env: { region: 'moon-base-1' } }, /^env\.region: "moon-base-1" — must be an AWS region code/],
     ['negative retention', 'dev', { data: { noncurrentVersionExpirationDays: -1 } }, /^data\.noncurrentVersionExpirationDays: -1 — must be between 1 and 3650 days$/],

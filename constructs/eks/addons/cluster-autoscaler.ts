@@ -2,7 +2,7 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { type Construct } from 'constructs';
-import { acknowledge } from '../../core/nag';
+import { acknowledge, acknowledgeResourceWildcards } from '../../core/nag';
 import { type PropsValidator } from '../../core/validation';
 import { HelmAddOn } from './helm-add-on';
 
@@ -95,25 +95,25 @@ export class ClusterAutoscaler extends HelmAddOn {
       actions: ['eks:DescribeNodegroup'],
       resources: this.options.nodegroups.map((ng) => ng.nodegroupRef.nodegroupArn),
     }));
+    const asgArns = this.options.nodegroups.map((ng) => stack.formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/eks-${nodegroupNameOf(ng)}-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }));
     serviceAccount.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ResizeOwnNodegroups',
       actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
-      resources: this.options.nodegroups.map((ng) => stack.formatArn({
-        service: 'autoscaling',
-        resource: 'autoScalingGroup',
-        resourceName: `*:autoScalingGroupName/eks-${nodegroupNameOf(ng)}-*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      })),
+      resources: asgArns,
       conditions: { StringEquals: { 'aws:ResourceTag/eks:cluster-name': cluster.clusterName } },
     }));
     acknowledge(serviceAccount.role, ['AwsSolutions-IAM5[Resource::*]'],
       'Cluster Autoscaler describe calls (autoscaling:Describe*, ec2:DescribeInstanceTypes/Images/LaunchTemplateVersions, '
       + 'ec2:GetInstanceTypesFromInstanceRequirements) support no resource-level permissions; write actions are scoped to the node groups\' ASGs.');
-    for (const ng of this.options.nodegroups) {
-      acknowledge(serviceAccount.role, [`AwsSolutions-IAM5[Resource::${asgArnPattern(ng)}]`],
-        'EKS names a managed node group\'s ASG eks-<nodegroup>-<uuid> and exposes neither name nor ARN to CloudFormation; '
-        + 'the pattern is pinned to this node group and a condition requires the cluster\'s eks:cluster-name tag.');
-    }
+    // Resolved at validation time, so the finding ids match with explicit or agnostic account/region alike.
+    acknowledgeResourceWildcards(serviceAccount.role, asgArns,
+      'EKS names a managed node group\'s ASG eks-<nodegroup>-<uuid> and exposes neither name nor ARN to CloudFormation; '
+      + 'the pattern is pinned to this node group and a condition requires the cluster\'s eks:cluster-name tag.');
     const chart = this.installChart(scope, cluster);
     chart.node.addDependency(serviceAccount);
     return chart;
@@ -150,19 +150,4 @@ export class ClusterAutoscaler extends HelmAddOn {
 function nodegroupNameOf(ng: eks.INodegroup): string {
   const cfn = ng.node.defaultChild;
   return cfn instanceof eks.CfnNodegroup ? cfn.attrNodegroupName : ng.nodegroupName;
-}
-
-/** The cdk-nag rendering of a node group's ASG ARN pattern (tokens as `<LogicalId.Attr>`). */
-function asgArnPattern(ng: eks.INodegroup): string {
-  const stack = Stack.of(ng);
-  const name = stack.resolve(nodegroupNameOf(ng));
-  const rendered = typeof name === 'string' ? name : renderRef(name);
-  return `arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/eks-${rendered}-*`;
-}
-
-function renderRef(resolved: unknown): string {
-  const r = resolved as { Ref?: string; 'Fn::GetAtt'?: string[]; 'Fn::Select'?: unknown[] };
-  if (r.Ref) return `<${r.Ref}>`;
-  if (r['Fn::GetAtt']) return `<${r['Fn::GetAtt'].join('.')}>`;
-  return JSON.stringify(resolved);
 }
