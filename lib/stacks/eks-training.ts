@@ -3,7 +3,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import {
-  RayCluster, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
+  RayCluster, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
 } from '../../constructs/eks';
 import { type DataLake } from '../../constructs/storage';
 import { type StageConfig } from '../config';
@@ -79,7 +79,14 @@ export class EksTraining extends Construct {
       name: 'default',
       namespace: ray.namespace,
       serviceAccountName: this.rayServiceAccount.serviceAccountName,
-      head: { cpu: ray.head.cpu, memory: ray.head.memory, nodeSelector: this.trainingCluster.systemNodeSelector },
+      head: {
+        cpu: ray.head.cpu,
+        memory: ray.head.memory,
+        nodeSelector: this.trainingCluster.systemNodeSelector,
+        // With Ray observability on, the dashboard queries the in-cluster Prometheus and embeds Grafana.
+        env: config.monitoring.enabled && config.monitoring.rayObservability.enabled
+          ? new RayObservability({ rayNamespaces: [ray.namespace] }).rayHeadEnv : undefined,
+      },
       workerGroups,
       idleTimeoutSeconds: ray.idleTimeoutSeconds,
       dependsOn: [this.trainingCluster.kubeRayOperator!, this.rayServiceAccount.serviceAccount],

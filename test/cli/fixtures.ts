@@ -112,7 +112,7 @@ export interface Captured {
   readonly stdout: string;
   readonly stderr: string;
   /** stdout parsed as JSON (for --json runs). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions walk the parsed JSON freely
+   
   readonly json: any;
   /** Questions asked through `confirm`. */
   readonly asked: string[];

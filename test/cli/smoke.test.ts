@@ -5,7 +5,7 @@ import { checkPredictions, samplePayload } from '../../lib/cli/commands/smoke';
 import { awsError, cli, ENDPOINT, FUNCTION, InvokeCommand, InvokeEndpointCommand, mocks, resetMocks, stackMocks } from './fixtures';
 
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed events and bodies are walked freely
+ 
 const dec = (b: Uint8Array | undefined): any => JSON.parse(new TextDecoder().decode(b));
 
 const METADATA = {
@@ -13,7 +13,7 @@ const METADATA = {
 };
 
 /** The model server's Lambda handler, as far as the CLI sees it: HTTP events in, HTTP responses out. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parsed request body
+ 
 function modelServer(predict: (body: any) => { statusCode: number; body: unknown } = (b) => ({ statusCode: 200, body: { predictions: b.instances.map(() => [0.2, 0.3, 0.5]) } })): void {
   mocks.lambda.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {
     const event = dec(input.Payload);

@@ -19,6 +19,12 @@ export interface RayHeadOptions {
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /** Logical CPUs Ray schedules on the head; 0 keeps tasks on workers. @default 0 */
   readonly numCpus?: number;
+  /**
+   * Environment of the head container, e.g. `RayObservability.rayHeadEnv` to wire the Ray dashboard to
+   * Prometheus and Grafana.
+   * @default - none
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** One Ray worker group: CPU-only, or GPU when `gpus` > 0. */
@@ -84,6 +90,9 @@ function checkImage(v: PropsValidator, prop: string, image: string): void {
 export function validateRayClusterSpec(v: PropsValidator, prefix: string, o: RayClusterSpecOptions): void {
   checkResources(v, `${prefix}.head`, o.head.cpu, o.head.memory);
   v.intRange(`${prefix}.head.numCpus`, o.head.numCpus, 0, 1024);
+  for (const name of Object.keys(o.head.env ?? {})) {
+    v.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(name), `${prefix}.head.env`, name, 'variable names must be letters, digits and underscores, not starting with a digit');
+  }
   v.intRange(`${prefix}.idleTimeoutSeconds`, o.idleTimeoutSeconds, 0, 86400, 'seconds');
   if (o.serviceAccountName !== undefined) checkK8sName(v, `${prefix}.serviceAccountName`, o.serviceAccountName);
   if (o.rayVersion !== undefined) v.check(/^\d+\.\d+\.\d+$/.test(o.rayVersion), `${prefix}.rayVersion`, o.rayVersion, 'must be an exact Ray version such as 2.57.0');
@@ -165,6 +174,8 @@ export function renderRayClusterSpec(o: RayClusterSpecOptions): Manifest {
     { containerPort: 10001, name: 'client' },
     { containerPort: 8080, name: 'metrics' },
   ]);
+  const headEnv = Object.entries(o.head.env ?? {});
+  if (headEnv.length > 0) head.env = headEnv.map(([name, value]) => ({ name, value }));
   return {
     rayVersion: o.rayVersion ?? RAY_VERSION,
     enableInTreeAutoscaling: autoscaling,

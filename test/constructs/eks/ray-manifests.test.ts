@@ -85,7 +85,7 @@ describe('Ray builders', () => {
   });
   const spec: RayClusterSpecOptions = {
     serviceAccountName: 'ray',
-    head: { cpu: '2', memory: '8Gi', nodeSelector: tc.systemNodeSelector },
+    head: { cpu: '2', memory: '8Gi', nodeSelector: tc.systemNodeSelector, env: { RAY_GRAFANA_HOST: 'http://grafana.monitoring.svc:80' } },
     workerGroups: [
       { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: tc.spotNodeSelector },
       { groupName: 'gpu', minReplicas: 0, maxReplicas: 2, cpu: '8', memory: '64Gi', gpus: 4, gpuCapacity: tc.gpuCapacityOf('gpu-a') },
@@ -110,6 +110,14 @@ describe('Ray builders', () => {
     const cluster = withoutDescriptions(schemas.RayCluster.properties.spec);
     expect(withoutDescriptions(embedded.job)).toBe(cluster);
     expect(withoutDescriptions(embedded.service)).toBe(cluster);
+  });
+
+  test('head environment (e.g. the Ray dashboard wiring to Grafana) is rendered on the head container only', () => {
+    const s = rayCluster.manifest.spec as any;
+    expect(s.headGroupSpec.template.spec.containers[0].env).toEqual([{ name: 'RAY_GRAFANA_HOST', value: 'http://grafana.monitoring.svc:80' }]);
+    expect(s.workerGroupSpecs[0].template.spec.containers[0].env).toBeUndefined();
+    expect(() => new RayCluster(newStack(), 'Bad', { cluster: tc.cluster, name: 'bad', namespace: 'ray', head: { cpu: '1', memory: '1Gi', env: { '1BAD': 'x' } } }))
+      .toThrow(/head\.env: "1BAD" — variable names must be letters, digits and underscores/);
   });
 
   test('every manifest is valid against the KubeRay v1.7.0 CRD schemas', () => {
