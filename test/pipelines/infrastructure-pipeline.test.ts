@@ -69,6 +69,7 @@ describe('InfrastructurePipelineStack with a connection and explicit accounts', 
     // EKS stays off here: this test is about the pipeline, not about synthesizing the cluster per account.
     const overrides = {
       eks: { enabled: false },
+      network: { availabilityZones: ['us-east-1a', 'us-east-1b'] },
       pipelines: { source: { connectionArn: CONNECTION, repository: 'acme/ml-platform' }, infrastructure: { enabled: true, account: '222222222222', region: 'us-east-1' } },
     };
     const configs = STAGE_NAMES.map((stage, i) => loadStageConfig({ stage, overrides: { ...overrides, env: { account: `33333333333${i}`, region: 'us-east-1' } } }));
