@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { type Construct } from 'constructs';
 import { encryptedLogGroup } from '../constructs/core/defaults';
-import { acknowledge } from '../constructs/core/nag';
+import { acknowledge, acknowledgeResolvedPolicy, wildcardFindingIds } from '../constructs/core/nag';
 import { lambdaPath, packageRoot } from '../constructs/core/paths';
 
 /** Options shared by the pipeline's gate functions and state machines. */
@@ -99,39 +98,15 @@ export function pollUntilDecided(scope: Construct, id: string, fn: lambda.IFunct
 }
 
 
-interface PolicyStatementJson {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
-const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
-
 /**
  * Acknowledges the cdk-nag IAM5 wildcard findings of default policies that aws-cdk-lib writes itself: the pipeline's
  * artifact bucket and key grants (`s3:GetObject*`, `s3:List*`, `kms:GenerateDataKey*`, `kms:ReEncrypt*` on the
  * bucket's objects), CodeBuild's log streams and report groups of one project, `states:DescribeExecution` on one
  * state machine's executions, and `lambda:InvokeFunction` on one function's versions. A bare `Resource: *` is not
- * covered. The ids hold resolved references, so they are computed in a validation hook (after `prepare`, before
- * the cdk-nag plugins), as `constructs/serving/policy-wildcards.ts` does.
+ * covered.
  */
 export function acknowledgeGeneratedWildcards(roles: readonly (iam.IRole | undefined)[], reason: string): void {
   for (const role of roles) {
-    const policy = role?.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
-    if (!policy) continue;
-    let done = false;
-    policy.node.addValidation({
-      validate: () => {
-        if (done) return [];
-        done = true;
-        const doc = Stack.of(policy).resolve((policy.node.defaultChild as iam.CfnPolicy).policyDocument) as { Statement?: PolicyStatementJson[] };
-        const ids = new Set<string>();
-        for (const s of (doc.Statement ?? []).filter((st) => st.Effect === 'Allow')) {
-          for (const a of asList(s.Action)) if (a.includes('*')) ids.add(`AwsSolutions-IAM5[Action::${a}]`);
-          for (const r of asList(s.Resource).map((x) => flattenCfnReference(x))) if (r.includes('*') && r !== '*') ids.add(`AwsSolutions-IAM5[Resource::${r}]`);
-        }
-        acknowledge(policy, [...ids], reason);
-        return [];
-      },
-    });
+    acknowledgeResolvedPolicy(role, (statements) => [{ ids: [...new Set(statements.flatMap(wildcardFindingIds))], reason }]);
   }
 }

@@ -1,7 +1,10 @@
 import {
   type IPolicyValidationContext, type IPolicyValidationPlugin, type PolicyValidationPluginReport, Stack, Validations,
 } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { type NagPack } from 'cdk-nag';
+// cdk-nag's own rendering of a CloudFormation value inside a finding id, so computed ids match its findings.
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct, type IConstruct } from 'constructs';
 
 /** Rule ids of the optional compliance packs (NIST 800-53 R5 and HIPAA) for the same check. */
@@ -41,25 +44,6 @@ export function acknowledgeResourceWildcards(principal: unknown, resources: read
   pendingByRoot.set(root, list);
 }
 
-/** cdk-nag's rendering of a CloudFormation value inside a finding id (its `flattenCfnReference`). */
-function flatten(node: unknown): string {
-  if (node === undefined) return '';
-  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
-  const o = node as Record<string, unknown>;
-  if (o['Fn::Join']) {
-    const [delimiter, items] = o['Fn::Join'] as [string, unknown[]];
-    return items.map(flatten).join(delimiter);
-  }
-  if (o['Fn::Sub']) return flatten(o['Fn::Sub']);
-  if (o['Fn::GetAtt']) {
-    const [resource, attribute] = o['Fn::GetAtt'] as [unknown, unknown];
-    return `<${flatten(resource)}.${flatten(attribute)}>`;
-  }
-  if (o['Fn::ImportValue']) return flatten(o['Fn::ImportValue']);
-  if (o.Ref) return `<${flatten(o.Ref)}>`;
-  return JSON.stringify(node);
-}
-
 /** Turns the records of {@link acknowledgeResourceWildcards} under `scope` into exact IAM5 acknowledgements. */
 export function applyPendingAcknowledgements(scope: IConstruct): void {
   const prefix = `${scope.node.path}/`;
@@ -67,10 +51,65 @@ export function applyPendingAcknowledgements(scope: IConstruct): void {
     if (scope.node.path !== '' && !entry.owner.node.path.startsWith(prefix)) continue;
     const stack = Stack.of(entry.owner);
     for (const resource of entry.resources) {
-      const id = `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`;
+      const id = `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`;
       Validations.of(entry.owner).acknowledge({ id, reason: entry.reason });
     }
   }
+}
+
+/** An `Allow`/`Deny` statement of a policy document, with references resolved. */
+export interface ResolvedStatement {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/**
+ * The AwsSolutions-IAM5 finding ids one statement raises: one per wildcard action and one per resource with a
+ * wildcard other than a bare `*` (which {@link acknowledgeResolvedPolicy} callers judge separately).
+ */
+export function wildcardFindingIds(statement: ResolvedStatement): string[] {
+  return [
+    ...asList(statement.Action).filter((a) => a.includes('*')).map((a) => `AwsSolutions-IAM5[Action::${a}]`),
+    ...asList(statement.Resource).map((r) => flattenCfnReference(r)).filter((r) => r.includes('*') && r !== '*').map((r) => `AwsSolutions-IAM5[Resource::${r}]`),
+  ];
+}
+
+/** The resources of a statement, as a list. */
+export function statementResources(statement: ResolvedStatement): unknown[] {
+  return asList(statement.Resource);
+}
+
+/** The actions of a statement, as a list. */
+export function statementActions(statement: ResolvedStatement): string[] {
+  return asList(statement.Action);
+}
+
+/**
+ * Acknowledges findings of a role's default policy that can only be named once references are resolved (a bucket
+ * ARN imported from another stack is part of the finding id). `decide` gets the policy's resolved `Allow`
+ * statements and returns what to acknowledge; it runs once, in a validation hook: after `prepare` resolves
+ * cross-stack references and before the validation plugins (cdk-nag) run.
+ */
+export function acknowledgeResolvedPolicy(
+  role: iam.IRole | undefined,
+  decide: (statements: ResolvedStatement[]) => Array<{ readonly ids: readonly string[]; readonly reason: string }>,
+): void {
+  const policy = role?.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  if (!policy) return;
+  let done = false;
+  policy.node.addValidation({
+    validate: () => {
+      if (done) return [];
+      done = true;
+      const doc = Stack.of(policy).resolve((policy.node.defaultChild as iam.CfnPolicy).policyDocument) as { Statement?: ResolvedStatement[] };
+      for (const { ids, reason } of decide((doc.Statement ?? []).filter((st) => st.Effect === 'Allow'))) acknowledge(policy, ids, reason);
+      return [];
+    },
+  });
 }
 
 /**
