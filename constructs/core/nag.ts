@@ -33,15 +33,26 @@ const pendingByRoot = new WeakMap<IConstruct, PendingWildcard[]>();
  * Records that `principal`'s policies name `resources` that must contain a wildcard (S3 object ARNs such as
  * `bucket/*`, or `*` for actions without resource-level permissions). cdk-nag's IAM5 finding id embeds the
  * resource as resolved in the principal's stack (a `Fn::ImportValue` across stacks), which is only known at
- * validation time; {@link applyPendingAcknowledgements} turns the record into exact acknowledgements then.
+ * validation time: a validation hook on the principal (it runs after `prepare`, before the cdk-nag plugins) turns
+ * the record into exact acknowledgements then; {@link applyPendingAcknowledgements} does the same on demand.
  * Principals that are not constructs (service or account principals) need nothing.
  */
 export function acknowledgeResourceWildcards(principal: unknown, resources: readonly string[], reason: string): void {
   if (!Construct.isConstruct(principal)) return;
   const root = principal.node.root;
+  const entry: PendingWildcard = { owner: principal, resources, reason };
   const list = pendingByRoot.get(root) ?? [];
-  list.push({ owner: principal, resources, reason });
+  list.push(entry);
   pendingByRoot.set(root, list);
+  // Also applied by a validation hook (after `prepare`, before the plugins), so any cdk-nag plugin sees it.
+  principal.node.addValidation({ validate: () => { applyEntry(entry); return []; } });
+}
+
+function applyEntry(entry: PendingWildcard): void {
+  const stack = Stack.of(entry.owner);
+  for (const resource of entry.resources) {
+    Validations.of(entry.owner).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`, reason: entry.reason });
+  }
 }
 
 /** Turns the records of {@link acknowledgeResourceWildcards} under `scope` into exact IAM5 acknowledgements. */
@@ -49,11 +60,7 @@ export function applyPendingAcknowledgements(scope: IConstruct): void {
   const prefix = `${scope.node.path}/`;
   for (const entry of pendingByRoot.get(scope.node.root) ?? []) {
     if (scope.node.path !== '' && !entry.owner.node.path.startsWith(prefix)) continue;
-    const stack = Stack.of(entry.owner);
-    for (const resource of entry.resources) {
-      const id = `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`;
-      Validations.of(entry.owner).acknowledge({ id, reason: entry.reason });
-    }
+    applyEntry(entry);
   }
 }
 
