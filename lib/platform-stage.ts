@@ -129,6 +129,8 @@ export class PlatformStage extends Stage {
           name: 'ModelPipeline',
           scheduleGroupName: delivery.schedule ? (delivery.schedule.scheduleGroup?.scheduleGroupName ?? 'default') : undefined,
           triggerRules: delivery.retrainRule ? [delivery.retrainRule] : [],
+          // The delivery pipeline sends each failed stage to the alerts topic itself: one notification per failure.
+          notifyOnFailure: false,
         }] : [],
         // Closed loop: drift in this stage requests retraining from this stage's pipeline, when it retrains on drift.
         driftSources: delivery?.retrainRule

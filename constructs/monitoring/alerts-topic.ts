@@ -30,7 +30,7 @@ const ALERT_SOURCES: Readonly<Record<string, (stack: Stack) => string>> = {
  * it through aws-cdk-lib gets the confused-deputy conditions instead of an unconditioned service allow.
  */
 class ScopedPublishTopic extends sns.Topic {
-  public grantPublish(grantee: iam.IGrantable): iam.Grant {
+  public override grantPublish(grantee: iam.IGrantable): iam.Grant {
     const principal = grantee.grantPrincipal;
     const sourceArn = principal instanceof iam.ServicePrincipal ? ALERT_SOURCES[principal.service] : undefined;
     if (!sourceArn || !(principal instanceof iam.ServicePrincipal)) return super.grantPublish(grantee);
