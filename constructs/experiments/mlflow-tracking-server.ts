@@ -25,7 +25,11 @@ export interface MlflowPrivateAccess {
   readonly vpc: ec2.IVpc;
   /** @default - the VPC's private subnets */
   readonly subnets?: ec2.SubnetSelection;
-  /** @default - a new group allowing HTTPS from the VPC's CIDR */
+  /**
+   * Groups of the endpoint. Give the VPC's endpoint group when the VPC is in another stack: cdk-nag's EC23 cannot
+   * evaluate a CIDR imported from another stack.
+   * @default - a new group allowing HTTPS from the VPC's CIDR
+   */
   readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
@@ -182,6 +186,9 @@ export class MlflowTrackingServer extends Construct {
         service: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS,
         subnets: a.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
         securityGroups: groups,
+        // The groups already admit HTTPS (ours from the VPC; a given one is the caller's): adding a rule here would
+        // also modify a group owned by another stack.
+        open: false,
         privateDnsEnabled: true,
       });
     }
