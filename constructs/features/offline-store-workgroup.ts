@@ -8,7 +8,7 @@ import { acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 /** Athena calls a client makes to run a query in the workgroup and read its results. */
-export const ATHENA_QUERY_ACTIONS = [
+const ATHENA_QUERY_ACTIONS = [
   'athena:GetWorkGroup',
   'athena:StartQueryExecution',
   'athena:GetQueryExecution',
@@ -16,7 +16,7 @@ export const ATHENA_QUERY_ACTIONS = [
   'athena:StopQueryExecution',
 ] as const;
 /** What Athena does with the caller's credentials on the results location. */
-export const RESULTS_OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] as const;
+const RESULTS_OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] as const;
 
 export interface OfflineStoreWorkgroupProps {
   /** Workgroup name (1-128 letters, digits, `.`, `_`, `-`). */
