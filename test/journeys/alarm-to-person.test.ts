@@ -81,8 +81,15 @@ describe('alarm → alerts topic → on-call, every stage in its own account', (
     expect(failedAlarm.map((a) => a.properties.AlarmActions ?? [])).toEqual([[]]);
   });
 
-  test.each(stages)('%s: alarm names are short and start with the stage prefix', (stage) => {
-    for (const a of platform.resources('AWS::CloudWatch::Alarm', { stack: `${stage}/Monitoring` })) {
+  test.each(stages)('%s: alarm names are short and start with the stage prefix; the async endpoint is alarmed on async metrics', (stage) => {
+    const monitoring = platform.resources('AWS::CloudWatch::Alarm', { stack: `${stage}/Monitoring` });
+    const names = monitoring.map((a) => a.properties.AlarmName);
+    expect(names).toEqual(expect.arrayContaining([`acme-ml-${stage}-endpoint-async-failure-rate`, `acme-ml-${stage}-endpoint-async-backlog-without-capacity`]));
+    expect(names).not.toContain(`acme-ml-${stage}-endpoint-async-5xx-rate`);
+    const asyncRate = JSON.stringify(monitoring.find((a) => a.properties.AlarmName === `acme-ml-${stage}-endpoint-async-failure-rate`)!.properties.Metrics);
+    expect(asyncRate).toContain('InvocationFailures');
+    expect(asyncRate).not.toContain('"MetricName":"Invocations"');
+    for (const a of monitoring) {
       expect(a.properties.AlarmName).toMatch(new RegExp(`^acme-ml-${stage}-(endpoint|lambda|pipeline)-`));
       expect(a.properties.AlarmName).not.toMatch(new RegExp(`acme-ml-${stage}.*acme-ml-${stage}`));
     }
