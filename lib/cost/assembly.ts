@@ -48,6 +48,19 @@ function constructPaths(dir: string, artifact: ManifestArtifact): Record<string,
     const file = path.join(dir, artifact.additionalMetadataFile);
     if (fs.existsSync(file)) Object.assign(metadata, readJson<ArtifactMetadata>(file));
   }
+  return pathsOf(metadata);
+}
+
+/**
+ * Construct paths of a template's resources from the `<id>.metadata.json` file CDK writes beside `<id>.template.json`
+ * (empty when there is none), for validation plugins, which get template paths but not the manifest.
+ */
+export function constructPathsBeside(templatePath: string): Record<string, string> {
+  const file = templatePath.replace(/\.template\.json$/, '.metadata.json');
+  return file !== templatePath && fs.existsSync(file) ? pathsOf(readJson<ArtifactMetadata>(file)) : {};
+}
+
+function pathsOf(metadata: ArtifactMetadata): Record<string, string> {
   const paths: Record<string, string> = {};
   for (const [constructPath, entries] of Object.entries(metadata)) {
     for (const entry of entries) {

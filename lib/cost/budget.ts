@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import type {
   IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport,
 } from 'aws-cdk-lib';
+import { constructPathsBeside } from './assembly';
 import { estimateIdleCost, type IdleCostEstimate, type StackTemplate } from './estimate';
 import { dollars } from './render';
 import { type PriceTable } from './prices';
@@ -47,6 +48,7 @@ export class IdleCostBudget implements IPolicyValidationPlugin {
       template: JSON.parse(fs.readFileSync(s.templatePath, 'utf8')),
       region: s.region,
       templatePath: s.templatePath,
+      paths: constructPathsBeside(s.templatePath),
     }));
     const estimate = estimateIdleCost(stacks, { name: this.props.name, prices: this.props.prices });
     const problem = budgetProblem(estimate, this.props);
@@ -57,7 +59,8 @@ export class IdleCostBudget implements IPolicyValidationPlugin {
         ruleName: 'IdleCostBudget',
         description: problem,
         fix: `Raise ${this.props.settingName ?? 'monthlyIdleUsd'} or switch off the items named.`,
-        violatingResources: estimate.items.slice(0, this.props.biggestItems ?? 3).map((i) => ({
+        // The biggest item only: the report repeats the description once per resource, and it names the others.
+        violatingResources: estimate.items.slice(0, 1).map((i) => ({
           resourceLogicalId: i.logicalId,
           templatePath: i.templatePath ?? '',
           locations: [],

@@ -3,3 +3,4 @@ export * from './estimate';
 export * from './assembly';
 export * from './render';
 export * from './budget';
+export * from './summary';
