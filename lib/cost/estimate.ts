@@ -271,7 +271,7 @@ function stoppedWhenIdle(id: string, ctx: Ctx): boolean {
   return Object.values(ctx.resources).some((r) => {
     if (r.Type !== 'AWS::CloudWatch::Alarm') return false;
     const props = r.Properties ?? {};
-    const stops = /automate[^"]*:ec2:stop/.test(JSON.stringify(props.AlarmActions ?? []));
+    const stops = /automate.*?:ec2:stop/.test(JSON.stringify(props.AlarmActions ?? []));
     const dims = Array.isArray(props.Dimensions) ? props.Dimensions : [];
     return stops && dims.some((d) => isObj(d) && d.Name === 'InstanceId' && target(d.Value) === id);
   });
