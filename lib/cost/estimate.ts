@@ -184,6 +184,9 @@ const num = (v: unknown): number | undefined => {
   const n = typeof l === 'string' && l.trim() !== '' ? Number(l) : l;
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 };
+/** Rounds away float noise (197.47999999999996) without rounding real fractions of a cent. */
+const exact = (n: number): number => Math.round(n * 1e6) / 1e6;
+
 /** A rate as written in the price table (no rounding: details show the figures the sum used). */
 const usd = (n: number): string => `$${Number(n.toPrecision(6))}`;
 
@@ -534,7 +537,7 @@ export function estimateIdleCost(stacks: readonly StackTemplate[], options: Esti
       const ctx: Ctx = {
         stack, resources, prices, region: where.region, hours: table.hoursPerMonth,
         price(item) {
-          items.push({ stackName: stack.stackName, logicalId, path, resourceType: resource.Type, templatePath: stack.templatePath, ...item });
+          items.push({ stackName: stack.stackName, logicalId, path, resourceType: resource.Type, templatePath: stack.templatePath, ...item, monthlyUsd: exact(item.monthlyUsd) });
           stackTotal += item.monthlyUsd;
           if (!counted.has(item.kind)) {
             counted.add(item.kind);
@@ -560,17 +563,17 @@ export function estimateIdleCost(stacks: readonly StackTemplate[], options: Esti
         ctx.notPriced('no price rule for this resource type');
       }
     }
-    stackCosts.push({ stackName: stack.stackName, region: stack.region, pricedAs: where.region, monthlyUsd: stackTotal });
+    stackCosts.push({ stackName: stack.stackName, region: stack.region, pricedAs: where.region, monthlyUsd: exact(stackTotal) });
   }
 
   const byKind = COST_KINDS.filter((k) => kindCounts.has(k)).map((kind) => ({
     kind,
-    monthlyUsd: items.filter((i) => i.kind === kind).reduce((s, i) => s + i.monthlyUsd, 0),
+    monthlyUsd: exact(items.filter((i) => i.kind === kind).reduce((s, i) => s + i.monthlyUsd, 0)),
     count: kindCounts.get(kind)!,
   }));
   return {
     name: options.name ?? 'app',
-    monthlyUsd: items.reduce((s, i) => s + i.monthlyUsd, 0),
+    monthlyUsd: exact(items.reduce((s, i) => s + i.monthlyUsd, 0)),
     stacks: stackCosts,
     byKind,
     items: [...items].sort((a, b) => b.monthlyUsd - a.monthlyUsd),
