@@ -7,8 +7,8 @@ const CUSTOMERS = {
   features: [{ name: 'customer_id', type: 'String' }, { name: 'event_time', type: 'String' }, { name: 'spend_30d', type: 'Fractional' }],
 };
 
-describe('ExperimentsStack in dev with a feature group', () => {
-  const stage = platformStage('dev', { monitoring: { featureGroups: [CUSTOMERS] } });
+describe('ExperimentsStack in dev with MLflow and a feature group', () => {
+  const stage = platformStage('dev', { monitoring: { mlflow: { enabled: true }, featureGroups: [CUSTOMERS] } });
   const stack = stage.experimentsStack!;
   let t: Template;
   beforeAll(() => {
