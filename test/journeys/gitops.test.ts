@@ -7,7 +7,7 @@ import { buildPlatform } from '../../lib/app';
 import { STACK_PARTS } from '../../lib/cli/discovery';
 import { loadStageConfig, STAGE_NAMES } from '../../lib/config';
 import { githubProviderProblems } from '../../lib/config/components/pipelines';
-import { ACCOUNTS, decide, explain, type FoundResource, identityPoliciesOf, REGION, synthesizedPlatform, type SynthesizedPlatform } from './support';
+import { ACCOUNTS, type AccessRequest, decide, type FoundResource, identityPoliciesOf, REGION, resourceOf, resourcePolicyOf, synthesizedPlatform, type SynthesizedPlatform } from './support';
 
 // The GitOps journey: push → one synth of platform.yaml → dev via OIDC → post-deploy checks → diff → staging/prod
 // behind protected environments. The workflow's own shape is proven in test/pipelines/deploy-workflow.test.ts;
@@ -20,6 +20,26 @@ describe('GitOps journey over the everything-on platform (one account per stage)
   let platform: SynthesizedPlatform;
   const role = (stage: Stage, kind: 'Role' | 'DiffRole'): FoundResource => platform.only('AWS::IAM::Role', `${stage}/Delivery`, (r) => r.logicalId.startsWith(`GitHubDeploy${kind}`));
   beforeAll(() => { platform = synthesizedPlatform('allOn'); });
+
+  // Finding a role's policies and a target's resource policy scans the whole assembly; do it once per role and
+  // target. Stacks, SageMaker endpoints, bootstrap roles and names no stage creates have no resource policy.
+  const identities = new Map<string, ReturnType<typeof identityPoliciesOf>>();
+  const resourcePolicies = new Map<string, unknown>();
+  const ask = (stage: Stage, kind: 'Role' | 'DiffRole', action: string, resource: string, target?: 'lookup'): Promise<string> => {
+    const r = role(stage, kind);
+    if (!identities.has(r.arn)) identities.set(r.arn, identityPoliciesOf(platform, r));
+    let resourcePolicy: unknown = null;
+    if (target === 'lookup') {
+      const base = resource.replace(/^(arn:aws:lambda:[^:]+:\d+:function:[^:]+):.*$/, '$1');
+      if (!resourcePolicies.has(base)) {
+        const found = resourceOf(platform, base);
+        resourcePolicies.set(base, found ? resourcePolicyOf(platform, found, resource) ?? null : null);
+      }
+      resourcePolicy = resourcePolicies.get(base);
+    }
+    const request: AccessRequest = { principal: r.arn, action, resource, identityPolicies: identities.get(r.arn), resourcePolicy };
+    return decide(platform, request);
+  };
 
   test.each(STAGE_NAMES)('%s: the deploy role trusts only that GitHub environment, through its own account\'s OIDC provider (imported, not created)', (stage) => {
     const trust = role(stage, 'Role').properties.AssumeRolePolicyDocument.Statement;
@@ -41,19 +61,18 @@ describe('GitOps journey over the everything-on platform (one account per stage)
 
   // dev (which also hosts the model pipeline) and prod; staging's role is the same construct, simulated below.
   test.each(['dev', 'prod'] as const)('%s: every call of `cdk-mlops status` and `smoke` the workflow makes is allowed to the deploy role', async (stage) => {
-    const principal = role(stage, 'Role').arn;
     const account = ACCOUNTS[stage];
     const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${account}:${resource}`;
-    const requests: { action: string; resource: string }[] = [];
+    const requests: { action: string; resource: string; target?: 'lookup' }[] = [];
     // Discovery reads every part's stack, deployed or not.
     for (const part of STACK_PARTS) requests.push({ action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', `stack/acme-ml-${stage}-${part}/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f`) });
-    for (const repo of platform.resources('AWS::ECR::Repository', { stack: `${stage}/Data` })) requests.push({ action: 'ecr:DescribeImages', resource: repo.arn });
+    for (const repo of platform.resources('AWS::ECR::Repository', { stack: `${stage}/Data` })) requests.push({ action: 'ecr:DescribeImages', resource: repo.arn, target: 'lookup' });
     const fn = platform.output(`${stage}/Inference`, 'InferenceFunctionName');
     const alias = platform.output(`${stage}/Inference`, 'InferenceAliasName');
     requests.push(
-      { action: 'lambda:GetAlias', resource: arn('lambda', `function:${fn}:${alias}`) },
-      { action: 'lambda:GetFunctionConfiguration', resource: arn('lambda', `function:${fn}:3`) },
-      { action: 'lambda:InvokeFunction', resource: arn('lambda', `function:${fn}:${alias}`) },
+      { action: 'lambda:GetAlias', resource: arn('lambda', `function:${fn}:${alias}`), target: 'lookup' },
+      { action: 'lambda:GetFunctionConfiguration', resource: arn('lambda', `function:${fn}:3`), target: 'lookup' },
+      { action: 'lambda:InvokeFunction', resource: arn('lambda', `function:${fn}:${alias}`), target: 'lookup' },
     );
     const endpoints = platform.output(`${stage}/SageMaker`, 'EndpointNames').split(',');
     expect(endpoints.length).toBe(3);
@@ -62,42 +81,40 @@ describe('GitOps journey over the everything-on platform (one account per stage)
     }
     expect(platform.output(`${stage}/SageMaker`, 'ModelPackageGroupNames').split(',')).toHaveLength(3);
     requests.push({ action: 'sagemaker:ListModelPackages', resource: '*' });
-    const identityPolicies = identityPoliciesOf(platform, role(stage, 'Role'));
     // lambda:GetProvisionedConcurrencyConfig takes a qualified ARN, which the simulator cannot assign to the alias or
     // the version resource type; it is granted in the same statement, on the same ARNs, as lambda:GetAlias.
-    const functionStatement = JSON.stringify(identityPolicies).match(/"Action":\[[^\]]*"lambda:GetAlias"[^\]]*\]/)?.[0];
+    const functionStatement = JSON.stringify(identityPoliciesOf(platform, role(stage, 'Role'))).match(/"Action":\[[^\]]*"lambda:GetAlias"[^\]]*\]/)?.[0];
     expect(functionStatement).toContain('lambda:GetProvisionedConcurrencyConfig');
-    const decisions = await Promise.all(requests.map(async (r) => [r, await explain(platform, { principal, identityPolicies, ...r })] as const));
-    expect(decisions.filter(([, d]) => d.decision !== 'Allowed').map(([r, d]) => `${r.action} on ${r.resource}: ${d.decision}`)).toEqual([]);
+    const decisions = await Promise.all(requests.map(async (r) => [r, await ask(stage, 'Role', r.action, r.resource, r.target)] as const));
+    expect(decisions.filter(([, d]) => d !== 'Allowed').map(([r, d]) => `${r.action} on ${r.resource}: ${d}`)).toEqual([]);
   });
 
   test('the checks stay in their stage: another stage\'s stack, function and endpoint, and writes, are denied', async () => {
-    const principal = role('staging', 'Role').arn;
     const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNTS.staging}:${resource}`;
-    expect(await decide(platform, { principal, action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', 'stack/acme-ml-prod-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f') })).toBe('ImplicitlyDenied');
-    expect(await decide(platform, { principal, action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:acme-ml-dev-Inference-Fn:live') })).toBe('ImplicitlyDenied');
-    expect(await decide(platform, { principal, action: 'sagemaker:InvokeEndpoint', resource: `arn:aws:sagemaker:${REGION}:${ACCOUNTS.prod}:endpoint/acme-ml-prod-realtime` })).toBe('ImplicitlyDenied');
-    expect(await decide(platform, { principal, action: 'lambda:UpdateAlias', resource: arn('lambda', 'function:acme-ml-staging-Inference-Fn:live') })).toBe('ImplicitlyDenied');
-    expect(await decide(platform, { principal, action: 'cloudformation:DeleteStack', resource: arn('cloudformation', 'stack/acme-ml-staging-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f') })).toBe('ImplicitlyDenied');
+    const deny = (action: string, resource: string) => ask('staging', 'Role', action, resource);
+    expect(await deny('cloudformation:DescribeStacks', arn('cloudformation', 'stack/acme-ml-prod-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f'))).toBe('ImplicitlyDenied');
+    expect(await deny('lambda:InvokeFunction', arn('lambda', 'function:acme-ml-dev-Inference-Fn:live'))).toBe('ImplicitlyDenied');
+    expect(await deny('sagemaker:InvokeEndpoint', `arn:aws:sagemaker:${REGION}:${ACCOUNTS.prod}:endpoint/acme-ml-prod-realtime`)).toBe('ImplicitlyDenied');
+    expect(await deny('lambda:UpdateAlias', arn('lambda', 'function:acme-ml-staging-Inference-Fn:live'))).toBe('ImplicitlyDenied');
+    expect(await deny('cloudformation:DeleteStack', arn('cloudformation', 'stack/acme-ml-staging-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f'))).toBe('ImplicitlyDenied');
   });
 
   test.each(['staging', 'prod'] as const)('%s: the diff role (before approval) may assume the read-only lookup role and read status, not deploy or invoke', async (stage) => {
-    const principal = role(stage, 'DiffRole').arn;
     const account = ACCOUNTS[stage];
+    const diff = (action: string, resource: string, target?: 'lookup') => ask(stage, 'DiffRole', action, resource, target);
     const trust = role(stage, 'DiffRole').properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals['token.actions.githubusercontent.com:sub'];
     expect(trust).toEqual(['repo:acme/ml-platform:ref:refs/heads/main']);
     const bootstrap = (kind: string) => `arn:aws:iam::${account}:role/cdk-hnb659fds-${kind}-role-${account}-${REGION}`;
-    expect(await decide(platform, { principal, action: 'sts:AssumeRole', resource: bootstrap('lookup') })).toBe('Allowed');
-    expect(await decide(platform, { principal, action: 'cloudformation:DescribeStacks', resource: `arn:aws:cloudformation:${REGION}:${account}:stack/acme-ml-${stage}-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f` })).toBe('Allowed');
-    for (const kind of ['deploy', 'file-publishing', 'image-publishing']) expect(await decide(platform, { principal, action: 'sts:AssumeRole', resource: bootstrap(kind) })).toBe('ImplicitlyDenied');
+    expect(await diff('sts:AssumeRole', bootstrap('lookup'))).toBe('Allowed');
+    expect(await diff('cloudformation:DescribeStacks', `arn:aws:cloudformation:${REGION}:${account}:stack/acme-ml-${stage}-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f`)).toBe('Allowed');
+    for (const kind of ['deploy', 'file-publishing', 'image-publishing']) expect(await diff('sts:AssumeRole', bootstrap(kind))).toBe('ImplicitlyDenied');
     const fn = platform.output(`${stage}/Inference`, 'InferenceFunctionName');
-    expect(await decide(platform, { principal, action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${REGION}:${account}:function:${fn}:live` })).toBe('ImplicitlyDenied');
+    expect(await diff('lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${account}:function:${fn}:live`, 'lookup')).toBe('ImplicitlyDenied');
   });
 
   test('the deploy role assumes its own account\'s bootstrap roles only', async () => {
-    const principal = role('prod', 'Role').arn;
-    expect(await decide(platform, { principal, action: 'sts:AssumeRole', resource: `arn:aws:iam::${ACCOUNTS.prod}:role/cdk-hnb659fds-deploy-role-${ACCOUNTS.prod}-${REGION}` })).toBe('Allowed');
-    expect(await decide(platform, { principal, action: 'sts:AssumeRole', resource: `arn:aws:iam::${ACCOUNTS.dev}:role/cdk-hnb659fds-deploy-role-${ACCOUNTS.dev}-${REGION}` })).toBe('ImplicitlyDenied');
+    expect(await ask('prod', 'Role', 'sts:AssumeRole', `arn:aws:iam::${ACCOUNTS.prod}:role/cdk-hnb659fds-deploy-role-${ACCOUNTS.prod}-${REGION}`)).toBe('Allowed');
+    expect(await ask('prod', 'Role', 'sts:AssumeRole', `arn:aws:iam::${ACCOUNTS.dev}:role/cdk-hnb659fds-deploy-role-${ACCOUNTS.dev}-${REGION}`)).toBe('ImplicitlyDenied');
   });
 
   test('the Lambda inference image is x86_64, built for linux/amd64 like the x86 runners and CodeBuild hosts that publish it (aws/aws-cdk#28863)', () => {
