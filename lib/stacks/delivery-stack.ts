@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -7,8 +7,10 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import { type ImageRegistry } from '../../constructs/registry';
 import { type DataLake } from '../../constructs/storage';
-import { GitHubDeployRole } from '../../pipelines/github-deploy-role';
+import { GITHUB_OIDC_ISSUER, GitHubDeployRole } from '../../pipelines/github-deploy-role';
 import { type DeliveryTarget, ModelDeliveryPipeline } from '../../pipelines/model-delivery-pipeline';
+import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
+import { type CheckStatement, smokeStatements, statusStatements } from '../cli/permissions';
 import { DRIFT_EVENT } from '../config/components/pipelines';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
@@ -88,13 +90,30 @@ export class DeliveryStack extends PlatformStack {
     }
 
     if (p.github) {
+      const stack = Stack.of(this);
+      const scope = { partition: stack.partition, account: stack.account, region: stack.region, prefix, stage };
+      const toPolicy = (list: CheckStatement[]) => list.map((c) => new iam.PolicyStatement({ sid: c.sid, actions: [...c.actions], resources: [...c.resources] }));
+      const status = statusStatements(scope);
+      const checks = [...status, ...smokeStatements(scope)];
+      // One provider per account: imported by its fixed ARN unless this stage is the one that creates it.
+      const providerArn = p.github.existingProviderArn ?? `arn:${stack.partition}:iam::${stack.account}:oidc-provider/${GITHUB_OIDC_ISSUER}`;
       this.githubDeployRole = new GitHubDeployRole(this, 'GitHubDeploy', {
         repository: p.github.repository,
         environment: p.github.environment ?? stage,
         branch: p.github.branch,
-        provider: p.github.existingProviderArn ? iam.OidcProviderNative.fromOidcProviderArn(this, 'GitHubOidcProvider', p.github.existingProviderArn) : undefined,
+        provider: p.github.createProvider ? undefined : iam.OidcProviderNative.fromOidcProviderArn(this, 'GitHubOidcProvider', providerArn),
+        checkStatements: toPolicy(checks),
+        diffBranch: p.github.diffBranch,
+        diffStatements: toPolicy(status),
       });
+      const wildcards = (list: CheckStatement[]) => list.flatMap((c) => c.resources).filter((r) => r.includes('*') && r !== '*');
+      const reason = 'Post-deploy checks (cdk-mlops status/smoke) read and invoke every resource of this stage, all named <prefix>-<stage>-*; the names are generated per deploy (stacks, function versions, node groups), so the ARNs end in a wildcard within the stage.';
+      acknowledgeResourceWildcards(this.githubDeployRole.role, wildcards(checks), reason);
+      if (this.githubDeployRole.diffRole) acknowledgeResourceWildcards(this.githubDeployRole.diffRole, wildcards(status), reason);
+      acknowledgeResourceWildcards(this.githubDeployRole.role, ['*'], 'sagemaker:ListModelPackages has no resource-level permissions (a list action).');
+      if (this.githubDeployRole.diffRole) acknowledgeResourceWildcards(this.githubDeployRole.diffRole, ['*'], 'sagemaker:ListModelPackages has no resource-level permissions (a list action).');
       new CfnOutput(this, 'GitHubDeployRoleArn', { value: this.githubDeployRole.role.roleArn });
+      if (this.githubDeployRole.diffRole) new CfnOutput(this, 'GitHubDiffRoleArn', { value: this.githubDeployRole.diffRole.roleArn });
     }
   }
 }

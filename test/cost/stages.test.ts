@@ -95,7 +95,7 @@ describe('every component on, one account per stage', () => {
     const prod = byName(estimates, 'prod');
     const k = kinds(prod);
     expect(k['SageMaker endpoints']).toBe(167.9); // real-time: autoscaling min 2 × ml.m5.large 0.115 × 730; async: min 0
-    expect(k['Lambda provisioned concurrency']).toBe(35.04); // 2 × 2 GB arm64 × 0.0000033334 × 2,628,000 s
+    expect(k['Lambda provisioned concurrency']).toBe(43.8); // 2 × 2 GB x86_64 (the default, built on x86 hosts) × 0.0000041667 × 2,628,000 s
     expect(k['MLflow tracking servers']).toBe(438); // Small 0.60 × 730
     expect(k['EC2 instances']).toBeUndefined(); // both GPU boxes stop when idle: only their 200 GiB volumes bill
     expect(prod.items.filter((i) => i.resourceType === 'AWS::EC2::Instance' && i.kind === 'EBS volumes').map((i) => i.monthlyUsd)).toEqual([16, 16]);

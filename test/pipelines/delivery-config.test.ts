@@ -91,7 +91,13 @@ describe('the dev stage with the default config and a GitHub role', () => {
       } } })] },
     });
     t.hasOutput('GitHubDeployRoleArn', {});
+    t.hasOutput('GitHubDiffRoleArn', {});
     t.hasOutput('ModelSourceBucketName', {});
+  });
+
+  test('the account\'s OIDC provider is imported by its fixed ARN, not created (one per account; createProvider opts in)', () => {
+    t.resourceCountIs('AWS::IAM::OIDCProvider', 0);
+    expect(JSON.stringify(t.findResources('AWS::IAM::Role'))).toContain(':oidc-provider/token.actions.githubusercontent.com');
   });
 
   test('targets default to <group>-<stage> groups and <prefix>-<stage>-<group> endpoints', () => {

@@ -125,6 +125,14 @@ export const pipelinesConfig = z.strictObject({
     existingProviderArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, {
       error: 'must be arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com',
     }).optional(),
+    /**
+     * Create the account's GitHub OIDC provider in this stage's Delivery stack. An account holds one provider per
+     * URL, so at most one stage per account may set it; the others (and every stage by default) import it by its
+     * ARN, `arn:<partition>:iam::<account>:oidc-provider/token.actions.githubusercontent.com`.
+     */
+    createProvider: z.boolean().default(false),
+    /** Pushes to this branch may assume the stage's read-only diff role (`cdk diff` before an approval). */
+    diffBranch: branch.default('main'),
   }).optional(),
   /** The self-mutating CDK Pipelines pipeline that deploys dev → staging → prod (read from the dev stage's config). */
   infrastructure: z.strictObject({
@@ -141,6 +149,22 @@ export const pipelinesConfig = z.strictObject({
   });
 });
 export type PipelinesConfig = z.infer<typeof pipelinesConfig>;
+
+/**
+ * Cross-stage rules of the GitHub route: two stages that create the OIDC provider in one account would collide
+ * at deploy time (one provider per URL per account). Stages without an explicit account deploy wherever the
+ * credentials point, so they count as one account.
+ */
+export function githubProviderProblems(configs: readonly { stage: string; env: { account?: string }; pipelines: PipelinesConfig }[]): string[] {
+  const byAccount = new Map<string, string[]>();
+  for (const c of configs) {
+    if (!c.pipelines.github?.createProvider) continue;
+    const account = c.env.account ?? '(the deploying account)';
+    byAccount.set(account, [...(byAccount.get(account) ?? []), c.stage]);
+  }
+  return [...byAccount].filter(([, stages]) => stages.length > 1).map(([account, stages]) =>
+    `stages.${stages[1]}.pipelines.github.createProvider: true — stages ${stages.join(' and ')} both create the GitHub OIDC provider in account ${account}; an account holds one per URL: set it in one stage and leave it false (import) in the others`);
+}
 
 /**
  * Rules that need the stage name; `loadStageConfig` and the Delivery wiring report them as config errors.
