@@ -104,7 +104,7 @@ export class TrainingWorkflow extends Construct {
       .check(PREFIX.test(outputPrefix) && outputPrefix.endsWith('/'), 'outputPrefix', outputPrefix, 'must be an S3 key prefix ending in "/"')
       .check(this.metricName.length > 0 && this.metricName.length <= 255, 'metricName', this.metricName, 'must be 1-255 characters')
       .check(regexOk, 'metricRegex', metricRegex, 'must be a valid regular expression with one capture group')
-      .check(Number.isFinite(this.threshold) && this.threshold >= 0 && this.threshold <= 1, 'threshold', this.threshold, 'must be between 0 and 1 (a normalized metric)')
+      .check(Number.isFinite(this.threshold), 'threshold', this.threshold, 'must be a finite number in the metric\'s unit')
       .check(this.direction === 'maximize' || this.direction === 'minimize', 'direction', this.direction, 'must be "maximize" or "minimize"')
       .throwIfInvalid();
 

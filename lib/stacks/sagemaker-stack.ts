@@ -56,8 +56,8 @@ export class SageMakerStack extends PlatformStack {
         // SageMaker's CPU hosts and serverless inference run x86_64 images, whatever machine builds them.
         return ModelImage.fromAsset(lambdaPath('model-server'), { file: 'Dockerfile.sagemaker', platform: ecrAssets.Platform.LINUX_AMD64 });
       }
-      if ('uri' in cfg) return ModelImage.fromImageUri(cfg.uri);
-      return ModelImage.fromEcrRepository(props.registry.repository(cfg.repository), cfg.tag, props.registry.encryptionKey);
+      if ('uri' in cfg) return ModelImage.fromImageUri(cfg.uri, cfg.architecture);
+      return ModelImage.fromEcrRepository(props.registry.repository(cfg.repository), cfg.tag, props.registry.encryptionKey, cfg.architecture);
     };
 
     const endpoints: Record<string, SageMakerEndpoint> = {};

@@ -47,9 +47,14 @@ describe('pipelines config: synth errors name the key, the value and what is all
     expect(['rate(0 days)', 'rate(1 days)', 'rate(2 day)', 'cron(0 12 * * *)', 'cron(0 12 ? * ? *)', 'at(2026-01-01T00:00:00)'].some(isScheduleExpression)).toBe(false);
   });
 
-  test('evaluation threshold out of range', () => {
-    expect(problems('dev', { evaluation: { threshold: 1.2 } })).toEqual(['pipelines.evaluation.threshold: 1.2 — must be between 0 and 1']);
-    expect(problems('dev', { evaluation: { threshold: -0.1 } })).toEqual(['pipelines.evaluation.threshold: -0.1 — must be between 0 and 1']);
+  test('evaluation thresholds are in the metric\'s unit (an RMSE of 12.5 is fine), but must be numbers', () => {
+    expect(problems('dev', { evaluation: { threshold: 12.5, direction: 'minimize', metricName: 'validation:rmse', metricRegex: 'rmse=([0-9.]+)' } })).toEqual([]);
+    expect(problems('dev', { evaluation: { threshold: 'high' } })).toEqual(['pipelines.evaluation.threshold: "high" — must be a number, got string']);
+  });
+
+  test('Lambda deploy targets are refused with the reason', () => {
+    expect(problems('dev', { deployTargets: [{ stage: 'staging', functionName: 'mlops-staging-inference:live' }] })[0])
+      .toMatch(/^pipelines\.deployTargets\.0\.functionName: "mlops-staging-inference:live" — Lambda targets are not supported: the inference function serves the model in its image/);
   });
 
   test('training instance type, scan severity and deploy targets', () => {

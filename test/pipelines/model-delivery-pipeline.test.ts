@@ -254,18 +254,18 @@ describe('bad props name the prop, the value and what is allowed', () => {
     expect(build((f, s) => new ModelDeliveryPipeline(s, 'M', { ...baseProps(f), trainingJobPrefix: 'a'.repeat(30) }))).toThrow(/trainingJobPrefix: "a{30}" — must be 1-26/);
   });
 
-  test('evaluation threshold out of range, bad instance type and metric regex', () => {
+  test('evaluation threshold not finite, bad instance type and metric regex', () => {
     expect(build((f, s) => new TrainingWorkflow(s, 'T', {
       imageRepository: f.registry.repositories.training, inputBucket: f.lake.processedBucket, outputBucket: f.lake.artifactsBucket, vpc: f.vpc,
-      threshold: 1.5, instanceType: 'g5.xlarge', metricRegex: '([0-9', maxRuntime: Duration.hours(200),
-    }))).toThrow(/instanceType: "g5.xlarge"[\s\S]*maxRuntime: 200 — [\s\S]*metricRegex: "\(\[0-9"[\s\S]*threshold: 1.5 — must be between 0 and 1/);
+      threshold: Number.NaN, instanceType: 'g5.xlarge', metricRegex: '([0-9', maxRuntime: Duration.hours(200),
+    }))).toThrow(/instanceType: "g5.xlarge"[\s\S]*maxRuntime: 200 — [\s\S]*metricRegex: "\(\[0-9"[\s\S]*threshold: .* — must be a finite number/);
   });
 
-  test('promotion targets need exactly one smoke test target and their own group', () => {
+  test('promotion targets need exactly one smoke test target and their own group; Lambda targets are refused', () => {
     expect(build((_f, s) => new ModelPromotion(s, 'P', {
       sourceModelPackageGroupName: 'churn',
       targets: [{ name: 'staging', modelPackageGroupName: 'churn' }, { name: 'prod', modelPackageGroupName: 'churn-prod', endpointName: 'e', functionName: 'f' }],
-    }))).toThrow(/targets\[0\]\.modelPackageGroupName: "churn" — must differ[\s\S]*targets\[0\]: \{\} — give exactly one[\s\S]*targets\[1\]: \{"endpointName":"e","functionName":"f"\}/);
+    }))).toThrow(/targets\[0\]\.modelPackageGroupName: "churn" — must differ[\s\S]*targets\[0\]: \{\} — give exactly one[\s\S]*targets\[1\]: \{"endpointName":"e","functionName":"f"\}[\s\S]*targets\[1\]\.functionName: "f" — Lambda targets are not supported/);
   });
 
   test('scan gate severity and timeout', () => {
