@@ -220,6 +220,8 @@ export interface EndpointDeploymentSpec {
   readonly DataCaptureConfig?: Record<string, unknown>;
   readonly AsyncInferenceConfig?: Record<string, unknown>;
   readonly DeploymentConfig?: Record<string, unknown>;
+  /** Variants with autoscaling: an update keeps their current instance count. */
+  readonly AutoScaledVariants?: string[];
 }
 
 /** A SageMaker endpoint other constructs (model registry, monitors) can deploy to or watch. */
@@ -576,6 +578,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       DataCaptureConfig: dataCaptureConfig ? (pascal(dataCaptureConfig) as Record<string, unknown>) : undefined,
       AsyncInferenceConfig: asyncInferenceConfig ? (pascal(asyncInferenceConfig) as Record<string, unknown>) : undefined,
       DeploymentConfig: deploymentConfig ? (pascal(deploymentConfig) as Record<string, unknown>) : undefined,
+      AutoScaledVariants: Object.keys(targets).length > 0 ? Object.keys(targets) : undefined,
     };
 
     // Every statement above names the exact log group, key, bucket prefix or repository; these are the
