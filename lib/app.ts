@@ -29,7 +29,8 @@ export function loadPlatformConfigs(options: PlatformAppOptions = {}): StageConf
 /** Adds one PlatformStage per selected stage to the app. */
 export function buildPlatform(app: App, options: PlatformAppOptions = {}): PlatformStage[] {
   const pipelineConfigs = options.pipeline ? STAGE_NAMES.map((stage) => loadStageConfig({ stage, file: options.configFile })) : [];
-  const stages = loadPlatformConfigs(options).map((config) => new PlatformStage(app, config.stage, { config }));
+  const stageConfig = (stage: string) => loadStageConfig({ stage, file: options.configFile });
+  const stages = loadPlatformConfigs(options).map((config) => new PlatformStage(app, config.stage, { config, stageConfig }));
   if (pipelineConfigs[0]?.pipelines.infrastructure.enabled) new InfrastructurePipelineStack(app, 'Pipeline', { configs: pipelineConfigs });
   return stages;
 }

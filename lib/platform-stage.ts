@@ -1,7 +1,7 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import { type NagPack } from 'cdk-nag';
 import { type Construct } from 'constructs';
-import { type StageConfig } from './config';
+import { loadStageConfig, type StageConfig } from './config';
 import { applyNag } from './nag';
 import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
 import { TrainingStack } from './stacks/training-stack';
@@ -16,6 +16,11 @@ import { DRIFT_EVENT } from './config';
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
   readonly config: StageConfig;
+  /**
+   * Config of another stage, for the model pipeline's targets (it promotes into their registries and endpoints).
+   * @default - that stage's built-in defaults
+   */
+  readonly stageConfig?: (stage: string) => StageConfig;
 }
 
 /**
@@ -97,6 +102,8 @@ export class PlatformStage extends Stage {
         dataLake: this.dataStack.dataLake,
         registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
+        modelRegistries: this.sageMakerStack?.registries,
+        targetConfigs: props.stageConfig ?? ((stage) => loadStageConfig({ stage })),
       }));
     }
 

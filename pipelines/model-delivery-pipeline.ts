@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { encryptedLogGroup, platformKey } from '../constructs/core/defaults';
 import { acknowledge, acknowledgeResourceWildcards } from '../constructs/core/nag';
 import { accessLogsBucket, kmsBucket } from './buckets';
+import { type IModelPackageGroup } from '../constructs/serving/model-registry';
 import { PropsValidator } from '../constructs/core/validation';
 import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
 import { ModelPromotion, type PromotionTarget } from './model-promotion';
@@ -65,8 +66,8 @@ export interface ModelDeliveryPipelineProps {
   readonly scanMaxFindings?: number;
   /** @default Duration.minutes(20) */
   readonly scanTimeout?: Duration;
-  /** Model package group new versions are registered in (PendingManualApproval). */
-  readonly modelPackageGroupName: string;
+  /** The model registry new versions are registered in (PendingManualApproval), e.g. the stage's {@link ModelRegistry}. */
+  readonly modelRegistry: IModelPackageGroup;
   /** Stages approved versions are promoted to, in order (deploy, then smoke test). @default - none: the pipeline ends with the approval */
   readonly targets?: DeliveryTarget[];
   /** Smoke test request instances. @default [[0, 0, 0, 0]] */
@@ -120,7 +121,7 @@ export class ModelDeliveryPipeline extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const v = new PropsValidator(this, 'ModelDeliveryPipeline')
       .check(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,25}$/.test(jobPrefix), 'trainingJobPrefix', jobPrefix, 'must be 1-26 letters, digits and hyphens (the pipeline execution id is appended)')
-      .check(Token.isUnresolved(props.modelPackageGroupName) || /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(props.modelPackageGroupName), 'modelPackageGroupName', props.modelPackageGroupName, 'must be 1-63 letters, digits and hyphens');
+      .check(!Token.isUnresolved(props.modelRegistry.modelPackageGroupName), 'modelRegistry', props.modelRegistry.modelPackageGroupName, 'the group name must be known at synth time (it scopes the register step\'s permissions)');
     if (src) {
       v.check(CONNECTION_ARN.test(src.connectionArn), 'source.connectionArn', src.connectionArn, 'must be a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<uuid>)');
       v.check(OWNER_NAME.test(src.repository), 'source.repository', src.repository, 'must be "owner/name"');
@@ -247,13 +248,12 @@ export class ModelDeliveryPipeline extends Construct {
           ],
         },
       },
-    }), false, { MODEL_PACKAGE_GROUP: { value: props.modelPackageGroupName } });
+    }), false, { MODEL_PACKAGE_GROUP: { value: props.modelRegistry.modelPackageGroupName } });
     const sm = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
-    const groupPackages = sm('model-package', `${props.modelPackageGroupName.toLowerCase()}/*`);
+    const groupName = props.modelRegistry.modelPackageGroupName;
+    const groupPackages = sm('model-package', `${groupName.toLowerCase()}/*`);
     this.registerProject.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeTrainingJob'], resources: [sm('training-job', `${jobPrefix.toLowerCase()}-*`)] }));
-    this.registerProject.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['sagemaker:CreateModelPackage'], resources: [sm('model-package-group', props.modelPackageGroupName.toLowerCase()), groupPackages],
-    }));
+    props.modelRegistry.grantRegister(this.registerProject);
     repo.grant(this.registerProject, 'ecr:BatchGetImage', 'ecr:DescribeImages');
     acknowledgeResourceWildcards(this.registerProject.role, [sm('training-job', `${jobPrefix.toLowerCase()}-*`), groupPackages],
       'Training jobs and package versions are named per pipeline run; limited to this pipeline\'s job prefix and model package group.');
@@ -280,7 +280,7 @@ export class ModelDeliveryPipeline extends Construct {
     // 8. Deploy each target, smoke test it; an approval before later targets that ask for one.
     if (deliveryTargets.length > 0) {
       this.promotion = new ModelPromotion(this, 'Promotion', {
-        sourceModelPackageGroupName: props.modelPackageGroupName, targets: deliveryTargets, smokeTestInstances: props.smokeTestInstances, ...parts,
+        sourceModelPackageGroupName: props.modelRegistry.modelPackageGroupName, targets: deliveryTargets, smokeTestInstances: props.smokeTestInstances, ...parts,
       });
       deliveryTargets.forEach((t, i) => {
         if (i > 0 && t.approval) {

@@ -63,6 +63,18 @@ export interface ModelRegistryProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** A model package group a pipeline can register versions in: a {@link ModelRegistry} or an imported group. */
+export interface IModelPackageGroup {
+  readonly modelPackageGroupName: string;
+  readonly modelPackageGroupArn: string;
+  /** Allow `grantee` to register new versions in the group. */
+  grantRegister(grantee: iam.IGrantable): iam.Grant;
+  /** Allow `grantee` to read versions and set their approval status. */
+  grantApprove(grantee: iam.IGrantable): iam.Grant;
+}
+
+const REGISTER_ACTIONS = ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup', 'sagemaker:AddTags'];
+const APPROVE_ACTIONS = ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
 const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 /** The event pattern of a package version reaching Approved in `groupName`. */
 export const approvedPackagePattern = (groupName: string): events.EventPattern => ({
@@ -79,7 +91,12 @@ export const approvedPackagePattern = (groupName: string): events.EventPattern =
  * every `retryInterval`; after `maxReceiveCount` deliveries the event moves to a dead-letter queue whose alarm
  * notifies `alarmTopic`.
  */
-export class ModelRegistry extends Construct {
+export class ModelRegistry extends Construct implements IModelPackageGroup {
+  /** A group created elsewhere (another stack or app), by name; grants are scoped to it and its versions. */
+  public static fromModelPackageGroupName(scope: Construct, id: string, modelPackageGroupName: string): IModelPackageGroup {
+    return new ImportedModelPackageGroup(scope, id, modelPackageGroupName);
+  }
+
   public readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
   public readonly modelPackageGroupName: string;
   public readonly modelPackageGroupArn: string;
@@ -149,7 +166,7 @@ export class ModelRegistry extends Construct {
   public grantRegister(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      actions: REGISTER_ACTIONS,
       resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
     });
   }
@@ -158,7 +175,7 @@ export class ModelRegistry extends Construct {
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      actions: APPROVE_ACTIONS,
       resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
     });
   }
@@ -319,5 +336,25 @@ export class ModelRegistry extends Construct {
     acknowledge(fn, compliancePackIds('LambdaConcurrency'),
       'Concurrency is bounded by the SQS event source mapping (maxConcurrency 2); reserved concurrency would fail in accounts at the minimum unreserved quota.');
     return { handler: fn, queue, deadLetterQueue: dlq, approvalRule };
+  }
+}
+
+class ImportedModelPackageGroup extends Construct implements IModelPackageGroup {
+  public readonly modelPackageGroupArn: string;
+  private readonly packagesArn: string;
+  constructor(scope: Construct, id: string, public readonly modelPackageGroupName: string) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    // SageMaker lowercases names in ARNs.
+    this.modelPackageGroupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: modelPackageGroupName.toLowerCase() });
+    this.packagesArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${modelPackageGroupName.toLowerCase()}/*` });
+  }
+
+  public grantRegister(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: REGISTER_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] });
+  }
+
+  public grantApprove(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: APPROVE_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] });
   }
 }

@@ -9,7 +9,10 @@ import { type ImageRegistry } from '../../constructs/registry';
 import { type DataLake } from '../../constructs/storage';
 import { GitHubDeployRole } from '../../pipelines/github-deploy-role';
 import { type DeliveryTarget, ModelDeliveryPipeline } from '../../pipelines/model-delivery-pipeline';
+import { type ModelRegistry } from '../../constructs/serving/model-registry';
+import { ConfigError, type StageConfig } from '../config';
 import { DRIFT_EVENT } from '../config/components/pipelines';
+import { endpointName, modelPackageGroupName } from '../naming';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 export interface DeliveryStackProps extends PlatformStackProps {
@@ -18,6 +21,46 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly dataLake: DataLake;
   readonly registry: ImageRegistry;
   readonly alertsTopic: sns.ITopic;
+  /** This stage's model registries by config group name (its SageMaker stack); the pipeline registers into one. @default - none */
+  readonly modelRegistries?: Readonly<Record<string, ModelRegistry>>;
+  /** Config of each stage in `pipelines.deployTargets`: promotion names are derived from it and checked against it. */
+  readonly targetConfigs: (stage: string) => StageConfig;
+}
+
+/** The group and endpoint a target stage deploys, by the naming functions its SageMaker stack uses; every problem names its key. */
+export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): { targets: DeliveryTarget[]; problems: string[] } {
+  const p = config.pipelines;
+  const problems: string[] = [];
+  const targets: DeliveryTarget[] = [];
+  p.deployTargets.forEach((t, i) => {
+    const key = `pipelines.deployTargets.${i}`;
+    const tc = targetConfigs(t.stage);
+    const group = t.modelPackageGroupName ?? p.modelPackageGroupName;
+    if (!tc.sagemaker.enabled) {
+      problems.push(`${key}.stage: "${t.stage}" — stage ${t.stage} deploys no SageMaker stack (its sagemaker.enabled is false); switch it on there or remove the target`);
+      return;
+    }
+    if (!tc.sagemaker.modelPackageGroups.includes(group)) {
+      problems.push(`${key}.modelPackageGroupName: "${group}" — stage ${t.stage} has no such model package group; allowed: ${tc.sagemaker.modelPackageGroups.join(', ') || 'none (set sagemaker.modelPackageGroups there)'}`);
+      return;
+    }
+    const endpoint = tc.sagemaker.endpoints.find((e) => e.modelPackageGroup === group);
+    if (!endpoint) {
+      problems.push(`${key}.modelPackageGroupName: "${group}" — no endpoint of stage ${t.stage} deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: ${tc.sagemaker.endpoints.map((e) => e.name).join(', ') || 'none'}`);
+      return;
+    }
+    if (t.endpointName !== undefined && t.endpointName !== endpoint.name) {
+      problems.push(`${key}.endpointName: "${t.endpointName}" — group ${group} of stage ${t.stage} deploys to endpoint "${endpoint.name}"; leave endpointName out or give that one`);
+      return;
+    }
+    targets.push({
+      name: t.stage,
+      modelPackageGroupName: modelPackageGroupName(tc.prefix, t.stage, group),
+      endpointName: endpointName(tc.prefix, t.stage, endpoint.name),
+      approval: t.approval ?? t.stage === 'prod',
+    });
+  });
+  return { targets, problems };
 }
 
 /**
@@ -38,15 +81,19 @@ export class DeliveryStack extends PlatformStack {
       const repositories = Object.keys(props.registry.repositories);
       // One image serves training and inference; the `training` repository when the registry has one.
       const imageRepository = props.registry.repositories[repositories.includes('training') ? 'training' : repositories[0]];
-      const targets: DeliveryTarget[] = p.deployTargets.map((t) => {
-        const group = t.modelPackageGroupName ?? `${p.modelPackageGroupName}-${t.stage}`;
-        return {
-          name: t.stage,
-          modelPackageGroupName: group,
-          ...(t.functionName ? { functionName: t.functionName } : { endpointName: t.endpointName ?? `${prefix}-${t.stage}-${p.modelPackageGroupName}` }),
-          approval: t.approval ?? t.stage === 'prod',
-        };
-      });
+      const problems: string[] = [];
+      const registry = props.modelRegistries?.[p.modelPackageGroupName];
+      if (!registry) {
+        problems.push(`pipelines.modelPackageGroupName: "${p.modelPackageGroupName}" — the pipeline registers into this stage's model registry: ${props.config.sagemaker.enabled
+          ? `allowed: ${Object.keys(props.modelRegistries ?? {}).join(', ') || 'none (set sagemaker.modelPackageGroups)'}`
+          : 'sagemaker.enabled is false in this stage; switch it on'}`);
+      }
+      const resolved = resolveDeliveryTargets(props.config, props.targetConfigs);
+      problems.push(...resolved.problems);
+      if (problems.length > 0) {
+        throw new ConfigError(`Invalid cdk-mlops configuration for stage "${stage}": the model pipeline's registry and targets\n${problems.map((l) => `  - ${l}`).join('\n')}`, problems);
+      }
+      const targets = resolved.targets;
       this.modelPipeline = new ModelDeliveryPipeline(this, 'ModelPipeline', {
         source: p.source.connectionArn && p.source.repository
           ? { connectionArn: p.source.connectionArn, repository: p.source.repository, branch: p.source.branch }
@@ -71,7 +118,7 @@ export class DeliveryStack extends PlatformStack {
         },
         scanFailOnSeverity: p.scan.failOnSeverity,
         scanMaxFindings: p.scan.maxFindings,
-        modelPackageGroupName: p.modelPackageGroupName,
+        modelRegistry: registry!,
         targets,
         smokeTestInstances: p.smokeTestInstances,
         schedule: p.schedule ? scheduler.ScheduleExpression.expression(p.schedule) : undefined,

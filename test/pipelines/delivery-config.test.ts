@@ -99,10 +99,11 @@ describe('the dev stage with the default config and a GitHub role', () => {
     t.hasOutput('ModelSourceBucketName', {});
   });
 
-  test('targets default to <group>-<stage> groups and <prefix>-<stage>-<group> endpoints', () => {
+  // test/journeys/model-to-production.test.ts proves these are the group and endpoint the target stages create.
+  test('targets are the target stage\'s group and the endpoint deploying it (same group as the pipeline by default)', () => {
     const deploy = JSON.stringify(t.findResources('AWS::CodePipeline::Pipeline'));
-    expect(deploy).toContain('\\"targetModelPackageGroupName\\":\\"model-staging\\"');
-    expect(deploy).toContain('\\"endpointName\\":\\"mlops-prod-model\\"');
+    expect(deploy).toContain('\\"targetModelPackageGroupName\\":\\"mlops-staging-default\\"');
+    expect(deploy).toContain('\\"endpointName\\":\\"mlops-prod-default\\"');
     t.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(7 days)' });
   });
 
@@ -112,5 +113,49 @@ describe('the dev stage with the default config and a GitHub role', () => {
 
   test('cdk-nag AwsSolutions has no unacknowledged findings in the Delivery stack', () => {
     expect(nagFindings(stage.deliveryStack!)).toEqual([]);
+  });
+});
+
+describe('the pipeline is wired to the registry it registers into and the targets it promotes to', () => {
+  // Building stops at the Delivery stack, so only the stacks before it are synthesized.
+  const wiringProblems = (dev: Record<string, unknown>, others: Record<string, Record<string, unknown>> = {}): string[] => {
+    const config = loadStageConfig({ stage: 'dev', overrides: dev });
+    try {
+      new PlatformStage(newApp({ context: noBundling }), 'dev', { config, stageConfig: (stage) => loadStageConfig({ stage, overrides: others[stage] }) });
+      return [];
+    } catch (e) {
+      if (e instanceof ConfigError) return [...e.problems];
+      throw e;
+    }
+  };
+
+  test('a stage the pipeline promotes to switches its SageMaker stack on, unless the user says otherwise', () => {
+    expect(loadStageConfig({ stage: 'staging' }).sagemaker.enabled).toBe(true);
+    expect(loadStageConfig({ stage: 'prod' }).sagemaker.enabled).toBe(true);
+    expect(loadStageConfig({ stage: 'staging', overrides: { sagemaker: { enabled: false } } }).sagemaker.enabled).toBe(false);
+  });
+
+  test('synth fails naming the key when a target stage does not deploy what the pipeline promotes to', () => {
+    expect(wiringProblems({}, { staging: { sagemaker: { enabled: false } } })).toEqual([
+      'pipelines.deployTargets.0.stage: "staging" — stage staging deploys no SageMaker stack (its sagemaker.enabled is false); switch it on there or remove the target',
+    ]);
+    expect(wiringProblems({ pipelines: { deployTargets: [{ stage: 'staging', modelPackageGroupName: 'churn' }] } })).toEqual([
+      'pipelines.deployTargets.0.modelPackageGroupName: "churn" — stage staging has no such model package group; allowed: default',
+    ]);
+    expect(wiringProblems({}, { prod: { sagemaker: { endpoints: [{ name: 'default', mode: 'serverless', serverless: { memoryMb: 2048, maxConcurrency: 5 } }] } } })).toEqual([
+      'pipelines.deployTargets.1.modelPackageGroupName: "default" — no endpoint of stage prod deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: default',
+    ]);
+    expect(wiringProblems({ pipelines: { deployTargets: [{ stage: 'staging', endpointName: 'other' }] } })).toEqual([
+      'pipelines.deployTargets.0.endpointName: "other" — group default of stage staging deploys to endpoint "default"; leave endpointName out or give that one',
+    ]);
+  });
+
+  test('synth fails naming the key when the pipeline\'s own stage has no such registry', () => {
+    expect(wiringProblems({ pipelines: { modelPackageGroupName: 'churn' } })).toEqual([
+      'pipelines.modelPackageGroupName: "churn" — the pipeline registers into this stage\'s model registry: allowed: default',
+      // Every problem at once: the targets default to the same group.
+      'pipelines.deployTargets.0.modelPackageGroupName: "churn" — stage staging has no such model package group; allowed: default',
+      'pipelines.deployTargets.1.modelPackageGroupName: "churn" — stage prod has no such model package group; allowed: default',
+    ]);
   });
 });

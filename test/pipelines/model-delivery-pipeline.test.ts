@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { AlertsTopic } from '../../constructs/monitoring';
 import { ImageRegistry } from '../../constructs/registry';
+import { ModelRegistry } from '../../constructs/serving';
 import { DataLake } from '../../constructs/storage';
 import { ImageScanGate } from '../../pipelines/image-scan-gate';
 import { ModelDeliveryPipeline, type ModelDeliveryPipelineProps } from '../../pipelines/model-delivery-pipeline';
@@ -25,6 +26,7 @@ function foundation() {
     registry: new ImageRegistry(shared, 'Registry', { repositories: ['training'], repositoryNamePrefix: 'mlops-dev' }),
     alerts: new AlertsTopic(shared, 'Alerts'),
     vpc: new ec2.Vpc(shared, 'Vpc', { maxAzs: 2, natGateways: 1 }),
+    churn: ModelRegistry.fromModelPackageGroupName(shared, 'Churn', 'churn'),
   };
 }
 type Foundation = ReturnType<typeof foundation>;
@@ -34,7 +36,7 @@ const baseProps = (f: Foundation): ModelDeliveryPipelineProps => ({
   artifactsBucket: f.lake.artifactsBucket,
   vpc: f.vpc,
   alertsTopic: f.alerts.topic,
-  modelPackageGroupName: 'churn',
+  modelRegistry: f.churn,
 });
 
 describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and drift', () => {

@@ -51,9 +51,9 @@ export const pipelineSourceConfig = z.strictObject({
 export const deployTargetConfig = z.strictObject({
   /** Stage deployed to, in pipeline order. */
   stage: z.enum(STAGE_NAMES, { error: `must be one of ${STAGE_NAMES.join(', ')}` }),
-  /** Model package group of the target stage's registry (its approval handler deploys Approved packages). Default: `<modelPackageGroupName>-<stage>`. */
+  /** Group of the target stage's `sagemaker.modelPackageGroups` promoted into (its approval handler deploys it). Default: the pipeline's `modelPackageGroupName`. */
   modelPackageGroupName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).optional(),
-  /** SageMaker endpoint the smoke test invokes. Default: `<prefix>-<stage>-<modelPackageGroupName>` unless functionName is given. */
+  /** Name (in the target's `sagemaker.endpoints`) of the endpoint the smoke test invokes. Default: the endpoint deploying the group; given, it must be that one. */
   endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).optional(),
   /**
    * Refused: the Lambda inference function serves the model baked into its image, so promoting a registry package
@@ -109,8 +109,8 @@ export const pipelinesConfig = z.strictObject({
     /** maximize: pass when metric >= threshold; minimize: pass when metric <= threshold. */
     direction: z.enum(['maximize', 'minimize'], { error: 'must be "maximize" or "minimize"' }).default('maximize'),
   }).default({ metricName: 'validation:accuracy', metricRegex: 'validation:accuracy=([0-9.]+)', threshold: 0.8, direction: 'maximize' }),
-  /** Model package group the pipeline registers new versions in (PendingManualApproval). */
-  modelPackageGroupName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).default('model'),
+  /** Group of this stage's `sagemaker.modelPackageGroups` the pipeline registers new versions in (PendingManualApproval). */
+  modelPackageGroupName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$/, { error: 'must be 1-30 letters, digits and hyphens (a group of sagemaker.modelPackageGroups)' }).default('default'),
   /** Stages approved models are deployed to, in order (each followed by its smoke test). */
   deployTargets: z.array(deployTargetConfig).default([]),
   /** One sample request row set for smoke tests: `{"instances": sampleInstances}` must return as many predictions. */
