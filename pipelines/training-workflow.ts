@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { platformKey } from '../constructs/core/defaults';
 import { acknowledge, acknowledgeResourceWildcards } from '../constructs/core/nag';
 import { PropsValidator } from '../constructs/core/validation';
+import { TRAINING_OUTPUT_PREFIX } from '../constructs/serving/model-registry';
 import * as perms from '../constructs/storage/perms';
 import { gateFunction, loggedStateMachine, pollUntilDecided } from './step-function-parts';
 
@@ -27,7 +28,7 @@ export interface TrainingWorkflowProps {
   readonly inputPrefix?: string;
   /** Bucket the model artifacts (and spot checkpoints) are written to. */
   readonly outputBucket: s3.IBucket;
-  /** @default 'training-jobs/' */
+  /** Model registries grant endpoints read on the default. @default 'training-jobs/' */
   readonly outputPrefix?: string;
   /** Training runs in this VPC (private subnets, no internet unless the subnets route to it). */
   readonly vpc: ec2.IVpc;
@@ -88,7 +89,7 @@ export class TrainingWorkflow extends Construct {
     const maxRuntime = props.maxRuntime ?? Duration.hours(24);
     const volumeSizeGiB = props.volumeSizeGiB ?? 50;
     const inputPrefix = props.inputPrefix ?? 'training/';
-    const outputPrefix = props.outputPrefix ?? 'training-jobs/';
+    const outputPrefix = props.outputPrefix ?? TRAINING_OUTPUT_PREFIX;
     this.metricName = props.metricName ?? 'validation:accuracy';
     const metricRegex = props.metricRegex ?? 'validation:accuracy=([0-9.]+)';
     this.threshold = props.threshold ?? 0.8;

@@ -38,10 +38,15 @@ export interface ApprovalDeploymentOptions {
   readonly maxReceiveCount?: number;
   /** Wait before a deferred event (busy endpoint, throttling) is delivered again; at least 6 minutes. @default Duration.minutes(6) */
   readonly retryInterval?: Duration;
-  /** Bucket holding registered model artifacts; the endpoint role may read `modelArtifactsPrefix`. @default - no extra grant */
+  /** Bucket holding registered model artifacts; the endpoint role may read `modelArtifactsPrefixes`. @default - no extra grant */
   readonly modelArtifactsBucket?: s3.IBucket;
   /** @default 'models/' */
-  readonly modelArtifactsPrefix?: string;
+  /**
+   * Key prefixes of registered artifacts in that bucket: where the training jobs of a model pipeline write
+   * (`TRAINING_OUTPUT_PREFIX`) and where models are uploaded by hand.
+   * @default ['models/', 'training-jobs/']
+   */
+  readonly modelArtifactsPrefixes?: string[];
   /** Repositories holding registered inference images; the endpoint role may pull them. @default - none */
   readonly imageRepositories?: ecr.IRepository[];
   /** KMS key of those repositories. @default - none */
@@ -73,8 +78,11 @@ export interface IModelPackageGroup {
   grantApprove(grantee: iam.IGrantable): iam.Grant;
 }
 
-const REGISTER_ACTIONS = ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup', 'sagemaker:AddTags'];
+const REGISTER_ACTIONS = ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
 const APPROVE_ACTIONS = ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
+/** Where SageMaker training jobs of a model pipeline write their output (`<prefix><job>/output/model.tar.gz`). */
+export const TRAINING_OUTPUT_PREFIX = 'training-jobs/';
+
 const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 /** The event pattern of a package version reaching Approved in `groupName`. */
 export const approvedPackagePattern = (groupName: string): events.EventPattern => ({
@@ -242,22 +250,26 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
       resources: [endpoint.role.roleArn],
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }));
+    // A blue/green update with auto-rollback makes SageMaker read the rollback alarms as the caller of UpdateEndpoint.
+    if (endpoint.rollbackAlarms && endpoint.rollbackAlarms.length > 0) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: endpoint.rollbackAlarms.map((a) => a.alarmArn) }));
+    }
     // CreateEndpointConfig with a KmsKeyId makes SageMaker create a grant on the key as the caller.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:CreateGrant', 'kms:DescribeKey'], resources: [endpoint.encryptionKey.keyArn] }));
 
     // The endpoint's role runs the registered versions: it reads their artifacts and pulls their images.
     if (d.modelArtifactsBucket) {
-      const artifactsPrefix = d.modelArtifactsPrefix ?? 'models/';
+      const prefixes = d.modelArtifactsPrefixes ?? ['models/', TRAINING_OUTPUT_PREFIX];
       endpoint.role.addToPrincipalPolicy(new iam.PolicyStatement({
         sid: 'ReadRegisteredModelArtifacts',
         actions: ['s3:GetObject'],
-        resources: [d.modelArtifactsBucket.arnForObjects(`${artifactsPrefix}*`)],
+        resources: prefixes.map((p) => d.modelArtifactsBucket!.arnForObjects(`${p}*`)),
       }));
       if (d.modelArtifactsBucket.encryptionKey) {
         endpoint.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [d.modelArtifactsBucket.encryptionKey.keyArn] }));
       }
       acknowledgePolicyWildcards(endpoint.role, {
-        ReadRegisteredModelArtifacts: 'Registered model versions are stored under generated keys; read access is limited to the artifacts prefix.',
+        ReadRegisteredModelArtifacts: 'Registered model versions are stored under generated keys (one folder per training job); read access is limited to the artifacts prefixes.',
       }, 'ecr:GetAuthorizationToken and the EC2 Describe calls SageMaker makes for VPC networking have no resource-level permissions.');
     }
     for (const repo of d.imageRepositories ?? []) repo.grantPull(endpoint.role);

@@ -233,6 +233,8 @@ export interface IModelEndpoint extends iam.IGrantable, IConstruct {
   readonly role: iam.IRole;
   readonly encryptionKey: kms.IKey;
   readonly deploymentSpec: EndpointDeploymentSpec;
+  /** Alarms a blue/green update rolls back on; whoever calls UpdateEndpoint needs cloudwatch:DescribeAlarms on them. */
+  readonly rollbackAlarms?: cloudwatch.IAlarm[];
   /** Data capture location, when captured. */
   readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
 }
@@ -275,6 +277,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
   public readonly asyncSuccessTopic?: sns.ITopic;
   public readonly asyncErrorTopic?: sns.ITopic;
   public readonly deploymentSpec: EndpointDeploymentSpec;
+  public readonly rollbackAlarms?: cloudwatch.IAlarm[];
 
   constructor(scope: Construct, id: string, props: SageMakerEndpointProps) {
     super(scope, id);
@@ -539,6 +542,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
     if (guard) {
       const shifting = guard.trafficShifting ?? 'canary';
       const rollbackAlarms = guard.rollbackAlarms ?? this.alarms;
+      this.rollbackAlarms = rollbackAlarms;
       deploymentConfig = {
         blueGreenUpdatePolicy: {
           trafficRoutingConfiguration: {

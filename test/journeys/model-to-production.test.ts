@@ -263,4 +263,19 @@ describe('model journey permissions with the built-in defaults (one account): ea
       { principal: smokeRole, action: 'sagemaker:DescribeEndpointConfig', resource: arn(`endpoint-config/${name}`) },
       { principal: smokeRole, action: 'sagemaker:DescribeModel', resource: arn(`model/${name}`) });
   });
+
+  test('dev\'s endpoint, which serves the approved source version, may read the training job\'s output; staging\'s handler may read its rollback alarms', async () => {
+    const fn = platform.only('AWS::Lambda::Function', 'dev/SageMaker', (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === 'mlops-dev-default');
+    const devRole = JSON.parse(fn.properties.Environment.Variables.DEPLOYMENT_SPEC).ExecutionRoleArn;
+    const artifacts = platform.output('dev/Data', 'ArtifactsBucketName');
+    await expectAllowed(platform, { principal: devRole, action: 's3:GetObject', resource: `arn:aws:s3:::${artifacts}/training-jobs/mlops-dev-run1/output/model.tar.gz` });
+    expect(await decide(platform, { principal: devRole, action: 's3:GetObject', resource: `arn:aws:s3:::${artifacts}/data-capture/x.jsonl` })).toBe('ImplicitlyDenied');
+
+    const staging = platform.only('AWS::Lambda::Function', 'staging/SageMaker', (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === 'mlops-staging-default');
+    const alarms = JSON.parse(staging.properties.Environment.Variables.DEPLOYMENT_SPEC).DeploymentConfig.AutoRollbackConfiguration.Alarms.map((a: { AlarmName: string }) => a.AlarmName);
+    expect(alarms.length).toBeGreaterThan(0);
+    await expectAllowed(platform, ...alarms.map((name: string) => ({
+      principal: roleOf(staging, 'Role'), action: 'cloudwatch:DescribeAlarms', resource: `arn:aws:cloudwatch:${AGNOSTIC_REGION}:${AGNOSTIC_ACCOUNT}:alarm:${name}`,
+    })));
+  });
 });
