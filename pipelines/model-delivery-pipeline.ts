@@ -12,6 +12,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, platformKey } from '../constructs/core/defaults';
@@ -21,7 +23,7 @@ import { type IModelPackageGroup } from '../constructs/serving/model-registry';
 import { PropsValidator } from '../constructs/core/validation';
 import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
 import { ModelPromotion, type PromotionTarget } from './model-promotion';
-import { acknowledgeGeneratedWildcards } from './step-function-parts';
+import { acknowledgeGeneratedWildcards, loggedStateMachine } from './step-function-parts';
 import { TrainingWorkflow, type TrainingWorkflowProps } from './training-workflow';
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
@@ -110,6 +112,9 @@ export class ModelDeliveryPipeline extends Construct {
   public readonly imageProject: codebuild.PipelineProject;
   public readonly registerProject: codebuild.PipelineProject;
   public readonly failureRule: events.Rule;
+  /** Marks the registered version Rejected when a reviewer rejects (or lets expire) one of the pipeline's approvals. */
+  public readonly rejectStateMachine: sfn.StateMachine;
+  public readonly rejectionRule: events.Rule;
   public readonly schedule?: scheduler.Schedule;
   public readonly retrainRule?: events.Rule;
 
@@ -299,6 +304,37 @@ export class ModelDeliveryPipeline extends Construct {
       });
     }
 
+    // A rejected approval leaves the package PendingManualApproval; mark it Rejected so `cdk-mlops promote` (and
+    // anyone reading the registry) can tell it was turned down. The Register action's output variable names it.
+    const find = new tasks.CallAwsService(this, 'FindRegisteredVersion', {
+      service: 'codepipeline', action: 'listActionExecutions', iamAction: 'codepipeline:ListActionExecutions', iamResources: [this.pipeline.pipelineArn],
+      parameters: { PipelineName: this.pipeline.pipelineName, Filter: { 'PipelineExecutionId.$': "$.detail['execution-id']" } },
+      resultSelector: { 'arns.$': "$.ActionExecutionDetails[?(@.ActionName == 'Register')].Output.OutputVariables.MODEL_PACKAGE_ARN" },
+      resultPath: '$.registered',
+    });
+    const reject = new tasks.CallAwsService(this, 'RejectRegisteredVersion', {
+      service: 'sagemaker', action: 'updateModelPackage', iamResources: [groupPackages],
+      parameters: {
+        'ModelPackageArn.$': 'States.ArrayGetItem($.registered.arns, 0)',
+        ModelApprovalStatus: 'Rejected',
+        'ApprovalDescription.$': "States.Format('Rejected at {} of model pipeline execution {}', $.detail.stage, $.detail['execution-id'])",
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    this.rejectStateMachine = loggedStateMachine(this, 'RejectStateMachine', find.next(reject), Duration.minutes(5), {
+      ...parts, comment: `Marks ${groupName} versions Rejected when their approval is rejected`,
+    });
+    acknowledgeResourceWildcards(this.rejectStateMachine.role, [groupPackages],
+      'Package versions are numbered as they are registered; the statement names this pipeline\'s model package group only.');
+    this.rejectionRule = new events.Rule(this, 'ApprovalRejected', {
+      description: 'A model pipeline approval was rejected: mark the registered version Rejected',
+      eventPattern: {
+        source: ['aws.codepipeline'], detailType: ['CodePipeline Action Execution State Change'],
+        detail: { pipeline: [this.pipeline.pipelineName], state: ['FAILED'], type: { category: ['Approval'] } },
+      },
+      targets: [new targets.SfnStateMachine(this.rejectStateMachine)],
+    });
+
     // Every failed stage notifies the alerts topic.
     this.failureRule = new events.Rule(this, 'StageFailed', {
       description: 'A model delivery pipeline stage failed',
@@ -313,7 +349,7 @@ export class ModelDeliveryPipeline extends Construct {
 
     // Grants aws-cdk-lib writes for the pipeline, its actions, builds and state machines.
     const actionRoles = this.pipeline.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role && c.node.id === 'CodePipelineActionRole');
-    const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine,
+    const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine, this.rejectStateMachine,
       ...(this.promotion ? [this.promotion.deployStateMachine, this.promotion.smokeTestStateMachine] : [])];
     acknowledgeGeneratedWildcards([this.pipeline.role, ...actionRoles, this.testProject.role, this.imageProject.role, this.registerProject.role, ...stateMachines.map((m) => m.role)],
       'Generated by aws-cdk-lib: read/write of this pipeline\'s artifact bucket objects and its KMS key, CodeBuild log streams and report groups of one project, executions of one state machine, versions of one gate function.');

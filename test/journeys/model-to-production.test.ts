@@ -8,6 +8,7 @@ import type { SQSEvent } from 'aws-lambda';
 import * as approval from '../../lambda/model-approval';
 import * as smoke from '../../lambda/smoke-test';
 import { Aws } from '../../lib/cli/aws';
+import { planPromotion } from '../../lib/cli/commands/promote';
 import { runRollback } from '../../lib/cli/commands/rollback';
 import { type Io } from '../../lib/cli/output';
 import { synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
@@ -21,7 +22,9 @@ import { matchesPattern, runStateMachine, SageMakerWorld } from './model-world';
 // pipeline's own deploy state machine, the approval handler, the smoke test and the rollback CLI run in order
 // against one stateful SageMaker.
 
-const SAMPLE_EVENT = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'sagemaker-model-package-state-change.json'), 'utf8'));
+const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8'));
+const SAMPLE_EVENT = fixture('sagemaker-model-package-state-change.json');
+const APPROVAL_EVENT = fixture('codepipeline-action-execution-state-change.json');
 const TARGETS = ['staging', 'prod'] as const;
 
 /** The pipeline's actions, with their input (CodePipeline variables left as written). */
@@ -215,6 +218,29 @@ describe('model journey with the built-in defaults: register → approve → sta
     expect(await approval.deploy(stale)).toBe('superseded');
   });
 
+  test('v3 rejected by the reviewer: the rejection rule marks it Rejected, and `cdk-mlops promote` without --version will not approve it', async () => {
+    const v3 = await register('mlops-dev-run3');
+    const pipelineName = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery').ref;
+    const event = { ...APPROVAL_EVENT, account, region, resources: [`arn:aws:codepipeline:${region}:${account}:${pipelineName}`],
+      detail: { ...APPROVAL_EVENT.detail, pipeline: pipelineName, stage: 'Approve', action: 'Approve', 'execution-id': 'exec-3' } };
+    const rule = platform.only('AWS::Events::Rule', 'dev/Delivery', (r) => matchesPattern(r.properties.EventPattern, event));
+    const machine = platform.byIdentifier(rule.properties.Targets[0].Arn)!;
+    // CodePipeline as the state machine's SDK integration sees it (PascalCase API shapes); the client is not a dependency here.
+    class ListActionExecutionsCommand { constructor(public readonly input: any) {} }
+    const calls: any[] = [];
+    const codepipeline = { send: async (c: ListActionExecutionsCommand) => {
+      calls.push(c.input);
+      return c.input.Filter?.PipelineExecutionId === 'exec-3'
+        ? { ActionExecutionDetails: [{ ActionName: 'Approve', Status: 'Failed' }, { ActionName: 'Register', Output: { OutputVariables: { MODEL_PACKAGE_ARN: v3 } } }] }
+        : { ActionExecutionDetails: [] };
+    } };
+    await runStateMachine(JSON.parse(machine.properties.DefinitionString), event, { codepipeline, sagemaker: new SageMakerClient({ region }) }, { ...sagemakerSdk, ListActionExecutionsCommand } as never);
+    expect(calls).toEqual([{ PipelineName: pipelineName, Filter: { PipelineExecutionId: 'exec-3' } }]);
+    expect(world.packages.get(v3)!.status).toBe('Rejected');
+    const aws = new Aws({ region, sleep: async () => undefined });
+    await expect(planPromotion(aws, 'mlops-dev-default')).rejects.toThrow(/No version of "mlops-dev-default" is pending approval; the newest is version 3 \(Rejected\)/);
+  });
+
   test('cdk-mlops rollback (endpoint, from the stage\'s stack outputs) returns prod to the previous package', async () => {
     const result = await runRollback(new Aws({ region, sleep: async () => undefined }), io, 'mlops', 'prod', 'endpoint', { yes: true });
     expect(result.changed).toBe(true);
@@ -242,6 +268,16 @@ describe('model journey permissions with the built-in defaults (one account): ea
       { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn('model-package/mlops-dev-default/1') },
       { principal: role, action: 'sagemaker:UpdateModelPackage', resource: arn('model-package/mlops-dev-default/1') },
       ...TARGETS.map((t) => ({ principal: role, action: 'sagemaker:CreateModelPackage', resource: arn(`model-package/mlops-${t}-default/1`) })));
+  });
+
+  test('the rejection state machine may read the pipeline\'s action executions and reject the registered version', async () => {
+    const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('listActionExecutions'));
+    const pipeline = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');
+    const role = roleOf(machine, 'RoleArn');
+    await expectAllowed(platform,
+      { principal: role, action: 'codepipeline:ListActionExecutions', resource: `arn:aws:codepipeline:${AGNOSTIC_REGION}:${AGNOSTIC_ACCOUNT}:${pipeline.ref}` },
+      { principal: role, action: 'sagemaker:UpdateModelPackage', resource: arn('model-package/mlops-dev-default/3') });
+    expect(await decide(platform, { principal: role, action: 'sagemaker:UpdateModelPackage', resource: arn('model-package/mlops-prod-default/3') })).toBe('ImplicitlyDenied');
   });
 
   test.each(TARGETS)('%s: the approval handler may deploy its group\'s versions to its endpoint; the smoke test may watch and invoke it', async (target) => {

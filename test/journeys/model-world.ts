@@ -199,15 +199,24 @@ export class SageMakerWorld {
 
 // ---- Step Functions ---------------------------------------------------------------------------------------
 
+/** JSONPath as the definitions here use it: `$.a.b`, `$.a['b-c']` and one filter `[?(@.Key == 'value')]` (which maps the rest over the matches). */
 const get = (doc: any, path: string): any => {
   if (path === '$') return doc;
-  return path.replace(/^\$\./, '').split('.').reduce((o, k) => (o === undefined ? undefined : o[k]), doc);
+  const filter = /^(.*?)\[\?\(@\.(\w+) == '([^']*)'\)\](.*)$/.exec(path);
+  if (filter) {
+    const list = get(doc, filter[1]) as any[];
+    return (list ?? []).filter((x) => x[filter[2]] === filter[3]).map((x) => (filter[4] ? get(x, `$${filter[4]}`) : x));
+  }
+  const keys = [...path.replace(/^\$/, '').matchAll(/\.(\w+)|\['([^']+)'\]/g)].map((m) => m[1] ?? m[2]);
+  return keys.reduce((o, k) => (o === undefined ? undefined : o[k]), doc);
 };
 
 function evaluate(expr: string, doc: any): any {
+  const item = /^States\.ArrayGetItem\((.+),\s*(\d+)\)$/.exec(expr);
+  if (item) return (evaluate(item[1], doc) as any[])[Number(item[2])];
   const format = /^States\.Format\('(.*)',\s*(.+)\)$/.exec(expr);
   if (format) {
-    const args = format[2].split(',').map((a) => get(doc, a.trim()));
+    const args = format[2].split(/,\s*(?=\$)/).map((a) => get(doc, a.trim()));
     let i = 0;
     return format[1].replace(/\{\}/g, () => String(args[i++]));
   }

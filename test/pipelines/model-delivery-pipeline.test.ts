@@ -173,9 +173,9 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
     expect(policies).not.toMatch(/"Action":"s3:\*"|"Action":"sagemaker:\*"/);
   });
 
-  test('state machines log everything to encrypted groups, trace with X-Ray and are KMS-encrypted', () => {
+  test('scan, train, evaluate, deploy, smoke test and reject state machines log everything to encrypted groups, trace with X-Ray and are KMS-encrypted', () => {
     const machines = Object.values(t.findResources('AWS::StepFunctions::StateMachine')) as { Properties: Record<string, { Level?: string; Enabled?: boolean; Type?: string }> }[];
-    expect(machines).toHaveLength(5);
+    expect(machines).toHaveLength(6);
     for (const m of machines) {
       expect(m.Properties.LoggingConfiguration.Level).toBe('ALL');
       expect(m.Properties.TracingConfiguration.Enabled).toBe(true);
