@@ -233,6 +233,8 @@ export class ModelDeliveryPipeline extends Construct {
     // 4-5. Train (awaited) and evaluate.
     const jobName = `${jobPrefix}-#{codepipeline.PipelineExecutionId}`;
     this.training = new TrainingWorkflow(this, 'Training', {
+      // Champion/challenger against the newest version approved in the group this pipeline registers into.
+      championRegistry: props.modelRegistry,
       ...props.training, imageRepository: repo, inputBucket: props.trainingDataBucket, outputBucket: props.artifactsBucket,
       vpc: props.vpc, vpcSubnets: props.vpcSubnets, ...parts,
     });
@@ -247,13 +249,15 @@ export class ModelDeliveryPipeline extends Construct {
         build: {
           commands: [
             'MODEL_DATA_URL=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query ModelArtifacts.S3ModelArtifacts --output text)',
+            // The held-out metric travels with the package: the next run's evaluation compares its challenger with it.
+            'METRIC_VALUE=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query "FinalMetricDataList[?MetricName==\'$METRIC_NAME\'].Value | [0]" --output text)',
             'SPEC=$(printf \'{"Containers":[{"Image":"%s","ModelDataUrl":"%s"}],"SupportedContentTypes":["application/json"],"SupportedResponseMIMETypes":["application/json"]}\' "$IMAGE_URI" "$MODEL_DATA_URL")',
-            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "Trained by $TRAINING_JOB_NAME from $SOURCE_VERSION" --inference-specification "$SPEC" --customer-metadata-properties "TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION" --query ModelPackageArn --output text)',
+            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "Trained by $TRAINING_JOB_NAME from $SOURCE_VERSION" --inference-specification "$SPEC" --customer-metadata-properties "TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION,$METRIC_NAME=$METRIC_VALUE" --query ModelPackageArn --output text)',
             'echo "Registered $MODEL_PACKAGE_ARN"',
           ],
         },
       },
-    }), false, { MODEL_PACKAGE_GROUP: { value: props.modelRegistry.modelPackageGroupName } });
+    }), false, { MODEL_PACKAGE_GROUP: { value: props.modelRegistry.modelPackageGroupName }, METRIC_NAME: { value: this.training.metricName } });
     const sm = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
     const groupName = props.modelRegistry.modelPackageGroupName;
     const groupPackages = sm('model-package', `${groupName.toLowerCase()}/*`);

@@ -270,6 +270,14 @@ describe('model journey permissions with the built-in defaults (one account): ea
       ...TARGETS.map((t) => ({ principal: role, action: 'sagemaker:CreateModelPackage', resource: arn(`model-package/mlops-${t}-default/1`) })));
   });
 
+  test('the evaluation gate may read the champion: the newest approved version of the pipeline\'s group', async () => {
+    const fn = platform.only('AWS::Lambda::Function', 'dev/Delivery', (f) => f.properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'model-evaluation');
+    const role = roleOf(fn, 'Role');
+    await expectAllowed(platform,
+      { principal: role, action: 'sagemaker:ListModelPackages', resource: '*' },
+      { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn('model-package/mlops-dev-default/4') });
+  });
+
   test('the rejection state machine may read the pipeline\'s action executions and reject the registered version', async () => {
     const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('listActionExecutions'));
     const pipeline = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');
