@@ -49,6 +49,11 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
       problems.push(`${key}.modelPackageGroupName: "${group}" — no endpoint of stage ${t.stage} deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: ${tc.sagemaker.endpoints.map((e) => e.name).join(', ') || 'none'}`);
       return;
     }
+    if (endpoint.mode === 'async') {
+      // The smoke test calls InvokeEndpoint, which asynchronous endpoints refuse; passing it would need S3 input and output.
+      problems.push(`${key}.modelPackageGroupName: "${group}" — it deploys to stage ${t.stage}'s asynchronous endpoint "${endpoint.name}", which the pipeline's synchronous smoke test cannot invoke; promote a group of a real-time or serverless endpoint`);
+      return;
+    }
     if (t.endpointName !== undefined && t.endpointName !== endpoint.name) {
       problems.push(`${key}.endpointName: "${t.endpointName}" — group ${group} of stage ${t.stage} deploys to endpoint "${endpoint.name}"; leave endpointName out or give that one`);
       return;

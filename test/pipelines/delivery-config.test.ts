@@ -145,6 +145,9 @@ describe('the pipeline is wired to the registry it registers into and the target
     expect(wiringProblems({}, { prod: { sagemaker: { endpoints: [{ name: 'default', mode: 'serverless', serverless: { memoryMb: 2048, maxConcurrency: 5 } }] } } })).toEqual([
       'pipelines.deployTargets.1.modelPackageGroupName: "default" — no endpoint of stage prod deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: default',
     ]);
+    expect(wiringProblems({}, { staging: { sagemaker: { endpoints: [{ name: 'default', mode: 'async', modelPackageGroup: 'default' }] } } })).toEqual([
+      'pipelines.deployTargets.0.modelPackageGroupName: "default" — it deploys to stage staging\'s asynchronous endpoint "default", which the pipeline\'s synchronous smoke test cannot invoke; promote a group of a real-time or serverless endpoint',
+    ]);
     expect(wiringProblems({ pipelines: { deployTargets: [{ stage: 'staging', endpointName: 'other' }] } })).toEqual([
       'pipelines.deployTargets.0.endpointName: "other" — group default of stage staging deploys to endpoint "default"; leave endpointName out or give that one',
     ]);
