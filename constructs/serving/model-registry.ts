@@ -79,7 +79,10 @@ export interface IModelPackageGroup {
 }
 
 const REGISTER_ACTIONS = ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
-const APPROVE_ACTIONS = ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
+const APPROVE_ACTIONS = ['sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
+
+/** ListModelPackages has no resource-level permissions: finding the version to approve needs it on `*`. */
+const listPackages = (grantee: iam.IGrantable): iam.Grant => iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
 /** Where SageMaker training jobs of a model pipeline write their output (`<prefix><job>/output/model.tar.gz`). */
 export const TRAINING_OUTPUT_PREFIX = 'training-jobs/';
 
@@ -179,13 +182,17 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
     });
   }
 
-  /** Allow `grantee` (e.g. a reviewer or a pipeline gate) to read versions and set their approval status. */
+  /**
+   * Allow `grantee` (e.g. a reviewer or a pipeline gate) to list versions, read them and set their approval status.
+   * Listing is granted on `*` (IAM has no resource type for it): acknowledge `AwsSolutions-IAM5[Resource::*]` on the
+   * grantee's policy if cdk-nag runs.
+   */
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: APPROVE_ACTIONS,
       resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
-    });
+    }).combine(listPackages(grantee));
   }
 
   private packagesArn(): string {
@@ -367,6 +374,6 @@ class ImportedModelPackageGroup extends Construct implements IModelPackageGroup 
   }
 
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: APPROVE_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] });
+    return iam.Grant.addToPrincipal({ grantee, actions: APPROVE_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] }).combine(listPackages(grantee));
   }
 }
