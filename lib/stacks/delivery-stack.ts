@@ -21,6 +21,8 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly dataLake: DataLake;
   readonly registry: ImageRegistry;
   readonly alertsTopic: sns.ITopic;
+  /** Environment of the training jobs, e.g. `MLFLOW_TRACKING_URI` of the Experiments stack. @default - none */
+  readonly trainingEnvironment?: Readonly<Record<string, string>>;
   /** This stage's model registries by config group name (its SageMaker stack); the pipeline registers into one. @default - none */
   readonly modelRegistries?: Readonly<Record<string, ModelRegistry>>;
   /** Config of each stage in `pipelines.deployTargets`: promotion names are derived from it and checked against it. */
@@ -120,6 +122,7 @@ export class DeliveryStack extends PlatformStack {
           metricRegex: p.evaluation.metricRegex,
           threshold: p.evaluation.threshold,
           direction: p.evaluation.direction,
+          environment: props.trainingEnvironment,
         },
         scanFailOnSeverity: p.scan.failOnSeverity,
         scanMaxFindings: p.scan.maxFindings,
