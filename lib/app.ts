@@ -47,7 +47,8 @@ export function buildPlatform(app: App, options: PlatformAppOptions = {}): Platf
   if (problems.length > 0) {
     throw new ConfigError(`Invalid cdk-mlops configuration${options.configFile ? ` (${options.configFile})` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, problems);
   }
-  const stages = configs.map((config) => new PlatformStage(app, config.stage, { config }));
+  const stageConfig = (stage: string) => loadStageConfig({ stage, file: options.configFile });
+  const stages = configs.map((config) => new PlatformStage(app, config.stage, { config, stageConfig }));
   if (pipelineConfigs[0]?.pipelines.infrastructure.enabled) new InfrastructurePipelineStack(app, 'Pipeline', {
     configs: pipelineConfigs,
     // The synth step runs at the repository root: pass the file as the user gave it, relative to there.

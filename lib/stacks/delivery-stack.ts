@@ -11,7 +11,10 @@ import { GITHUB_OIDC_ISSUER, GitHubDeployRole } from '../../pipelines/github-dep
 import { type DeliveryTarget, ModelDeliveryPipeline } from '../../pipelines/model-delivery-pipeline';
 import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
 import { type CheckStatement, smokeStatements, statusStatements } from '../cli/permissions';
+import { type ModelRegistry } from '../../constructs/serving/model-registry';
+import { ConfigError, type StageConfig } from '../config';
 import { DRIFT_EVENT } from '../config/components/pipelines';
+import { endpointName, modelPackageGroupName } from '../naming';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 export interface DeliveryStackProps extends PlatformStackProps {
@@ -22,6 +25,51 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly alertsTopic: sns.ITopic;
   /** Environment of the training jobs, e.g. `MLFLOW_TRACKING_URI` of the Experiments stack. @default - none */
   readonly trainingEnvironment?: Readonly<Record<string, string>>;
+  /** This stage's model registries by config group name (its SageMaker stack); the pipeline registers into one. @default - none */
+  readonly modelRegistries?: Readonly<Record<string, ModelRegistry>>;
+  /** Config of each stage in `pipelines.deployTargets`: promotion names are derived from it and checked against it. */
+  readonly targetConfigs: (stage: string) => StageConfig;
+}
+
+/** The group and endpoint a target stage deploys, by the naming functions its SageMaker stack uses; every problem names its key. */
+export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): { targets: DeliveryTarget[]; problems: string[] } {
+  const p = config.pipelines;
+  const problems: string[] = [];
+  const targets: DeliveryTarget[] = [];
+  p.deployTargets.forEach((t, i) => {
+    const key = `pipelines.deployTargets.${i}`;
+    const tc = targetConfigs(t.stage);
+    const group = t.modelPackageGroupName ?? p.modelPackageGroupName;
+    if (!tc.sagemaker.enabled) {
+      problems.push(`${key}.stage: "${t.stage}" — stage ${t.stage} deploys no SageMaker stack (its sagemaker.enabled is false); switch it on there or remove the target`);
+      return;
+    }
+    if (!tc.sagemaker.modelPackageGroups.includes(group)) {
+      problems.push(`${key}.modelPackageGroupName: "${group}" — stage ${t.stage} has no such model package group; allowed: ${tc.sagemaker.modelPackageGroups.join(', ') || 'none (set sagemaker.modelPackageGroups there)'}`);
+      return;
+    }
+    const endpoint = tc.sagemaker.endpoints.find((e) => e.modelPackageGroup === group);
+    if (!endpoint) {
+      problems.push(`${key}.modelPackageGroupName: "${group}" — no endpoint of stage ${t.stage} deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: ${tc.sagemaker.endpoints.map((e) => e.name).join(', ') || 'none'}`);
+      return;
+    }
+    if (endpoint.mode === 'async') {
+      // The smoke test calls InvokeEndpoint, which asynchronous endpoints refuse; passing it would need S3 input and output.
+      problems.push(`${key}.modelPackageGroupName: "${group}" — it deploys to stage ${t.stage}'s asynchronous endpoint "${endpoint.name}", which the pipeline's synchronous smoke test cannot invoke; promote a group of a real-time or serverless endpoint`);
+      return;
+    }
+    if (t.endpointName !== undefined && t.endpointName !== endpoint.name) {
+      problems.push(`${key}.endpointName: "${t.endpointName}" — group ${group} of stage ${t.stage} deploys to endpoint "${endpoint.name}"; leave endpointName out or give that one`);
+      return;
+    }
+    targets.push({
+      name: t.stage,
+      modelPackageGroupName: modelPackageGroupName(tc.prefix, t.stage, group),
+      endpointName: endpointName(tc.prefix, t.stage, endpoint.name),
+      approval: t.approval ?? t.stage === 'prod',
+    });
+  });
+  return { targets, problems };
 }
 
 /**
@@ -42,15 +90,19 @@ export class DeliveryStack extends PlatformStack {
       const repositories = Object.keys(props.registry.repositories);
       // One image serves training and inference; the `training` repository when the registry has one.
       const imageRepository = props.registry.repositories[repositories.includes('training') ? 'training' : repositories[0]];
-      const targets: DeliveryTarget[] = p.deployTargets.map((t) => {
-        const group = t.modelPackageGroupName ?? `${p.modelPackageGroupName}-${t.stage}`;
-        return {
-          name: t.stage,
-          modelPackageGroupName: group,
-          ...(t.functionName ? { functionName: t.functionName } : { endpointName: t.endpointName ?? `${prefix}-${t.stage}-${p.modelPackageGroupName}` }),
-          approval: t.approval ?? t.stage === 'prod',
-        };
-      });
+      const problems: string[] = [];
+      const registry = props.modelRegistries?.[p.modelPackageGroupName];
+      if (!registry) {
+        problems.push(`pipelines.modelPackageGroupName: "${p.modelPackageGroupName}" — the pipeline registers into this stage's model registry: ${props.config.sagemaker.enabled
+          ? `allowed: ${Object.keys(props.modelRegistries ?? {}).join(', ') || 'none (set sagemaker.modelPackageGroups)'}`
+          : 'sagemaker.enabled is false in this stage; switch it on'}`);
+      }
+      const resolved = resolveDeliveryTargets(props.config, props.targetConfigs);
+      problems.push(...resolved.problems);
+      if (problems.length > 0) {
+        throw new ConfigError(`Invalid cdk-mlops configuration for stage "${stage}": the model pipeline's registry and targets\n${problems.map((l) => `  - ${l}`).join('\n')}`, problems);
+      }
+      const targets = resolved.targets;
       this.modelPipeline = new ModelDeliveryPipeline(this, 'ModelPipeline', {
         source: p.source.connectionArn && p.source.repository
           ? { connectionArn: p.source.connectionArn, repository: p.source.repository, branch: p.source.branch }
@@ -76,7 +128,7 @@ export class DeliveryStack extends PlatformStack {
         },
         scanFailOnSeverity: p.scan.failOnSeverity,
         scanMaxFindings: p.scan.maxFindings,
-        modelPackageGroupName: p.modelPackageGroupName,
+        modelRegistry: registry!,
         targets,
         smokeTestInstances: p.smokeTestInstances,
         schedule: p.schedule ? scheduler.ScheduleExpression.expression(p.schedule) : undefined,

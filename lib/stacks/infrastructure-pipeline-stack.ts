@@ -47,7 +47,7 @@ export class InfrastructurePipelineStack extends Stack {
     });
     const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
     this.stages = props.configs.map((config) => {
-      const stage = new PlatformStage(this, capitalized(config.stage), { config });
+      const stage = new PlatformStage(this, capitalized(config.stage), { config, stageConfig: (name) => props.configs.find((c) => c.stage === name) ?? config });
       this.infrastructure.addStage(stage, { approval: config.pipelines.requireApproval });
       return stage;
     });
