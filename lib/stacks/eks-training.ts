@@ -38,9 +38,11 @@ export class EksTraining extends Construct {
       clusterName: `${prefix}-${stage}-training`,
       publicAccessCidrs: eks.endpointAccess === 'public-and-private' ? eks.publicAccessCidrs : [],
       adminRoles: eks.adminRoleArns.map((arn, i) => iam.Role.fromRoleArn(this, `AdminRole${i}`, arn, { mutable: false })),
+      deployRoleAdmin: eks.deployRoleAdmin,
+      viewerRoles: eks.viewerRoleArns.map((arn, i) => iam.Role.fromRoleArn(this, `ViewerRole${i}`, arn, { mutable: false })),
       systemNodeGroup: eks.systemNodeGroup,
       gpuNodeGroups: eks.gpuNodeGroups,
-      spotNodeGroup: eks.spotNodeGroup.enabled ? eks.spotNodeGroup : undefined,
+      workerNodeGroup: eks.workerNodeGroup.enabled ? eks.workerNodeGroup : undefined,
       scaleDownUnneededMinutes: eks.scaleDownUnneededMinutes,
       kubeRay: eks.ray.enabled,
       removalPolicy,
@@ -53,6 +55,10 @@ export class EksTraining extends Construct {
     this.rayServiceAccount = new RayServiceAccount(this, 'RayServiceAccount', { cluster, namespace: ray.namespace, name: 'ray' });
     dataLake.grantReadData(this.rayServiceAccount);
     dataLake.grantWriteArtifacts(this.rayServiceAccount);
+    // Data scientists: Ray objects, pods, logs and port-forwarding in the Ray namespace only.
+    eks.rayUserRoleArns.forEach((arn, i) => this.trainingCluster.grantAccess(`RayUser${i}`, iam.Role.fromRoleArn(this, `RayUserRole${i}`, arn, { mutable: false }), {
+      viewNamespaces: [ray.namespace], kubernetesGroups: [this.rayServiceAccount!.rayUsersGroup],
+    }));
 
     const gpuGroup = eks.gpuNodeGroups[0];
     const workerGroups: RayWorkerGroupOptions[] = [{
@@ -61,7 +67,7 @@ export class EksTraining extends Construct {
       maxReplicas: ray.cpuWorkers.maxReplicas,
       cpu: ray.cpuWorkers.cpu,
       memory: ray.cpuWorkers.memory,
-      nodeSelector: this.trainingCluster.spotNodeSelector,
+      nodeSelector: this.trainingCluster.workerNodeSelector,
     }];
     if (gpuGroup && ray.gpuWorkers.maxReplicas > 0) {
       workerGroups.push({

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import {
-  cpuTypesHint, gpusPerInstance, gpuTypesHint, isCpuInstanceType,
+  cpuCores, cpuTypesHint, EFA_REFUSAL, gpusPerInstance, gpuTypesHint, isCpuInstanceType, memoryGiB, needsEfa, podCapacity,
 } from '../../../constructs/eks/instance-types';
 import { intRange, resourceName, roleArn, type StageDefaults } from '../common';
 
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, { error: 'must be an IPv4 CIDR such as 203.0.113.0/24' });
 
 const cpuInstanceType = z.string().refine(isCpuInstanceType, { error: `must be ${cpuTypesHint()}` });
-const gpuInstanceType = z.string().refine((t) => gpusPerInstance(t) !== undefined, { error: `must be ${gpuTypesHint()}` });
+const gpuInstanceType = z.string().refine((t) => gpusPerInstance(t) !== undefined, { error: `must be ${gpuTypesHint()}` })
+  .refine((t) => !needsEfa(t), { error: EFA_REFUSAL });
 
 /** Kubernetes quantities: CPU like `500m` or `2`, memory like `4Gi`. Never negative. */
 const cpuQuantity = z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, { error: 'must be a non-negative CPU quantity such as 500m or 2' });
@@ -49,9 +50,11 @@ export const gpuNodeGroupConfig = z.strictObject({
   }
 });
 
-export const spotNodeGroupConfig = z.strictObject({
-  /** Create a spot CPU worker group for Ray CPU workers and batch work. */
+export const workerNodeGroupConfig = z.strictObject({
+  /** Create a CPU worker group for Ray CPU workers and batch work (they stay off the system group). */
   enabled: z.boolean(),
+  /** Spot capacity (cheap, interruptible) or on-demand. */
+  spot: z.boolean(),
   /** x86 instance types; several similar types make spot capacity easier to get. */
   instanceTypes: z.array(cpuInstanceType).min(1, { error: 'needs at least one instance type' }),
   ...sizes,
@@ -101,12 +104,25 @@ export const eksConfig = z.strictObject({
   publicAccessCidrs: z.array(cidr),
   /** IAM roles granted cluster-admin through EKS access entries. */
   adminRoleArns: z.array(roleArn),
+  /**
+   * Make the CDK bootstrap deploy role (`cdk-hnb659fds-deploy-role-<account>-<region>`) a cluster admin, so whoever
+   * can deploy the platform reaches the cluster. The cluster needs at least one admin: this or adminRoleArns.
+   */
+  deployRoleAdmin: z.boolean(),
+  /** IAM roles with read-only access to the whole cluster (AmazonEKSViewPolicy), e.g. on-call. */
+  viewerRoleArns: z.array(roleArn),
+  /**
+   * IAM roles of data scientists: submit and manage RayJobs, RayCronJobs, RayClusters and RayServices in the Ray
+   * namespace, read its pods and logs, port-forward to dashboards — nothing outside that namespace.
+   */
+  rayUserRoleArns: z.array(roleArn),
+
   /** Small on-demand group for add-ons and Ray heads. */
   systemNodeGroup: systemNodeGroupConfig,
   /** GPU managed node groups (AL2023 NVIDIA AMI, tainted nvidia.com/gpu=true:NoSchedule). minSize 0 scales to zero. */
   gpuNodeGroups: z.array(gpuNodeGroupConfig),
-  /** Optional spot CPU worker group. */
-  spotNodeGroup: spotNodeGroupConfig,
+  /** CPU worker group (spot or on-demand) for Ray CPU workers. */
+  workerNodeGroup: workerNodeGroupConfig,
   /** Minutes a node must be unneeded before the Cluster Autoscaler removes it (how fast GPUs go back to zero). */
   scaleDownUnneededMinutes: intRange(1, 1440, ' minutes'),
   /** KubeRay operator and default RayCluster. */
@@ -118,6 +134,24 @@ export const eksConfig = z.strictObject({
   eks.publicAccessCidrs.forEach((range, i) => {
     if (range.endsWith('/0')) ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs', i], message: 'must not open the API to the whole internet' });
   });
+  if (eks.enabled && eks.adminRoleArns.length === 0 && !eks.deployRoleAdmin) {
+    ctx.addIssue({ code: 'custom', path: ['adminRoleArns'], message: 'the cluster needs at least one admin (its creator gets no access): list a role ARN or set eks.deployRoleAdmin: true' });
+  }
+  if (eks.ray.enabled) {
+    // The head and its autoscaler sidecar run on one system node beside the DaemonSets.
+    const type = eks.systemNodeGroup.instanceTypes[0];
+    const room = podCapacity(type);
+    const cpu = cpuCores(eks.ray.head.cpu) + 0.5;
+    const mem = memoryGiB(eks.ray.head.memory) + 0.5;
+    if (room && (cpu > room.cpu || mem > room.memoryGiB)) {
+      ctx.addIssue({
+        code: 'custom', path: ['systemNodeGroup', 'instanceTypes', 0],
+        message: `has room for about ${room.cpu.toFixed(2)} vCPU / ${room.memoryGiB.toFixed(1)} GiB of pods per node after system reservations and DaemonSets, `
+          + `but the Ray head (eks.ray.head ${eks.ray.head.cpu} CPU / ${eks.ray.head.memory}) plus its autoscaler sidecar (500m / 512Mi) needs ${cpu} vCPU / ${mem.toFixed(1)} GiB: `
+          + 'use a larger type (e.g. m6i.xlarge) or a smaller head',
+      });
+    }
+  }
   const names = eks.gpuNodeGroups.map((g) => g.name);
   names.forEach((name, i) => {
     if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['gpuNodeGroups', i, 'name'], message: 'must be unique among gpuNodeGroups' });
@@ -136,6 +170,9 @@ export const eksConfig = z.strictObject({
 });
 export type EksConfig = z.infer<typeof eksConfig>;
 
+/** Admin through the CDK deploy role until a stage lists its own roles. */
+const access = { adminRoleArns: [], deployRoleAdmin: true, viewerRoleArns: [], rayUserRoleArns: [] } satisfies Partial<EksConfig>;
+
 const rayDefaults = (head: EksConfig['ray']['head'], maxCpuWorkers: number, maxGpuWorkers: number): EksConfig['ray'] => ({
   enabled: true,
   namespace: 'ray',
@@ -150,7 +187,7 @@ const rayDefaults = (head: EksConfig['ray']['head'], maxCpuWorkers: number, maxG
 /**
  * On in every stage so what is tested in dev is what staging and prod run. Cost-aware everywhere: GPU and
  * spot groups at min 0 and Ray GPU workers at 0 (nothing GPU runs while idle); only the small on-demand
- * system group is always up. prod has larger system nodes, higher GPU limits and no spot CPU group.
+ * system group is always up. prod has larger GPU nodes, higher limits and on-demand CPU workers.
  * The API endpoint is private everywhere.
  */
 export const eksDefaults: StageDefaults<EksConfig> = {
@@ -158,10 +195,11 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     enabled: true,
     endpointAccess: 'private',
     publicAccessCidrs: [],
-    adminRoleArns: [],
-    systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 2, maxSize: 3 },
+    ...access,
+    // m6i.xlarge: an m6i.large has no room for the Ray head and its autoscaler beside the DaemonSets.
+    systemNodeGroup: { instanceTypes: ['m6i.xlarge'], minSize: 2, maxSize: 3 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 100 }],
-    spotNodeGroup: { enabled: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 4 },
+    workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 4 },
     scaleDownUnneededMinutes: 10,
     ray: rayDefaults({ cpu: '1', memory: '4Gi' }, 4, 2),
   },
@@ -169,10 +207,10 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     enabled: true,
     endpointAccess: 'private',
     publicAccessCidrs: [],
-    adminRoleArns: [],
-    systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 2, maxSize: 4 },
+    ...access,
+    systemNodeGroup: { instanceTypes: ['m6i.xlarge'], minSize: 2, maxSize: 4 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 4, spot: false, diskSizeGiB: 200 }],
-    spotNodeGroup: { enabled: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
+    workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
     scaleDownUnneededMinutes: 10,
     ray: rayDefaults({ cpu: '1', memory: '4Gi' }, 8, 4),
   },
@@ -180,11 +218,22 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     enabled: true,
     endpointAccess: 'private',
     publicAccessCidrs: [],
-    adminRoleArns: [],
+    ...access,
     systemNodeGroup: { instanceTypes: ['m6i.xlarge'], minSize: 3, maxSize: 6 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.2xlarge', 'g5.4xlarge'], minSize: 0, maxSize: 8, spot: false, diskSizeGiB: 200 }],
-    spotNodeGroup: { enabled: false, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
+    workerNodeGroup: { enabled: true, spot: false, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
     scaleDownUnneededMinutes: 15,
     ray: rayDefaults({ cpu: '2', memory: '8Gi' }, 16, 8),
   },
 };
+
+/** Rules between `eks` and other components. */
+export function eksCrossProblems(c: { eks: EksConfig; network: { natGateways: number } }): string[] {
+  const p: string[] = [];
+  if (c.eks.enabled && c.network.natGateways === 0) {
+    p.push('eks.enabled: true — needs network.natGateways >= 1: with 0 the cluster runs in isolated subnets, where nodes cannot pull the Helm '
+      + 'charts (Helm repositories), the images (Docker Hub, registry.k8s.io, nvcr.io) or reach the EKS, STS, EC2 and Auto Scaling APIs the '
+      + 'nodes, Pod Identity agent and Cluster Autoscaler call; set network.natGateways to 1 or more, or eks.enabled: false');
+  }
+  return p;
+}

@@ -44,7 +44,59 @@ describe('dev stage with Ray off and a public endpoint for an office CIDR', () =
   });
 });
 
+describe('dev stage with data scientists and a viewer', () => {
+  const scientist = 'arn:aws:iam::111111111111:role/data-scientist';
+  let t: Template;
+  beforeAll(() => {
+    const stage = platformStage('dev', { eks: { rayUserRoleArns: [scientist], viewerRoleArns: ['arn:aws:iam::111111111111:role/on-call'] }, monitoring: { enabled: false }, pipelines: { enabled: false } });
+    t = Template.fromStack(stage.trainingStack!);
+  });
+
+  test('a Ray user gets namespace view plus the Ray users group, bound by a Role to Ray objects, logs and port-forwarding in the Ray namespace only', () => {
+    t.hasResourceProperties('AWS::EKS::AccessEntry', {
+      PrincipalArn: scientist, KubernetesGroups: ['cdk-mlops:ray-users:ray'],
+      AccessPolicies: [{ PolicyArn: Match.anyValue(), AccessScope: { Type: 'namespace', Namespaces: ['ray'] } }],
+    });
+    const rbac = Object.values(t.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
+      .filter((r) => typeof r.Properties.Manifest === 'string').map((r) => JSON.parse(r.Properties.Manifest as string) as any[]).find((m) => m.some((o) => o.kind === 'RoleBinding'))!;
+    const [role, binding] = rbac;
+    expect(role).toMatchObject({ kind: 'Role', metadata: { name: 'ray-user', namespace: 'ray' } });
+    expect(binding).toMatchObject({ kind: 'RoleBinding', metadata: { namespace: 'ray' }, roleRef: { kind: 'Role', name: 'ray-user' }, subjects: [{ kind: 'Group', name: 'cdk-mlops:ray-users:ray' }] });
+    const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    expect(rules.find((r) => r.apiGroups[0] === 'ray.io')!.resources).toEqual(['rayjobs', 'raycronjobs', 'rayclusters', 'rayservices']);
+    expect(rules.some((r) => r.resources.includes('pods/portforward') && r.verbs.includes('create'))).toBe(true);
+    // Nothing that reads secrets or changes RBAC.
+    expect(rules.flatMap((r) => r.resources)).not.toContain('secrets');
+    expect(rules.flatMap((r) => r.apiGroups)).not.toContain('rbac.authorization.k8s.io');
+  });
+
+  test('the deploy role stays admin and the viewer gets cluster-wide read-only', () => {
+    t.hasResourceProperties('AWS::EKS::AccessEntry', { PrincipalArn: 'arn:aws:iam::111111111111:role/on-call', AccessPolicies: [Match.objectLike({ AccessScope: { Type: 'cluster' } })] });
+    const principals = JSON.stringify(Object.values(t.findResources('AWS::EKS::AccessEntry')).map((r) => r.Properties.PrincipalArn));
+    expect(principals).toContain('deploy-role');
+  });
+});
+
 describe('eks config', () => {
+  test('no admin at all is a config error', () => {
+    expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { deployRoleAdmin: false } } }))
+      .toThrow(/eks\.adminRoleArns: \[\] — the cluster needs at least one admin/);
+    expect(loadStageConfig({ stage: 'dev', overrides: { eks: { deployRoleAdmin: false, adminRoleArns: ['arn:aws:iam::111111111111:role/admin'] } } }).eks.deployRoleAdmin).toBe(false);
+  });
+  test('EKS without NAT gateways is refused with the reason', () => {
+    expect(() => loadStageConfig({ stage: 'dev', overrides: { network: { natGateways: 0 } } }))
+      .toThrow(/eks\.enabled: true — needs network\.natGateways >= 1: with 0 the cluster runs in isolated subnets, where nodes cannot pull the Helm charts/);
+  });
+  test('a system node too small for the Ray head and its autoscaler is a config error; p4d is refused', () => {
+    expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { systemNodeGroup: { instanceTypes: ['m6i.large'] } } } }))
+      .toThrow(/eks\.systemNodeGroup\.instanceTypes\.0: "m6i.large" — has room for about 1\.\d+ vCPU .* needs 1\.5 vCPU/);
+    expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { systemNodeGroup: { instanceTypes: ['m6i.large'] }, ray: { head: { cpu: '500m', memory: '2Gi' } } } } })).not.toThrow();
+    expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { gpuNodeGroups: [{ name: 'big', instanceTypes: ['p5.48xlarge'], minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 500 }] } } }))
+      .toThrow(/eks\.gpuNodeGroups\.0\.instanceTypes\.0: "p5.48xlarge" — is an EFA training instance/);
+  });
+  test('prod CPU workers have their own on-demand group, off the system group', () => {
+    expect(loadStageConfig({ stage: 'prod' }).eks.workerNodeGroup).toMatchObject({ enabled: true, spot: false });
+  });
   test('GPU workers without GPU capacity are a config error naming the key', () => {
     expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { gpuNodeGroups: [] } } }))
       .toThrow(/eks\.ray\.gpuWorkers\.maxReplicas: 2 — GPU workers need GPU capacity/);

@@ -81,13 +81,13 @@ describe('Ray builders', () => {
     vpc,
     clusterName: 'ray-test',
     gpuNodeGroups: [{ name: 'gpu-a', instanceTypes: ['g5.12xlarge'], maxSize: 2 }, { name: 'gpu-empty', instanceTypes: ['g5.xlarge'], maxSize: 0 }],
-    spotNodeGroup: { instanceTypes: ['m6i.xlarge'] },
+    workerNodeGroup: { instanceTypes: ['m6i.xlarge'] },
   });
   const spec: RayClusterSpecOptions = {
     serviceAccountName: 'ray',
     head: { cpu: '2', memory: '8Gi', nodeSelector: tc.systemNodeSelector, env: { RAY_GRAFANA_HOST: 'http://grafana.monitoring.svc:80' } },
     workerGroups: [
-      { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: tc.spotNodeSelector },
+      { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: tc.workerNodeSelector },
       { groupName: 'gpu', minReplicas: 0, maxReplicas: 2, cpu: '8', memory: '64Gi', gpus: 4, gpuCapacity: tc.gpuCapacityOf('gpu-a') },
     ],
   };
@@ -155,7 +155,7 @@ describe('Ray builders', () => {
     expect(pod.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
     expect(pod.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'gpu-a' });
     const cpu = (rayCluster.manifest.spec as any).workerGroupSpecs[0];
-    expect(cpu.template.spec.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'spot-cpu' });
+    expect(cpu.template.spec.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'cpu-workers' });
     expect(cpu.template.spec.tolerations).toBeUndefined();
     expect(cpu.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBeUndefined();
   });
