@@ -20,6 +20,7 @@ import { type IClusterAddOn } from './addons/add-on';
 import { ClusterAutoscaler } from './addons/cluster-autoscaler';
 import { checkK8sName } from './addons/helm-add-on';
 import { KubeRayOperator } from './addons/kuberay-operator';
+import { VolcanoScheduler } from './addons/volcano-scheduler';
 import { ACCELERATOR_LABEL, GPU_TAINT_KEY, NvidiaDevicePlugin } from './addons/nvidia-device-plugin';
 import {
   acceleratorOf, cpuTypesHint, EFA_REFUSAL, gpusPerInstance, gpuTypesHint, isCpuInstanceType, needsEfa,
@@ -139,6 +140,10 @@ export interface TrainingClusterProps {
   readonly scaleDownUnneededMinutes?: number;
   /** Install the KubeRay operator 1.7.0. @default true */
   readonly kubeRay?: boolean;
+  /** Turn on KubeRay's RayCronJob controller (alpha feature gate). @default false */
+  readonly rayCronJobs?: boolean;
+  /** Gang scheduling of Ray clusters: install Volcano and make KubeRay create PodGroups for it. @default false */
+  readonly gangScheduling?: boolean;
   /** More add-ons, installed after the built-in ones. @default - none */
   readonly addOns?: IClusterAddOn[];
   /** What happens to the encryption key and the log group on stack deletion. @default RemovalPolicy.RETAIN */
@@ -239,9 +244,10 @@ export class TrainingCluster extends Construct {
       sizes(prop, g, 0);
       v.intRange(`${prop}.diskSizeGiB`, g.diskSizeGiB, 20, 16384, 'GiB');
     });
-    const addOnNames = ['cluster-autoscaler', 'nvidia-device-plugin', 'kuberay-operator', ...(props.addOns ?? []).map((a) => a.name)];
-    (props.addOns ?? []).forEach((a, i) => v.check(addOnNames.indexOf(a.name) === i + 3, `addOns[${i}].name`, a.name,
-      'must be unique and differ from the built-in add-ons (cluster-autoscaler, nvidia-device-plugin, kuberay-operator)'));
+    const addOnNames = ['cluster-autoscaler', 'nvidia-device-plugin', 'kuberay-operator', 'volcano', ...(props.addOns ?? []).map((a) => a.name)];
+    (props.addOns ?? []).forEach((a, i) => v.check(addOnNames.indexOf(a.name) === i + 4, `addOns[${i}].name`, a.name,
+      'must be unique and differ from the built-in add-ons (cluster-autoscaler, nvidia-device-plugin, kuberay-operator, volcano)'));
+    v.check(!(props.gangScheduling || props.rayCronJobs) || (props.kubeRay ?? true), 'kubeRay', props.kubeRay, 'must stay true with gangScheduling or rayCronJobs (both are KubeRay features)');
     v.throwIfInvalid();
 
     this.encryptionKey = props.encryptionKey ?? platformKey(this, 'Key', {
@@ -347,10 +353,16 @@ export class TrainingCluster extends Construct {
       scaleDownUnneededMinutes: props.scaleDownUnneededMinutes,
       nodeSelector: this.systemNodeSelector,
     });
-    const kubeRay = (props.kubeRay ?? true) ? new KubeRayOperator({ nodeSelector: this.systemNodeSelector }) : undefined;
+    const kubeRay = (props.kubeRay ?? true) ? new KubeRayOperator({
+      nodeSelector: this.systemNodeSelector,
+      rayCronJob: props.rayCronJobs,
+      batchScheduler: props.gangScheduling ? 'volcano' : undefined,
+    }) : undefined;
     const addOns: IClusterAddOn[] = [
       this.clusterAutoscaler,
       ...(gpuGroups.length > 0 ? [new NvidiaDevicePlugin()] : []),
+      // Before the operator, which checks for Volcano's PodGroup CRD at start-up.
+      ...(kubeRay && props.gangScheduling ? [new VolcanoScheduler()] : []),
       ...(kubeRay ? [kubeRay] : []),
       ...(props.addOns ?? []),
     ];

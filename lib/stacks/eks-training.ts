@@ -2,8 +2,9 @@ import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { Stack } from 'aws-cdk-lib';
 import {
-  RayCluster, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
+  OnnxRayService, RayCluster, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
 } from '../../constructs/eks';
 import { type DataLake } from '../../constructs/storage';
 import { type StageConfig } from '../config';
@@ -25,6 +26,12 @@ export class EksTraining extends Construct {
   public readonly trainingCluster: TrainingCluster;
   public readonly rayServiceAccount?: RayServiceAccount;
   public readonly rayCluster?: RayCluster;
+  /** RayJobs (`eks.ray.jobs` without schedule) by name. */
+  public readonly rayJobs: Readonly<Record<string, RayJob>> = {};
+  /** RayCronJobs (`eks.ray.jobs` with schedule) by name. */
+  public readonly rayCronJobs: Readonly<Record<string, RayCronJob>> = {};
+  /** ONNX RayServices (`eks.ray.services`) by name. */
+  public readonly rayServices: Readonly<Record<string, OnnxRayService>> = {};
 
   constructor(scope: Construct, id: string, props: EksTrainingProps) {
     super(scope, id);
@@ -45,6 +52,8 @@ export class EksTraining extends Construct {
       workerNodeGroup: eks.workerNodeGroup.enabled ? eks.workerNodeGroup : undefined,
       scaleDownUnneededMinutes: eks.scaleDownUnneededMinutes,
       kubeRay: eks.ray.enabled,
+      rayCronJobs: eks.ray.enabled && eks.ray.jobs.some((j) => j.schedule !== undefined),
+      gangScheduling: eks.ray.enabled && eks.ray.gangScheduling,
       removalPolicy,
     });
     const cluster = this.trainingCluster.cluster;
@@ -97,10 +106,74 @@ export class EksTraining extends Construct {
       idleTimeoutSeconds: ray.idleTimeoutSeconds,
       dependsOn: [this.trainingCluster.kubeRayOperator!, this.rayServiceAccount.serviceAccount],
     });
+    const workloads = this.addConfiguredWorkloads(config, props, workerGroups);
+    this.rayJobs = workloads.jobs;
+    this.rayCronJobs = workloads.cronJobs;
+    this.rayServices = workloads.services;
+
     new CfnOutput(this, 'RayDashboard', {
       key: 'RayDashboardCommand',
       value: `kubectl -n ${ray.namespace} port-forward svc/${this.rayCluster.headServiceName} 8265:8265`,
       description: 'Opens the Ray dashboard of the default RayCluster on http://localhost:8265',
     });
+  }
+
+  /** The named RayJobs, RayCronJobs and RayServices of `eks.ray`, each on its own cluster after the operator and namespace. */
+  private addConfiguredWorkloads(config: StageConfig, props: EksTrainingProps, defaultWorkers: RayWorkerGroupOptions[]) {
+    const ray = config.eks.ray;
+    const tc = this.trainingCluster;
+    const sa = this.rayServiceAccount!;
+    const dependsOn = [tc.kubeRayOperator!, sa.serviceAccount];
+    const gang = ray.gangScheduling ? { scheduler: 'volcano' as const } : undefined;
+    const region = Stack.of(this).region;
+    const jobs: Record<string, RayJob> = {};
+    const cronJobs: Record<string, RayCronJob> = {};
+    for (const j of ray.jobs) {
+      const spec: RayClusterSpecOptions = {
+        serviceAccountName: sa.serviceAccountName,
+        head: { cpu: ray.head.cpu, memory: ray.head.memory, nodeSelector: tc.systemNodeSelector },
+        workerGroups: defaultWorkers
+          .map((g) => ({ ...g, maxReplicas: g.gpus ? j.maxGpuWorkers : j.maxCpuWorkers }))
+          .filter((g) => g.maxReplicas > 0),
+        idleTimeoutSeconds: ray.idleTimeoutSeconds,
+        env: { AWS_REGION: region, DATA_LAKE_PROCESSED: `s3://${props.dataLake.processedBucket.bucketName}/`, ARTIFACTS: `s3://${props.dataLake.artifactsBucket.bucketName}/ray-jobs/${j.name}/` },
+      };
+      const job = {
+        entrypoint: j.entrypoint,
+        runtimeEnv: { ...(j.workingDir ? { working_dir: j.workingDir } : {}), ...(j.pip.length > 0 ? { pip: j.pip } : {}) },
+        rayClusterSpec: spec,
+        activeDeadlineSeconds: j.activeDeadlineSeconds,
+      };
+      if (j.schedule) {
+        cronJobs[j.name] = new RayCronJob(this, `RayCronJob-${j.name}`, {
+          cluster: tc.cluster, name: j.name, namespace: ray.namespace, schedule: j.schedule, timeZone: j.timeZone, job, dependsOn, gangScheduling: gang,
+        });
+      } else {
+        jobs[j.name] = new RayJob(this, `RayJob-${j.name}`, { cluster: tc.cluster, name: j.name, namespace: ray.namespace, ...job, dependsOn, gangScheduling: gang });
+      }
+    }
+    const services: Record<string, OnnxRayService> = {};
+    for (const svc of ray.services) {
+      const gcs = svc.gcsFaultTolerance;
+      services[svc.name] = new OnnxRayService(this, `RayService-${svc.name}`, {
+        cluster: tc.cluster,
+        name: svc.name,
+        serviceAccount: sa,
+        modelBucket: props.dataLake.artifactsBucket,
+        modelKey: svc.modelS3Key,
+        seedReferenceModel: svc.seedReferenceModel,
+        replicas: { min: svc.minReplicas, max: svc.maxReplicas },
+        head: { cpu: ray.head.cpu, memory: ray.head.memory, nodeSelector: tc.systemNodeSelector },
+        // One replica needs one CPU; a 2-CPU worker per replica leaves room for Serve's proxy.
+        workers: { groupName: 'serve', minReplicas: 1, maxReplicas: svc.maxReplicas, cpu: '2', memory: '4Gi', nodeSelector: tc.workerNodeSelector },
+        internalLoadBalancer: svc.internalLoadBalancer ? { sourceCidrs: [props.vpc.vpcCidrBlock] } : undefined,
+        gcsFaultTolerance: gcs ? {
+          redisAddress: gcs.redisAddress,
+          redisPasswordSecret: gcs.passwordSecretName ? { name: gcs.passwordSecretName, key: gcs.passwordSecretKey } : undefined,
+        } : undefined,
+        dependsOn: [tc.kubeRayOperator!],
+      });
+    }
+    return { jobs, cronJobs, services };
   }
 }

@@ -10,14 +10,21 @@ export interface RayServiceAccountProps {
   readonly namespace?: string;
   /** Service account name. @default 'ray' */
   readonly name?: string;
+  /**
+   * How pods get the role. IRSA (web identity) by default: Ray Train and Ray Data use pyarrow's S3 filesystem,
+   * whose AWS SDK for C++ has long read web-identity tokens but in older pyarrow builds not EKS Pod Identity's
+   * container credentials (apache/arrow#45603); boto3 reads both. `pod-identity` needs no OIDC provider.
+   * @default 'irsa'
+   */
+  readonly identity?: 'irsa' | 'pod-identity';
 }
 
 /** Verbs of people and pipelines that run Ray work in a namespace (no secrets, no RBAC changes). */
 const RAY_OBJECT_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 
 /**
- * The namespace of the Ray workloads and the service account their pods run as, with an IAM role through
- * EKS Pod Identity (no OIDC provider, no per-cluster trust policy). Grant it AWS access like any principal,
+ * The namespace of the Ray workloads and the service account their pods run as, with an IAM role through IRSA
+ * (default, for pyarrow) or EKS Pod Identity. Grant it AWS access like any principal,
  * e.g. `dataLake.grantReadData(rayServiceAccount)`; Ray pods then read and write S3 with that role.
  */
 export class RayServiceAccount extends Construct implements iam.IGrantable {
@@ -63,7 +70,7 @@ export class RayServiceAccount extends Construct implements iam.IGrantable {
       cluster: props.cluster,
       name: this.serviceAccountName,
       namespace: this.namespace,
-      identityType: eks.IdentityType.POD_IDENTITY,
+      identityType: (props.identity ?? 'irsa') === 'irsa' ? eks.IdentityType.IRSA : eks.IdentityType.POD_IDENTITY,
     });
     this.serviceAccount.node.addDependency(this.namespaceManifest);
     this.rayUsersGroup = `cdk-mlops:ray-users:${this.namespace}`;

@@ -71,6 +71,51 @@ const workers = z.strictObject({
   memory: memoryQuantity,
 });
 
+const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'must be a Kubernetes name: lowercase letters, digits and hyphens, starting and ending with a letter or digit' })
+  .max(50, { error: 'must be at most 50 characters (KubeRay appends suffixes to it)' });
+const cron = z.string().regex(/^\S+(\s+\S+){4}$/, { error: 'must be a five-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"' });
+
+/** A named RayJob on a Ray cluster of its own (GPU workers from zero, deleted afterwards); scheduled with `schedule`. */
+export const rayJobConfig = z.strictObject({
+  name: k8sName,
+  /** Command the driver runs on the head, e.g. `python train.py --epochs 3`. */
+  entrypoint: z.string().min(1, { error: 'must be a command such as "python train.py"' }),
+  /** Code: an `s3://…/code.zip` (in the artifacts bucket, which the Ray role reads) or `https://…` zip. */
+  workingDir: z.string().regex(/^(s3|https):\/\/\S+\.zip$/, { error: 'must be an s3:// or https:// URL of a .zip' }).optional(),
+  /** Pinned pip packages of the job's runtime environment, e.g. `torch==2.9.0`. */
+  pip: z.array(z.string().regex(/^[A-Za-z0-9_.\-\[\],]+==[\w.+-]+$/, { error: 'must be a pinned requirement such as torch==2.9.0' })).default([]),
+  /** Cron schedule: a RayCronJob creates the RayJob on every tick. Left out: one run at deploy time. */
+  schedule: cron.optional(),
+  /** IANA time zone of the schedule. */
+  timeZone: z.string().regex(/^[A-Za-z]+(\/[A-Za-z0-9_+-]+)*$/, { error: 'must be an IANA time zone such as Europe/Berlin' }).optional(),
+  /** CPU and GPU workers the job's cluster may grow to (sizes from eks.ray.cpuWorkers/gpuWorkers). */
+  maxCpuWorkers: intRange(0, 1000, ' workers').default(2),
+  maxGpuWorkers: intRange(0, 1000, ' workers').default(0),
+  /** Seconds the job may run. */
+  activeDeadlineSeconds: intRange(60, 2592000, ' seconds').default(86400),
+});
+
+/** A named RayService serving an ONNX model from the artifacts bucket (the reference model until one is written there). */
+export const rayServiceConfig = z.strictObject({
+  name: k8sName,
+  /** Key of the .onnx file in the artifacts bucket. */
+  modelS3Key: z.string().regex(/^[\w!\-.*'()/]{1,1024}\.onnx$/, { error: 'must be an S3 key ending in .onnx' }).default('models/reference/model.onnx'),
+  /** Upload the repository's reference model there when the key is empty. */
+  seedReferenceModel: z.boolean().default(true),
+  minReplicas: intRange(1, 100, ' replicas').default(1),
+  maxReplicas: intRange(1, 100, ' replicas').default(2),
+  /** Behind an internal NLB reachable from the VPC (otherwise ClusterIP + port-forward). */
+  internalLoadBalancer: z.boolean().default(true),
+  /** GCS fault tolerance: `host:port` of a Redis (e.g. ElastiCache with TLS) and the Kubernetes secret with its password. */
+  gcsFaultTolerance: z.strictObject({
+    redisAddress: z.string().regex(/^(rediss?:\/\/)?[\w.-]+:\d{2,5}$/, { error: 'must be host:port, e.g. rediss://master.ray-gcs.abc123.euw1.cache.amazonaws.com:6379' }),
+    passwordSecretName: k8sName.optional(),
+    passwordSecretKey: z.string().default('password'),
+  }).optional(),
+}).superRefine((s, ctx) => {
+  if (s.minReplicas > s.maxReplicas) ctx.addIssue({ code: 'custom', path: ['minReplicas'], message: `must not exceed maxReplicas (${s.maxReplicas})` });
+});
+
 export const rayConfig = z.strictObject({
   /** Install the KubeRay operator and the default RayCluster. */
   enabled: z.boolean(),
@@ -87,7 +132,23 @@ export const rayConfig = z.strictObject({
   }),
   /** Seconds an idle Ray worker lives before the Ray autoscaler removes it. */
   idleTimeoutSeconds: intRange(30, 86400, ' seconds'),
+  /** Named RayJobs (one-off) and RayCronJobs (with `schedule`). */
+  jobs: z.array(rayJobConfig).default([]),
+  /** Named RayServices serving ONNX models. */
+  services: z.array(rayServiceConfig).default([]),
+  /** Gang scheduling of multi-worker Ray clusters with Volcano (KubeRay batch scheduler). */
+  gangScheduling: z.boolean().default(false),
 }).superRefine((ray, ctx) => {
+  const seen = new Set(['default']);
+  const named = [...ray.jobs.map((j, i) => ['jobs', i, j.name] as const), ...ray.services.map((x, i) => ['services', i, x.name] as const)];
+  for (const [list, i, name] of named) {
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: 'must be unique among ray.jobs and ray.services and not "default" (the default RayCluster)' });
+    seen.add(name);
+  }
+  ray.jobs.forEach((j, i) => {
+    if (j.timeZone && !j.schedule) ctx.addIssue({ code: 'custom', path: ['jobs', i, 'timeZone'], message: 'needs a schedule' });
+    if (j.maxGpuWorkers > 0 && ray.gpuWorkers.maxReplicas === 0) ctx.addIssue({ code: 'custom', path: ['jobs', i, 'maxGpuWorkers'], message: 'needs GPU workers: eks.ray.gpuWorkers.maxReplicas is 0' });
+  });
   for (const key of ['cpuWorkers', 'gpuWorkers'] as const) {
     if (ray[key].minReplicas > ray[key].maxReplicas) {
       ctx.addIssue({ code: 'custom', path: [key, 'minReplicas'], message: `must not exceed maxReplicas (${ray[key].maxReplicas})` });
@@ -182,7 +243,15 @@ const rayDefaults = (head: EksConfig['ray']['head'], maxCpuWorkers: number, maxG
   // GPU workers start at zero everywhere: GPU nodes exist only while Ray asks for them.
   gpuWorkers: { minReplicas: 0, maxReplicas: maxGpuWorkers, cpu: '3', memory: '12Gi', gpus: 1 },
   idleTimeoutSeconds: 300,
+  jobs: [],
+  services: [],
+  gangScheduling: false,
 });
+
+/** The reference ONNX model served by Ray Serve behind an internal load balancer (dev): proves the serving path end to end. */
+const referenceService: EksConfig['ray']['services'][number] = {
+  name: 'reference-model', modelS3Key: 'models/reference/model.onnx', seedReferenceModel: true, minReplicas: 1, maxReplicas: 2, internalLoadBalancer: true,
+};
 
 /**
  * On in every stage so what is tested in dev is what staging and prod run. Cost-aware everywhere: GPU and
@@ -201,7 +270,7 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 100 }],
     workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 4 },
     scaleDownUnneededMinutes: 10,
-    ray: rayDefaults({ cpu: '1', memory: '4Gi' }, 4, 2),
+    ray: { ...rayDefaults({ cpu: '1', memory: '4Gi' }, 4, 2), services: [referenceService] },
   },
   staging: {
     enabled: true,

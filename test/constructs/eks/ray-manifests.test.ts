@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { parse } from 'yaml';
 import {
-  PropsValidationError, RAY_GPU_IMAGE, RAY_IMAGE, RayCluster, type RayClusterSpecOptions, RayJob, RayService, TrainingCluster,
+  OnnxRayService, PropsValidationError, RAY_GPU_IMAGE, RAY_IMAGE, RayCluster, type RayClusterSpecOptions, RayCronJob, RayJob, RayService,
+  RayServiceAccount, TrainingCluster,
 } from '../../../constructs';
-import { newStack } from '../../helpers';
+import { newStack, template } from '../../helpers';
 
 type Schema = { properties: Record<string, Schema> } & Record<string, unknown>;
 
@@ -36,6 +38,7 @@ const schemas = {
   RayCluster: crdSchema('ray.io_rayclusters.yaml'),
   RayJob: crdSchema('ray.io_rayjobs.yaml'),
   RayService: crdSchema('ray.io_rayservices.yaml'),
+  RayCronJob: crdSchema('ray.io_raycronjobs.yaml'),
 };
 // RayJob.spec.rayClusterSpec and RayService.spec.rayClusterConfig are the RayCluster spec (asserted below):
 // compile that large schema once and reference it, which keeps this file fast.
@@ -44,7 +47,7 @@ const embedded = {
   service: schemas.RayService.properties.spec.properties.rayClusterConfig,
 };
 
-function compileValidators(): Record<'RayCluster' | 'RayJob' | 'RayService', ValidateFunction> {
+function compileValidators(): Record<'RayCluster' | 'RayJob' | 'RayService' | 'RayCronJob', ValidateFunction> {
   const ajv = new Ajv({ strict: false, allErrors: true });
   // The OpenAPI number formats the CRDs use, checked for real rather than ignored.
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
@@ -63,6 +66,20 @@ function compileValidators(): Record<'RayCluster' | 'RayJob' | 'RayService', Val
     RayCluster: ajv.compile({ ...(translate(schemas.RayCluster) as object), properties: { ...(translate(schemas.RayCluster) as Schema).properties, spec: ref } }),
     RayJob: ajv.compile(translate(swap(schemas.RayJob, 'rayClusterSpec')) as object),
     RayService: ajv.compile(translate(swap(schemas.RayService, 'rayClusterConfig')) as object),
+    // RayCronJob.spec.jobTemplate is the RayJob spec, whose rayClusterSpec is the RayCluster spec again.
+    RayCronJob: ajv.compile(translate({
+      ...schemas.RayCronJob,
+      properties: {
+        ...schemas.RayCronJob.properties,
+        spec: {
+          ...schemas.RayCronJob.properties.spec,
+          properties: {
+            ...schemas.RayCronJob.properties.spec.properties,
+            jobTemplate: swap({ properties: { spec: schemas.RayCronJob.properties.spec.properties.jobTemplate } } as Schema, 'rayClusterSpec').properties.spec,
+          },
+        },
+      },
+    }) as object),
   };
 }
 const validators = compileValidators();
@@ -120,8 +137,64 @@ describe('Ray builders', () => {
       .toThrow(/head\.env: "1BAD" — variable names must be letters, digits and underscores/);
   });
 
+  const cron = new RayCronJob(stack, 'Nightly', {
+    cluster: tc.cluster, name: 'nightly', namespace: 'ray', schedule: '0 3 * * *', timeZone: 'Europe/Berlin',
+    job: { entrypoint: 'python train.py', rayClusterSpec: spec, activeDeadlineSeconds: 3600 }, gangScheduling: { scheduler: 'volcano', queue: 'training' },
+  });
+  const sa = new RayServiceAccount(stack, 'Sa', { cluster: tc.cluster, namespace: 'ray' });
+  const bucket = new s3.Bucket(stack, 'Artifacts', { encryption: s3.BucketEncryption.KMS });
+  const onnx = new OnnxRayService(stack, 'Onnx', {
+    cluster: tc.cluster, name: 'reference-model', serviceAccount: sa, modelBucket: bucket,
+    head: { cpu: '1', memory: '4Gi', nodeSelector: tc.systemNodeSelector },
+    workers: { groupName: 'serve', minReplicas: 1, maxReplicas: 2, cpu: '2', memory: '4Gi', nodeSelector: tc.workerNodeSelector },
+    internalLoadBalancer: { sourceCidrs: ['10.10.0.0/16'] },
+    gcsFaultTolerance: { redisAddress: 'rediss://master.ray-gcs.abc123.euw1.cache.amazonaws.com:6379', redisPasswordSecret: { name: 'ray-gcs', key: 'password' } },
+    dependsOn: [tc.kubeRayOperator!],
+  });
+
   test('every manifest is valid against the KubeRay v1.7.0 CRD schemas', () => {
-    for (const m of [rayCluster.manifest, ownJob.manifest, sharedJob.manifest, service.manifest]) expectValid(m);
+    for (const m of [rayCluster.manifest, ownJob.manifest, sharedJob.manifest, service.manifest, cron.manifest, onnx.rayService.manifest]) expectValid(m);
+  });
+
+  test('the CRD check rejects a RayCronJob without schedule (negative control)', () => {
+    const { schedule: _, ...rest } = cron.manifest.spec as Record<string, unknown>;
+    expect(validators.RayCronJob({ ...cron.manifest, spec: rest })).toBe(false);
+  });
+
+  test('RayCronJob: schedule, time zone, the RayJob as template, gang-scheduling labels', () => {
+    expect(cron.manifest).toMatchObject({
+      kind: 'RayCronJob',
+      metadata: { labels: { 'ray.io/scheduler-name': 'volcano', 'volcano.sh/queue-name': 'training' } },
+      spec: { schedule: '0 3 * * *', timeZone: 'Europe/Berlin', jobTemplate: { entrypoint: 'python train.py', shutdownAfterJobFinishes: true, activeDeadlineSeconds: 3600 } },
+    });
+    expect(() => new RayCronJob(stack, 'BadCron', { cluster: tc.cluster, name: 'c', schedule: 'daily', job: { entrypoint: 'x', clusterSelector: 'train' } }))
+      .toThrow(/schedule: "daily" — must be a five-field cron expression/);
+  });
+
+  test('ONNX RayService: app and reference model from a ConfigMap, model from S3, internal NLB from the VPC only, GCS in Redis', () => {
+    const s = onnx.rayService.manifest.spec as any;
+    expect(s.serveService).toEqual({
+      metadata: { name: 'reference-model-serve-svc', annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', 'service.beta.kubernetes.io/aws-load-balancer-internal': 'true' } },
+      spec: { type: 'LoadBalancer', ports: [{ name: 'serve', port: 8000, targetPort: 8000, protocol: 'TCP' }], loadBalancerSourceRanges: ['10.10.0.0/16'] },
+    });
+    const app = parse(s.serveConfigV2).applications[0];
+    expect(app).toMatchObject({ import_path: 'serve_onnx:app', route_prefix: '/reference-model', runtime_env: { pip: ['onnxruntime==1.22.0', 'boto3==1.40.0'], env_vars: { SEED_REFERENCE_MODEL: '1' } } });
+    expect(JSON.stringify(stack.resolve(app.runtime_env.env_vars.MODEL_S3_URI))).toMatch(/"s3:\/\/".*"\/models\/reference\/model\.onnx"/);
+    expect(s.rayClusterConfig.gcsFaultToleranceOptions).toEqual({
+      redisAddress: 'rediss://master.ray-gcs.abc123.euw1.cache.amazonaws.com:6379', redisPassword: { valueFrom: { secretKeyRef: { name: 'ray-gcs', key: 'password' } } },
+    });
+    for (const pod of [s.rayClusterConfig.headGroupSpec.template.spec, s.rayClusterConfig.workerGroupSpecs[0].template.spec]) {
+      expect(pod.volumes).toContainEqual({ name: 'code-0', configMap: { name: 'reference-model-serve-app' } });
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'code-0', mountPath: '/home/ray/serve-app', readOnly: true });
+      expect(pod.containers[0].env).toContainEqual({ name: 'PYTHONPATH', value: '/home/ray/serve-app' });
+    }
+    // The role may read and (for the seed) write exactly the model object.
+    const policies = JSON.stringify(template(stack).findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('/models/reference/model.onnx');
+    expect(() => new OnnxRayService(stack, 'BadOnnx', { cluster: tc.cluster, name: 'x', serviceAccount: sa, modelBucket: bucket, modelKey: 'model.pt', head: { cpu: '1', memory: '1Gi' }, workers: { groupName: 'w', maxReplicas: 1, cpu: '1', memory: '1Gi' } }))
+      .toThrow(/modelKey: "model.pt" — must be an S3 key ending in .onnx/);
+    expect(() => new RayService(stack, 'OpenLb', { cluster: tc.cluster, name: 'o', rayClusterConfig: { head: { cpu: '1', memory: '1Gi' } }, applications: [{ name: 'a', importPath: 'a:b' }], internalLoadBalancer: { sourceCidrs: ['0.0.0.0/0'] } }))
+      .toThrow(/internalLoadBalancer\.sourceCidrs\[0\]: "0.0.0.0\/0" — must be an IPv4 CIDR narrower than \/0/);
   });
 
   test('the CRD check itself rejects a wrong field type', () => {
