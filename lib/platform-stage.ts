@@ -97,6 +97,7 @@ export class PlatformStage extends Stage {
         dataLake: this.dataStack.dataLake,
         registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
+        eksTraining: this.trainingStack?.eksTraining,
       }));
     }
 

@@ -6,8 +6,9 @@
  * sts:GetCallerIdentity URL naming the cluster).
  *
  * Actions (event `action`):
- * - `submit` {jobName, imageUri?}: creates the RayJob from the template in RAYJOB_TEMPLATE (image and run values
- *   filled in); an existing job of that name counts as submitted, so retries are safe.
+ * - `submit` {jobName, template, imageUri?}: creates the RayJob from `template` (a RayJob manifest rendered and
+ *   validated at synth time, carried in the state machine definition) with this run's name, image and output
+ *   location; an existing job of that name counts as submitted, so retries are safe.
  * - `status` {jobName}: KubeRay's jobDeploymentStatus / jobStatus, with `done` and `succeeded`.
  * - `metric` {jobName, metricName}: the metric from `<OUTPUT_PREFIX><jobName>/metrics.json`, written by the job.
  * - `serveSmoke` {service, routePrefix, payload?}: one request to a RayService through its internal load balancer
@@ -120,6 +121,8 @@ const jobNameOf = (v: unknown): string => {
 
 export class BadRequest extends Error {}
 
+// Kubernetes objects are deeply nested JSON read by field path; typing every level would not catch more.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Manifest = Record<string, any>;
 
 /** The template with this run's name, image and output location; every Ray container gets JOB_NAME and OUTPUT_URI. */
@@ -141,12 +144,16 @@ export function renderJob(template: Manifest, jobName: string, imageUri: string 
 const outputUri = (jobName: string) => `s3://${env('ARTIFACTS_BUCKET')}/${env('OUTPUT_PREFIX')}${jobName}/`;
 const jobsPath = () => `/apis/ray.io/v1/namespaces/${env('NAMESPACE')}/rayjobs`;
 
-export async function submit(event: { jobName?: unknown; imageUri?: unknown }, deps: GatewayDeps) {
+export async function submit(event: { jobName?: unknown; imageUri?: unknown; template?: unknown }, deps: GatewayDeps) {
   const jobName = jobNameOf(event.jobName);
+  const t = event.template as Manifest | undefined;
+  if (!t || t.kind !== 'RayJob' || !t.spec?.rayClusterSpec?.headGroupSpec) {
+    throw new BadRequest('template: must be a ray.io/v1 RayJob manifest with a rayClusterSpec of its own');
+  }
   if (event.imageUri !== undefined && (typeof event.imageUri !== 'string' || !/^[\w.\-/:@]+$/.test(event.imageUri))) {
     throw new BadRequest(`imageUri: ${JSON.stringify(event.imageUri)} — must be an image reference`);
   }
-  const job = renderJob(JSON.parse(env('RAYJOB_TEMPLATE')), jobName, event.imageUri as string | undefined, outputUri(jobName));
+  const job = renderJob(t, jobName, event.imageUri as string | undefined, outputUri(jobName));
   const res = await kube(deps, 'POST', jobsPath(), job);
   if (res.status === 409) {
     logger.info('RayJob exists already; treating the retry as submitted', { jobName });

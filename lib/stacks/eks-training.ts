@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { Stack } from 'aws-cdk-lib';
 import {
-  OnnxRayService, RayCluster, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
+  OnnxRayService, RayCluster, RayJobGateway, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
 } from '../../constructs/eks';
 import { type DataLake } from '../../constructs/storage';
 import { type StageConfig } from '../config';
@@ -26,10 +26,14 @@ export class EksTraining extends Construct {
   public readonly trainingCluster: TrainingCluster;
   public readonly rayServiceAccount?: RayServiceAccount;
   public readonly rayCluster?: RayCluster;
+  /** Worker groups of the default RayCluster (CPU on the worker group, GPU on the first GPU group): the shapes jobs reuse. */
+  public readonly rayWorkerGroups?: readonly RayWorkerGroupOptions[];
   /** RayJobs (`eks.ray.jobs` without schedule) by name. */
   public readonly rayJobs: Readonly<Record<string, RayJob>> = {};
   /** RayCronJobs (`eks.ray.jobs` with schedule) by name. */
   public readonly rayCronJobs: Readonly<Record<string, RayCronJob>> = {};
+  /** In-VPC bridge to the private API for the pipeline's Ray training step and `cdk-mlops smoke` (with Ray on). */
+  public readonly rayJobGateway?: RayJobGateway;
   /** ONNX RayServices (`eks.ray.services`) by name. */
   public readonly rayServices: Readonly<Record<string, OnnxRayService>> = {};
 
@@ -89,6 +93,7 @@ export class EksTraining extends Construct {
         gpuCapacity: this.trainingCluster.gpuCapacityOf(gpuGroup.name),
       });
     }
+    this.rayWorkerGroups = workerGroups;
     this.rayCluster = new RayCluster(this, 'DefaultRayCluster', {
       cluster,
       name: 'default',
@@ -105,6 +110,18 @@ export class EksTraining extends Construct {
       workerGroups,
       idleTimeoutSeconds: ray.idleTimeoutSeconds,
       dependsOn: [this.trainingCluster.kubeRayOperator!, this.rayServiceAccount.serviceAccount],
+    });
+    this.rayJobGateway = new RayJobGateway(this, 'RayJobGateway', {
+      trainingCluster: this.trainingCluster,
+      serviceAccount: this.rayServiceAccount,
+      artifactsBucket: dataLake.artifactsBucket,
+      vpcSubnets: props.workloadSubnets,
+      removalPolicy,
+    });
+    new CfnOutput(this, 'RayJobGatewayOutput', {
+      key: 'RayJobGatewayFunction',
+      value: this.rayJobGateway.function.functionName,
+      description: 'In-VPC function that submits RayJobs and smoke-tests Ray Serve (cdk-mlops smoke)',
     });
     const workloads = this.addConfiguredWorkloads(config, props, workerGroups);
     this.rayJobs = workloads.jobs;

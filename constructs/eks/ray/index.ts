@@ -6,3 +6,4 @@ export * from './ray-cron-job';
 export * from './ray-service';
 export * from './ray-service-account';
 export * from './onnx-ray-service';
+export * from './ray-job-gateway';

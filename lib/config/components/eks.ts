@@ -297,8 +297,11 @@ export const eksDefaults: StageDefaults<EksConfig> = {
 };
 
 /** Rules between `eks` and other components. */
-export function eksCrossProblems(c: { eks: EksConfig; network: { natGateways: number } }): string[] {
+export function eksCrossProblems(c: { eks: EksConfig; network: { natGateways: number }; pipelines: { enabled: boolean; training: { backend: string } } }): string[] {
   const p: string[] = [];
+  if (c.pipelines.enabled && c.pipelines.training.backend === 'ray' && !(c.eks.enabled && c.eks.ray.enabled)) {
+    p.push('pipelines.training.backend: "ray" — needs eks.enabled and eks.ray.enabled (the pipeline runs a RayJob on this stage\'s cluster); switch them on or use "sagemaker"');
+  }
   if (c.eks.enabled && c.network.natGateways === 0) {
     p.push('eks.enabled: true — needs network.natGateways >= 1: with 0 the cluster runs in isolated subnets, where nodes cannot pull the Helm '
       + 'charts (Helm repositories), the images (Docker Hub, registry.k8s.io, nvcr.io) or reach the EKS, STS, EC2 and Auto Scaling APIs the '

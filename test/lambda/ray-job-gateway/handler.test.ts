@@ -31,7 +31,7 @@ const template = {
 beforeAll(() => {
   Object.assign(process.env, {
     CLUSTER_NAME: 'mlops-dev-training', CLUSTER_ENDPOINT: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com', CLUSTER_CA: Buffer.from('ca').toString('base64'),
-    AWS_REGION: 'eu-west-1', NAMESPACE: 'ray', ARTIFACTS_BUCKET: 'artifacts-bucket', OUTPUT_PREFIX: 'ray-jobs/', RAYJOB_TEMPLATE: JSON.stringify(template),
+    AWS_REGION: 'eu-west-1', NAMESPACE: 'ray', ARTIFACTS_BUCKET: 'artifacts-bucket', OUTPUT_PREFIX: 'ray-jobs/'
   });
 });
 
@@ -72,7 +72,7 @@ describe('RayJob submit and status through the private API', () => {
 
   test('submit creates the RayJob named after the run, with the pipeline image and OUTPUT_URI on Ray containers only', async () => {
     const { calls, deps } = fakeApi({ [`POST ${jobs}`]: { status: 201 } });
-    const out = await handler({ action: 'submit', jobName: 'mlops-dev-1a2b', imageUri: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/training:abc' }, undefined, deps);
+    const out = await handler({ action: 'submit', template, jobName: 'mlops-dev-1a2b', imageUri: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/training:abc' }, undefined, deps);
     expect(out).toEqual({ jobName: 'mlops-dev-1a2b', submitted: true, existed: false, outputUri: 's3://artifacts-bucket/ray-jobs/mlops-dev-1a2b/' });
     expect(calls[0].headers!.authorization).toBe('Bearer k8s-aws-v1.test');
     const job = calls[0].body;
@@ -84,10 +84,11 @@ describe('RayJob submit and status through the private API', () => {
   });
 
   test('a retry after the job was created counts as submitted; other API errors fail loudly', async () => {
-    expect(await handler({ action: 'submit', jobName: 'run-1' }, undefined, fakeApi({ [`POST ${jobs}`]: { status: 409 } }).deps)).toMatchObject({ existed: true });
-    await expect(handler({ action: 'submit', jobName: 'run-1' }, undefined, fakeApi({ [`POST ${jobs}`]: { status: 403, body: 'forbidden: User cannot create rayjobs' } }).deps))
+    expect(await handler({ action: 'submit', template, jobName: 'run-1' }, undefined, fakeApi({ [`POST ${jobs}`]: { status: 409 } }).deps)).toMatchObject({ existed: true });
+    await expect(handler({ action: 'submit', template, jobName: 'run-1' }, undefined, fakeApi({ [`POST ${jobs}`]: { status: 403, body: 'forbidden: User cannot create rayjobs' } }).deps))
       .rejects.toThrow(/creating RayJob run-1 answered HTTP 403: forbidden/);
-    await expect(handler({ action: 'submit', jobName: 'Bad_Name!' }, undefined, fakeApi({}).deps)).rejects.toThrow(/jobName: "Bad_Name!" — must be 1-48 lowercase/);
+    await expect(handler({ action: 'submit', template, jobName: 'Bad_Name!' }, undefined, fakeApi({}).deps)).rejects.toThrow(/jobName: "Bad_Name!" — must be 1-48 lowercase/);
+    await expect(handler({ action: 'submit', template: { kind: 'RayCluster' }, jobName: 'run-1' }, undefined, fakeApi({}).deps)).rejects.toThrow(/template: must be a ray.io\/v1 RayJob manifest/);
   });
 
   test.each([
