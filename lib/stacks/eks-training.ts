@@ -127,6 +127,12 @@ export class EksTraining extends Construct {
     this.rayJobs = workloads.jobs;
     this.rayCronJobs = workloads.cronJobs;
     this.rayServices = workloads.services;
+    // `cdk-mlops smoke` reads these: each serve service and its route, reached through the gateway.
+    new CfnOutput(this, 'RayServeServicesOutput', {
+      key: 'RayServeServices',
+      value: Object.values(workloads.services).map((svc) => `${svc.rayService.serveServiceName}=${svc.routePrefix}`).join(',') || 'none',
+      description: 'Ray Serve apps as <service>=<route prefix> (cdk-mlops smoke --target ray)',
+    });
 
     new CfnOutput(this, 'RayDashboard', {
       key: 'RayDashboardCommand',

@@ -81,6 +81,11 @@ describe('dev stage with data scientists, a viewer, named RayJobs and gang sched
     expect(charts.find((c) => c.Chart === 'volcano')).toMatchObject({ Repository: 'https://volcano-sh.github.io/helm-charts', Version: '1.15.2' });
   });
 
+  test('the Training stack tells `cdk-mlops smoke` (lib/cli/discovery) which Ray Serve apps exist and which gateway reaches them', () => {
+    t.hasOutput('RayServeServices', { Value: 'reference-model-serve-svc=/reference-model' });
+    t.hasOutput('RayJobGatewayFunction', { Value: { Ref: Match.stringLikeRegexp('RayJobGatewayFunction') } });
+  });
+
   test('dev serves the reference model with Ray Serve behind an internal NLB open to the VPC only', () => {
     expect(kinds.svc.spec.serveService.spec).toMatchObject({ type: 'LoadBalancer', loadBalancerSourceRanges: [expect.anything()] });
     expect(kinds.svc.spec.serveService.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-internal']).toBe('true');
