@@ -117,7 +117,7 @@ export class PlatformStage extends Stage {
     if (config.monitoring.enabled) {
       const eks = this.trainingStack?.eksTraining;
       const delivery = this.deliveryStack?.modelPipeline;
-      if (eks) new EksObservability(this.trainingStack!, 'EksObservability', { config, trainingCluster: eks.trainingCluster });
+      if (eks) new EksObservability(this.trainingStack!, 'EksObservability', { config, trainingCluster: eks.trainingCluster, rayServiceAccount: eks.rayServiceAccount });
       this.monitoringStack = this.track(new MonitoringStack(this, 'Monitoring', {
         ...stackProps('Monitoring'),
         alertsTopic: this.alertsStack.alerts.topic,

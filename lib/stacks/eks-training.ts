@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { Stack } from 'aws-cdk-lib';
 import {
-  OnnxRayService, RayCluster, RayJobGateway, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
+  OnnxRayService, RAY_IMAGE, RayCluster, rayDashboardPublisher, RayJobGateway, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
 } from '../../constructs/eks';
 import { type DataLake } from '../../constructs/storage';
 import { type StageConfig } from '../config';
@@ -73,6 +73,7 @@ export class EksTraining extends Construct {
       viewNamespaces: [ray.namespace], kubernetesGroups: [this.rayServiceAccount!.rayUsersGroup],
     }));
 
+    const observed = config.monitoring.enabled && config.monitoring.rayObservability.enabled;
     const gpuGroup = eks.gpuNodeGroups[0];
     const workerGroups: RayWorkerGroupOptions[] = [{
       groupName: 'cpu',
@@ -104,11 +105,12 @@ export class EksTraining extends Construct {
         memory: ray.head.memory,
         nodeSelector: this.trainingCluster.systemNodeSelector,
         // With Ray observability on, the dashboard queries the in-cluster Prometheus and embeds Grafana.
-        env: config.monitoring.enabled && config.monitoring.rayObservability.enabled
-          ? new RayObservability({ rayNamespaces: [ray.namespace] }).rayHeadEnv : undefined,
+        env: observed ? new RayObservability({ rayNamespaces: [ray.namespace] }).rayHeadEnv : undefined,
       },
       workerGroups,
       idleTimeoutSeconds: ray.idleTimeoutSeconds,
+      // One publisher is enough: every Ray cluster of a version generates the same dashboards.
+      headSidecars: observed ? [rayDashboardPublisher(RAY_IMAGE)] : undefined,
       dependsOn: [this.trainingCluster.kubeRayOperator!, this.rayServiceAccount.serviceAccount],
     });
     this.rayJobGateway = new RayJobGateway(this, 'RayJobGateway', {

@@ -206,7 +206,7 @@ describe('smoke --target ray (Ray Serve behind an internal load balancer)', () =
     stackMocks(undefined, {
       Training: { Outputs: [{ OutputKey: 'RayJobGatewayFunction', OutputValue: 'gw' }, { OutputKey: 'RayServeServices', OutputValue: 'svc=/app' }] },
     });
-    mocks.lambda.on(InvokeCommand, { FunctionName: 'gw' }).resolves({ StatusCode: 200, Payload: enc({ url: 'http://lb:8000/app/invocations', statusCode: 503, body: 'no healthy replicas' }) });
+    mocks.lambda.on(InvokeCommand, { FunctionName: 'gw' }).resolves({ StatusCode: 200, Payload: enc({ url: 'http://lb:8000/app/invocations', statusCode: 503, body: 'no healthy replicas' }) as never });
     const r = await cli(['smoke', '--stage', 'dev', '--target', 'ray', '--json']);
     expect(r.code).toBe(1);
     expect(r.json.checks[0]).toMatchObject({ target: 'ray', passed: false, message: 'http://lb:8000/app/invocations answered HTTP 503: no healthy replicas' });

@@ -21,6 +21,9 @@ describe('dev stage: EKS training from the built-in config', () => {
     const manifests = Object.values(t.findResources('Custom::AWSCDK-EKS-KubernetesResource')).map((r) => JSON.stringify(r.Properties.Manifest));
     const ray = manifests.find((m) => m.includes('\\"kind\\":\\"RayCluster\\"'))!;
     expect(ray).toContain('\\"groupName\\":\\"gpu\\",\\"replicas\\":0,\\"minReplicas\\":0,\\"maxReplicas\\":2');
+    const head = stage.trainingStack!.eksTraining!.rayCluster!.manifest.spec as any;
+    // Monitoring is on in dev: the head publishes Ray's dashboards to Grafana.
+    expect(head.headGroupSpec.template.spec.containers.map((c: any) => c.name)).toEqual(['ray-head', 'dashboard-publisher']);
     expect(JSON.stringify(t.findResources('AWS::EKS::PodIdentityAssociation'))).not.toContain('"ServiceAccount":"ray"');
     const policies = JSON.stringify(Object.values(t.findResources('AWS::IAM::Policy')).map((p) => p.Properties.PolicyDocument));
     expect(policies).toContain('s3:PutObject');
