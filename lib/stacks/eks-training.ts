@@ -191,7 +191,8 @@ export class EksTraining extends Construct {
         head: { cpu: ray.head.cpu, memory: ray.head.memory, nodeSelector: tc.systemNodeSelector },
         // One replica needs one CPU; a 2-CPU worker per replica leaves room for Serve's proxy.
         workers: { groupName: 'serve', minReplicas: 1, maxReplicas: svc.maxReplicas, cpu: '2', memory: '4Gi', nodeSelector: tc.workerNodeSelector },
-        internalLoadBalancer: svc.internalLoadBalancer ? { sourceCidrs: [props.vpc.vpcCidrBlock] } : undefined,
+        // The platform's own VPC CIDR is known at synth time; an imported VPC's comes from its attribute.
+        internalLoadBalancer: svc.internalLoadBalancer ? { sourceCidrs: [config.network.existingVpc ? props.vpc.vpcCidrBlock : config.network.cidr] } : undefined,
         gcsFaultTolerance: gcs ? {
           redisAddress: gcs.redisAddress,
           redisPasswordSecret: gcs.passwordSecretName ? { name: gcs.passwordSecretName, key: gcs.passwordSecretKey } : undefined,
