@@ -24,7 +24,14 @@ const RAY_CONFIG: Record<string, unknown> = {
       network: { availabilityZones: ZONES },
       eks: {
         rayUserRoleArns: [SCIENTIST],
-        ray: { jobs: [{ name: 'features', entrypoint: 'python features.py', maxGpuWorkers: 2 }] },
+        viewerRoleArns: [`arn:aws:iam::${ACCOUNTS.dev}:role/on-call`],
+        ray: {
+          gangScheduling: true,
+          jobs: [
+            { name: 'features', entrypoint: 'python features.py', maxGpuWorkers: 2 },
+            { name: 'nightly-train', entrypoint: 'python train.py', schedule: '0 3 * * *', maxGpuWorkers: 2, workingDir: 's3://code-bucket/train.zip' },
+          ],
+        },
       },
       pipelines: { enabled: true, training: { backend: 'ray' } },
     },
@@ -167,5 +174,49 @@ describe('Ray journey (dev in its own account)', () => {
     const env = JSON.parse(register.Configuration.EnvironmentVariables) as { name: string; value: string }[];
     expect(env.find((e) => e.name === 'MODEL_DATA_URL')!.value).toBe(`s3://${lake.artifacts}/ray-jobs/acme-ml-dev-#{codepipeline.PipelineExecutionId}/model.tar.gz`);
     expect(await decide(platform, { principal: gatewayRole.arn, action: 's3:GetObject', resource: `arn:aws:s3:::${lake.processed}/training/part-0000.parquet` })).not.toBe('Allowed');
+  });
+
+  describe('what the journey relies on', () => {
+    test('a scheduled job is a RayCronJob; the operator runs its feature gate and Volcano for gang scheduling', () => {
+      const cron = objects.find((o) => o.kind === 'RayCronJob')!;
+      expectValid(cron);
+      expect(cron).toMatchObject({ metadata: { name: 'nightly-train', labels: { 'ray.io/scheduler-name': 'volcano' } }, spec: { schedule: '0 3 * * *', jobTemplate: { entrypoint: 'python train.py' } } });
+      const charts = platform.resources('Custom::AWSCDK-EKS-HelmChart', { stack: 'dev/Training' }).map((c) => c.properties);
+      expect(JSON.parse(charts.find((c) => c.Chart === 'kuberay-operator')!.Values)).toMatchObject({
+        featureGates: [{ name: 'RayClusterStatusConditions', enabled: true }, { name: 'RayCronJob', enabled: true }], batchScheduler: { name: 'volcano' },
+      });
+      expect(charts.find((c) => c.Chart === 'volcano')).toMatchObject({ Repository: 'https://volcano-sh.github.io/helm-charts', Version: '1.15.2' });
+    });
+
+    test('the viewer reads the whole cluster, nothing more; the Ray users Role cannot read secrets or change RBAC', () => {
+      const viewer = platform.only('AWS::EKS::AccessEntry', 'dev/Training', (e) => String(e.properties.PrincipalArn).endsWith(':role/on-call'));
+      expect(viewer.properties.AccessPolicies).toEqual([{ PolicyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', AccessScope: { Type: 'cluster' } }]);
+      expect(viewer.properties.KubernetesGroups).toBeUndefined();
+      const role = objects.find((o) => o.kind === 'Role' && o.metadata.name === 'ray-user')!;
+      expect(role.rules.flatMap((r: K8s) => r.resources)).not.toContain('secrets');
+      expect(role.rules.flatMap((r: K8s) => r.apiGroups)).not.toContain('rbac.authorization.k8s.io');
+    });
+
+    test('the pipeline\'s train machine polls KubeRay and fails with its message; evaluate gates on the configured threshold', () => {
+      const machines = platform.resources('AWS::StepFunctions::StateMachine', { stack: 'dev/Delivery', filter: (m) => m.logicalId.startsWith('RayTraining') })
+        .map((m) => JSON.parse(m.properties.DefinitionString));
+      const train = machines.find((d) => d.StartAt === 'Submit')!;
+      expect(train.States['Finished?'].Choices).toEqual([
+        { Variable: '$.job.done', BooleanEquals: false, Next: 'WaitForJob' },
+        { Variable: '$.job.succeeded', BooleanEquals: true, Next: 'Trained' },
+      ]);
+      expect(train.States.RayJobFailed.Error).toBe('RayJobFailed');
+      const evaluate = machines.find((d) => d.StartAt === 'ReadMetric')!;
+      expect(evaluate.States['MeetsThreshold?'].Choices).toEqual([{ Variable: '$.metric.value', NumericGreaterThanEquals: 0.8, Next: 'Passed' }]);
+      expect(evaluate.States.BelowThreshold.Error).toBe('ModelEvaluationFailed');
+      const template = train.States.Submit.Parameters.template;
+      expect(template.spec).toMatchObject({ entrypoint: 'python train.py', shutdownAfterJobFinishes: true, activeDeadlineSeconds: 86400 });
+      expect(template.spec.rayClusterSpec.headGroupSpec.template.spec.containers[0].env).toContainEqual({ name: 'TRAIN_DATA_URI', value: `s3://${lake.processed}/training/` });
+    });
+
+    test('the Training stack publishes the Ray Serve apps and the gateway for `cdk-mlops smoke`', () => {
+      const gateway = platform.only('AWS::Lambda::Function', 'dev/Training', (f) => f.logicalId.startsWith('EksRayJobGateway'));
+      expect(platform.output('dev/Training', 'RayJobGatewayFunction')).toBe(gateway.ref);
+    });
   });
 });
