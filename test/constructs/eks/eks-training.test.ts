@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { loadStageConfig } from '../../../lib/config';
 import { nagFindings, platformStage } from '../../helpers';
@@ -50,6 +51,15 @@ describe('dev stage with Ray off and a public endpoint for an office CIDR', () =
 // Ray users, viewers, named jobs, gang scheduling and the smoke outputs are asserted on the synthesized
 // platform in test/journeys/ray.test.ts.
 describe('eks config', () => {
+  test('the example Ray config (examples/ray/platform.yaml) is valid in every stage', () => {
+    const file = path.join(__dirname, '../../../examples/ray/platform.yaml');
+    for (const stage of ['dev', 'staging', 'prod']) {
+      const c = loadStageConfig({ stage, file });
+      expect(c.pipelines.training.backend).toBe('ray');
+      expect(c.eks.ray.jobs.map((j) => j.name)).toEqual(['features', 'nightly-train']);
+    }
+    expect(loadStageConfig({ stage: 'prod', file }).eks.ray.services[0].gcsFaultTolerance).toMatchObject({ passwordSecretName: 'ray-gcs-redis', passwordSecretKey: 'password' });
+  });
   test('no admin at all is a config error', () => {
     expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { deployRoleAdmin: false } } }))
       .toThrow(/eks\.adminRoleArns: \[\] — the cluster needs at least one admin/);
