@@ -408,6 +408,14 @@ export class TrainingCluster extends Construct {
     return entry;
   }
 
+  /**
+   * Lets a host in the VPC reach the private API endpoint on 443 (e.g. an SSM-managed instance people port-forward
+   * through: `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost`).
+   */
+  public allowApiFrom(peer: ec2.IConnectable, description = 'Kubernetes API from a host in the VPC'): void {
+    peer.connections.securityGroups.forEach((sg) => this.cluster.clusterSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description));
+  }
+
   /** The capacity of one GPU node group, for a Ray GPU worker group. Throws if there is no such group. */
   public gpuCapacityOf(name: string): GpuCapacity {
     const capacity = this.gpuCapacity[name];

@@ -97,6 +97,8 @@ export class TrainingStack extends PlatformStack {
 
     if (props.config.eks.enabled) {
       this.eksTraining = new EksTraining(this, 'Eks', { config: props.config, vpc: this.vpc, workloadSubnets: this.workloadSubnets, dataLake: this.dataLake });
+      // The GPU boxes are SSM-managed hosts in the VPC: people port-forward the private API endpoint through them.
+      for (const [name, box] of Object.entries(this.gpuInstances)) this.eksTraining.trainingCluster.allowApiFrom(box, `Kubernetes API via SSM port forwarding on GPU instance ${name}`);
     }
   }
 }

@@ -14,7 +14,6 @@ const SCIENTIST = `arn:aws:iam::${ACCOUNTS.dev}:role/data-scientist`;
 /** Dev in its own account with EKS, Ray, a named job, the pipeline on Ray; staging and prod kept small. */
 const RAY_CONFIG: Record<string, unknown> = {
   prefix: 'acme-ml',
-  compute: { enabled: false },
   sagemaker: { enabled: false },
   lambdaInference: { enabled: false },
   monitoring: { enabled: true },
@@ -22,6 +21,8 @@ const RAY_CONFIG: Record<string, unknown> = {
     dev: {
       env: { account: ACCOUNTS.dev, region: REGION },
       network: { availabilityZones: ZONES },
+      // An SSM-managed box in the VPC to port-forward the private API endpoint through.
+      compute: { enabled: true, instances: [{ name: 'jump', instanceType: 'g5.xlarge' }] },
       eks: {
         rayUserRoleArns: [SCIENTIST],
         viewerRoleArns: [`arn:aws:iam::${ACCOUNTS.dev}:role/on-call`],
@@ -35,8 +36,8 @@ const RAY_CONFIG: Record<string, unknown> = {
       },
       pipelines: { enabled: true, training: { backend: 'ray' } },
     },
-    staging: { env: { account: ACCOUNTS.staging, region: REGION }, network: { availabilityZones: ZONES }, eks: { enabled: false }, monitoring: { enabled: false } },
-    prod: { env: { account: ACCOUNTS.prod, region: REGION }, network: { availabilityZones: ZONES }, eks: { enabled: false }, monitoring: { enabled: false } },
+    staging: { env: { account: ACCOUNTS.staging, region: REGION }, network: { availabilityZones: ZONES }, eks: { enabled: false }, compute: { enabled: false }, monitoring: { enabled: false } },
+    prod: { env: { account: ACCOUNTS.prod, region: REGION }, network: { availabilityZones: ZONES }, eks: { enabled: false }, compute: { enabled: false }, monitoring: { enabled: false } },
   },
 };
 
@@ -78,6 +79,12 @@ describe('Ray journey (dev in its own account)', () => {
     expect(admin.properties.PrincipalArn).toBe(`arn:aws:iam::${ACCOUNTS.dev}:role/cdk-hnb659fds-deploy-role-${ACCOUNTS.dev}-${REGION}`);
     expect(platform.output('dev/Training', 'ClusterName')).toBe(cluster.ref);
     expect(cluster.properties.ResourcesVpcConfig).toMatchObject({ EndpointPrivateAccess: true, EndpointPublicAccess: false });
+    // The private endpoint is reached by SSM port forwarding through the GPU box: its security group may reach the API.
+    const boxSg = platform.only('AWS::EC2::SecurityGroup', 'dev/Training', (g) => String(g.properties.GroupDescription).startsWith('GPU instance'));
+    const boxSgId = platform.resolver.getAtt(boxSg.stack, boxSg.logicalId, 'GroupId');
+    const ingress = platform.resources('AWS::EC2::SecurityGroupIngress', { stack: 'dev/Training' })
+      .filter((i) => i.properties.FromPort === 443 && i.properties.SourceSecurityGroupId === boxSgId);
+    expect(ingress.map((i) => i.properties.GroupId)).toEqual([platform.resolver.getAtt(cluster.stack, cluster.logicalId, 'ClusterSecurityGroupId')]);
   });
 
   test('2. the RayJob reads the lake: valid for KubeRay 1.7, told the processed bucket, and its pods\' role may read it', async () => {
