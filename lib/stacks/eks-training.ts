@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { Stack } from 'aws-cdk-lib';
 import {
-  OnnxRayService, RAY_IMAGE, RayCluster, rayDashboardPublisher, RayJobGateway, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
+  DockerHubCache, OnnxRayService, RAY_GPU_IMAGE, RAY_IMAGE, RayCluster, rayDashboardPublisher, RayJobGateway, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
 } from '../../constructs/eks';
 import { type DataLake } from '../../constructs/storage';
 import { type StageConfig } from '../config';
@@ -34,6 +34,10 @@ export class EksTraining extends Construct {
   public readonly rayCronJobs: Readonly<Record<string, RayCronJob>> = {};
   /** In-VPC bridge to the private API for the pipeline's Ray training step and `cdk-mlops smoke` (with Ray on). */
   public readonly rayJobGateway?: RayJobGateway;
+  /** Docker Hub pull-through cache the Ray images come from (`eks.dockerHubCacheCredentialArn`). */
+  public readonly dockerHubCache?: DockerHubCache;
+  /** Ray images every Ray object here uses: Docker Hub's, or their pull-through-cache form. */
+  public readonly rayImages: { readonly image: string; readonly gpuImage: string } = { image: RAY_IMAGE, gpuImage: RAY_GPU_IMAGE };
   /** ONNX RayServices (`eks.ray.services`) by name. */
   public readonly rayServices: Readonly<Record<string, OnnxRayService>> = {};
 
@@ -65,6 +69,11 @@ export class EksTraining extends Construct {
 
     if (!eks.ray.enabled) return;
     const ray = eks.ray;
+    if (eks.dockerHubCacheCredentialArn) {
+      this.dockerHubCache = new DockerHubCache(this, 'DockerHubCache', { credentialArn: eks.dockerHubCacheCredentialArn });
+      this.dockerHubCache.grantPull(this.trainingCluster.nodeRole);
+      this.rayImages = { image: this.dockerHubCache.imageUri(RAY_IMAGE), gpuImage: this.dockerHubCache.imageUri(RAY_GPU_IMAGE) };
+    }
     this.rayServiceAccount = new RayServiceAccount(this, 'RayServiceAccount', { cluster, namespace: ray.namespace, name: 'ray' });
     dataLake.grantReadData(this.rayServiceAccount);
     dataLake.grantWriteArtifacts(this.rayServiceAccount);
@@ -110,7 +119,8 @@ export class EksTraining extends Construct {
       workerGroups,
       idleTimeoutSeconds: ray.idleTimeoutSeconds,
       // One publisher is enough: every Ray cluster of a version generates the same dashboards.
-      headSidecars: observed ? [rayDashboardPublisher(RAY_IMAGE)] : undefined,
+      headSidecars: observed ? [rayDashboardPublisher(this.rayImages.image)] : undefined,
+      ...this.rayImages,
       dependsOn: [this.trainingCluster.kubeRayOperator!, this.rayServiceAccount.serviceAccount],
     });
     this.rayJobGateway = new RayJobGateway(this, 'RayJobGateway', {
@@ -161,6 +171,7 @@ export class EksTraining extends Construct {
           .map((g) => ({ ...g, maxReplicas: g.gpus ? j.maxGpuWorkers : j.maxCpuWorkers }))
           .filter((g) => g.maxReplicas > 0),
         idleTimeoutSeconds: ray.idleTimeoutSeconds,
+        ...this.rayImages,
         env: { AWS_REGION: region, DATA_LAKE_PROCESSED: `s3://${props.dataLake.processedBucket.bucketName}/`, ARTIFACTS: `s3://${props.dataLake.artifactsBucket.bucketName}/ray-jobs/${j.name}/` },
       };
       const job = {
@@ -197,6 +208,7 @@ export class EksTraining extends Construct {
           redisAddress: gcs.redisAddress,
           redisPasswordSecret: gcs.passwordSecretName ? { name: gcs.passwordSecretName, key: gcs.passwordSecretKey } : undefined,
         } : undefined,
+        image: this.rayImages.image,
         dependsOn: [tc.kubeRayOperator!],
       });
     }

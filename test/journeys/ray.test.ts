@@ -26,6 +26,7 @@ const RAY_CONFIG: Record<string, unknown> = {
       eks: {
         rayUserRoleArns: [SCIENTIST],
         viewerRoleArns: [`arn:aws:iam::${ACCOUNTS.dev}:role/on-call`],
+        dockerHubCacheCredentialArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNTS.dev}:secret:ecr-pullthroughcache/docker-hub-AbCdEf`,
         ray: {
           gangScheduling: true,
           jobs: [
@@ -120,6 +121,21 @@ describe('Ray journey (dev in its own account)', () => {
     const resize = { principal: autoscalerRole.arn, action: 'autoscaling:SetDesiredCapacity', resource: asg, context: { 'aws:ResourceTag/eks:cluster-name': cluster.ref } };
     await expectAllowed(platform, resize);
     expect(await decide(platform, { ...resize, context: { 'aws:ResourceTag/eks:cluster-name': 'someone-elses-cluster' } })).not.toBe('Allowed');
+  });
+
+  test('3b. the multi-GB GPU image comes from the regional ECR pull-through cache, which the nodes may fill', async () => {
+    const job = objects.find((o) => o.kind === 'RayJob' && o.metadata.name === 'features')!;
+    const gpu = job.spec.rayClusterSpec.workerGroupSpecs.find((g: K8s) => g.groupName === 'gpu');
+    const registry = `${ACCOUNTS.dev}.dkr.ecr.${REGION}.amazonaws.com`;
+    expect(gpu.template.spec.containers[0].image).toBe(`${registry}/docker-hub/rayproject/ray:2.57.0-py311-gpu`);
+    const rule = platform.only('AWS::ECR::PullThroughCacheRule', 'dev/Training');
+    expect(rule.properties).toMatchObject({ EcrRepositoryPrefix: 'docker-hub', UpstreamRegistryUrl: 'registry-1.docker.io' });
+    const nodeRole = platform.only('AWS::IAM::Role', 'dev/Training', (r) => r.logicalId.startsWith('EksClusterNodeRole'));
+    const repo = `arn:aws:ecr:${REGION}:${ACCOUNTS.dev}:repository/docker-hub/rayproject/ray`;
+    await expectAllowed(platform,
+      { principal: nodeRole.arn, action: 'ecr:BatchImportUpstreamImage', resource: repo },
+      { principal: nodeRole.arn, action: 'ecr:CreateRepository', resource: repo });
+    expect(await decide(platform, { principal: nodeRole.arn, action: 'ecr:CreateRepository', resource: `arn:aws:ecr:${REGION}:${ACCOUNTS.dev}:repository/other/thing` })).not.toBe('Allowed');
   });
 
   test('4. checkpoints and the model go to the artifacts bucket (write, no delete)', async () => {

@@ -42,6 +42,8 @@ export interface OnnxRayServiceProps {
   readonly internalLoadBalancer?: { readonly sourceCidrs: string[] };
   /** GCS fault tolerance through an external Redis (for prod). @default - none */
   readonly gcsFaultTolerance?: GcsFaultToleranceOptions;
+  /** Ray image of head and workers (e.g. from a pull-through cache). @default RAY_IMAGE */
+  readonly image?: string;
   /** The KubeRay operator release and anything else that must exist first. @default - none */
   readonly dependsOn?: IDependable[];
 }
@@ -118,6 +120,7 @@ export class OnnxRayService extends Construct {
         env: { PYTHONPATH: APP_DIR },
         codeMounts: [{ configMapName, mountPath: APP_DIR }],
         gcsFaultTolerance: props.gcsFaultTolerance,
+        image: props.image,
       },
       dependsOn: [this.appConfigMap, props.serviceAccount.serviceAccount, ...(props.dependsOn ?? [])],
     });

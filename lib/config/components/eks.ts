@@ -188,6 +188,13 @@ export const eksConfig = z.strictObject({
   scaleDownUnneededMinutes: intRange(1, 1440, ' minutes'),
   /** KubeRay operator and default RayCluster. */
   ray: rayConfig,
+  /**
+   * ECR pull-through cache for Docker Hub (the Ray images): a Secrets Manager secret `ecr-pullthroughcache/…` with
+   * Docker Hub credentials. Ray pods then pull from ECR in the region instead of Docker Hub through the NAT.
+   */
+  dockerHubCacheCredentialArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache\/[\w/+=.@-]+$/, {
+    error: 'must be a Secrets Manager secret ARN whose name starts with ecr-pullthroughcache/',
+  }).optional(),
 }).superRefine((eks, ctx) => {
   if (eks.endpointAccess === 'public-and-private' && eks.publicAccessCidrs.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs'], message: 'a public-and-private endpoint needs at least one allowed CIDR (0.0.0.0/0 is not allowed)' });

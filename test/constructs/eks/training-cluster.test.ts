@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
-  CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS, HelmAddOn, PlatformNetwork, TrainingCluster,
+  CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS, DockerHubCache, HelmAddOn, PlatformNetwork, TrainingCluster,
 } from '../../../constructs';
 import { nagFindings, newStack, template } from '../../helpers';
 
@@ -171,6 +171,10 @@ describe('TrainingCluster options and validation', () => {
   test('EFA training instances (p4d/p5 8-GPU) are refused: no EFA, device plugin or placement group here', () => {
     expect(build({ gpuNodeGroups: [{ name: 'g', instanceTypes: ['p4d.24xlarge'] }] })).toThrow(/gpuNodeGroups\[0\]\.instanceTypes\[0\]: "p4d.24xlarge" — is an EFA training instance/);
     expect(build({ gpuNodeGroups: [{ name: 'g', instanceTypes: ['p5.48xlarge'] }] })).toThrow(/NCCL would fall back to TCP/);
+  });
+  test('Docker Hub cache: the credential must be an ecr-pullthroughcache/ secret', () => {
+    expect(() => new DockerHubCache(stack, `Cache${n++}`, { credentialArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:dockerhub-AbC' }))
+      .toThrow(/credentialArn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:dockerhub-AbC" — must be a Secrets Manager secret ARN whose name starts with ecr-pullthroughcache\//);
   });
   test('min > max', () => {
     expect(build({ gpuNodeGroups: [{ name: 'g', instanceTypes: ['g5.xlarge'], minSize: 3, maxSize: 1 }] }))
