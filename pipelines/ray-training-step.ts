@@ -37,6 +37,8 @@ export interface RayTrainingStepProps {
   readonly head: RayHeadOptions;
   /** Worker groups of each run's cluster (GPU groups start at zero and go away with the cluster). */
   readonly workerGroups: RayWorkerGroupOptions[];
+  /** More environment of every Ray container, e.g. `MLFLOW_TRACKING_URI`. @default - none */
+  readonly environment?: Readonly<Record<string, string>>;
   /** Service account of the Ray pods (its role reads the lake and writes the artifacts bucket). */
   readonly serviceAccountName: string;
   /** @default Duration.hours(24) */
@@ -85,7 +87,7 @@ export class RayTrainingStep extends Construct implements IPipelineTrainingStep 
         serviceAccountName: props.serviceAccountName,
         head: props.head,
         workerGroups: props.workerGroups,
-        env: { TRAIN_DATA_URI: `s3://${props.trainingDataBucket.bucketName}/${prefix}`, AWS_REGION: Stack.of(this).region, METRIC_NAME: metricName },
+        podEnv: { ...props.environment, TRAIN_DATA_URI: `s3://${props.trainingDataBucket.bucketName}/${prefix}`, AWS_REGION: Stack.of(this).region, METRIC_NAME: metricName },
       },
       activeDeadlineSeconds: Math.round(maxRuntime.toSeconds()),
       ttlSecondsAfterFinished: 600,

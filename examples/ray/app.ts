@@ -32,7 +32,7 @@ const clusterSpec = {
     { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: training.workerNodeSelector },
     { groupName: 'gpu', maxReplicas: 2, cpu: '3', memory: '12Gi', gpus: 1, gpuCapacity: training.gpuCapacityOf('gpu-g5') },
   ],
-  env: { TRAIN_DATA_URI: `s3://${lake.processedBucket.bucketName}/training/`, OUTPUT_URI: `s3://${lake.artifactsBucket.bucketName}/ray-jobs/train/` },
+  podEnv: { TRAIN_DATA_URI: `s3://${lake.processedBucket.bucketName}/training/`, OUTPUT_URI: `s3://${lake.artifactsBucket.bucketName}/ray-jobs/train/` },
 };
 const after = [training.kubeRayOperator!, ray.serviceAccount];
 

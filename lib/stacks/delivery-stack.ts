@@ -23,6 +23,8 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly alertsTopic: sns.ITopic;
   /** The stage's EKS training (Training stack), for `pipelines.training.backend: ray`. @default - none */
   readonly eksTraining?: EksTraining;
+  /** Environment of the training jobs, e.g. `MLFLOW_TRACKING_URI` of the Experiments stack. @default - none */
+  readonly trainingEnvironment?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -77,6 +79,7 @@ export class DeliveryStack extends PlatformStack {
           metricRegex: p.evaluation.metricRegex,
           threshold: p.evaluation.threshold,
           direction: p.evaluation.direction,
+          environment: props.trainingEnvironment,
         },
         scanFailOnSeverity: p.scan.failOnSeverity,
         scanMaxFindings: p.scan.maxFindings,
@@ -121,6 +124,7 @@ export class DeliveryStack extends PlatformStack {
       head: { cpu: ray.head.cpu, memory: ray.head.memory, nodeSelector: eks.trainingCluster.systemNodeSelector },
       workerGroups: defaults.map((g) => ({ ...g, maxReplicas: g.gpus ? limits.maxGpuWorkers : limits.maxCpuWorkers })).filter((g) => g.maxReplicas > 0),
       serviceAccountName: eks.rayServiceAccount!.serviceAccountName,
+      environment: props.trainingEnvironment,
       maxRuntime: Duration.hours(config.pipelines.training.maxRuntimeHours),
       metricName: config.pipelines.evaluation.metricName,
       threshold: config.pipelines.evaluation.threshold,

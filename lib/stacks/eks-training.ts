@@ -15,6 +15,8 @@ export interface EksTrainingProps {
   readonly workloadSubnets: ec2.SubnetSelection;
   /** Ray pods read the data lake and write model artifacts. */
   readonly dataLake: DataLake;
+  /** Environment of every pod of the default RayCluster, e.g. `MLFLOW_TRACKING_URI`. @default - none */
+  readonly rayPodEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -109,6 +111,7 @@ export class EksTraining extends Construct {
       name: 'default',
       namespace: ray.namespace,
       serviceAccountName: this.rayServiceAccount.serviceAccountName,
+      podEnv: props.rayPodEnv,
       head: {
         cpu: ray.head.cpu,
         memory: ray.head.memory,
@@ -172,7 +175,7 @@ export class EksTraining extends Construct {
           .filter((g) => g.maxReplicas > 0),
         idleTimeoutSeconds: ray.idleTimeoutSeconds,
         ...this.rayImages,
-        env: { AWS_REGION: region, DATA_LAKE_PROCESSED: `s3://${props.dataLake.processedBucket.bucketName}/`, ARTIFACTS: `s3://${props.dataLake.artifactsBucket.bucketName}/ray-jobs/${j.name}/` },
+        podEnv: { ...props.rayPodEnv, AWS_REGION: region, DATA_LAKE_PROCESSED: `s3://${props.dataLake.processedBucket.bucketName}/`, ARTIFACTS: `s3://${props.dataLake.artifactsBucket.bucketName}/ray-jobs/${j.name}/` },
       };
       const job = {
         entrypoint: j.entrypoint,

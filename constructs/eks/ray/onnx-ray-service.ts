@@ -117,7 +117,7 @@ export class OnnxRayService extends Construct {
         serviceAccountName: props.serviceAccount.serviceAccountName,
         head: props.head,
         workerGroups: [props.workers],
-        env: { PYTHONPATH: APP_DIR },
+        podEnv: { PYTHONPATH: APP_DIR },
         codeMounts: [{ configMapName, mountPath: APP_DIR }],
         gcsFaultTolerance: props.gcsFaultTolerance,
         image: props.image,

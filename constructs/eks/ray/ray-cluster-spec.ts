@@ -77,6 +77,12 @@ export interface RayClusterSpecOptions {
   readonly workerGroups?: RayWorkerGroupOptions[];
   /** Service account of every Ray pod (gives them AWS access through Pod Identity). @default - the namespace's default */
   readonly serviceAccountName?: string;
+  /**
+   * Environment of every Ray container, head and workers (e.g. `MLFLOW_TRACKING_URI`, so tasks on any pod log to
+   * MLflow). The head's own `head.env` wins for a name in both.
+   * @default - none
+   */
+  readonly podEnv?: Readonly<Record<string, string>>;
   /** Ray version the operator assumes. Must match the images. @default RAY_VERSION */
   readonly rayVersion?: string;
   /** Image of head and CPU workers. @default RAY_IMAGE */
@@ -89,8 +95,6 @@ export interface RayClusterSpecOptions {
   readonly idleTimeoutSeconds?: number;
   /** @default 'Default' */
   readonly upscalingMode?: 'Default' | 'Aggressive' | 'Conservative';
-  /** Environment of every Ray container, head and workers (e.g. `AWS_REGION`, `PYTHONPATH`). @default - none */
-  readonly env?: Readonly<Record<string, string>>;
   /** ConfigMaps mounted into every Ray container. @default - none */
   readonly codeMounts?: RayCodeMount[];
   /** Extra containers of the head pod, sharing its `/tmp/ray` volume (e.g. the Grafana dashboard publisher). @default - none */
@@ -117,6 +121,9 @@ function checkImage(v: PropsValidator, prop: string, image: string): void {
 export function validateRayClusterSpec(v: PropsValidator, prefix: string, o: RayClusterSpecOptions): void {
   checkResources(v, `${prefix}.head`, o.head.cpu, o.head.memory);
   v.intRange(`${prefix}.head.numCpus`, o.head.numCpus, 0, 1024);
+  for (const name of Object.keys(o.podEnv ?? {})) {
+    v.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(name), `${prefix}.podEnv`, name, 'variable names must be letters, digits and underscores, not starting with a digit');
+  }
   for (const name of Object.keys(o.head.env ?? {})) {
     v.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(name), `${prefix}.head.env`, name, 'variable names must be letters, digits and underscores, not starting with a digit');
   }
@@ -125,9 +132,6 @@ export function validateRayClusterSpec(v: PropsValidator, prefix: string, o: Ray
   if (o.rayVersion !== undefined) v.check(/^\d+\.\d+\.\d+$/.test(o.rayVersion), `${prefix}.rayVersion`, o.rayVersion, 'must be an exact Ray version such as 2.57.0');
   checkImage(v, `${prefix}.image`, o.image ?? RAY_IMAGE);
   checkImage(v, `${prefix}.gpuImage`, o.gpuImage ?? RAY_GPU_IMAGE);
-  for (const name of Object.keys(o.env ?? {})) {
-    v.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(name), `${prefix}.env`, name, 'variable names must be letters, digits and underscores, not starting with a digit');
-  }
   (o.codeMounts ?? []).forEach((m, i) => {
     checkK8sName(v, `${prefix}.codeMounts[${i}].configMapName`, m.configMapName);
     v.check(/^\/[\w./-]+$/.test(m.mountPath) && m.mountPath !== '/tmp/ray', `${prefix}.codeMounts[${i}].mountPath`, m.mountPath, 'must be an absolute path other than /tmp/ray');
@@ -176,7 +180,7 @@ const securityContext = {
 
 function container(name: string, image: string, cpu: string, memory: string, gpus: number, ports: Manifest[], o: RayClusterSpecOptions): Manifest {
   const limits: Record<string, string> = { cpu, memory, ...(gpus > 0 ? { 'nvidia.com/gpu': String(gpus) } : {}) };
-  const env = Object.entries(o.env ?? {}).map(([n, value]) => ({ name: n, value }));
+  const env = Object.entries({ ...o.podEnv }).map(([n, value]) => ({ name: n, value }));
   return {
     ...(env.length > 0 ? { env } : {}),
     name,
@@ -224,8 +228,9 @@ export function renderRayClusterSpec(o: RayClusterSpecOptions): Manifest {
     // Ray Serve's HTTP proxy (RayService traffic goes to <name>-serve-svc on this port).
     { containerPort: 8000, name: 'serve' },
   ], o);
-  const headEnv = Object.entries(o.head.env ?? {});
-  if (headEnv.length > 0) head.env = [...((head.env as Manifest[] | undefined) ?? []), ...headEnv.map(([name, value]) => ({ name, value }))];
+  // The head's own env wins over podEnv for a name in both.
+  const headEnv = Object.entries({ ...o.podEnv, ...o.head.env });
+  if (headEnv.length > 0) head.env = headEnv.map(([name, value]) => ({ name, value }));
   const gcs = o.gcsFaultTolerance;
   return {
     rayVersion: o.rayVersion ?? RAY_VERSION,
