@@ -49,7 +49,7 @@ describe('user config files', () => {
       'prefix: acme-ml',
       'tags: { Team: research }',
       // EKS needs NAT (refused at 0), so this file switches it off where it goes NAT-less.
-      'network: { natGateways: 0 }',
+      'network: { natGateways: 0, interfaceEndpoints: true }',
       'eks: { enabled: false }',
       'stages:',
       '  prod:',

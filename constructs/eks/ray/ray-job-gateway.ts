@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../../core/defaults';
+import { encryptedLogGroup } from '../../core/defaults';
 import { handlerCode } from '../../core/handler-code';
 import { acknowledge, acknowledgeResourceWildcards } from '../../core/nag';
 import { PropsValidator } from '../../core/validation';
@@ -26,7 +26,7 @@ export interface RayJobGatewayProps {
   readonly outputPrefix?: string;
   /** Subnets of the function (must route to the cluster endpoint and S3). @default - the cluster's private subnets with egress */
   readonly vpcSubnets?: ec2.SubnetSelection;
-  /** Key of the function's log group. @default - a new CMK with rotation */
+  /** Key of the function's log group (must allow CloudWatch Logs). @default - the cluster's encryption key */
   readonly encryptionKey?: kms.IKey;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
@@ -63,9 +63,8 @@ export class RayJobGateway extends Construct {
     this.artifactsBucket = props.artifactsBucket;
     this.trainingClusterRef = cluster;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const key = props.encryptionKey ?? platformKey(this, 'Key', {
-      description: 'Ray job gateway logs', removalPolicy, servicePrincipals: [logsServicePrincipal(this)],
-    });
+    // The cluster's key already serves CloudWatch Logs (its control-plane log group): no extra key to pay for.
+    const key = props.encryptionKey ?? props.trainingCluster.encryptionKey;
     const logGroup = encryptedLogGroup(this, 'Logs', { encryptionKey: key, retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy });
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {

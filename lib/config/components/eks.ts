@@ -272,23 +272,24 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     endpointAccess: 'private',
     publicAccessCidrs: [],
     ...access,
-    // m6i.xlarge: an m6i.large has no room for the Ray head and its autoscaler beside the DaemonSets.
-    systemNodeGroup: { instanceTypes: ['m6i.xlarge'], minSize: 2, maxSize: 3 },
+    // One system node while idle (the autoscaler adds up to two more under load): no add-on redundancy in dev.
+    systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 1, maxSize: 3 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 100 }],
     workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 4 },
     scaleDownUnneededMinutes: 10,
-    ray: { ...rayDefaults({ cpu: '1', memory: '4Gi' }, 4, 2), services: [referenceService] },
+    // The head (and its autoscaler sidecar) must fit an m6i.large beside the DaemonSets; config checks it.
+    ray: { ...rayDefaults({ cpu: '500m', memory: '2Gi' }, 4, 2), services: [referenceService] },
   },
   staging: {
     enabled: true,
     endpointAccess: 'private',
     publicAccessCidrs: [],
     ...access,
-    systemNodeGroup: { instanceTypes: ['m6i.xlarge'], minSize: 2, maxSize: 4 },
+    systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 2, maxSize: 4 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 4, spot: false, diskSizeGiB: 200 }],
     workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
     scaleDownUnneededMinutes: 10,
-    ray: rayDefaults({ cpu: '1', memory: '4Gi' }, 8, 4),
+    ray: rayDefaults({ cpu: '500m', memory: '2Gi' }, 8, 4),
   },
   prod: {
     enabled: true,

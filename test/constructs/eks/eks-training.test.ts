@@ -70,7 +70,7 @@ describe('eks config', () => {
       .toThrow(/eks\.enabled: true — needs network\.natGateways >= 1: with 0 the cluster runs in isolated subnets, where nodes cannot pull the Helm charts/);
   });
   test('a system node too small for the Ray head and its autoscaler is a config error; p4d is refused', () => {
-    expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { systemNodeGroup: { instanceTypes: ['m6i.large'] } } } }))
+    expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { systemNodeGroup: { instanceTypes: ['m6i.large'] }, ray: { head: { cpu: '1', memory: '4Gi' } } } } }))
       .toThrow(/eks\.systemNodeGroup\.instanceTypes\.0: "m6i.large" — has room for about 1\.\d+ vCPU .* needs 1\.5 vCPU/);
     expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { systemNodeGroup: { instanceTypes: ['m6i.large'] }, ray: { head: { cpu: '500m', memory: '2Gi' } } } } })).not.toThrow();
     expect(() => loadStageConfig({ stage: 'dev', overrides: { eks: { gpuNodeGroups: [{ name: 'big', instanceTypes: ['p5.48xlarge'], minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 500 }] } } }))
