@@ -118,6 +118,7 @@ export class PlatformStage extends Stage {
         alertsTopic: this.alertsStack.alerts.topic,
         modelRegistries: this.sageMakerStack?.registries,
         targetConfigs: props.stageConfig ?? ((stage) => loadStageConfig({ stage })),
+        eksTraining: this.trainingStack?.eksTraining,
         trainingEnvironment,
       }));
     }
@@ -134,7 +135,7 @@ export class PlatformStage extends Stage {
     if (config.monitoring.enabled) {
       const eks = this.trainingStack?.eksTraining;
       const delivery = this.deliveryStack?.modelPipeline;
-      if (eks) new EksObservability(this.trainingStack!, 'EksObservability', { config, trainingCluster: eks.trainingCluster });
+      if (eks) new EksObservability(this.trainingStack!, 'EksObservability', { config, trainingCluster: eks.trainingCluster, rayServiceAccount: eks.rayServiceAccount });
       this.monitoringStack = this.track(new MonitoringStack(this, 'Monitoring', {
         ...stackProps('Monitoring'),
         alertsTopic: this.alertsStack.alerts.topic,

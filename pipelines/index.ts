@@ -4,3 +4,4 @@ export * from './training-workflow';
 export * from './model-promotion';
 export * from './infrastructure-pipeline';
 export * from './github-deploy-role';
+export * from './ray-training-step';

@@ -24,6 +24,7 @@ import { PropsValidator } from '../constructs/core/validation';
 import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
 import { ModelPromotion, type PromotionTarget } from './model-promotion';
 import { acknowledgeGeneratedWildcards, loggedStateMachine } from './step-function-parts';
+import { type IPipelineTrainingStep } from './ray-training-step';
 import { TrainingWorkflow, type TrainingWorkflowProps } from './training-workflow';
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
@@ -60,6 +61,12 @@ export interface ModelDeliveryPipelineProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /** Gets manual approval requests and every stage failure. */
   readonly alertsTopic: sns.ITopic;
+  /**
+   * Another training backend for the Train and Evaluate stages, e.g. `RayTrainingStep` (Ray on EKS); registration then
+   * takes the model from its `modelDataUrl`.
+   * @default - SageMaker training jobs (`training`)
+   */
+  readonly trainingStep?: IPipelineTrainingStep;
   /** Training and evaluation settings. @default - the TrainingWorkflow defaults */
   readonly training?: Omit<TrainingWorkflowProps, 'imageRepository' | 'inputBucket' | 'outputBucket' | 'vpc' | 'vpcSubnets' | 'encryptionKey' | 'logRetention' | 'removalPolicy'>;
   /** Scan gate threshold. @default 'CRITICAL' */
@@ -238,8 +245,9 @@ export class ModelDeliveryPipeline extends Construct {
       ...props.training, imageRepository: repo, inputBucket: props.trainingDataBucket, outputBucket: props.artifactsBucket,
       vpc: props.vpc, vpcSubnets: props.vpcSubnets, ...parts,
     });
-    this.pipeline.addStage({ stageName: 'Train', actions: [this.training.trainAction('Train', jobName, '#{Image.IMAGE_URI}')] });
-    this.pipeline.addStage({ stageName: 'Evaluate', actions: [this.training.evaluateAction('Evaluate', jobName)] });
+    const trainer = props.trainingStep ?? this.training;
+    this.pipeline.addStage({ stageName: 'Train', actions: [trainer.trainAction('Train', jobName, '#{Image.IMAGE_URI}')] });
+    this.pipeline.addStage({ stageName: 'Evaluate', actions: [trainer.evaluateAction('Evaluate', jobName)] });
 
     // 6. Register (PendingManualApproval); the version ARN becomes #{Register.MODEL_PACKAGE_ARN}.
     this.registerProject = this.project('Register', parts, codebuild.BuildSpec.fromObject({
@@ -248,11 +256,12 @@ export class ModelDeliveryPipeline extends Construct {
       phases: {
         build: {
           commands: [
-            'MODEL_DATA_URL=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query ModelArtifacts.S3ModelArtifacts --output text)',
-            // The held-out metric travels with the package: the next run's evaluation compares its challenger with it.
-            'METRIC_VALUE=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query "FinalMetricDataList[?MetricName==\'$METRIC_NAME\'].Value | [0]" --output text)',
+            // Another backend (Ray) names its model artifact; a SageMaker job is asked for it and for its held-out metric,
+            // which travels with the package so the next run's evaluation compares its challenger with it.
+            'if [ -z "$MODEL_DATA_URL" ]; then MODEL_DATA_URL=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query ModelArtifacts.S3ModelArtifacts --output text); METRIC_VALUE=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query "FinalMetricDataList[?MetricName==\'$METRIC_NAME\'].Value | [0]" --output text); fi',
+            'METADATA="TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION"; if [ -n "$METRIC_VALUE" ] && [ "$METRIC_VALUE" != "None" ]; then METADATA="$METADATA,$METRIC_NAME=$METRIC_VALUE"; fi',
             'SPEC=$(printf \'{"Containers":[{"Image":"%s","ModelDataUrl":"%s"}],"SupportedContentTypes":["application/json"],"SupportedResponseMIMETypes":["application/json"]}\' "$IMAGE_URI" "$MODEL_DATA_URL")',
-            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "Trained by $TRAINING_JOB_NAME from $SOURCE_VERSION" --inference-specification "$SPEC" --customer-metadata-properties "TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION,$METRIC_NAME=$METRIC_VALUE" --query ModelPackageArn --output text)',
+            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "Trained by $TRAINING_JOB_NAME from $SOURCE_VERSION" --inference-specification "$SPEC" --customer-metadata-properties "$METADATA" --query ModelPackageArn --output text)',
             'echo "Registered $MODEL_PACKAGE_ARN"',
           ],
         },
@@ -272,6 +281,7 @@ export class ModelDeliveryPipeline extends Construct {
         actionName: 'Register', project: this.registerProject, input: sourceOutput, variablesNamespace: 'Register',
         environmentVariables: {
           TRAINING_JOB_NAME: { value: jobName }, IMAGE_URI: { value: '#{Image.IMAGE_URI}' }, SOURCE_VERSION: { value: sourceVersion },
+          ...(props.trainingStep ? { MODEL_DATA_URL: { value: props.trainingStep.modelDataUrl(jobName) } } : {}),
         },
       })],
     });
@@ -354,6 +364,7 @@ export class ModelDeliveryPipeline extends Construct {
     // Grants aws-cdk-lib writes for the pipeline, its actions, builds and state machines.
     const actionRoles = this.pipeline.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role && c.node.id === 'CodePipelineActionRole');
     const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine, this.rejectStateMachine,
+      ...(props.trainingStep?.stateMachines ?? []),
       ...(this.promotion ? [this.promotion.deployStateMachine, this.promotion.smokeTestStateMachine] : [])];
     acknowledgeGeneratedWildcards([this.pipeline.role, ...actionRoles, this.testProject.role, this.imageProject.role, this.registerProject.role, ...stateMachines.map((m) => m.role)],
       'Generated by aws-cdk-lib: read/write of this pipeline\'s artifact bucket objects and its KMS key, CodeBuild log streams and report groups of one project, executions of one state machine, versions of one gate function.');

@@ -1,6 +1,6 @@
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import {
-  type CfnCondition, Names, RemovalPolicy, Stack,
+  type CfnCondition, DefaultStackSynthesizer, Names, RemovalPolicy, Stack,
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 // aws-eks-v2 rather than aws-eks: it renders the native AWS::EKS::Cluster (no cluster-creation custom
@@ -20,9 +20,10 @@ import { type IClusterAddOn } from './addons/add-on';
 import { ClusterAutoscaler } from './addons/cluster-autoscaler';
 import { checkK8sName } from './addons/helm-add-on';
 import { KubeRayOperator } from './addons/kuberay-operator';
+import { VolcanoScheduler } from './addons/volcano-scheduler';
 import { ACCELERATOR_LABEL, GPU_TAINT_KEY, NvidiaDevicePlugin } from './addons/nvidia-device-plugin';
 import {
-  acceleratorOf, cpuTypesHint, gpusPerInstance, gpuTypesHint, isCpuInstanceType,
+  acceleratorOf, cpuTypesHint, EFA_REFUSAL, gpusPerInstance, gpuTypesHint, isCpuInstanceType, needsEfa,
 } from './instance-types';
 
 /** Label naming the node group a node belongs to; Ray pods select their group with it. */
@@ -34,10 +35,16 @@ export const CAPACITY_LABEL = 'cdk-mlops/capacity';
 export interface CpuNodeGroupOptions {
   /** x86_64 instance types (AL2023 standard AMI), e.g. `m6i.large`. */
   readonly instanceTypes: string[];
-  /** Nodes the group keeps at least. @default 2 for the system group, 0 for the spot group */
+  /** Nodes the group keeps at least. @default 2 for the system group, 0 for the worker group */
   readonly minSize?: number;
-  /** Nodes the group never exceeds. @default 3 for the system group, 4 for the spot group */
+  /** Nodes the group never exceeds. @default 3 for the system group, 4 for the worker group */
   readonly maxSize?: number;
+}
+
+/** The CPU worker node group: Ray CPU workers and batch pods, kept off the system group. */
+export interface WorkerNodeGroupOptions extends CpuNodeGroupOptions {
+  /** Spot capacity (cheaper, interruptible) or on-demand. @default true */
+  readonly spot?: boolean;
 }
 
 /** A GPU managed node group. */
@@ -70,6 +77,22 @@ export interface GpuCapacity {
   readonly taint: { readonly key: string; readonly value: string; readonly effect: 'NoSchedule' };
 }
 
+/** Kubernetes access of one IAM role, granted through one EKS access entry. */
+export interface ClusterAccessOptions {
+  /** Read-only access to the whole cluster (`AmazonEKSViewPolicy`, cluster scope). @default false */
+  readonly clusterView?: boolean;
+  /** Namespaces with read-only access (`AmazonEKSViewPolicy`, namespace scope). @default - none */
+  readonly viewNamespaces?: string[];
+  /** Namespaces with edit access to built-in objects (`AmazonEKSEditPolicy`, namespace scope). @default - none */
+  readonly editNamespaces?: string[];
+  /**
+   * Kubernetes groups of the principal, bound by in-cluster RBAC (e.g. `RayNamespace.RAY_USERS_GROUP`): how access to
+   * custom resources such as RayJobs is given, which no EKS access policy covers.
+   * @default - none
+   */
+  readonly kubernetesGroups?: string[];
+}
+
 export interface TrainingClusterProps {
   /** VPC of the cluster. */
   readonly vpc: ec2.IVpc;
@@ -83,8 +106,22 @@ export interface TrainingClusterProps {
    * @default - private endpoint only
    */
   readonly publicAccessCidrs?: string[];
-  /** IAM roles granted cluster-admin through EKS access entries. @default - none */
+  /**
+   * IAM roles granted cluster-admin through EKS access entries. The cluster creator gets no access
+   * (`bootstrapClusterCreatorAdminPermissions: false`), so at least one admin is required: these roles, the CDK
+   * deploy role (`deployRoleAdmin`), or both.
+   * @default - none
+   */
   readonly adminRoles?: iam.IRole[];
+  /**
+   * Make the CDK bootstrap deploy role of the stack (`cdk-<qualifier>-deploy-role-<account>-<region>`, the role
+   * `cdk deploy` assumes) a cluster admin, so whoever can deploy the platform can also reach the cluster
+   * (`aws eks update-kubeconfig --role-arn <it>`). Needs the DefaultStackSynthesizer.
+   * @default - true when `adminRoles` is empty, false otherwise
+   */
+  readonly deployRoleAdmin?: boolean;
+  /** IAM roles with read-only access to the whole cluster (`AmazonEKSViewPolicy`). @default - none */
+  readonly viewerRoles?: iam.IRole[];
   /** Key for Kubernetes secrets envelope encryption and the control-plane log group. @default - a new CMK with rotation */
   readonly encryptionKey?: kms.IKey;
   /** Retention of the control-plane log group. @default logs.RetentionDays.THREE_MONTHS */
@@ -93,12 +130,20 @@ export interface TrainingClusterProps {
   readonly systemNodeGroup?: CpuNodeGroupOptions;
   /** GPU node groups (AL2023 NVIDIA AMI, tainted `nvidia.com/gpu=true:NoSchedule`). @default - none */
   readonly gpuNodeGroups?: GpuNodeGroupOptions[];
-  /** A spot CPU worker group. @default - none */
-  readonly spotNodeGroup?: CpuNodeGroupOptions;
+  /**
+   * A CPU worker group (spot or on-demand) for Ray CPU workers, so they do not land on the system group beside
+   * CoreDNS, the autoscaler and Prometheus.
+   * @default - none
+   */
+  readonly workerNodeGroup?: WorkerNodeGroupOptions;
   /** Minutes a node must be unneeded before the Cluster Autoscaler removes it. @default 10 */
   readonly scaleDownUnneededMinutes?: number;
   /** Install the KubeRay operator 1.7.0. @default true */
   readonly kubeRay?: boolean;
+  /** Turn on KubeRay's RayCronJob controller (alpha feature gate). @default false */
+  readonly rayCronJobs?: boolean;
+  /** Gang scheduling of Ray clusters: install Volcano and make KubeRay create PodGroups for it. @default false */
+  readonly gangScheduling?: boolean;
   /** More add-ons, installed after the built-in ones. @default - none */
   readonly addOns?: IClusterAddOn[];
   /** What happens to the encryption key and the log group on stack deletion. @default RemovalPolicy.RETAIN */
@@ -115,7 +160,7 @@ const validCidr = (c: string) => {
  * An EKS 1.35 cluster for distributed training with Ray: private API endpoint, all control-plane logs to a
  * KMS-encrypted log group, secrets encrypted with a CMK, admin access through access entries; an on-demand
  * system node group, GPU node groups that scale from and to zero with the Cluster Autoscaler, an optional
- * spot CPU group, the NVIDIA device plugin and the KubeRay operator.
+ * CPU worker group (spot or on-demand), the NVIDIA device plugin and the KubeRay operator.
  *
  * GPU scale-from-zero uses the Cluster Autoscaler on managed node groups rather than Karpenter: the GPU
  * capacity stays in plain EKS managed node groups (AMI updates, node repair and draining handled by EKS), the
@@ -135,16 +180,19 @@ export class TrainingCluster extends Construct {
   public readonly gpuNodegroups: Readonly<Record<string, eks.Nodegroup>>;
   /** GPU capacity by node group name, for Ray GPU worker groups. */
   public readonly gpuCapacity: Readonly<Record<string, GpuCapacity>>;
-  public readonly spotNodegroup?: eks.Nodegroup;
+  /** The CPU worker node group, when there is one. */
+  public readonly workerNodegroup?: eks.Nodegroup;
   /** Node selector of the system group (Ray heads, operators). */
   public readonly systemNodeSelector: Readonly<Record<string, string>>;
-  /** Node selector of the spot CPU group, when there is one. */
-  public readonly spotNodeSelector?: Readonly<Record<string, string>>;
+  /** Node selector of the CPU worker group, when there is one. */
+  public readonly workerNodeSelector?: Readonly<Record<string, string>>;
   public readonly clusterAutoscaler: ClusterAutoscaler;
   /** The KubeRay operator release (Ray objects must depend on it: it installs the CRDs). */
   public readonly kubeRayOperator?: Construct;
   /** What each add-on returned from `install`, by add-on name. */
   public readonly addOns: Readonly<Record<string, Construct>>;
+  /** The CDK deploy role made cluster admin (`deployRoleAdmin`), if any. */
+  public readonly deployRoleArn?: string;
 
   constructor(scope: Construct, id: string, props: TrainingClusterProps) {
     super(scope, id);
@@ -152,10 +200,17 @@ export class TrainingCluster extends Construct {
     const publicCidrs = props.publicAccessCidrs ?? [];
     const system = { minSize: 2, maxSize: 3, ...props.systemNodeGroup, instanceTypes: props.systemNodeGroup?.instanceTypes ?? ['m6i.large'] };
     const gpuGroups = (props.gpuNodeGroups ?? []).map((g) => ({ minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 100, ...g }));
-    const spot = props.spotNodeGroup ? { minSize: 0, maxSize: 4, ...props.spotNodeGroup } : undefined;
+    const workers = props.workerNodeGroup ? { minSize: 0, maxSize: 4, spot: true, ...props.workerNodeGroup } : undefined;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const adminRoles = props.adminRoles ?? [];
+    const deployRoleAdmin = props.deployRoleAdmin ?? adminRoles.length === 0;
+    const synthesizer = Stack.of(this).synthesizer;
 
     const v = new PropsValidator(this, 'TrainingCluster')
+      .check(adminRoles.length > 0 || deployRoleAdmin, 'adminRoles', adminRoles.map((r) => r.roleArn),
+        'the cluster needs at least one admin (its creator gets no access): give adminRoles or set deployRoleAdmin: true')
+      .check(!deployRoleAdmin || synthesizer instanceof DefaultStackSynthesizer, 'deployRoleAdmin', deployRoleAdmin,
+        'needs the DefaultStackSynthesizer (its deploy role is the admin); with another synthesizer give adminRoles and set deployRoleAdmin: false')
       .check(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/.test(clusterName), 'clusterName', clusterName,
         'must be 1-100 letters, digits, hyphens and underscores, starting with a letter or digit');
     publicCidrs.forEach((c, i) => v.check(validCidr(c) && !c.endsWith('/0'), `publicAccessCidrs[${i}]`, c,
@@ -171,26 +226,28 @@ export class TrainingCluster extends Construct {
     cpuTypes('systemNodeGroup', system.instanceTypes);
     // Add-ons (CoreDNS, autoscaler, operators) need somewhere to run: the system group never scales to zero.
     sizes('systemNodeGroup', system, 1);
-    if (spot) {
-      cpuTypes('spotNodeGroup', spot.instanceTypes);
-      sizes('spotNodeGroup', spot, 0);
+    if (workers) {
+      cpuTypes('workerNodeGroup', workers.instanceTypes);
+      sizes('workerNodeGroup', workers, 0);
     }
     gpuGroups.forEach((g, i) => {
       const prop = `gpuNodeGroups[${i}]`;
       checkK8sName(v, `${prop}.name`, g.name);
       v.check(gpuGroups.findIndex((o) => o.name === g.name) === i, `${prop}.name`, g.name, 'must be unique among gpuNodeGroups');
-      v.check(!['system', 'spot-cpu'].includes(g.name), `${prop}.name`, g.name, 'must not be "system" or "spot-cpu" (used by the CPU groups)');
+      v.check(!['system', 'cpu-workers'].includes(g.name), `${prop}.name`, g.name, 'must not be "system" or "cpu-workers" (used by the CPU groups)');
       v.check(g.instanceTypes.length > 0, `${prop}.instanceTypes`, g.instanceTypes, 'must list at least one instance type');
-      g.instanceTypes.forEach((t, j) => v.check(gpusPerInstance(t) !== undefined, `${prop}.instanceTypes[${j}]`, t, `must be ${gpuTypesHint()}`));
+      g.instanceTypes.forEach((t, j) => v.check(gpusPerInstance(t) !== undefined, `${prop}.instanceTypes[${j}]`, t, `must be ${gpuTypesHint()}`)
+        .check(!needsEfa(t), `${prop}.instanceTypes[${j}]`, t, EFA_REFUSAL));
       const counts = new Set(g.instanceTypes.map(gpusPerInstance).filter((n) => n !== undefined));
       v.check(counts.size <= 1, `${prop}.instanceTypes`, g.instanceTypes,
         'must all have the same GPU count (the autoscaler builds one template node per group)');
       sizes(prop, g, 0);
       v.intRange(`${prop}.diskSizeGiB`, g.diskSizeGiB, 20, 16384, 'GiB');
     });
-    const addOnNames = ['cluster-autoscaler', 'nvidia-device-plugin', 'kuberay-operator', ...(props.addOns ?? []).map((a) => a.name)];
-    (props.addOns ?? []).forEach((a, i) => v.check(addOnNames.indexOf(a.name) === i + 3, `addOns[${i}].name`, a.name,
-      'must be unique and differ from the built-in add-ons (cluster-autoscaler, nvidia-device-plugin, kuberay-operator)'));
+    const addOnNames = ['cluster-autoscaler', 'nvidia-device-plugin', 'kuberay-operator', 'volcano', ...(props.addOns ?? []).map((a) => a.name)];
+    (props.addOns ?? []).forEach((a, i) => v.check(addOnNames.indexOf(a.name) === i + 4, `addOns[${i}].name`, a.name,
+      'must be unique and differ from the built-in add-ons (cluster-autoscaler, nvidia-device-plugin, kuberay-operator, volcano)'));
+    v.check(!(props.gangScheduling || props.rayCronJobs) || (props.kubeRay ?? true), 'kubeRay', props.kubeRay, 'must stay true with gangScheduling or rayCronJobs (both are KubeRay features)');
     v.throwIfInvalid();
 
     this.encryptionKey = props.encryptionKey ?? platformKey(this, 'Key', {
@@ -227,7 +284,16 @@ export class TrainingCluster extends Construct {
     });
     this.cluster.node.addDependency(this.controlPlaneLogGroup);
     this.acknowledgeGeneratedResources();
-    (props.adminRoles ?? []).forEach((role, i) => this.cluster.grantClusterAdmin(`Admin${i}`, role.roleArn));
+    adminRoles.forEach((role, i) => this.cluster.grantClusterAdmin(`Admin${i}`, role.roleArn));
+    if (deployRoleAdmin) {
+      const qualifier = (synthesizer as DefaultStackSynthesizer).bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
+      const stack = Stack.of(this);
+      this.deployRoleArn = stack.formatArn({
+        service: 'iam', region: '', resource: 'role', resourceName: `cdk-${qualifier}-deploy-role-${stack.account}-${stack.region}`,
+      });
+      this.cluster.grantClusterAdmin('DeployRoleAdmin', this.deployRoleArn);
+    }
+    (props.viewerRoles ?? []).forEach((role, i) => this.grantAccess(`Viewer${i}`, role, { clusterView: true }));
 
     this.nodeRole = new iam.Role(this, 'NodeRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -273,24 +339,30 @@ export class TrainingCluster extends Construct {
     this.gpuNodegroups = gpuNodegroups;
     this.gpuCapacity = gpuCapacity;
 
-    if (spot) {
-      this.spotNodeSelector = { [NODE_GROUP_LABEL]: 'spot-cpu' };
-      this.spotNodegroup = this.nodegroup('SpotCpu', {
-        instanceTypes: spot.instanceTypes, minSize: spot.minSize, maxSize: spot.maxSize, diskSizeGiB: 100,
-        amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD, capacityType: eks.CapacityType.SPOT,
-        labels: { ...this.spotNodeSelector, [CAPACITY_LABEL]: 'spot' },
+    if (workers) {
+      this.workerNodeSelector = { [NODE_GROUP_LABEL]: 'cpu-workers' };
+      this.workerNodegroup = this.nodegroup('CpuWorkers', {
+        instanceTypes: workers.instanceTypes, minSize: workers.minSize, maxSize: workers.maxSize, diskSizeGiB: 100,
+        amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD, capacityType: workers.spot ? eks.CapacityType.SPOT : eks.CapacityType.ON_DEMAND,
+        labels: { ...this.workerNodeSelector, [CAPACITY_LABEL]: workers.spot ? 'spot' : 'on-demand' },
       }, subnets);
     }
 
     this.clusterAutoscaler = new ClusterAutoscaler({
-      nodegroups: [this.systemNodegroup, ...Object.values(gpuNodegroups), ...(this.spotNodegroup ? [this.spotNodegroup] : [])],
+      nodegroups: [this.systemNodegroup, ...Object.values(gpuNodegroups), ...(this.workerNodegroup ? [this.workerNodegroup] : [])],
       scaleDownUnneededMinutes: props.scaleDownUnneededMinutes,
       nodeSelector: this.systemNodeSelector,
     });
-    const kubeRay = (props.kubeRay ?? true) ? new KubeRayOperator({ nodeSelector: this.systemNodeSelector }) : undefined;
+    const kubeRay = (props.kubeRay ?? true) ? new KubeRayOperator({
+      nodeSelector: this.systemNodeSelector,
+      rayCronJob: props.rayCronJobs,
+      batchScheduler: props.gangScheduling ? 'volcano' : undefined,
+    }) : undefined;
     const addOns: IClusterAddOn[] = [
       this.clusterAutoscaler,
       ...(gpuGroups.length > 0 ? [new NvidiaDevicePlugin()] : []),
+      // Before the operator, which checks for Volcano's PodGroup CRD at start-up.
+      ...(kubeRay && props.gangScheduling ? [new VolcanoScheduler()] : []),
       ...(kubeRay ? [kubeRay] : []),
       ...(props.addOns ?? []),
     ];
@@ -304,6 +376,44 @@ export class TrainingCluster extends Construct {
     }
     this.addOns = installed;
     this.kubeRayOperator = kubeRay ? installed[kubeRay.name] : undefined;
+  }
+
+  /**
+   * Gives one IAM role Kubernetes access through one EKS access entry: cluster-wide or namespaced read-only,
+   * namespaced edit, and Kubernetes groups for in-cluster RBAC. A role can have only one access entry per cluster.
+   */
+  public grantAccess(id: string, role: iam.IRole, options: ClusterAccessOptions): eks.CfnAccessEntry {
+    const v = new PropsValidator(this, 'TrainingCluster.grantAccess');
+    [...(options.viewNamespaces ?? []), ...(options.editNamespaces ?? [])].forEach((ns) => checkK8sName(v, `${id}.namespaces`, ns));
+    (options.kubernetesGroups ?? []).forEach((g) => v.check(/^[a-zA-Z0-9][\w.:-]{0,62}$/.test(g) && !g.startsWith('system:'), `${id}.kubernetesGroups`, g,
+      'must be a group name of letters, digits, ".", ":", "_" and "-", not starting with "system:" (reserved by Kubernetes)'));
+    const policies = [
+      ...(options.clusterView ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'cluster' } }] : []),
+      ...(options.viewNamespaces?.length ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'namespace', namespaces: options.viewNamespaces } }] : []),
+      ...(options.editNamespaces?.length ? [{ name: 'AmazonEKSEditPolicy', scope: { type: 'namespace', namespaces: options.editNamespaces } }] : []),
+    ];
+    v.check(policies.length > 0 || (options.kubernetesGroups ?? []).length > 0, id, options, 'grants nothing: give clusterView, namespaces or kubernetesGroups');
+    v.throwIfInvalid();
+    const partition = Stack.of(this).partition;
+    const entry = new eks.CfnAccessEntry(this, `Access${id}`, {
+      clusterName: this.cluster.clusterName,
+      principalArn: role.roleArn,
+      type: 'STANDARD',
+      ...(options.kubernetesGroups?.length ? { kubernetesGroups: options.kubernetesGroups } : {}),
+      accessPolicies: policies.map((p) => ({
+        policyArn: `arn:${partition}:eks::aws:cluster-access-policy/${p.name}`,
+        accessScope: p.scope,
+      })),
+    });
+    return entry;
+  }
+
+  /**
+   * Lets a host in the VPC reach the private API endpoint on 443 (e.g. an SSM-managed instance people port-forward
+   * through: `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost`).
+   */
+  public allowApiFrom(peer: ec2.IConnectable, description = 'Kubernetes API from a host in the VPC'): void {
+    peer.connections.securityGroups.forEach((sg) => this.cluster.clusterSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description));
   }
 
   /** The capacity of one GPU node group, for a Ray GPU worker group. Throws if there is no such group. */

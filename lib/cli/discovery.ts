@@ -25,6 +25,8 @@ export interface Stage {
   /** Deployed stacks by part; a missing optional part means that component is off. */
   readonly stacks: Partial<Record<StackPart, DeployedStack>>;
   readonly clusterName?: string;
+  /** Ray Serve apps and the in-VPC gateway that reaches their internal load balancers (Training stack, Ray on). */
+  readonly rayServe?: { readonly gatewayFunction: string; readonly services: ReadonlyArray<{ readonly service: string; readonly routePrefix: string }> };
   readonly inference?: { readonly functionName: string; readonly aliasName: string; readonly url?: string };
   readonly endpointNames: readonly string[];
   readonly modelPackageGroupNames: readonly string[];
@@ -97,6 +99,7 @@ export async function discoverStage(aws: Aws, prefix: string, stage: string): Pr
     region,
     stacks,
     clusterName: stacks.Training?.outputs.ClusterName,
+    rayServe: rayServeOf(stacks.Training?.outputs),
     inference: inf?.InferenceFunctionName
       ? { functionName: inf.InferenceFunctionName, aliasName: inf.InferenceAliasName ?? 'live', url: /^https:\/\//.test(inf.InferenceUrl ?? '') ? inf.InferenceUrl : undefined }
       : undefined,
@@ -104,4 +107,14 @@ export async function discoverStage(aws: Aws, prefix: string, stage: string): Pr
     modelPackageGroupNames: list(stacks.SageMaker?.outputs.ModelPackageGroupNames),
     repositories: repositories.sort((a, b) => a.name.localeCompare(b.name)),
   };
+}
+
+/** `RayServeServices` is `<service>=<route prefix>,...` (or `none`); without the gateway nothing can reach them. */
+function rayServeOf(outputs: Readonly<Record<string, string>> | undefined): Stage['rayServe'] {
+  const gatewayFunction = outputs?.RayJobGatewayFunction;
+  const services = list(outputs?.RayServeServices).map((entry) => {
+    const [service, routePrefix] = entry.split('=');
+    return { service, routePrefix: routePrefix ?? '/' };
+  });
+  return gatewayFunction && services.length > 0 ? { gatewayFunction, services } : undefined;
 }

@@ -70,15 +70,16 @@ stage is not deployed, 4 when AWS refuses (credentials, permissions, throttling)
   },
   smoke: {
     summary: 'Invoke the deployed model(s) once and check the answer',
-    usage: 'cdk-mlops smoke --stage <name> [--payload <file.json>] [--target all|lambda|endpoint] [global options]',
+    usage: 'cdk-mlops smoke --stage <name> [--payload <file.json>] [--target all|lambda|endpoint|ray] [global options]',
     options: { stage: { type: 'string' }, payload: { type: 'string' }, target: { type: 'string' } },
     details: `${STAGE_HELP}
   --payload <file.json>    request body to send, e.g. {"instances": [[0.1, 0.2, 0.3, 0.4]]}
                            (default: built from the Lambda model server's GET /metadata)
-  --target all|lambda|endpoint   which deployed models to call (default: all)
+  --target all|lambda|endpoint|ray   which deployed models to call (default: all)
 
-Invokes the Lambda inference alias (as an HTTP API request to POST /invocations) and every SageMaker endpoint
-(InvokeEndpoint) and checks each answer is {"predictions": [...]} with one prediction per example.
+Invokes the Lambda inference alias (as an HTTP API request to POST /invocations), every SageMaker endpoint
+(InvokeEndpoint) and every Ray Serve app (through the in-VPC Ray job gateway, which calls its internal load
+balancer) and checks each answer is {"predictions": [...]} with one prediction per example.
 Exit 0 when every call passes, 1 when one fails, 3 when the stage deploys no model.`,
   },
   promote: {
@@ -227,7 +228,7 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
       }
       case 'smoke': {
         const s = stage();
-        const target = oneOf<SmokeTarget>(values.target, 'target', ['all', 'lambda', 'endpoint'], 'all');
+        const target = oneOf<SmokeTarget>(values.target, 'target', ['all', 'lambda', 'endpoint', 'ray'], 'all');
         const payload = typeof values.payload === 'string' ? readPayload(values.payload) : undefined;
         const { runSmoke, renderSmoke } = lazy.smoke();
         const report = await runSmoke(aws(), prefix, s, target, payload);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { type z } from 'zod';
 import { STAGE_NAMES, type StageName } from './common';
+import { eksCrossProblems } from './components/eks';
 import { pipelinesStageProblems } from './components/pipelines';
 import { DEFAULT_CONFIGS } from './defaults';
 import { platformConfig, type StageConfig } from './schema';
@@ -143,6 +144,7 @@ function crossFieldProblems(stage: StageName, c: z.infer<typeof platformConfig>)
     if (n.maxAzs < 2 && !n.existingVpc) p.push(`network.maxAzs: ${n.maxAzs} — prod must span at least 2 AZs`);
   }
   p.push(...pipelinesStageProblems(stage, c.pipelines));
+  p.push(...eksCrossProblems(c));
   return p;
 }
 

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
+import { platformKey } from '../../constructs/core/defaults';
 import { type ImageRegistry } from '../../constructs/registry';
 import { type DataLake } from '../../constructs/storage';
 import { GITHUB_OIDC_ISSUER, GitHubDeployRole } from '../../pipelines/github-deploy-role';
@@ -12,9 +13,11 @@ import { type DeliveryTarget, ModelDeliveryPipeline } from '../../pipelines/mode
 import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
 import { type CheckStatement, smokeStatements, statusStatements } from '../cli/permissions';
 import { type ModelRegistry } from '../../constructs/serving/model-registry';
+import { RayTrainingStep } from '../../pipelines/ray-training-step';
 import { ConfigError, type StageConfig } from '../config';
 import { DRIFT_EVENT } from '../config/components/pipelines';
 import { endpointName, modelPackageGroupName } from '../naming';
+import { type EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 export interface DeliveryStackProps extends PlatformStackProps {
@@ -23,6 +26,8 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly dataLake: DataLake;
   readonly registry: ImageRegistry;
   readonly alertsTopic: sns.ITopic;
+  /** The stage's EKS training (Training stack), for `pipelines.training.backend: ray`. @default - none */
+  readonly eksTraining?: EksTraining;
   /** Environment of the training jobs, e.g. `MLFLOW_TRACKING_URI` of the Experiments stack. @default - none */
   readonly trainingEnvironment?: Readonly<Record<string, string>>;
   /** This stage's model registries by config group name (its SageMaker stack); the pipeline registers into one. @default - none */
@@ -79,6 +84,8 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
 export class DeliveryStack extends PlatformStack {
   public readonly modelPipeline?: ModelDeliveryPipeline;
   public readonly githubDeployRole?: GitHubDeployRole;
+  /** The Ray training backend of the model pipeline (`pipelines.training.backend: ray`). */
+  public readonly rayTraining?: RayTrainingStep;
 
   constructor(scope: Construct, id: string, props: DeliveryStackProps) {
     super(scope, id, props);
@@ -103,7 +110,9 @@ export class DeliveryStack extends PlatformStack {
         throw new ConfigError(`Invalid cdk-mlops configuration for stage "${stage}": the model pipeline's registry and targets\n${problems.map((l) => `  - ${l}`).join('\n')}`, problems);
       }
       const targets = resolved.targets;
+      if (p.training.backend === 'ray') this.rayTraining = this.rayTrainingStep(props, removalPolicy, logRetention);
       this.modelPipeline = new ModelDeliveryPipeline(this, 'ModelPipeline', {
+        trainingStep: this.rayTraining,
         source: p.source.connectionArn && p.source.repository
           ? { connectionArn: p.source.connectionArn, repository: p.source.repository, branch: p.source.branch }
           : undefined,
@@ -167,5 +176,35 @@ export class DeliveryStack extends PlatformStack {
       new CfnOutput(this, 'GitHubDeployRoleArn', { value: this.githubDeployRole.role.roleArn });
       if (this.githubDeployRole.diffRole) new CfnOutput(this, 'GitHubDiffRoleArn', { value: this.githubDeployRole.diffRole.roleArn });
     }
+  }
+
+  /** Each run is a RayJob on its own Ray cluster: the default cluster's head and worker shapes, limits from `pipelines.training.ray`. */
+  private rayTrainingStep(props: DeliveryStackProps, removalPolicy: RemovalPolicy, logRetention: logs.RetentionDays): RayTrainingStep {
+    const { config } = props;
+    const eks = props.eksTraining;
+    const gateway = eks?.rayJobGateway;
+    const defaults = eks?.rayWorkerGroups;
+    if (!eks || !gateway || !defaults) throw new Error('pipelines.training.backend "ray" needs the stage\'s EKS training with Ray (eks.enabled, eks.ray.enabled)');
+    const limits = config.pipelines.training.ray;
+    const ray = config.eks.ray;
+    return new RayTrainingStep(this, 'RayTraining', {
+      gateway,
+      trainingDataBucket: props.dataLake.processedBucket,
+      trainingDataPrefix: config.pipelines.training.dataPrefix,
+      entrypoint: limits.entrypoint,
+      head: { cpu: ray.head.cpu, memory: ray.head.memory, nodeSelector: eks.trainingCluster.systemNodeSelector },
+      workerGroups: defaults.map((g) => ({ ...g, maxReplicas: g.gpus ? limits.maxGpuWorkers : limits.maxCpuWorkers })).filter((g) => g.maxReplicas > 0),
+      serviceAccountName: eks.rayServiceAccount!.serviceAccountName,
+      environment: props.trainingEnvironment,
+      maxRuntime: Duration.hours(config.pipelines.training.maxRuntimeHours),
+      metricName: config.pipelines.evaluation.metricName,
+      threshold: config.pipelines.evaluation.threshold,
+      direction: config.pipelines.evaluation.direction,
+      encryptionKey: platformKey(this, 'RayTrainingKey', {
+        description: 'Ray training state machines and their logs', removalPolicy, servicePrincipals: [`logs.${this.region}.amazonaws.com`],
+      }),
+      logRetention,
+      removalPolicy,
+    });
   }
 }

@@ -1,12 +1,14 @@
 import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ContainerInsights, RayObservability, type TrainingCluster } from '../../constructs/eks';
+import { ContainerInsights, RayObservability, type RayServiceAccount, type TrainingCluster } from '../../constructs/eks';
 import { type StageConfig } from '../config';
 
 export interface EksObservabilityProps {
   readonly config: StageConfig;
   readonly trainingCluster: TrainingCluster;
+  /** The Ray namespace and service account: the dashboard publisher's RBAC lives in that namespace. @default - none */
+  readonly rayServiceAccount?: RayServiceAccount;
 }
 
 /**
@@ -40,10 +42,12 @@ export class EksObservability extends Construct {
         retentionDays: monitoring.rayObservability.retentionDays,
         rayNamespaces: [eks.ray.namespace],
         nodeSelector: { ...trainingCluster.systemNodeSelector },
+        rayServiceAccountName: props.rayServiceAccount?.serviceAccountName,
       });
       const rayScope = new Construct(this, this.rayObservability.name);
       // The Ray monitors select KubeRay's pods and services: install after the operator.
-      rayScope.node.addDependency(trainingCluster.systemNodegroup, ...(trainingCluster.kubeRayOperator ? [trainingCluster.kubeRayOperator] : []));
+      rayScope.node.addDependency(trainingCluster.systemNodegroup, ...(trainingCluster.kubeRayOperator ? [trainingCluster.kubeRayOperator] : []),
+        ...(props.rayServiceAccount ? [props.rayServiceAccount.namespaceManifest] : []));
       this.rayObservability.install(rayScope, cluster);
       new CfnOutput(this, 'GrafanaCommand', {
         key: 'GrafanaCommand',

@@ -116,6 +116,8 @@ export class TrainingStack extends PlatformStack {
       this.eksTraining = new EksTraining(this, 'Eks', {
         config: props.config, vpc: this.vpc, workloadSubnets: this.workloadSubnets, dataLake: this.dataLake, rayPodEnv: props.trainingEnvironment,
       });
+      // The GPU boxes are SSM-managed hosts in the VPC: people port-forward the private API endpoint through them.
+      for (const [name, box] of Object.entries(this.gpuInstances)) this.eksTraining.trainingCluster.allowApiFrom(box, `Kubernetes API via SSM port forwarding on GPU instance ${name}`);
     }
   }
 }

@@ -38,7 +38,7 @@ describe('command line', () => {
     [['status', '--stage', 'Prod!'], 'error: --stage "Prod!" is not allowed: a stage name such as dev, staging or prod (lowercase letters, digits, hyphens).'],
     [['status', '--stage', 'dev', '--output', 'yaml'], 'error: --output "yaml" is not allowed: use table or json.'],
     [['status', '--stage', 'dev', '--prefix', 'X'], 'error: --prefix "X" is not allowed: 3-20 lowercase letters, digits and hyphens, starting with a letter.'],
-    [['smoke', '--stage', 'dev', '--target', 'gpu'], 'error: --target "gpu" is not allowed: use all or lambda or endpoint.'],
+    [['smoke', '--stage', 'dev', '--target', 'gpu'], 'error: --target "gpu" is not allowed: use all or lambda or endpoint or ray.'],
   ])('usage error %j', async (argv, message) => {
     const r = await cli(argv);
     expect(r.code).toBe(2);

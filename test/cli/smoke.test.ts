@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { serveSmoke } from '../../lambda/ray-job-gateway';
 import { checkPredictions, samplePayload } from '../../lib/cli/commands/smoke';
 import { awsError, cli, ENDPOINT, FUNCTION, InvokeCommand, InvokeEndpointCommand, mocks, resetMocks, stackMocks } from './fixtures';
 
@@ -136,7 +137,7 @@ describe('smoke', () => {
     stackMocks(['Network', 'Data', 'Alerts']);
     const r = await cli(['smoke', '--stage', 'dev']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('Smoke test of stage dev: skipped — stage "dev" deploys no model (no mlops-dev-Inference or mlops-dev-SageMaker stack); nothing to smoke-test.');
+    expect(r.stdout).toBe('Smoke test of stage dev: skipped — stage "dev" deploys no model (no mlops-dev-Inference or mlops-dev-SageMaker stack, no Ray Serve app); nothing to smoke-test.');
     const j = await cli(['smoke', '--stage', 'dev', '--json']);
     expect(j.json).toEqual({ stage: 'dev', passed: true, checks: [], skipped: expect.stringContaining('deploys no model') });
     expect(mocks.lambda.calls()).toHaveLength(0);
@@ -182,5 +183,45 @@ describe('sample payloads and answer checks', () => {
     expect(() => checkPredictions('not json', {})).toThrow('the answer is not JSON: not json');
     expect(() => checkPredictions('{"outputs": []}', {})).toThrow('the answer has no "predictions" array');
     expect(checkPredictions('{"predictions": [1, 2]}', { inputs: {} }).predictions).toEqual([1, 2]);
+  });
+});
+
+describe('smoke --target ray (Ray Serve behind an internal load balancer)', () => {
+  test('the CLI asks the in-VPC gateway, which builds the request from /metadata and reaches the NLB; the answer is checked', async () => {
+    // The gateway's answer comes from its real serveSmoke action against a fake cluster API and load balancer.
+    Object.assign(process.env, { CLUSTER_ENDPOINT: 'https://eks.example', CLUSTER_CA: 'Y2E=', NAMESPACE: 'ray' });
+    const lb = 'http://internal-abc.elb.eu-west-1.amazonaws.com:8000/reference-model';
+    const answers: Record<string, unknown> = {
+      'GET https://eks.example/api/v1/namespaces/ray/services/reference-model-serve-svc': { spec: { ports: [{ port: 8000 }] }, status: { loadBalancer: { ingress: [{ hostname: 'internal-abc.elb.eu-west-1.amazonaws.com' }] } } },
+      [`GET ${lb}/metadata`]: METADATA,
+      [`POST ${lb}/invocations`]: { predictions: [[0.2, 0.3, 0.5]] },
+    };
+    stackMocks(undefined, {
+      Training: { Outputs: [{ OutputKey: 'ClusterName', OutputValue: 'mlops-dev-training' }, { OutputKey: 'RayJobGatewayFunction', OutputValue: 'mlops-dev-ray-gateway' }, { OutputKey: 'RayServeServices', OutputValue: 'reference-model-serve-svc=/reference-model' }] },
+    });
+    mocks.lambda.on(InvokeCommand, { FunctionName: 'mlops-dev-ray-gateway' }).callsFake(async (input: { Payload: Uint8Array }) => {
+      const event = dec(input.Payload);
+      const out = await serveSmoke(event, {
+        token: async () => 't',
+        request: async (url, init) => ({ status: answers[`${init.method} ${url}`] ? 200 : 404, body: JSON.stringify(answers[`${init.method} ${url}`] ?? {}) }),
+      });
+      return { StatusCode: 200, Payload: enc(out) };
+    });
+    const r = await cli(['smoke', '--stage', 'dev', '--target', 'ray', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ passed: true, checks: [{ target: 'ray', name: 'reference-model-serve-svc/reference-model', passed: true, predictions: 1, sample: [0.2, 0.3, 0.5], payloadSource: 'metadata' }] });
+  });
+
+  test('an unhealthy app fails the check with the load balancer\'s answer; no Ray Serve at all is "not deployed"', async () => {
+    stackMocks(undefined, {
+      Training: { Outputs: [{ OutputKey: 'RayJobGatewayFunction', OutputValue: 'gw' }, { OutputKey: 'RayServeServices', OutputValue: 'svc=/app' }] },
+    });
+    mocks.lambda.on(InvokeCommand, { FunctionName: 'gw' }).resolves({ StatusCode: 200, Payload: enc({ url: 'http://lb:8000/app/invocations', statusCode: 503, body: 'no healthy replicas' }) as never });
+    const r = await cli(['smoke', '--stage', 'dev', '--target', 'ray', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json.checks[0]).toMatchObject({ target: 'ray', passed: false, message: 'http://lb:8000/app/invocations answered HTTP 503: no healthy replicas' });
+    resetMocks();
+    stackMocks(['Network', 'Data', 'Alerts', 'Training']);
+    expect((await cli(['smoke', '--stage', 'dev', '--target', 'ray'])).code).toBe(3);
   });
 });

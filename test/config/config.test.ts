@@ -48,11 +48,14 @@ describe('user config files', () => {
     const file = writeFile('platform.yaml', [
       'prefix: acme-ml',
       'tags: { Team: research }',
+      // EKS needs NAT (refused at 0), so this file switches it off where it goes NAT-less.
       'network: { natGateways: 0, interfaceEndpoints: true }',
+      'eks: { enabled: false }',
       'stages:',
       '  prod:',
       '    env: { account: "123456789012", region: eu-west-1 }',
       '    network: { natGateways: 2, availabilityZones: [eu-west-1a, eu-west-1b] }',
+      '    eks: { enabled: true }',
     ].join('\n'));
     const dev = loadStageConfig({ stage: 'dev', file });
     expect(dev.prefix).toBe('acme-ml');

@@ -71,9 +71,10 @@ describe('budget.monthlyIdleUsd', () => {
   });
 
   test('natGateways 0 needs the interface endpoints (dev turns them off)', () => {
-    expect(() => loadStageConfig({ stage: 'dev', overrides: { network: { natGateways: 0 } } })).toThrow(
+    // EKS is off here: it needs a NAT gateway regardless (test/constructs/eks/eks-training.test.ts).
+    expect(() => loadStageConfig({ stage: 'dev', overrides: { network: { natGateways: 0 }, eks: { enabled: false } } })).toThrow(
       'network.interfaceEndpoints: false — with network.natGateways 0 the private subnets would reach nothing',
     );
-    expect(loadStageConfig({ stage: 'dev', overrides: { network: { natGateways: 0, interfaceEndpoints: true } } }).network.natGateways).toBe(0);
+    expect(loadStageConfig({ stage: 'dev', overrides: { network: { natGateways: 0, interfaceEndpoints: true }, eks: { enabled: false } } }).network.natGateways).toBe(0);
   });
 });

@@ -5,3 +5,4 @@ export * from './nvidia-device-plugin';
 export * from './kuberay-operator';
 export * from './ray-observability';
 export * from './container-insights';
+export * from './volcano-scheduler';

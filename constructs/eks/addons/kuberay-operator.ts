@@ -1,5 +1,6 @@
 import { HelmAddOn } from './helm-add-on';
 
+
 export interface KubeRayOperatorProps {
   /** Chart version of `kuberay-operator` (installs the ray.io/v1 CRDs it matches). @default '1.7.0' */
   readonly version?: string;
@@ -11,6 +12,14 @@ export interface KubeRayOperatorProps {
   readonly memory?: string;
   /** Node labels the operator pod must match (e.g. the system node group). @default - none */
   readonly nodeSelector?: Record<string, string>;
+  /** Turn on the alpha `RayCronJob` feature gate, so RayCronJob objects are reconciled. @default false */
+  readonly rayCronJob?: boolean;
+  /**
+   * Batch scheduler for gang scheduling: KubeRay creates a PodGroup per Ray cluster so its head and minimum workers
+   * are admitted together or not at all (install the scheduler too, e.g. `VolcanoScheduler`).
+   * @default - none: pods are scheduled one by one
+   */
+  readonly batchScheduler?: 'volcano';
 }
 
 /**
@@ -37,6 +46,11 @@ export class KubeRayOperator extends HelmAddOn {
     return {
       resources: { requests: { cpu, memory }, limits: { cpu, memory } },
       ...(this.options.nodeSelector ? { nodeSelector: this.options.nodeSelector } : {}),
+      // The chart's list replaces its defaults, so the default-on gate is repeated.
+      ...(this.options.rayCronJob ? {
+        featureGates: [{ name: 'RayClusterStatusConditions', enabled: true }, { name: 'RayCronJob', enabled: true }],
+      } : {}),
+      ...(this.options.batchScheduler ? { batchScheduler: { name: this.options.batchScheduler } } : {}),
     };
   }
 }

@@ -1,5 +1,7 @@
+import * as fs from 'node:fs';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { type Construct } from 'constructs';
+import { lambdaPath } from '../../core/paths';
 import { type PropsValidator } from '../../core/validation';
 import { checkK8sName, HelmAddOn } from './helm-add-on';
 
@@ -34,6 +36,66 @@ export interface RayObservabilityProps {
    * @default 'http://127.0.0.1:3000' (`kubectl -n monitoring port-forward svc/grafana 3000:80`)
    */
   readonly grafanaBrowserUrl?: string;
+  /**
+   * GPU metrics: scrape the DCGM exporter the CloudWatch observability add-on runs on GPU nodes (service label
+   * `k8s-app=dcgm-exporter-service` in `amazon-cloudwatch`) and add a "GPUs" dashboard (utilization and memory per
+   * node and per Ray worker pod).
+   * @default true
+   */
+  readonly gpuMetrics?: boolean;
+  /** Service account of the Ray pods, allowed to publish Ray's dashboards as ConfigMaps in its namespace. @default 'ray' */
+  readonly rayServiceAccountName?: string;
+}
+
+/** Namespace of the CloudWatch observability add-on, whose DCGM exporter serves GPU metrics. */
+const CLOUDWATCH_NAMESPACE = 'amazon-cloudwatch';
+/** Label Grafana's dashboard sidecar looks for (value "1", the chart's default). */
+export const GRAFANA_DASHBOARD_LABEL = 'grafana_dashboard';
+
+/** One Grafana timeseries panel over a PromQL expression. */
+function panel(id: number, title: string, expr: string, legend: string, unit: string, x: number, y: number): Record<string, unknown> {
+  return {
+    id, title, type: 'timeseries', datasource: { type: 'prometheus', uid: '${datasource}' },
+    gridPos: { h: 8, w: 12, x, y },
+    fieldConfig: { defaults: { unit }, overrides: [] },
+    targets: [{ refId: 'A', expr, legendFormat: legend }],
+  };
+}
+
+/**
+ * The "GPUs" dashboard: DCGM utilization and framebuffer memory per node (`Hostname`) and per pod in the Ray
+ * namespaces (DCGM's Kubernetes mapping labels each GPU with the pod using it). Built here, not copied from elsewhere.
+ */
+export function gpuDashboard(rayNamespaces: string[]): Record<string, unknown> {
+  const ns = rayNamespaces.join('|');
+  return {
+    uid: 'cdk-mlops-gpus', title: 'GPUs (DCGM)', tags: ['cdk-mlops', 'gpu', 'ray'], schemaVersion: 39, refresh: '30s',
+    time: { from: 'now-3h', to: 'now' },
+    templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', current: {} }] },
+    panels: [
+      panel(1, 'GPU utilization per node', 'avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)', '{{Hostname}}', 'percent', 0, 0),
+      panel(2, 'GPU memory used per node', 'sum by (Hostname) (DCGM_FI_DEV_FB_USED) * 1024 * 1024', '{{Hostname}}', 'bytes', 12, 0),
+      panel(3, 'GPU utilization per Ray worker', `avg by (namespace, pod) (DCGM_FI_DEV_GPU_UTIL{namespace=~"${ns}"})`, '{{pod}}', 'percent', 0, 8),
+      panel(4, 'GPU memory used per Ray worker', `sum by (namespace, pod) (DCGM_FI_DEV_FB_USED{namespace=~"${ns}"}) * 1024 * 1024`, '{{pod}}', 'bytes', 12, 8),
+    ],
+  };
+}
+
+/**
+ * A sidecar for Ray heads (`RayClusterSpecOptions.headSidecars`) that publishes the dashboards Ray generates for its
+ * own version as `grafana_dashboard` ConfigMaps (`lambda/ray-dashboards/publish_dashboards.py`, standard library
+ * only, run with the Ray image's Python). It shares the head's `/tmp/ray` volume.
+ */
+export function rayDashboardPublisher(image: string): Record<string, unknown> {
+  return {
+    name: 'dashboard-publisher',
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['python', '-c', fs.readFileSync(lambdaPath('ray-dashboards', 'publish_dashboards.py'), 'utf8')],
+    resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '100m', memory: '128Mi' } },
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    volumeMounts: [{ name: 'ray-logs', mountPath: '/tmp/ray', readOnly: true }],
+  };
 }
 
 /**
@@ -120,7 +182,48 @@ export class RayObservability extends HelmAddOn {
     const labels = { release: this.props.release!, 'app.kubernetes.io/managed-by': 'cdk-mlops' };
     // Ray's Grafana dashboards filter on `ray_io_cluster`; KubeRay labels every pod and service with `ray.io/cluster`.
     const clusterLabel = { sourceLabels: ['__meta_kubernetes_pod_label_ray_io_cluster'], targetLabel: 'ray_io_cluster' };
+    const sa = this.options.rayServiceAccountName ?? 'ray';
+    const gpu = this.options.gpuMetrics ?? true;
+    // Ray's own dashboards: the head sidecar may write ConfigMaps in its namespace (it reads nothing else).
+    const publisherRbac = rayNamespaces.flatMap((rayNs) => [
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role',
+        metadata: { name: 'ray-dashboard-publisher', namespace: rayNs, labels },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding',
+        metadata: { name: 'ray-dashboard-publisher', namespace: rayNs, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'ray-dashboard-publisher' },
+        subjects: [{ kind: 'ServiceAccount', name: sa, namespace: rayNs }],
+      },
+    ]);
+    const gpuObjects = gpu ? [
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: 'dcgm-exporter', namespace: ns, labels },
+        spec: {
+          jobLabel: 'dcgm-exporter',
+          namespaceSelector: { matchNames: [CLOUDWATCH_NAMESPACE] },
+          selector: { matchLabels: { 'k8s-app': 'dcgm-exporter-service' } },
+          endpoints: [{
+            targetPort: 9400, path: '/metrics', interval: '30s', scheme: 'https',
+            // The add-on serves DCGM over TLS with a certificate from its own CA, which it gives only to its agent;
+            // the scrape is pod-to-pod inside the cluster and carries GPU counters only.
+            tlsConfig: { insecureSkipVerify: true },
+          }],
+        },
+      },
+      {
+        apiVersion: 'v1', kind: 'ConfigMap',
+        metadata: { name: 'cdk-mlops-gpu-dashboard', namespace: ns, labels: { ...labels, [GRAFANA_DASHBOARD_LABEL]: '1' } },
+        data: { 'gpus.json': JSON.stringify(gpuDashboard(rayNamespaces)) },
+      },
+    ] : [];
     return [
+      ...publisherRbac,
+      ...gpuObjects,
       {
         apiVersion: 'monitoring.coreos.com/v1',
         kind: 'ServiceMonitor',

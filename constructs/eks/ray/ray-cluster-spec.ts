@@ -51,6 +51,25 @@ export interface RayWorkerGroupOptions {
   readonly image?: string;
 }
 
+/** Files from a ConfigMap, mounted read-only into the head and every worker (e.g. a Serve app or a training script). */
+export interface RayCodeMount {
+  /** ConfigMap name (in the object's namespace). */
+  readonly configMapName: string;
+  /** Directory the files appear in, e.g. `/home/ray/app`. */
+  readonly mountPath: string;
+}
+
+/**
+ * GCS fault tolerance: the head keeps cluster metadata in an external Redis, so a restarted head recovers its
+ * actors, jobs and Serve applications instead of the whole cluster starting over (KubeRay `gcsFaultToleranceOptions`).
+ */
+export interface GcsFaultToleranceOptions {
+  /** `host:port` of the Redis, e.g. an ElastiCache primary endpoint with in-transit encryption (`rediss://host:6379`). */
+  readonly redisAddress: string;
+  /** Kubernetes secret (same namespace) holding the Redis password. @default - no password */
+  readonly redisPasswordSecret?: { readonly name: string; readonly key: string };
+}
+
 /** A whole Ray cluster spec, shared by RayCluster, RayJob (own cluster) and RayService. */
 export interface RayClusterSpecOptions {
   readonly head: RayHeadOptions;
@@ -76,6 +95,12 @@ export interface RayClusterSpecOptions {
   readonly idleTimeoutSeconds?: number;
   /** @default 'Default' */
   readonly upscalingMode?: 'Default' | 'Aggressive' | 'Conservative';
+  /** ConfigMaps mounted into every Ray container. @default - none */
+  readonly codeMounts?: RayCodeMount[];
+  /** Extra containers of the head pod, sharing its `/tmp/ray` volume (e.g. the Grafana dashboard publisher). @default - none */
+  readonly headSidecars?: Record<string, unknown>[];
+  /** External Redis for GCS fault tolerance. @default - none: the head keeps GCS state in memory */
+  readonly gcsFaultTolerance?: GcsFaultToleranceOptions;
 }
 
 const CPU = /^(\d+(\.\d+)?|\d+m)$/;
@@ -107,6 +132,15 @@ export function validateRayClusterSpec(v: PropsValidator, prefix: string, o: Ray
   if (o.rayVersion !== undefined) v.check(/^\d+\.\d+\.\d+$/.test(o.rayVersion), `${prefix}.rayVersion`, o.rayVersion, 'must be an exact Ray version such as 2.57.0');
   checkImage(v, `${prefix}.image`, o.image ?? RAY_IMAGE);
   checkImage(v, `${prefix}.gpuImage`, o.gpuImage ?? RAY_GPU_IMAGE);
+  (o.codeMounts ?? []).forEach((m, i) => {
+    checkK8sName(v, `${prefix}.codeMounts[${i}].configMapName`, m.configMapName);
+    v.check(/^\/[\w./-]+$/.test(m.mountPath) && m.mountPath !== '/tmp/ray', `${prefix}.codeMounts[${i}].mountPath`, m.mountPath, 'must be an absolute path other than /tmp/ray');
+  });
+  if (o.gcsFaultTolerance) {
+    v.check(/^(rediss?:\/\/)?[\w.-]+:\d{2,5}$/.test(o.gcsFaultTolerance.redisAddress), `${prefix}.gcsFaultTolerance.redisAddress`, o.gcsFaultTolerance.redisAddress,
+      'must be host:port, optionally with redis:// or rediss://, e.g. rediss://master.ray-gcs.abc123.euw1.cache.amazonaws.com:6379');
+    if (o.gcsFaultTolerance.redisPasswordSecret) checkK8sName(v, `${prefix}.gcsFaultTolerance.redisPasswordSecret.name`, o.gcsFaultTolerance.redisPasswordSecret.name);
+  }
   const groups = o.workerGroups ?? [];
   groups.forEach((g, i) => {
     const p = `${prefix}.workerGroups[${i}]`;
@@ -144,9 +178,11 @@ const securityContext = {
   capabilities: { drop: ['ALL'] },
 };
 
-function container(name: string, image: string, cpu: string, memory: string, gpus: number, ports: Manifest[]): Manifest {
+function container(name: string, image: string, cpu: string, memory: string, gpus: number, ports: Manifest[], o: RayClusterSpecOptions): Manifest {
   const limits: Record<string, string> = { cpu, memory, ...(gpus > 0 ? { 'nvidia.com/gpu': String(gpus) } : {}) };
+  const env = Object.entries({ ...o.podEnv }).map(([n, value]) => ({ name: n, value }));
   return {
+    ...(env.length > 0 ? { env } : {}),
     name,
     image,
     imagePullPolicy: 'IfNotPresent',
@@ -155,15 +191,22 @@ function container(name: string, image: string, cpu: string, memory: string, gpu
     securityContext,
     // Lets in-flight tasks finish and the node leave the cluster cleanly on scale-down.
     lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'ray stop'] } } },
-    volumeMounts: [{ name: 'ray-logs', mountPath: '/tmp/ray' }],
+    volumeMounts: [
+      { name: 'ray-logs', mountPath: '/tmp/ray' },
+      ...(o.codeMounts ?? []).map((m, i) => ({ name: `code-${i}`, mountPath: m.mountPath, readOnly: true })),
+    ],
   };
 }
 
-function podSpec(serviceAccountName: string | undefined, c: Manifest, nodeSelector?: Readonly<Record<string, string>>, tolerations?: Manifest[]): Manifest {
+function podSpec(o: RayClusterSpecOptions, containers: Manifest[], nodeSelector?: Readonly<Record<string, string>>, tolerations?: Manifest[]): Manifest {
+  const serviceAccountName = o.serviceAccountName;
   return {
     ...(serviceAccountName ? { serviceAccountName } : {}),
-    containers: [c],
-    volumes: [{ name: 'ray-logs', emptyDir: {} }],
+    containers,
+    volumes: [
+      { name: 'ray-logs', emptyDir: {} },
+      ...(o.codeMounts ?? []).map((m, i) => ({ name: `code-${i}`, configMap: { name: m.configMapName } })),
+    ],
     ...(nodeSelector && Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
     ...(tolerations ? { tolerations } : {}),
   };
@@ -182,10 +225,13 @@ export function renderRayClusterSpec(o: RayClusterSpecOptions): Manifest {
     { containerPort: 8265, name: 'dashboard' },
     { containerPort: 10001, name: 'client' },
     { containerPort: 8080, name: 'metrics' },
-  ]);
+    // Ray Serve's HTTP proxy (RayService traffic goes to <name>-serve-svc on this port).
+    { containerPort: 8000, name: 'serve' },
+  ], o);
+  // The head's own env wins over podEnv for a name in both.
   const headEnv = Object.entries({ ...o.podEnv, ...o.head.env });
   if (headEnv.length > 0) head.env = headEnv.map(([name, value]) => ({ name, value }));
-  const workerEnv = Object.entries(o.podEnv ?? {}).map(([name, value]) => ({ name, value }));
+  const gcs = o.gcsFaultTolerance;
   return {
     rayVersion: o.rayVersion ?? RAY_VERSION,
     enableInTreeAutoscaling: autoscaling,
@@ -196,17 +242,22 @@ export function renderRayClusterSpec(o: RayClusterSpecOptions): Manifest {
         resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
       },
     } : {}),
+    ...(gcs ? {
+      gcsFaultToleranceOptions: {
+        redisAddress: gcs.redisAddress,
+        ...(gcs.redisPasswordSecret ? { redisPassword: { valueFrom: { secretKeyRef: { name: gcs.redisPasswordSecret.name, key: gcs.redisPasswordSecret.key } } } } : {}),
+      },
+    } : {}),
     headGroupSpec: {
       // Dashboard and client stay inside the cluster: reach them with `kubectl port-forward`.
       serviceType: 'ClusterIP',
       rayStartParams: { 'dashboard-host': '0.0.0.0', 'num-cpus': String(o.head.numCpus ?? 0) },
-      template: { spec: podSpec(o.serviceAccountName, head, o.head.nodeSelector) },
+      template: { spec: podSpec(o, [head, ...(o.headSidecars ?? [])], o.head.nodeSelector) },
     },
     workerGroupSpecs: (o.workerGroups ?? []).map((g) => {
       const gpus = g.gpus ?? 0;
       const cap = gpus > 0 ? g.gpuCapacity : undefined;
-      const worker = container('ray-worker', g.image ?? (gpus > 0 ? gpuImage : image), g.cpu, g.memory, gpus, []);
-      if (workerEnv.length > 0) worker.env = workerEnv;
+      const worker = container('ray-worker', g.image ?? (gpus > 0 ? gpuImage : image), g.cpu, g.memory, gpus, [], o);
       const tolerations = cap ? [{ key: cap.taint.key, operator: 'Equal', value: cap.taint.value, effect: cap.taint.effect }] : undefined;
       const min = g.minReplicas ?? 0;
       return {
@@ -215,7 +266,7 @@ export function renderRayClusterSpec(o: RayClusterSpecOptions): Manifest {
         minReplicas: min,
         maxReplicas: g.maxReplicas,
         rayStartParams: gpus > 0 ? { 'num-gpus': String(gpus) } : {},
-        template: { spec: podSpec(o.serviceAccountName, worker, cap ? cap.nodeSelector : g.nodeSelector, tolerations) },
+        template: { spec: podSpec(o, [worker], cap ? cap.nodeSelector : g.nodeSelector, tolerations) },
       };
     }),
   };

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { PropsValidator } from '../../core/validation';
 import { checkK8sName } from '../addons/helm-add-on';
 import { renderRayClusterSpec, type RayClusterSpecOptions, validateRayClusterSpec } from './ray-cluster-spec';
-import { applyManifest, type RayObjectProps } from './ray-manifest-base';
+import { applyManifest, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
 
 export interface RayClusterProps extends RayObjectProps, RayClusterSpecOptions {}
 
@@ -34,7 +34,7 @@ export class RayCluster extends Construct {
     this.manifest = {
       apiVersion: 'ray.io/v1',
       kind: 'RayCluster',
-      metadata: { name: props.name, namespace: props.namespace ?? 'default', labels: { 'app.kubernetes.io/managed-by': 'cdk-mlops' } },
+      metadata: rayObjectMetadata(props),
       spec: renderRayClusterSpec(props),
     };
     this.resource = applyManifest(this, props, this.manifest);

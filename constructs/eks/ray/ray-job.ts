@@ -4,9 +4,10 @@ import { stringify } from 'yaml';
 import { PropsValidator } from '../../core/validation';
 import { checkK8sName } from '../addons/helm-add-on';
 import { renderRayClusterSpec, type RayClusterSpecOptions, validateRayClusterSpec } from './ray-cluster-spec';
-import { applyManifest, type RayObjectProps } from './ray-manifest-base';
+import { applyManifest, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
 
-export interface RayJobProps extends RayObjectProps {
+/** What a RayJob runs and where: shared by RayJob and RayCronJob's job template. */
+export interface RayJobSpecOptions {
   /** Command the job runs on the Ray cluster, e.g. `python train.py --epochs 10`. */
   readonly entrypoint: string;
   /**
@@ -24,8 +25,43 @@ export interface RayJobProps extends RayObjectProps {
   readonly activeDeadlineSeconds?: number;
   /** Retries of the whole job (a new cluster each time). @default 0 */
   readonly backoffLimit?: number;
+}
+
+export interface RayJobProps extends RayObjectProps, RayJobSpecOptions {
   /** Create the job suspended; resume with `kubectl patch rayjob <name> --type merge -p '{"spec":{"suspend":false}}'`. @default false */
   readonly suspend?: boolean;
+}
+
+/** Validates a RayJob spec, recording problems under `prefix` (empty for top-level props). */
+export function validateRayJobSpec(v: PropsValidator, o: RayJobSpecOptions, prefix = ''): void {
+  const p = (k: string) => (prefix ? `${prefix}.${k}` : k);
+  v.check(o.entrypoint.trim().length > 0, p('entrypoint'), o.entrypoint, 'must be a non-empty command such as "python train.py"');
+  v.check((o.rayClusterSpec === undefined) !== (o.clusterSelector === undefined), p('rayClusterSpec'), o.rayClusterSpec ? 'set' : 'unset',
+    'give exactly one of rayClusterSpec (a cluster of its own) or clusterSelector (an existing RayCluster name)');
+  if (o.clusterSelector !== undefined) checkK8sName(v, p('clusterSelector'), o.clusterSelector);
+  if (o.rayClusterSpec) validateRayClusterSpec(v, p('rayClusterSpec'), o.rayClusterSpec);
+  v.intRange(p('ttlSecondsAfterFinished'), o.ttlSecondsAfterFinished, 0, 604800, 'seconds')
+    .intRange(p('activeDeadlineSeconds'), o.activeDeadlineSeconds, 1, 2592000, 'seconds')
+    .intRange(p('backoffLimit'), o.backoffLimit, 0, 100);
+}
+
+/** Renders a `ray.io/v1` RayJob spec (also RayCronJob's `jobTemplate`). Call {@link validateRayJobSpec} first. */
+export function renderRayJobSpec(o: RayJobSpecOptions): Record<string, unknown> {
+  return {
+    entrypoint: o.entrypoint,
+    ...(o.runtimeEnv ? { runtimeEnvYAML: stringify(o.runtimeEnv) } : {}),
+    submissionMode: 'K8sJobMode',
+    backoffLimit: o.backoffLimit ?? 0,
+    ...(o.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: o.activeDeadlineSeconds } : {}),
+    ...(o.rayClusterSpec
+      ? {
+        rayClusterSpec: renderRayClusterSpec(o.rayClusterSpec),
+        // The job's own cluster (and its GPU nodes) goes away once the job is done.
+        shutdownAfterJobFinishes: true,
+        ttlSecondsAfterFinished: o.ttlSecondsAfterFinished ?? 300,
+      }
+      : { clusterSelector: { 'ray.io/cluster': o.clusterSelector! } }),
+  };
 }
 
 /**
@@ -41,37 +77,14 @@ export class RayJob extends Construct {
     const v = new PropsValidator(this, 'RayJob');
     checkK8sName(v, 'name', props.name);
     checkK8sName(v, 'namespace', props.namespace ?? 'default');
-    v.check(props.entrypoint.trim().length > 0, 'entrypoint', props.entrypoint, 'must be a non-empty command such as "python train.py"');
-    v.check((props.rayClusterSpec === undefined) !== (props.clusterSelector === undefined), 'rayClusterSpec', props.rayClusterSpec ? 'set' : 'unset',
-      'give exactly one of rayClusterSpec (a cluster of its own) or clusterSelector (an existing RayCluster name)');
-    if (props.clusterSelector !== undefined) checkK8sName(v, 'clusterSelector', props.clusterSelector);
-    if (props.rayClusterSpec) validateRayClusterSpec(v, 'rayClusterSpec', props.rayClusterSpec);
-    v.intRange('ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, 0, 604800, 'seconds')
-      .intRange('activeDeadlineSeconds', props.activeDeadlineSeconds, 1, 2592000, 'seconds')
-      .intRange('backoffLimit', props.backoffLimit, 0, 100)
-      .throwIfInvalid();
+    validateRayJobSpec(v, props);
+    v.throwIfInvalid();
 
-    const ownCluster = props.rayClusterSpec !== undefined;
     this.manifest = {
       apiVersion: 'ray.io/v1',
       kind: 'RayJob',
-      metadata: { name: props.name, namespace: props.namespace ?? 'default', labels: { 'app.kubernetes.io/managed-by': 'cdk-mlops' } },
-      spec: {
-        entrypoint: props.entrypoint,
-        ...(props.runtimeEnv ? { runtimeEnvYAML: stringify(props.runtimeEnv) } : {}),
-        submissionMode: 'K8sJobMode',
-        backoffLimit: props.backoffLimit ?? 0,
-        ...(props.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: props.activeDeadlineSeconds } : {}),
-        ...(props.suspend ? { suspend: true } : {}),
-        ...(ownCluster
-          ? {
-            rayClusterSpec: renderRayClusterSpec(props.rayClusterSpec!),
-            // The job's own cluster (and its GPU nodes) goes away once the job is done.
-            shutdownAfterJobFinishes: true,
-            ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 300,
-          }
-          : { clusterSelector: { 'ray.io/cluster': props.clusterSelector! } }),
-      },
+      metadata: rayObjectMetadata(props),
+      spec: { ...renderRayJobSpec(props), ...(props.suspend ? { suspend: true } : {}) },
     };
     this.resource = applyManifest(this, props, this.manifest);
   }

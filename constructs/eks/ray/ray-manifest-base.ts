@@ -14,6 +14,26 @@ export interface RayObjectProps {
    * @default - none
    */
   readonly dependsOn?: IDependable[];
+  /**
+   * Gang scheduling: the batch scheduler queue the object's pods are admitted through as one group (KubeRay labels
+   * `ray.io/scheduler-name` and `volcano.sh/queue-name`); the operator must run with that scheduler
+   * (`KubeRayOperator({ batchScheduler: 'volcano' })`).
+   * @default - the default Kubernetes scheduler, pod by pod
+   */
+  readonly gangScheduling?: { readonly scheduler: 'volcano'; readonly queue?: string };
+}
+
+/** Metadata of a Ray object: name, namespace, our managed-by label and the gang scheduling labels. */
+export function rayObjectMetadata(props: RayObjectProps): Record<string, unknown> {
+  const gang = props.gangScheduling;
+  return {
+    name: props.name,
+    namespace: props.namespace ?? 'default',
+    labels: {
+      'app.kubernetes.io/managed-by': 'cdk-mlops',
+      ...(gang ? { 'ray.io/scheduler-name': gang.scheduler, ...(gang.queue ? { 'volcano.sh/queue-name': gang.queue } : {}) } : {}),
+    },
+  };
 }
 
 /** Applies one manifest through the cluster's kubectl provider, after its dependencies. */

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { PropsValidator } from '../../core/validation';
 import { checkK8sName } from '../addons/helm-add-on';
 import { renderRayClusterSpec, type RayClusterSpecOptions, validateRayClusterSpec } from './ray-cluster-spec';
-import { applyManifest, type RayObjectProps } from './ray-manifest-base';
+import { applyManifest, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
 
 /** One Ray Serve deployment of an application. */
 export interface ServeDeployment {
@@ -40,7 +40,16 @@ export interface RayServiceProps extends RayObjectProps {
   readonly rayClusterConfig: RayClusterSpecOptions;
   /** Seconds the old cluster is kept after traffic moved to the new one. @default 60 */
   readonly rayClusterDeletionDelaySeconds?: number;
+  /**
+   * Put `<name>-serve-svc` behind an internal Network Load Balancer (EKS's cloud provider, in the cluster's private
+   * subnets tagged `kubernetes.io/role/internal-elb`), reachable only from these CIDRs (e.g. the VPC).
+   * @default - a ClusterIP service: reached from inside the cluster or with `kubectl port-forward`
+   */
+  readonly internalLoadBalancer?: { readonly sourceCidrs: string[] };
 }
+
+/** Port of Ray Serve's HTTP proxy and of the serve service. */
+export const SERVE_PORT = 8000;
 
 /**
  * A `ray.io/v1` RayService for Ray Serve with zero-downtime upgrades: on a change of the cluster spec,
@@ -79,17 +88,40 @@ export class RayService extends Construct {
       });
     });
     validateRayClusterSpec(v, 'rayClusterConfig', props.rayClusterConfig);
+    const lb = props.internalLoadBalancer;
+    if (lb) {
+      v.check(lb.sourceCidrs.length > 0, 'internalLoadBalancer.sourceCidrs', lb.sourceCidrs, 'must list at least one CIDR (e.g. the VPC CIDR)');
+      lb.sourceCidrs.forEach((c, i) => v.check(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(c) && !c.endsWith('/0'), `internalLoadBalancer.sourceCidrs[${i}]`, c,
+        'must be an IPv4 CIDR narrower than /0, e.g. 10.10.0.0/16'));
+    }
     v.intRange('rayClusterDeletionDelaySeconds', props.rayClusterDeletionDelaySeconds, 0, 86400, 'seconds').throwIfInvalid();
 
     this.serveServiceName = `${props.name}-serve-svc`;
     this.manifest = {
       apiVersion: 'ray.io/v1',
       kind: 'RayService',
-      metadata: { name: props.name, namespace: props.namespace ?? 'default', labels: { 'app.kubernetes.io/managed-by': 'cdk-mlops' } },
+      metadata: rayObjectMetadata(props),
       spec: {
         serveConfigV2: stringify({ applications: props.applications.map(serveApplication) }),
         upgradeStrategy: { type: 'NewCluster' },
         rayClusterDeletionDelaySeconds: props.rayClusterDeletionDelaySeconds ?? 60,
+        ...(lb ? {
+          serveService: {
+            metadata: {
+              name: this.serveServiceName,
+              annotations: {
+                'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
+                'service.beta.kubernetes.io/aws-load-balancer-internal': 'true',
+              },
+            },
+            spec: {
+              type: 'LoadBalancer',
+              ports: [{ name: 'serve', port: SERVE_PORT, targetPort: SERVE_PORT, protocol: 'TCP' }],
+              // The cloud provider opens the node security group only to these ranges.
+              loadBalancerSourceRanges: lb.sourceCidrs,
+            },
+          },
+        } : {}),
         rayClusterConfig: renderRayClusterSpec(props.rayClusterConfig),
       },
     };

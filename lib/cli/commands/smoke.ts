@@ -6,10 +6,10 @@ import { discoverStage } from '../discovery';
 import { CliError } from '../errors';
 import { mark, table } from '../output';
 
-export type SmokeTarget = 'all' | 'lambda' | 'endpoint';
+export type SmokeTarget = 'all' | 'lambda' | 'endpoint' | 'ray';
 
 export interface SmokeCheck {
-  readonly target: 'lambda' | 'endpoint';
+  readonly target: 'lambda' | 'endpoint' | 'ray';
   /** `function:alias` or the endpoint name. */
   readonly name: string;
   readonly passed: boolean;
@@ -181,21 +181,61 @@ async function smokeEndpoint(aws: Aws, endpoint: string, payload: unknown, paylo
   }
 }
 
+/** What the Ray job gateway's `serveSmoke` action answers (lambda/ray-job-gateway). */
+interface ServeSmokeAnswer { url?: string; statusCode?: number; body?: string; latencyMs?: number; payload?: unknown }
+
+/**
+ * Ray Serve apps sit behind internal load balancers: the in-VPC gateway function sends the request (from `--payload`,
+ * or built from the app's GET /metadata) and returns the HTTP answer, which is checked like the others.
+ */
+async function smokeRayServe(aws: Aws, gatewayFunction: string, service: string, routePrefix: string, payload: unknown): Promise<SmokeCheck> {
+  const name = `${service}${routePrefix}`;
+  try {
+    const out = await aws.call('lambda:InvokeFunction', () => aws.lambda.send(new InvokeCommand({
+      FunctionName: gatewayFunction,
+      InvocationType: 'RequestResponse',
+      Payload: new TextEncoder().encode(JSON.stringify({ action: 'serveSmoke', service, routePrefix, ...(payload !== undefined ? { payload } : {}) })),
+    })));
+    const text = decode(out.Payload);
+    if (out.FunctionError) {
+      let detail = text;
+      try {
+        const e = JSON.parse(text) as { errorMessage?: string };
+        detail = e.errorMessage ?? text;
+      } catch { /* keep the raw text */ }
+      throw new Error(`the Ray job gateway failed: ${detail.slice(0, 300)}`);
+    }
+    const answer = JSON.parse(text) as ServeSmokeAnswer;
+    if (answer.statusCode !== 200) throw new Error(`${answer.url ?? name} answered HTTP ${answer.statusCode ?? '?'}: ${(answer.body ?? '').slice(0, 300)}`);
+    const { predictions } = checkPredictions(answer.body ?? '', answer.payload ?? payload);
+    return {
+      target: 'ray', name, passed: true, latencyMs: answer.latencyMs, payloadSource: payload === undefined ? 'metadata' : 'file',
+      predictions: predictions.length, sample: predictions[0],
+      message: `${predictions.length} prediction${predictions.length > 1 ? 's' : ''} in ${answer.latencyMs ?? '?'} ms via the internal load balancer`,
+    };
+  } catch (err) {
+    if (err instanceof CliError && (err.kind === 'no-credentials' || err.kind === 'no-region')) throw err;
+    return { target: 'ray', name, passed: false, message: failure(err) };
+  }
+}
+
 /**
  * Invokes every deployed model of the stage once with `payload` (or, for the Lambda, a request built from
  * its metadata; endpoints then reuse that request) and checks each answer has one prediction per example.
  */
 export async function runSmoke(aws: Aws, prefix: string, stageName: string, target: SmokeTarget, payload: unknown): Promise<SmokeReport> {
   const stage = await discoverStage(aws, prefix, stageName);
-  const wantLambda = target !== 'endpoint' && stage.inference !== undefined;
-  const wantEndpoints = target !== 'lambda' ? stage.endpointNames : [];
-  if (!wantLambda && wantEndpoints.length === 0) {
-    // A stage that serves no model (the default staging) is healthy as far as smoke goes: a deploy pipeline running
-    // `smoke` after every stage must not stop there. Asking for a specific target that is absent stays an error.
+  const wantLambda = (target === 'all' || target === 'lambda') && stage.inference !== undefined;
+  const wantEndpoints = target === 'all' || target === 'endpoint' ? stage.endpointNames : [];
+  const wantRay = (target === 'all' || target === 'ray') && stage.rayServe !== undefined;
+  if (!wantLambda && wantEndpoints.length === 0 && !wantRay) {
+    // A stage that serves no model is healthy as far as smoke goes: a deploy pipeline running `smoke` after every
+    // stage must not stop there. Asking for a specific target that is absent stays an error.
     if (target === 'all') {
-      return { stage: stageName, passed: true, checks: [], skipped: `stage "${stageName}" deploys no model (no ${prefix}-${stageName}-Inference or ${prefix}-${stageName}-SageMaker stack); nothing to smoke-test` };
+      return { stage: stageName, passed: true, checks: [], skipped: `stage "${stageName}" deploys no model (no ${prefix}-${stageName}-Inference or ${prefix}-${stageName}-SageMaker stack, no Ray Serve app); nothing to smoke-test` };
     }
-    const what = target === 'lambda' ? `the Lambda inference (stack ${prefix}-${stageName}-Inference)` : `a SageMaker endpoint (stack ${prefix}-${stageName}-SageMaker)`;
+    const what = target === 'lambda' ? `the Lambda inference (stack ${prefix}-${stageName}-Inference)` : target === 'endpoint' ? `a SageMaker endpoint (stack ${prefix}-${stageName}-SageMaker)`
+      : `a Ray Serve app (eks.ray.services in stack ${prefix}-${stageName}-Training)`;
     throw new CliError('not-deployed', `Stage "${stageName}" does not deploy ${what}; nothing to smoke-test.`);
   }
   const checks: SmokeCheck[] = [];
@@ -210,6 +250,10 @@ export async function runSmoke(aws: Aws, prefix: string, stageName: string, targ
     }
   }
   checks.push(...(await Promise.all(wantEndpoints.map((e) => smokeEndpoint(aws, e, endpointPayload, endpointSource)))));
+  if (wantRay) {
+    const { gatewayFunction, services } = stage.rayServe!;
+    checks.push(...(await Promise.all(services.map((s) => smokeRayServe(aws, gatewayFunction, s.service, s.routePrefix, payload)))));
+  }
   return { stage: stageName, passed: checks.every((c) => c.passed), checks };
 }
 

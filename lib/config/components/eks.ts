@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import {
-  cpuTypesHint, gpusPerInstance, gpuTypesHint, isCpuInstanceType,
+  cpuCores, cpuTypesHint, EFA_REFUSAL, gpusPerInstance, gpuTypesHint, isCpuInstanceType, memoryGiB, needsEfa, podCapacity,
 } from '../../../constructs/eks/instance-types';
 import { intRange, resourceName, roleArn, type StageDefaults } from '../common';
 
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, { error: 'must be an IPv4 CIDR such as 203.0.113.0/24' });
 
 const cpuInstanceType = z.string().refine(isCpuInstanceType, { error: `must be ${cpuTypesHint()}` });
-const gpuInstanceType = z.string().refine((t) => gpusPerInstance(t) !== undefined, { error: `must be ${gpuTypesHint()}` });
+const gpuInstanceType = z.string().refine((t) => gpusPerInstance(t) !== undefined, { error: `must be ${gpuTypesHint()}` })
+  .refine((t) => !needsEfa(t), { error: EFA_REFUSAL });
 
 /** Kubernetes quantities: CPU like `500m` or `2`, memory like `4Gi`. Never negative. */
 const cpuQuantity = z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, { error: 'must be a non-negative CPU quantity such as 500m or 2' });
@@ -49,9 +50,11 @@ export const gpuNodeGroupConfig = z.strictObject({
   }
 });
 
-export const spotNodeGroupConfig = z.strictObject({
-  /** Create a spot CPU worker group for Ray CPU workers and batch work. */
+export const workerNodeGroupConfig = z.strictObject({
+  /** Create a CPU worker group for Ray CPU workers and batch work (they stay off the system group). */
   enabled: z.boolean(),
+  /** Spot capacity (cheap, interruptible) or on-demand. */
+  spot: z.boolean(),
   /** x86 instance types; several similar types make spot capacity easier to get. */
   instanceTypes: z.array(cpuInstanceType).min(1, { error: 'needs at least one instance type' }),
   ...sizes,
@@ -66,6 +69,51 @@ const workers = z.strictObject({
   cpu: cpuQuantity,
   /** Memory per worker pod (request and limit). */
   memory: memoryQuantity,
+});
+
+const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'must be a Kubernetes name: lowercase letters, digits and hyphens, starting and ending with a letter or digit' })
+  .max(50, { error: 'must be at most 50 characters (KubeRay appends suffixes to it)' });
+const cron = z.string().regex(/^\S+(\s+\S+){4}$/, { error: 'must be a five-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"' });
+
+/** A named RayJob on a Ray cluster of its own (GPU workers from zero, deleted afterwards); scheduled with `schedule`. */
+export const rayJobConfig = z.strictObject({
+  name: k8sName,
+  /** Command the driver runs on the head, e.g. `python train.py --epochs 3`. */
+  entrypoint: z.string().min(1, { error: 'must be a command such as "python train.py"' }),
+  /** Code: an `s3://…/code.zip` (in the artifacts bucket, which the Ray role reads) or `https://…` zip. */
+  workingDir: z.string().regex(/^(s3|https):\/\/\S+\.zip$/, { error: 'must be an s3:// or https:// URL of a .zip' }).optional(),
+  /** Pinned pip packages of the job's runtime environment, e.g. `torch==2.9.0`. */
+  pip: z.array(z.string().regex(/^[A-Za-z0-9_.\-\[\],]+==[\w.+-]+$/, { error: 'must be a pinned requirement such as torch==2.9.0' })).default([]),
+  /** Cron schedule: a RayCronJob creates the RayJob on every tick. Left out: one run at deploy time. */
+  schedule: cron.optional(),
+  /** IANA time zone of the schedule. */
+  timeZone: z.string().regex(/^[A-Za-z]+(\/[A-Za-z0-9_+-]+)*$/, { error: 'must be an IANA time zone such as Europe/Berlin' }).optional(),
+  /** CPU and GPU workers the job's cluster may grow to (sizes from eks.ray.cpuWorkers/gpuWorkers). */
+  maxCpuWorkers: intRange(0, 1000, ' workers').default(2),
+  maxGpuWorkers: intRange(0, 1000, ' workers').default(0),
+  /** Seconds the job may run. */
+  activeDeadlineSeconds: intRange(60, 2592000, ' seconds').default(86400),
+});
+
+/** A named RayService serving an ONNX model from the artifacts bucket (the reference model until one is written there). */
+export const rayServiceConfig = z.strictObject({
+  name: k8sName,
+  /** Key of the .onnx file in the artifacts bucket. */
+  modelS3Key: z.string().regex(/^[\w!\-.*'()/]{1,1024}\.onnx$/, { error: 'must be an S3 key ending in .onnx' }).default('models/reference/model.onnx'),
+  /** Upload the repository's reference model there when the key is empty. */
+  seedReferenceModel: z.boolean().default(true),
+  minReplicas: intRange(1, 100, ' replicas').default(1),
+  maxReplicas: intRange(1, 100, ' replicas').default(2),
+  /** Behind an internal NLB reachable from the VPC (otherwise ClusterIP + port-forward). */
+  internalLoadBalancer: z.boolean().default(true),
+  /** GCS fault tolerance: `host:port` of a Redis (e.g. ElastiCache with TLS) and the Kubernetes secret with its password. */
+  gcsFaultTolerance: z.strictObject({
+    redisAddress: z.string().regex(/^(rediss?:\/\/)?[\w.-]+:\d{2,5}$/, { error: 'must be host:port, e.g. rediss://master.ray-gcs.abc123.euw1.cache.amazonaws.com:6379' }),
+    passwordSecretName: k8sName.optional(),
+    passwordSecretKey: z.string().default('password'),
+  }).optional(),
+}).superRefine((s, ctx) => {
+  if (s.minReplicas > s.maxReplicas) ctx.addIssue({ code: 'custom', path: ['minReplicas'], message: `must not exceed maxReplicas (${s.maxReplicas})` });
 });
 
 export const rayConfig = z.strictObject({
@@ -84,7 +132,23 @@ export const rayConfig = z.strictObject({
   }),
   /** Seconds an idle Ray worker lives before the Ray autoscaler removes it. */
   idleTimeoutSeconds: intRange(30, 86400, ' seconds'),
+  /** Named RayJobs (one-off) and RayCronJobs (with `schedule`). */
+  jobs: z.array(rayJobConfig).default([]),
+  /** Named RayServices serving ONNX models. */
+  services: z.array(rayServiceConfig).default([]),
+  /** Gang scheduling of multi-worker Ray clusters with Volcano (KubeRay batch scheduler). */
+  gangScheduling: z.boolean().default(false),
 }).superRefine((ray, ctx) => {
+  const seen = new Set(['default']);
+  const named = [...ray.jobs.map((j, i) => ['jobs', i, j.name] as const), ...ray.services.map((x, i) => ['services', i, x.name] as const)];
+  for (const [list, i, name] of named) {
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: 'must be unique among ray.jobs and ray.services and not "default" (the default RayCluster)' });
+    seen.add(name);
+  }
+  ray.jobs.forEach((j, i) => {
+    if (j.timeZone && !j.schedule) ctx.addIssue({ code: 'custom', path: ['jobs', i, 'timeZone'], message: 'needs a schedule' });
+    if (j.maxGpuWorkers > 0 && ray.gpuWorkers.maxReplicas === 0) ctx.addIssue({ code: 'custom', path: ['jobs', i, 'maxGpuWorkers'], message: 'needs GPU workers: eks.ray.gpuWorkers.maxReplicas is 0' });
+  });
   for (const key of ['cpuWorkers', 'gpuWorkers'] as const) {
     if (ray[key].minReplicas > ray[key].maxReplicas) {
       ctx.addIssue({ code: 'custom', path: [key, 'minReplicas'], message: `must not exceed maxReplicas (${ray[key].maxReplicas})` });
@@ -101,16 +165,36 @@ export const eksConfig = z.strictObject({
   publicAccessCidrs: z.array(cidr),
   /** IAM roles granted cluster-admin through EKS access entries. */
   adminRoleArns: z.array(roleArn),
+  /**
+   * Make the CDK bootstrap deploy role (`cdk-hnb659fds-deploy-role-<account>-<region>`) a cluster admin, so whoever
+   * can deploy the platform reaches the cluster. The cluster needs at least one admin: this or adminRoleArns.
+   */
+  deployRoleAdmin: z.boolean(),
+  /** IAM roles with read-only access to the whole cluster (AmazonEKSViewPolicy), e.g. on-call. */
+  viewerRoleArns: z.array(roleArn),
+  /**
+   * IAM roles of data scientists: submit and manage RayJobs, RayCronJobs, RayClusters and RayServices in the Ray
+   * namespace, read its pods and logs, port-forward to dashboards — nothing outside that namespace.
+   */
+  rayUserRoleArns: z.array(roleArn),
+
   /** Small on-demand group for add-ons and Ray heads. */
   systemNodeGroup: systemNodeGroupConfig,
   /** GPU managed node groups (AL2023 NVIDIA AMI, tainted nvidia.com/gpu=true:NoSchedule). minSize 0 scales to zero. */
   gpuNodeGroups: z.array(gpuNodeGroupConfig),
-  /** Optional spot CPU worker group. */
-  spotNodeGroup: spotNodeGroupConfig,
+  /** CPU worker group (spot or on-demand) for Ray CPU workers. */
+  workerNodeGroup: workerNodeGroupConfig,
   /** Minutes a node must be unneeded before the Cluster Autoscaler removes it (how fast GPUs go back to zero). */
   scaleDownUnneededMinutes: intRange(1, 1440, ' minutes'),
   /** KubeRay operator and default RayCluster. */
   ray: rayConfig,
+  /**
+   * ECR pull-through cache for Docker Hub (the Ray images): a Secrets Manager secret `ecr-pullthroughcache/…` with
+   * Docker Hub credentials. Ray pods then pull from ECR in the region instead of Docker Hub through the NAT.
+   */
+  dockerHubCacheCredentialArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache\/[\w/+=.@-]+$/, {
+    error: 'must be a Secrets Manager secret ARN whose name starts with ecr-pullthroughcache/',
+  }).optional(),
 }).superRefine((eks, ctx) => {
   if (eks.endpointAccess === 'public-and-private' && eks.publicAccessCidrs.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs'], message: 'a public-and-private endpoint needs at least one allowed CIDR (0.0.0.0/0 is not allowed)' });
@@ -118,6 +202,24 @@ export const eksConfig = z.strictObject({
   eks.publicAccessCidrs.forEach((range, i) => {
     if (range.endsWith('/0')) ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs', i], message: 'must not open the API to the whole internet' });
   });
+  if (eks.enabled && eks.adminRoleArns.length === 0 && !eks.deployRoleAdmin) {
+    ctx.addIssue({ code: 'custom', path: ['adminRoleArns'], message: 'the cluster needs at least one admin (its creator gets no access): list a role ARN or set eks.deployRoleAdmin: true' });
+  }
+  if (eks.ray.enabled) {
+    // The head and its autoscaler sidecar run on one system node beside the DaemonSets.
+    const type = eks.systemNodeGroup.instanceTypes[0];
+    const room = podCapacity(type);
+    const cpu = cpuCores(eks.ray.head.cpu) + 0.5;
+    const mem = memoryGiB(eks.ray.head.memory) + 0.5;
+    if (room && (cpu > room.cpu || mem > room.memoryGiB)) {
+      ctx.addIssue({
+        code: 'custom', path: ['systemNodeGroup', 'instanceTypes', 0],
+        message: `has room for about ${room.cpu.toFixed(2)} vCPU / ${room.memoryGiB.toFixed(1)} GiB of pods per node after system reservations and DaemonSets, `
+          + `but the Ray head (eks.ray.head ${eks.ray.head.cpu} CPU / ${eks.ray.head.memory}) plus its autoscaler sidecar (500m / 512Mi) needs ${cpu} vCPU / ${mem.toFixed(1)} GiB: `
+          + 'use a larger type (e.g. m6i.xlarge) or a smaller head',
+      });
+    }
+  }
   const names = eks.gpuNodeGroups.map((g) => g.name);
   names.forEach((name, i) => {
     if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['gpuNodeGroups', i, 'name'], message: 'must be unique among gpuNodeGroups' });
@@ -136,6 +238,9 @@ export const eksConfig = z.strictObject({
 });
 export type EksConfig = z.infer<typeof eksConfig>;
 
+/** Admin through the CDK deploy role until a stage lists its own roles. */
+const access = { adminRoleArns: [], deployRoleAdmin: true, viewerRoleArns: [], rayUserRoleArns: [] } satisfies Partial<EksConfig>;
+
 const rayDefaults = (head: EksConfig['ray']['head'], maxCpuWorkers: number, maxGpuWorkers: number): EksConfig['ray'] => ({
   enabled: true,
   namespace: 'ray',
@@ -145,12 +250,20 @@ const rayDefaults = (head: EksConfig['ray']['head'], maxCpuWorkers: number, maxG
   // GPU workers start at zero everywhere: GPU nodes exist only while Ray asks for them.
   gpuWorkers: { minReplicas: 0, maxReplicas: maxGpuWorkers, cpu: '3', memory: '12Gi', gpus: 1 },
   idleTimeoutSeconds: 300,
+  jobs: [],
+  services: [],
+  gangScheduling: false,
 });
+
+/** The reference ONNX model served by Ray Serve behind an internal load balancer (dev): proves the serving path end to end. */
+const referenceService: EksConfig['ray']['services'][number] = {
+  name: 'reference-model', modelS3Key: 'models/reference/model.onnx', seedReferenceModel: true, minReplicas: 1, maxReplicas: 2, internalLoadBalancer: true,
+};
 
 /**
  * On in every stage so what is tested in dev is what staging and prod run. Cost-aware everywhere: GPU and
  * spot groups at min 0 and Ray GPU workers at 0 (nothing GPU runs while idle); only the small on-demand
- * system group is always up. prod has larger system nodes, higher GPU limits and no spot CPU group.
+ * system group is always up. prod has larger GPU nodes, higher limits and on-demand CPU workers.
  * The API endpoint is private everywhere.
  */
 export const eksDefaults: StageDefaults<EksConfig> = {
@@ -158,34 +271,49 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     enabled: true,
     endpointAccess: 'private',
     publicAccessCidrs: [],
-    adminRoleArns: [],
+    ...access,
     // One system node while idle (the autoscaler adds up to two more under load): no add-on redundancy in dev.
     systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 1, maxSize: 3 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 100 }],
-    spotNodeGroup: { enabled: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 4 },
+    workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 4 },
     scaleDownUnneededMinutes: 10,
-    ray: rayDefaults({ cpu: '1', memory: '4Gi' }, 4, 2),
+    // The head (and its autoscaler sidecar) must fit an m6i.large beside the DaemonSets; config checks it.
+    ray: { ...rayDefaults({ cpu: '500m', memory: '2Gi' }, 4, 2), services: [referenceService] },
   },
   staging: {
     enabled: true,
     endpointAccess: 'private',
     publicAccessCidrs: [],
-    adminRoleArns: [],
+    ...access,
     systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 2, maxSize: 4 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 4, spot: false, diskSizeGiB: 200 }],
-    spotNodeGroup: { enabled: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
+    workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
     scaleDownUnneededMinutes: 10,
-    ray: rayDefaults({ cpu: '1', memory: '4Gi' }, 8, 4),
+    ray: rayDefaults({ cpu: '500m', memory: '2Gi' }, 8, 4),
   },
   prod: {
     enabled: true,
     endpointAccess: 'private',
     publicAccessCidrs: [],
-    adminRoleArns: [],
+    ...access,
     systemNodeGroup: { instanceTypes: ['m6i.xlarge'], minSize: 3, maxSize: 6 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.2xlarge', 'g5.4xlarge'], minSize: 0, maxSize: 8, spot: false, diskSizeGiB: 200 }],
-    spotNodeGroup: { enabled: false, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
+    workerNodeGroup: { enabled: true, spot: false, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
     scaleDownUnneededMinutes: 15,
     ray: rayDefaults({ cpu: '2', memory: '8Gi' }, 16, 8),
   },
 };
+
+/** Rules between `eks` and other components. */
+export function eksCrossProblems(c: { eks: EksConfig; network: { natGateways: number }; pipelines: { enabled: boolean; training: { backend: string } } }): string[] {
+  const p: string[] = [];
+  if (c.pipelines.enabled && c.pipelines.training.backend === 'ray' && !(c.eks.enabled && c.eks.ray.enabled)) {
+    p.push('pipelines.training.backend: "ray" — needs eks.enabled and eks.ray.enabled (the pipeline runs a RayJob on this stage\'s cluster); switch them on or use "sagemaker"');
+  }
+  if (c.eks.enabled && c.network.natGateways === 0) {
+    p.push('eks.enabled: true — needs network.natGateways >= 1: with 0 the cluster runs in isolated subnets, where nodes cannot pull the Helm '
+      + 'charts (Helm repositories), the images (Docker Hub, registry.k8s.io, nvcr.io) or reach the EKS, STS, EC2 and Auto Scaling APIs the '
+      + 'nodes, Pod Identity agent and Cluster Autoscaler call; set network.natGateways to 1 or more, or eks.enabled: false');
+  }
+  return p;
+}

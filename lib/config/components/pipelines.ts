@@ -87,6 +87,17 @@ export const pipelinesConfig = z.strictObject({
   }).default({ failOnSeverity: 'CRITICAL', maxFindings: 0, timeoutMinutes: 20 }),
   /** The SageMaker training job the pipeline runs (and awaits) after the image passes the scan. */
   training: z.strictObject({
+    /**
+     * Where the pipeline trains: `sagemaker` (a training job) or `ray` (a RayJob on this stage's EKS cluster, its own
+     * Ray cluster from the pipeline's image; needs eks.enabled and eks.ray.enabled).
+     */
+    backend: z.enum(['sagemaker', 'ray'], { error: 'must be "sagemaker" or "ray"' }).default('sagemaker'),
+    /** Ray backend: the driver command and how far each run's cluster may grow (worker sizes from eks.ray). */
+    ray: z.strictObject({
+      entrypoint: z.string().min(1, { error: 'must be a command such as "python train.py"' }).default('python train.py'),
+      maxCpuWorkers: intRange(0, 1000, ' workers').default(2),
+      maxGpuWorkers: intRange(0, 1000, ' workers').default(1),
+    }).default({ entrypoint: 'python train.py', maxCpuWorkers: 2, maxGpuWorkers: 1 }),
     /** SageMaker training instance type; GPU types (ml.g5.*, ml.p4d.*) are allowed. */
     instanceType: z.string().regex(SAGEMAKER_INSTANCE, { error: 'must be a SageMaker instance type such as ml.m5.xlarge or ml.g5.2xlarge' }).default('ml.m5.xlarge'),
     instanceCount: intRange(1, 100, ' instances').default(1),
@@ -97,7 +108,10 @@ export const pipelinesConfig = z.strictObject({
     volumeSizeGiB: intRange(1, 16384, ' GiB').default(50),
     /** S3 prefix in the processed bucket used as the `train` channel. */
     dataPrefix: z.string().regex(/^[A-Za-z0-9!_.*'()\/-]{1,512}$/, { error: 'must be an S3 key prefix such as training/' }).default('training/'),
-  }).default({ instanceType: 'ml.m5.xlarge', instanceCount: 1, spot: false, maxRuntimeHours: 24, volumeSizeGiB: 50, dataPrefix: 'training/' }),
+  }).default({
+    backend: 'sagemaker', ray: { entrypoint: 'python train.py', maxCpuWorkers: 2, maxGpuWorkers: 1 },
+    instanceType: 'ml.m5.xlarge', instanceCount: 1, spot: false, maxRuntimeHours: 24, volumeSizeGiB: 50, dataPrefix: 'training/',
+  }),
   /** Evaluation gate on the training job's final metric. */
   evaluation: z.strictObject({
     /** Name of the metric the training job reports. */

@@ -1,78 +1,14 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { parse } from 'yaml';
 import {
-  PropsValidationError, RAY_GPU_IMAGE, RAY_IMAGE, RayCluster, type RayClusterSpecOptions, RayJob, RayService, TrainingCluster,
+  OnnxRayService, PropsValidationError, RAY_GPU_IMAGE, RAY_IMAGE, RayCluster, type RayClusterSpecOptions, RayCronJob, RayJob, RayService,
+  RayServiceAccount, TrainingCluster,
 } from '../../../constructs';
-import { newStack } from '../../helpers';
-
-type Schema = { properties: Record<string, Schema> } & Record<string, unknown>;
-
-/** The v1 openAPIV3Schema of a KubeRay v1.7.0 CRD (parsed once per test file). */
-function crdSchema(file: string): Schema {
-  const crd = parse(fs.readFileSync(path.join(__dirname, '../../fixtures/kuberay-crds', file), 'utf8'));
-  return crd.spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema;
-}
-
-/** Kubernetes' int-or-string marker has no JSON Schema meaning: translate it to the union it stands for. */
-function translate(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(translate);
-  if (!node || typeof node !== 'object') return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = translate(v);
-  if (out['x-kubernetes-int-or-string'] === true) {
-    delete out.anyOf;
-    delete out.type;
-    out.oneOf = [{ type: 'integer' }, { type: 'string' }];
-  }
-  return out;
-}
-
-const withoutDescriptions = (schema: unknown) => JSON.stringify(schema, (k, v) => (k === 'description' ? undefined : v));
-
-const schemas = {
-  RayCluster: crdSchema('ray.io_rayclusters.yaml'),
-  RayJob: crdSchema('ray.io_rayjobs.yaml'),
-  RayService: crdSchema('ray.io_rayservices.yaml'),
-};
-// RayJob.spec.rayClusterSpec and RayService.spec.rayClusterConfig are the RayCluster spec (asserted below):
-// compile that large schema once and reference it, which keeps this file fast.
-const embedded = {
-  job: schemas.RayJob.properties.spec.properties.rayClusterSpec,
-  service: schemas.RayService.properties.spec.properties.rayClusterConfig,
-};
-
-function compileValidators(): Record<'RayCluster' | 'RayJob' | 'RayService', ValidateFunction> {
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  // The OpenAPI number formats the CRDs use, checked for real rather than ignored.
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
-  ajv.addFormat('double', { type: 'number', validate: () => true });
-  ajv.addFormat('float', { type: 'number', validate: () => true });
-  ajv.addFormat('byte', { type: 'string', validate: (s: string) => /^[A-Za-z0-9+/]*={0,2}$/.test(s) });
-  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
-  ajv.addSchema(translate(schemas.RayCluster.properties.spec) as object, 'raycluster-spec');
-  const ref = { $ref: 'raycluster-spec' };
-  const swap = (schema: Schema, field: string): Schema => ({
-    ...schema,
-    properties: { ...schema.properties, spec: { ...schema.properties.spec, properties: { ...schema.properties.spec.properties, [field]: ref as unknown as Schema } } },
-  });
-  return {
-    RayCluster: ajv.compile({ ...(translate(schemas.RayCluster) as object), properties: { ...(translate(schemas.RayCluster) as Schema).properties, spec: ref } }),
-    RayJob: ajv.compile(translate(swap(schemas.RayJob, 'rayClusterSpec')) as object),
-    RayService: ajv.compile(translate(swap(schemas.RayService, 'rayClusterConfig')) as object),
-  };
-}
-const validators = compileValidators();
-
-function expectValid(manifest: Record<string, unknown>): void {
-  const validate = validators[manifest.kind as keyof typeof validators];
-  const ok = validate(manifest);
-  expect(validate.errors ?? []).toEqual([]);
-  expect(ok).toBe(true);
-}
+import { newStack, template } from '../../helpers';
+import {
+  embedded, expectValid, schemas, validators, withoutDescriptions,
+} from '../../kuberay-crds';
 
 describe('Ray builders', () => {
   const stack = newStack();
@@ -81,13 +17,13 @@ describe('Ray builders', () => {
     vpc,
     clusterName: 'ray-test',
     gpuNodeGroups: [{ name: 'gpu-a', instanceTypes: ['g5.12xlarge'], maxSize: 2 }, { name: 'gpu-empty', instanceTypes: ['g5.xlarge'], maxSize: 0 }],
-    spotNodeGroup: { instanceTypes: ['m6i.xlarge'] },
+    workerNodeGroup: { instanceTypes: ['m6i.xlarge'] },
   });
   const spec: RayClusterSpecOptions = {
     serviceAccountName: 'ray',
     head: { cpu: '2', memory: '8Gi', nodeSelector: tc.systemNodeSelector, env: { RAY_GRAFANA_HOST: 'http://grafana.monitoring.svc:80' } },
     workerGroups: [
-      { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: tc.spotNodeSelector },
+      { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: tc.workerNodeSelector },
       { groupName: 'gpu', minReplicas: 0, maxReplicas: 2, cpu: '8', memory: '64Gi', gpus: 4, gpuCapacity: tc.gpuCapacityOf('gpu-a') },
     ],
   };
@@ -120,8 +56,64 @@ describe('Ray builders', () => {
       .toThrow(/head\.env: "1BAD" — variable names must be letters, digits and underscores/);
   });
 
+  const cron = new RayCronJob(stack, 'Nightly', {
+    cluster: tc.cluster, name: 'nightly', namespace: 'ray', schedule: '0 3 * * *', timeZone: 'Europe/Berlin',
+    job: { entrypoint: 'python train.py', rayClusterSpec: spec, activeDeadlineSeconds: 3600 }, gangScheduling: { scheduler: 'volcano', queue: 'training' },
+  });
+  const sa = new RayServiceAccount(stack, 'Sa', { cluster: tc.cluster, namespace: 'ray' });
+  const bucket = new s3.Bucket(stack, 'Artifacts', { encryption: s3.BucketEncryption.KMS });
+  const onnx = new OnnxRayService(stack, 'Onnx', {
+    cluster: tc.cluster, name: 'reference-model', serviceAccount: sa, modelBucket: bucket,
+    head: { cpu: '1', memory: '4Gi', nodeSelector: tc.systemNodeSelector },
+    workers: { groupName: 'serve', minReplicas: 1, maxReplicas: 2, cpu: '2', memory: '4Gi', nodeSelector: tc.workerNodeSelector },
+    internalLoadBalancer: { sourceCidrs: ['10.10.0.0/16'] },
+    gcsFaultTolerance: { redisAddress: 'rediss://master.ray-gcs.abc123.euw1.cache.amazonaws.com:6379', redisPasswordSecret: { name: 'ray-gcs', key: 'password' } },
+    dependsOn: [tc.kubeRayOperator!],
+  });
+
   test('every manifest is valid against the KubeRay v1.7.0 CRD schemas', () => {
-    for (const m of [rayCluster.manifest, ownJob.manifest, sharedJob.manifest, service.manifest]) expectValid(m);
+    for (const m of [rayCluster.manifest, ownJob.manifest, sharedJob.manifest, service.manifest, cron.manifest, onnx.rayService.manifest]) expectValid(m);
+  });
+
+  test('the CRD check rejects a RayCronJob without schedule (negative control)', () => {
+    const { schedule: _, ...rest } = cron.manifest.spec as Record<string, unknown>;
+    expect(validators.RayCronJob({ ...cron.manifest, spec: rest })).toBe(false);
+  });
+
+  test('RayCronJob: schedule, time zone, the RayJob as template, gang-scheduling labels', () => {
+    expect(cron.manifest).toMatchObject({
+      kind: 'RayCronJob',
+      metadata: { labels: { 'ray.io/scheduler-name': 'volcano', 'volcano.sh/queue-name': 'training' } },
+      spec: { schedule: '0 3 * * *', timeZone: 'Europe/Berlin', jobTemplate: { entrypoint: 'python train.py', shutdownAfterJobFinishes: true, activeDeadlineSeconds: 3600 } },
+    });
+    expect(() => new RayCronJob(stack, 'BadCron', { cluster: tc.cluster, name: 'c', schedule: 'daily', job: { entrypoint: 'x', clusterSelector: 'train' } }))
+      .toThrow(/schedule: "daily" — must be a five-field cron expression/);
+  });
+
+  test('ONNX RayService: app and reference model from a ConfigMap, model from S3, internal NLB from the VPC only, GCS in Redis', () => {
+    const s = onnx.rayService.manifest.spec as any;
+    expect(s.serveService).toEqual({
+      metadata: { name: 'reference-model-serve-svc', annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', 'service.beta.kubernetes.io/aws-load-balancer-internal': 'true' } },
+      spec: { type: 'LoadBalancer', ports: [{ name: 'serve', port: 8000, targetPort: 8000, protocol: 'TCP' }], loadBalancerSourceRanges: ['10.10.0.0/16'] },
+    });
+    const app = parse(s.serveConfigV2).applications[0];
+    expect(app).toMatchObject({ import_path: 'serve_onnx:app', route_prefix: '/reference-model', runtime_env: { pip: ['onnxruntime==1.22.0', 'boto3==1.40.0'], env_vars: { SEED_REFERENCE_MODEL: '1' } } });
+    expect(JSON.stringify(stack.resolve(app.runtime_env.env_vars.MODEL_S3_URI))).toMatch(/"s3:\/\/".*"\/models\/reference\/model\.onnx"/);
+    expect(s.rayClusterConfig.gcsFaultToleranceOptions).toEqual({
+      redisAddress: 'rediss://master.ray-gcs.abc123.euw1.cache.amazonaws.com:6379', redisPassword: { valueFrom: { secretKeyRef: { name: 'ray-gcs', key: 'password' } } },
+    });
+    for (const pod of [s.rayClusterConfig.headGroupSpec.template.spec, s.rayClusterConfig.workerGroupSpecs[0].template.spec]) {
+      expect(pod.volumes).toContainEqual({ name: 'code-0', configMap: { name: 'reference-model-serve-app' } });
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'code-0', mountPath: '/home/ray/serve-app', readOnly: true });
+      expect(pod.containers[0].env).toContainEqual({ name: 'PYTHONPATH', value: '/home/ray/serve-app' });
+    }
+    // The role may read and (for the seed) write exactly the model object.
+    const policies = JSON.stringify(template(stack).findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('/models/reference/model.onnx');
+    expect(() => new OnnxRayService(stack, 'BadOnnx', { cluster: tc.cluster, name: 'x', serviceAccount: sa, modelBucket: bucket, modelKey: 'model.pt', head: { cpu: '1', memory: '1Gi' }, workers: { groupName: 'w', maxReplicas: 1, cpu: '1', memory: '1Gi' } }))
+      .toThrow(/modelKey: "model.pt" — must be an S3 key ending in .onnx/);
+    expect(() => new RayService(stack, 'OpenLb', { cluster: tc.cluster, name: 'o', rayClusterConfig: { head: { cpu: '1', memory: '1Gi' } }, applications: [{ name: 'a', importPath: 'a:b' }], internalLoadBalancer: { sourceCidrs: ['0.0.0.0/0'] } }))
+      .toThrow(/internalLoadBalancer\.sourceCidrs\[0\]: "0.0.0.0\/0" — must be an IPv4 CIDR narrower than \/0/);
   });
 
   test('the CRD check itself rejects a wrong field type', () => {
@@ -155,7 +147,7 @@ describe('Ray builders', () => {
     expect(pod.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
     expect(pod.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'gpu-a' });
     const cpu = (rayCluster.manifest.spec as any).workerGroupSpecs[0];
-    expect(cpu.template.spec.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'spot-cpu' });
+    expect(cpu.template.spec.nodeSelector).toEqual({ 'cdk-mlops/node-group': 'cpu-workers' });
     expect(cpu.template.spec.tolerations).toBeUndefined();
     expect(cpu.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBeUndefined();
   });

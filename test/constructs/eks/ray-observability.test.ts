@@ -1,7 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { type Template } from 'aws-cdk-lib/assertions';
 import {
-  PlatformNetwork, PropsValidationError, RayObservability, type RayObservabilityProps, TrainingCluster,
+  PlatformNetwork, PropsValidationError, rayDashboardPublisher, RayObservability, type RayObservabilityProps, TrainingCluster,
 } from '../../../constructs';
+import { lambdaPath } from '../../../constructs/core/paths';
 import { nagFindings, newStack, template } from '../../helpers';
 
 const charts = (t: Template) => Object.values(t.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties);
@@ -47,12 +52,67 @@ describe('RayObservability on a TrainingCluster', () => {
 
   test('Ray monitors: head ServiceMonitor and worker PodMonitor on the metrics port in the Ray namespaces, operator ServiceMonitor', () => {
     const monitors = manifests(t).flatMap((m) => m.objects).filter((o) => o.apiVersion === 'monitoring.coreos.com/v1');
-    expect(monitors.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['ServiceMonitor/ray-head', 'PodMonitor/ray-workers', 'ServiceMonitor/kuberay-operator']);
-    const [head, workers, operator] = monitors;
+    expect(monitors.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['ServiceMonitor/dcgm-exporter', 'ServiceMonitor/ray-head', 'PodMonitor/ray-workers', 'ServiceMonitor/kuberay-operator']);
+    const [, head, workers, operator] = monitors;
     expect(head.spec).toMatchObject({ namespaceSelector: { matchNames: ['ray', 'ray-jobs'] }, selector: { matchLabels: { 'ray.io/node-type': 'head' } } });
     expect(head.spec.endpoints![0]).toMatchObject({ port: 'metrics', relabelings: [{ targetLabel: 'ray_io_cluster' }] });
     expect(workers.spec).toMatchObject({ selector: { matchLabels: { 'ray.io/node-type': 'worker' } }, podMetricsEndpoints: [{ port: 'metrics' }] });
     expect(operator.spec).toMatchObject({ namespaceSelector: { matchNames: ['kuberay-system'] }, endpoints: [{ port: 'http', path: '/metrics' }] });
+  });
+
+  test('GPU metrics: the CloudWatch add-on\'s DCGM exporter is scraped, and a GPUs dashboard shows utilization and memory per node and per Ray worker', () => {
+    const objects = manifests(t).flatMap((m) => m.objects) as any[];
+    const dcgm = objects.find((o) => o.metadata.name === 'dcgm-exporter');
+    expect(dcgm.spec).toMatchObject({
+      namespaceSelector: { matchNames: ['amazon-cloudwatch'] }, selector: { matchLabels: { 'k8s-app': 'dcgm-exporter-service' } },
+      endpoints: [{ targetPort: 9400, scheme: 'https', path: '/metrics' }],
+    });
+    const dashboard = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cdk-mlops-gpu-dashboard');
+    expect(dashboard.metadata.labels.grafana_dashboard).toBe('1');
+    const json = JSON.parse(dashboard.data['gpus.json']);
+    expect(json.panels.map((p: any) => [p.title, p.targets[0].expr])).toEqual([
+      ['GPU utilization per node', 'avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)'],
+      ['GPU memory used per node', 'sum by (Hostname) (DCGM_FI_DEV_FB_USED) * 1024 * 1024'],
+      ['GPU utilization per Ray worker', 'avg by (namespace, pod) (DCGM_FI_DEV_GPU_UTIL{namespace=~"ray|ray-jobs"})'],
+      ['GPU memory used per Ray worker', 'sum by (namespace, pod) (DCGM_FI_DEV_FB_USED{namespace=~"ray|ray-jobs"}) * 1024 * 1024'],
+    ]);
+  });
+
+  test('Ray\'s own dashboards: the Ray service account may write ConfigMaps in its namespace only; the head sidecar shares /tmp/ray read-only', () => {
+    const objects = manifests(t).flatMap((m) => m.objects) as any[];
+    const roles = objects.filter((o) => o.kind === 'Role' && o.metadata.name === 'ray-dashboard-publisher');
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['ray', 'ray-jobs']);
+    expect(roles[0].rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] }]);
+    const binding = objects.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'ray');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'ray', namespace: 'ray' }]);
+    const sidecar = rayDashboardPublisher('rayproject/ray:2.57.0-py311') as any;
+    expect(sidecar).toMatchObject({ name: 'dashboard-publisher', command: ['python', '-c', expect.stringContaining('grafana_dashboard')], volumeMounts: [{ name: 'ray-logs', mountPath: '/tmp/ray', readOnly: true }] });
+  });
+
+  test('the publisher turns each dashboard Ray wrote into a labelled ConfigMap (real script, Kubernetes API stubbed)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-dash-'));
+    fs.writeFileSync(path.join(dir, 'default_grafana_dashboard.json'), '{"title":"Default"}');
+    fs.writeFileSync(path.join(dir, 'serve_grafana_dashboard.json'), '{"title":"Serve"}');
+    const script = `
+import importlib.util, json, pathlib, sys
+spec = importlib.util.spec_from_file_location("p", sys.argv[1]); p = importlib.util.module_from_spec(spec); spec.loader.exec_module(p)
+p.DASHBOARDS = pathlib.Path(sys.argv[2])
+calls = []
+def api(method, path, body=None):
+    calls.append([method, path, body["metadata"]["name"], body["metadata"]["labels"], list(body["data"])])
+    return 404 if method == "PUT" and "serve" in path else 200 if method == "PUT" else 201
+p.api = api
+print(json.dumps({"published": p.publish_once("ray"), "calls": calls}))`;
+    const stdout = execFileSync('python3', ['-c', script, lambdaPath('ray-dashboards', 'publish_dashboards.py'), dir], { encoding: 'utf8' }).trim().split('\n');
+    expect(stdout.slice(0, -1)).toEqual(['ray-dashboard-default: HTTP 200', 'ray-dashboard-serve: HTTP 201']);
+    const out = JSON.parse(stdout[stdout.length - 1]);
+    expect(out.published).toBe(2);
+    const labels = { 'grafana_dashboard': '1', 'app.kubernetes.io/managed-by': 'cdk-mlops' };
+    expect(out.calls).toEqual([
+      ['PUT', '/api/v1/namespaces/ray/configmaps/ray-dashboard-default', 'ray-dashboard-default', labels, ['default_grafana_dashboard.json']],
+      ['PUT', '/api/v1/namespaces/ray/configmaps/ray-dashboard-serve', 'ray-dashboard-serve', labels, ['serve_grafana_dashboard.json']],
+      ['POST', '/api/v1/namespaces/ray/configmaps', 'ray-dashboard-serve', labels, ['serve_grafana_dashboard.json']],
+    ]);
   });
 
   test('monitors are applied after the chart that installs their CRDs', () => {

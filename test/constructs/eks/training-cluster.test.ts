@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
-  CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS, HelmAddOn, PlatformNetwork, TrainingCluster,
+  CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS, DockerHubCache, HelmAddOn, PlatformNetwork, TrainingCluster,
 } from '../../../constructs';
 import { nagFindings, newStack, template } from '../../helpers';
 
@@ -17,7 +17,7 @@ describe('TrainingCluster', () => {
     clusterName: 'mlops-dev-training',
     adminRoles: [admin],
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], maxSize: 2 }],
-    spotNodeGroup: { instanceTypes: ['m6i.xlarge', 'm5.xlarge'] },
+    workerNodeGroup: { instanceTypes: ['m6i.xlarge', 'm5.xlarge'] },
     scaleDownUnneededMinutes: 7,
   });
   let t: Template;
@@ -45,7 +45,34 @@ describe('TrainingCluster', () => {
     });
   });
 
-  test('on-demand system group, GPU group from zero with NVIDIA AMI, taint and accelerator label, spot CPU group', () => {
+  test('explicit admin roles replace the deploy-role default; viewers get cluster-scoped AmazonEKSViewPolicy', () => {
+    const entries = Object.values(t.findResources('AWS::EKS::AccessEntry')).map((r) => JSON.stringify(r.Properties.PrincipalArn));
+    expect(entries.some((e) => e.includes('deploy-role'))).toBe(false);
+    const s = newStack();
+    const viewer = iam.Role.fromRoleArn(s, 'Viewer', 'arn:aws:iam::111111111111:role/on-call');
+    const c = new TrainingCluster(s, 'C', { vpc: new ec2.Vpc(s, 'Vpc', { maxAzs: 2 }), kubeRay: false, viewerRoles: [viewer] });
+    const ray = iam.Role.fromRoleArn(s, 'Scientist', 'arn:aws:iam::111111111111:role/scientist');
+    c.grantAccess('Scientist', ray, { viewNamespaces: ['ray'], kubernetesGroups: ['cdk-mlops:ray-users:ray'] });
+    const tt = template(s);
+    // No admin role given: the CDK deploy role of the stack's account and region is the admin.
+    tt.hasResourceProperties('AWS::EKS::AccessEntry', {
+      PrincipalArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/cdk-hnb659fds-deploy-role-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] },
+      AccessPolicies: [Match.objectLike({ AccessScope: { Type: 'cluster' }, PolicyArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'])] }) })],
+    });
+    tt.hasResourceProperties('AWS::EKS::AccessEntry', {
+      PrincipalArn: 'arn:aws:iam::111111111111:role/on-call', Type: 'STANDARD',
+      AccessPolicies: [{ PolicyArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':eks::aws:cluster-access-policy/AmazonEKSViewPolicy']] }, AccessScope: { Type: 'cluster' } }],
+    });
+    tt.hasResourceProperties('AWS::EKS::AccessEntry', {
+      PrincipalArn: 'arn:aws:iam::111111111111:role/scientist', KubernetesGroups: ['cdk-mlops:ray-users:ray'],
+      AccessPolicies: [{ PolicyArn: Match.anyValue(), AccessScope: { Type: 'namespace', Namespaces: ['ray'] } }],
+    });
+    expect(c.deployRoleArn).toBeDefined();
+    expect(() => c.grantAccess('Bad', ray, { kubernetesGroups: ['system:masters'] })).toThrow(/Bad\.kubernetesGroups: "system:masters" — must be a group name .*not starting with "system:"/);
+    expect(() => c.grantAccess('Nothing', ray, {})).toThrow(/Nothing: \{\} — grants nothing/);
+  });
+
+  test('on-demand system group, GPU group from zero with NVIDIA AMI, taint and accelerator label, spot CPU worker group', () => {
     t.resourceCountIs('AWS::EKS::Nodegroup', 3);
     t.hasResourceProperties('AWS::EKS::Nodegroup', {
       AmiType: 'AL2023_x86_64_STANDARD', CapacityType: 'ON_DEMAND', InstanceTypes: ['m6i.large'],
@@ -57,7 +84,10 @@ describe('TrainingCluster', () => {
       Labels: { 'cdk-mlops/node-group': 'gpu-g5', 'k8s.amazonaws.com/accelerator': 'nvidia-a10g', 'cdk-mlops/capacity': 'on-demand' },
       Taints: [{ Key: 'nvidia.com/gpu', Value: 'true', Effect: 'NO_SCHEDULE' }],
     });
-    t.hasResourceProperties('AWS::EKS::Nodegroup', { AmiType: 'AL2023_x86_64_STANDARD', CapacityType: 'SPOT', ScalingConfig: { MinSize: 0, MaxSize: 4, DesiredSize: 0 } });
+    t.hasResourceProperties('AWS::EKS::Nodegroup', {
+      AmiType: 'AL2023_x86_64_STANDARD', CapacityType: 'SPOT', ScalingConfig: { MinSize: 0, MaxSize: 4, DesiredSize: 0 },
+      Labels: { 'cdk-mlops/node-group': 'cpu-workers', 'cdk-mlops/capacity': 'spot' },
+    });
     expect(tc.gpuCapacityOf('gpu-g5')).toEqual({
       name: 'gpu-g5', gpusPerNode: 1, maxNodes: 2, nodeSelector: { 'cdk-mlops/node-group': 'gpu-g5' },
       taint: { key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' },
@@ -135,6 +165,17 @@ describe('TrainingCluster options and validation', () => {
   test('public endpoint open to the internet is refused', () => {
     expect(build({ publicAccessCidrs: ['0.0.0.0/0'] })).toThrow(/publicAccessCidrs\[0\]: "0.0.0.0\/0" — must be an IPv4 CIDR .* narrower than \/0/);
   });
+  test('a cluster without any admin is refused (its creator gets no access)', () => {
+    expect(build({ adminRoles: [], deployRoleAdmin: false })).toThrow(/adminRoles: \[\] — the cluster needs at least one admin/);
+  });
+  test('EFA training instances (p4d/p5 8-GPU) are refused: no EFA, device plugin or placement group here', () => {
+    expect(build({ gpuNodeGroups: [{ name: 'g', instanceTypes: ['p4d.24xlarge'] }] })).toThrow(/gpuNodeGroups\[0\]\.instanceTypes\[0\]: "p4d.24xlarge" — is an EFA training instance/);
+    expect(build({ gpuNodeGroups: [{ name: 'g', instanceTypes: ['p5.48xlarge'] }] })).toThrow(/NCCL would fall back to TCP/);
+  });
+  test('Docker Hub cache: the credential must be an ecr-pullthroughcache/ secret', () => {
+    expect(() => new DockerHubCache(stack, `Cache${n++}`, { credentialArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:dockerhub-AbC' }))
+      .toThrow(/credentialArn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:dockerhub-AbC" — must be a Secrets Manager secret ARN whose name starts with ecr-pullthroughcache\//);
+  });
   test('min > max', () => {
     expect(build({ gpuNodeGroups: [{ name: 'g', instanceTypes: ['g5.xlarge'], minSize: 3, maxSize: 1 }] }))
       .toThrow(/gpuNodeGroups\[0\]\.minSize: 3 — must not exceed gpuNodeGroups\[0\]\.maxSize \(1\)/);
@@ -142,7 +183,7 @@ describe('TrainingCluster options and validation', () => {
   test('unknown instance families', () => {
     expect(build({ gpuNodeGroups: [{ name: 'g', instanceTypes: ['m6i.large'] }] })).toThrow(/gpuNodeGroups\[0\]\.instanceTypes\[0\]: "m6i.large" — must be a GPU instance type/);
     expect(build({ systemNodeGroup: { instanceTypes: ['zz9.large'] } })).toThrow(/systemNodeGroup\.instanceTypes\[0\]: "zz9.large" — must be an x86_64 instance type/);
-    expect(build({ spotNodeGroup: { instanceTypes: ['m7g.large'] } })).toThrow(/spotNodeGroup\.instanceTypes\[0\]: "m7g.large"/);
+    expect(build({ workerNodeGroup: { instanceTypes: ['m7g.large'] } })).toThrow(/workerNodeGroup\.instanceTypes\[0\]: "m7g.large"/);
   });
   test('GPU types with different GPU counts in one group', () => {
     expect(build({ gpuNodeGroups: [{ name: 'g', instanceTypes: ['g5.xlarge', 'g5.12xlarge'] }] })).toThrow(/gpuNodeGroups\[0\]\.instanceTypes: .* must all have the same GPU count/);
@@ -155,7 +196,7 @@ describe('TrainingCluster options and validation', () => {
   });
   test('the system group never scales to zero; negative sizes are refused', () => {
     expect(build({ systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 0 } })).toThrow(/systemNodeGroup\.minSize: 0 — must be a whole number between 1 and 100/);
-    expect(build({ spotNodeGroup: { instanceTypes: ['m6i.large'], maxSize: -1 } })).toThrow(/spotNodeGroup\.maxSize: -1/);
+    expect(build({ workerNodeGroup: { instanceTypes: ['m6i.large'], maxSize: -1 } })).toThrow(/workerNodeGroup\.maxSize: -1/);
   });
   test('autoscaler settings are checked', () => {
     expect(build({ scaleDownUnneededMinutes: 0 })).toThrow(/scaleDownUnneededMinutes: 0 — must be a whole number between 1 and 1440 minutes/);
