@@ -22,6 +22,10 @@ import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
 import { ModelPromotion, type PromotionTarget } from './model-promotion';
 import { acknowledgeGeneratedWildcards } from './step-function-parts';
 import { TrainingWorkflow, type TrainingWorkflowProps } from './training-workflow';
+import { DRIFT_BASELINE_URI_SHELL } from '../lambda/model-evaluation/baseline-location';
+
+/** The pipeline variable holding why a run started; the retraining trigger sets it. */
+export const RETRAIN_REASON_VARIABLE = 'RetrainReason';
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
 const OWNER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
@@ -145,6 +149,8 @@ export class ModelDeliveryPipeline extends Construct {
       executionMode: codepipeline.ExecutionMode.QUEUED,
       artifactBucket: this.artifactBucket,
       restartExecutionOnUpdate: false,
+      // Why a run started: the retraining trigger sets it on drift; the Register step records it on the version.
+      variables: [new codepipeline.Variable({ variableName: RETRAIN_REASON_VARIABLE, defaultValue: 'source change, schedule or manual start', description: 'Why this run started (drift reason when drift triggered it)' })],
     });
 
     // 1. Source
@@ -231,7 +237,7 @@ export class ModelDeliveryPipeline extends Construct {
       vpc: props.vpc, vpcSubnets: props.vpcSubnets, ...parts,
     });
     this.pipeline.addStage({ stageName: 'Train', actions: [this.training.trainAction('Train', jobName, '#{Image.IMAGE_URI}')] });
-    this.pipeline.addStage({ stageName: 'Evaluate', actions: [this.training.evaluateAction('Evaluate', jobName)] });
+    this.pipeline.addStage({ stageName: 'Evaluate', actions: [this.training.evaluateAction('Evaluate', jobName), this.training.baselineAction('DriftBaseline', jobName, 2)] });
 
     // 6. Register (PendingManualApproval); the version ARN becomes #{Register.MODEL_PACKAGE_ARN}.
     this.registerProject = this.project('Register', parts, codebuild.BuildSpec.fromObject({
@@ -241,8 +247,11 @@ export class ModelDeliveryPipeline extends Construct {
         build: {
           commands: [
             'MODEL_DATA_URL=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query ModelArtifacts.S3ModelArtifacts --output text)',
+            DRIFT_BASELINE_URI_SHELL,
+            'DESCRIPTION=$(printf "Trained by %s from %s. Why: %s" "$TRAINING_JOB_NAME" "$SOURCE_VERSION" "$RETRAIN_REASON" | cut -c1-1000)',
+            'BASELINES=$(printf \'{"ModelDataQuality":{"Statistics":{"ContentType":"application/json","S3Uri":"%s"}}}\' "$DRIFT_BASELINE_URI")',
             'SPEC=$(printf \'{"Containers":[{"Image":"%s","ModelDataUrl":"%s"}],"SupportedContentTypes":["application/json"],"SupportedResponseMIMETypes":["application/json"]}\' "$IMAGE_URI" "$MODEL_DATA_URL")',
-            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "Trained by $TRAINING_JOB_NAME from $SOURCE_VERSION" --inference-specification "$SPEC" --customer-metadata-properties "TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION" --query ModelPackageArn --output text)',
+            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "$DESCRIPTION" --inference-specification "$SPEC" --drift-check-baselines "$BASELINES" --customer-metadata-properties "TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION,DriftBaseline=$DRIFT_BASELINE_URI" --query ModelPackageArn --output text)',
             'echo "Registered $MODEL_PACKAGE_ARN"',
           ],
         },
@@ -263,6 +272,7 @@ export class ModelDeliveryPipeline extends Construct {
         actionName: 'Register', project: this.registerProject, input: sourceOutput, variablesNamespace: 'Register',
         environmentVariables: {
           TRAINING_JOB_NAME: { value: jobName }, IMAGE_URI: { value: '#{Image.IMAGE_URI}' }, SOURCE_VERSION: { value: sourceVersion },
+          RETRAIN_REASON: { value: `#{variables.${RETRAIN_REASON_VARIABLE}}` },
         },
       })],
     });
@@ -313,7 +323,7 @@ export class ModelDeliveryPipeline extends Construct {
 
     // Grants aws-cdk-lib writes for the pipeline, its actions, builds and state machines.
     const actionRoles = this.pipeline.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role && c.node.id === 'CodePipelineActionRole');
-    const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine,
+    const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine, this.training.baselineStateMachine,
       ...(this.promotion ? [this.promotion.deployStateMachine, this.promotion.smokeTestStateMachine] : [])];
     acknowledgeGeneratedWildcards([this.pipeline.role, ...actionRoles, this.testProject.role, this.imageProject.role, this.registerProject.role, ...stateMachines.map((m) => m.role)],
       'Generated by aws-cdk-lib: read/write of this pipeline\'s artifact bucket objects and its KMS key, CodeBuild log streams and report groups of one project, executions of one state machine, versions of one gate function.');

@@ -25,21 +25,21 @@ export interface StepPartOptions {
  * A pipeline gate handler from `lambda/<name>/index.ts`: its own role (no managed policy), an encrypted log group
  * with retention, X-Ray tracing, and the v3 SDK left to the runtime.
  */
-export function gateFunction(scope: Construct, id: string, name: string, description: string, o: StepPartOptions & { readonly timeout?: Duration }): nodejs.NodejsFunction {
+export function gateFunction(scope: Construct, id: string, name: string, description: string, o: StepPartOptions & { readonly timeout?: Duration; readonly entryFile?: string; readonly memorySize?: number }): nodejs.NodejsFunction {
   const logGroup = encryptedLogGroup(scope, `${id}Logs`, { encryptionKey: o.encryptionKey, retention: o.logRetention, removalPolicy: o.removalPolicy });
   const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
   logGroup.grantWrite(role);
   const lock = path.join(packageRoot(), 'package-lock.json');
   const fn = new nodejs.NodejsFunction(scope, id, {
     description,
-    entry: lambdaPath(name, 'index.ts'),
+    entry: lambdaPath(name, o.entryFile ?? 'index.ts'),
     handler: 'handler',
     // The published package has no lock file; package.json marks the project root just as well.
     depsLockFilePath: fs.existsSync(lock) ? lock : path.join(packageRoot(), 'package.json'),
     projectRoot: packageRoot(),
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
-    memorySize: 256,
+    memorySize: o.memorySize ?? 256,
     timeout: o.timeout ?? Duration.minutes(1),
     role,
     logGroup,

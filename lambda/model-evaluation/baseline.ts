@@ -12,18 +12,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { buildBaseline, type Cell } from '../drift-detection/baseline';
+import { driftBaselineUri } from './baseline-location';
 
 export const logger = new Logger({ serviceName: 'drift-baseline' });
 export const s3 = new S3Client({ maxAttempts: 6, retryMode: 'adaptive' });
 export const sagemaker = new SageMakerClient({ maxAttempts: 6, retryMode: 'adaptive' });
 
-/** Where the baseline of a model lives: beside its `model.tar.gz`. The Register step's shell computes the same (tested). */
-export function driftBaselineUri(modelDataUrl: string): string {
-  return `${modelDataUrl.replace(/\/[^/]*$/, '')}/drift-baseline.json`;
-}
-
-/** The Register step's shell line computing `DRIFT_BASELINE_URI` from `MODEL_DATA_URL`, kept beside the function it mirrors. */
-export const DRIFT_BASELINE_URI_SHELL = 'DRIFT_BASELINE_URI="${MODEL_DATA_URL%/*}/drift-baseline.json"';
+export { DRIFT_BASELINE_URI_SHELL, driftBaselineUri } from './baseline-location';
 
 export interface BaselineRequest {
   trainingJobName?: unknown;
