@@ -26,10 +26,33 @@ export function loadPlatformConfigs(options: PlatformAppOptions = {}): StageConf
   return selectedStages(options.stage).map((stage) => loadStageConfig({ stage, file: options.configFile }));
 }
 
+/**
+ * Routes drift → retraining across stages: the stage hosting the model pipeline (pipelines.enabled and retrainOnDrift)
+ * owns the retraining bus; every other stage forwards to that stage's account and region unless its
+ * `monitoring.drift.pipelineAccount`/`pipelineRegion` say otherwise, and the host's bus accepts the other stages'
+ * accounts (added to `pipelines.retrainFromAccounts`). Stages without explicit accounts keep same-account routing.
+ */
+export function withRetrainingRoutes(configs: StageConfig[]): StageConfig[] {
+  const host = configs.find((c) => c.pipelines.enabled && c.pipelines.retrainOnDrift);
+  if (!host) return configs;
+  const senders = configs.filter((c) => c !== host && c.monitoring.enabled && c.monitoring.drift.enabled && c.env.account && c.env.account !== host.env.account)
+    .map((c) => c.env.account!);
+  return configs.map((c) => {
+    const drift = { ...c.monitoring.drift, pipelineAccount: c.monitoring.drift.pipelineAccount ?? host.env.account, pipelineRegion: c.monitoring.drift.pipelineRegion ?? host.env.region };
+    const routed = { ...c, monitoring: { ...c.monitoring, drift } };
+    return c === host ? { ...routed, pipelines: { ...c.pipelines, retrainFromAccounts: [...new Set([...c.pipelines.retrainFromAccounts, ...senders])] } } : routed;
+  });
+}
+
 /** Adds one PlatformStage per selected stage to the app. */
 export function buildPlatform(app: App, options: PlatformAppOptions = {}): PlatformStage[] {
-  const pipelineConfigs = options.pipeline ? STAGE_NAMES.map((stage) => loadStageConfig({ stage, file: options.configFile })) : [];
-  const stages = loadPlatformConfigs(options).map((config) => new PlatformStage(app, config.stage, { config }));
+  // Every stage's config is loaded (cheap) so drift can be routed to the pipeline's account whichever stages are built.
+  const all = withRetrainingRoutes(STAGE_NAMES.map((stage) => loadStageConfig({ stage, file: options.configFile })));
+  const pipelineConfigs = options.pipeline ? all : [];
+  const stages = loadPlatformConfigs(options).map((selected) => {
+    const config = all.find((c) => c.stage === selected.stage) ?? selected;
+    return new PlatformStage(app, config.stage, { config });
+  });
   if (pipelineConfigs[0]?.pipelines.infrastructure.enabled) new InfrastructurePipelineStack(app, 'Pipeline', { configs: pipelineConfigs });
   return stages;
 }

@@ -236,7 +236,7 @@ export class TrainingWorkflow extends Construct {
 
     // Drift baseline beside the model: reads the train channel (a bounded sample), writes <job>/output/drift-baseline.json.
     const bfn = gateFunction(this, 'BaselineHandler', 'model-evaluation', 'Drift baseline: statistics of the training data beside the model', {
-      ...parts, entryFile: 'baseline.ts', timeout: Duration.minutes(10), memorySize: 1024,
+      ...parts, handlerExport: 'baselineHandler', timeout: Duration.minutes(10), memorySize: 1024,
     });
     const baselineObjects = props.outputBucket.arnForObjects(`${outputPrefix}*/output/drift-baseline.json`);
     bfn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeTrainingJob'], resources: [jobArn] }));

@@ -12,7 +12,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { bundledHandlerCode } from '../core/handler-code';
+import { handlerCode } from '../core/handler-code';
 import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import * as perms from '../storage/perms';
@@ -169,7 +169,7 @@ export class DriftDetection extends Construct {
     const bus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.function = new lambda.Function(this, 'Function', {
       description: `Drift detection of ${props.targets.map((t) => t.name).join(', ')}`.slice(0, 256),
-      code: bundledHandlerCode('drift-detection'),
+      code: handlerCode('drift-detection'),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

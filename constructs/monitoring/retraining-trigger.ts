@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { bundledHandlerCode } from '../core/handler-code';
+import { handlerCode } from '../core/handler-code';
 import { acknowledge } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { DRIFT_METRICS_NAMESPACE } from './drift-detection';
@@ -96,7 +96,7 @@ export class RetrainingTrigger extends Construct {
     logGroup.grantWrite(role);
     this.function = new lambda.Function(this, 'Function', {
       description: `Starts ${props.pipeline.pipelineName} on drift, once per model per cooldown`,
-      code: bundledHandlerCode('retrain-trigger'),
+      code: handlerCode('retrain-trigger'),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

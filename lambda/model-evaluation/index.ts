@@ -76,3 +76,6 @@ export async function handler(event: EvaluationRequest | null | undefined): Prom
   (passed ? logger.info.bind(logger) : logger.error.bind(logger))(message, { jobName });
   return { statusCode: 200, status: passed ? 'PASSED' : 'FAILED', message, value, modelDataUrl: job.ModelArtifacts?.S3ModelArtifacts };
 }
+
+/** The pipeline's drift-baseline step, in this bundle so one handler folder serves evaluation and baseline. */
+export { handler as baselineHandler } from './baseline';
