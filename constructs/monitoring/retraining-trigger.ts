@@ -72,14 +72,21 @@ export class RetrainingTrigger extends Construct {
     this.eventBus = new events.EventBus(this, 'Bus', { eventBusName: props.eventBusName, description: 'Retraining requests from every stage\'s drift detection' });
     const others = [...new Set((props.sourceAccounts ?? []).filter((a) => a !== stack.account))];
     if (others.length > 0) {
-      this.eventBus.addToResourcePolicy(new iam.PolicyStatement({
+      // The policy on the bus itself (not an AWS::Events::EventBusPolicy), one document the bus owns.
+      const statement = new iam.PolicyStatement({
         sid: 'ServingAccountsPutRetrainingRequests',
         principals: others.map((a) => new iam.AccountPrincipal(a)),
         actions: ['events:PutEvents'],
-        resources: [this.eventBus.eventBusArn],
-        // Only the retraining request: a serving account cannot inject other events into this account.
-        conditions: { StringEquals: { 'events:source': props.requestSource, 'events:detail-type': props.requestDetailType } },
-      }));
+        // Built from the name: the bus' own ARN attribute inside its own policy would be a circular reference.
+        resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: props.eventBusName })],
+        // Only the retraining request: a serving account cannot inject other events into this account. The keys are
+        // multivalued (one value per entry of a PutEvents call): every entry must match, and they must be present.
+        conditions: {
+          'ForAllValues:StringEquals': { 'events:source': [props.requestSource], 'events:detail-type': [props.requestDetailType] },
+          'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
+      });
+      (this.eventBus.node.defaultChild as events.CfnEventBus).policy = new iam.PolicyDocument({ statements: [statement] }).toJSON();
     }
 
     this.table = new dynamodb.Table(this, 'Cooldowns', {
