@@ -75,7 +75,8 @@ function featureBaseline(name: string, values: Cell[]): FeatureBaseline {
 /** The class of one prediction: argmax of a score vector, a label as given, a number as a number. */
 export function predictionValue(p: unknown): Cell {
   if (Array.isArray(p)) {
-    const flat = p.flat(Infinity) as unknown[];
+    // Score vectors are one level deep in practice; flatten only when nested.
+    const flat = (p.some(Array.isArray) ? p.flat(Infinity) : p) as unknown[];
     if (flat.length > 0 && flat.every((x) => typeof x === 'number')) {
       if (flat.length === 1) return flat[0] as number;
       let best = 0;

@@ -220,8 +220,8 @@ function publishMetrics(model: string, c: DriftComparison | undefined, window: C
     const single = metrics.singleMetric();
     single.addDimensions({ model, feature: f.name });
     single.addMetric('FeaturePSI', MetricUnit.NoUnit, f.psi);
+    // A single-metric instance writes each metric as it is added.
     if (f.ks) single.addMetric('FeatureKS', MetricUnit.NoUnit, f.ks.statistic);
-    single.publishStoredMetrics();
   }
 }
 
@@ -275,7 +275,8 @@ async function runTarget(t: DriftTarget, s: DriftSettings, end: Date): Promise<M
     eventId = res.Entries?.[0]?.EventId;
   }
   const result = { model: t.name, status, message, records: window.rows.length, malformed: window.malformed, driftedFeatures: comparison?.driftedFeatures ?? [], reportUri, eventId };
-  (status === 'drift' ? logger.warn.bind(logger) : logger.info.bind(logger))(message, { ...result });
+  const { message: _message, ...fields } = result; // "message" is reserved in Powertools log entries
+  (status === 'drift' ? logger.warn.bind(logger) : logger.info.bind(logger))(message, fields);
   return result;
 }
 
