@@ -59,7 +59,7 @@ export class RetrainingTrigger extends Construct {
     const stack = Stack.of(this);
     const v = new PropsValidator(this, 'RetrainingTrigger')
       .check(/^[A-Za-z0-9._-]{1,256}$/.test(props.eventBusName) && props.eventBusName !== 'default', 'eventBusName', props.eventBusName, 'must be 1-256 letters, digits, ".", "_" and "-", not "default"')
-      .intRange('cooldown', cooldown.toMinutes(), 1, 60 * 24 * 90, 'minutes')
+      .check(cooldown.toSeconds() >= 60 && cooldown.toSeconds() <= 90 * 86400, 'cooldown', `${cooldown.toMinutes({ integral: false })} minutes`, 'must be 1 minute to 90 days')
       .check(/^[A-Za-z0-9@\-_]{1,128}$/.test(reasonVariable), 'reasonVariable', reasonVariable, 'must be a CodePipeline variable name (letters, digits, @, - and _)');
     (props.sourceAccounts ?? []).forEach((a, i) => v.check(Token.isUnresolved(a) || /^\d{12}$/.test(a), `sourceAccounts[${i}]`, a, 'must be a 12-digit account id'));
     v.throwIfInvalid();
