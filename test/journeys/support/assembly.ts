@@ -123,13 +123,21 @@ export class SynthesizedPlatform {
 
   /** The resource whose `Ref` or ARN is `value` (a name, ARN or URL), if the assembly creates it. */
   public byIdentifier(value: string): FoundResource | undefined {
-    for (const stack of this.stacks) {
-      for (const logicalId of Object.keys(stack.template.Resources ?? {})) {
-        if (this.resolver.ref(stack, logicalId) === value || this.resolver.arn(stack, logicalId) === value) return this.resource(stack, logicalId);
+    // Indexed once: simulations look principals and targets up by ARN on every request.
+    if (!this.identifiers) {
+      this.identifiers = new Map();
+      for (const stack of this.stacks) {
+        for (const logicalId of Object.keys(stack.template.Resources ?? {})) {
+          for (const id of [this.resolver.ref(stack, logicalId), this.resolver.arn(stack, logicalId)]) {
+            if (!this.identifiers.has(id)) this.identifiers.set(id, { stack, logicalId });
+          }
+        }
       }
     }
-    return undefined;
+    const hit = this.identifiers.get(value);
+    return hit ? this.resource(hit.stack, hit.logicalId) : undefined;
   }
+  private identifiers?: Map<string, { stack: AssemblyStack; logicalId: string }>;
 
   /** A stack output, resolved. */
   public output(stack: string, name: string): string {

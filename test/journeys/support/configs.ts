@@ -47,6 +47,8 @@ const featureGroup = {
     { name: 'monthly_spend', type: 'Fractional' },
   ],
   onlineStore: true,
+  // An existing ETL role of each stage's account that writes the group (the experiments journey).
+  ingestRoles: ['customers-etl'],
 };
 
 /**
