@@ -46,11 +46,13 @@ export function withRetrainingRoutes(configs: StageConfig[]): StageConfig[] {
 
 /** Adds one PlatformStage per selected stage to the app. */
 export function buildPlatform(app: App, options: PlatformAppOptions = {}): PlatformStage[] {
-  // Every stage's config is loaded (cheap) so drift can be routed to the pipeline's account whichever stages are built.
-  const all = withRetrainingRoutes(STAGE_NAMES.map((stage) => loadStageConfig({ stage, file: options.configFile })));
+  // The selected stages first, so their config errors are the ones reported; then every stage's (cheap), so drift
+  // is routed to the pipeline's account whichever stages are built.
+  const selected = loadPlatformConfigs(options);
+  const all = withRetrainingRoutes(STAGE_NAMES.map((stage) => selected.find((c) => c.stage === stage) ?? loadStageConfig({ stage, file: options.configFile })));
   const pipelineConfigs = options.pipeline ? all : [];
-  const stages = loadPlatformConfigs(options).map((selected) => {
-    const config = all.find((c) => c.stage === selected.stage) ?? selected;
+  const stages = selected.map((s) => {
+    const config = all.find((c) => c.stage === s.stage) ?? s;
     return new PlatformStage(app, config.stage, { config });
   });
   if (pipelineConfigs[0]?.pipelines.infrastructure.enabled) new InfrastructurePipelineStack(app, 'Pipeline', { configs: pipelineConfigs });

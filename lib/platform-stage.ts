@@ -149,7 +149,7 @@ export class PlatformStage extends Stage {
         // Every serving path with captured traffic, by reference; the model name is the endpoint's (staging and prod share it).
         driftTargets: [
           ...Object.entries(this.sageMakerStack?.endpoints ?? {}).filter(([, ep]) => ep.dataCapture).map(([name, ep]) => DriftTargets.fromSageMakerEndpoint(name, ep)),
-          ...(this.inferenceStack?.inference.capture ? [DriftTargets.fromLambdaInference('lambda-inference', this.inferenceStack.inference)] : []),
+          ...(this.inferenceStack?.inference.capture ? [DriftTargets.fromLambdaInference('inference', this.inferenceStack.inference)] : []),
         ],
         reportBucket: this.dataStack.dataLake.artifactsBucket,
       }));

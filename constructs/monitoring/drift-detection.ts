@@ -101,7 +101,7 @@ export interface DriftDetectionProps {
   readonly eventBus?: events.IEventBus;
   /** Where each model's drift alarm notifies. @default - no notifications */
   readonly alarmTopic?: sns.ITopic;
-  /** Prefix of alarm names. @default - CloudFormation generated names */
+  /** Prefix of alarm names (`<prefix>-<endpoint|lambda|ray>-<model>-drift`). @default - CloudFormation generated names */
   readonly alarmNamePrefix?: string;
   /** Key of the log group. @default - a new customer-managed key */
   readonly encryptionKey?: kms.IKey;
@@ -269,7 +269,8 @@ export class DriftDetection extends Construct {
 
     for (const t of props.targets) {
       const alarm = new cloudwatch.Alarm(this, `Drift-${t.name}`, {
-        alarmName: props.alarmNamePrefix ? `${props.alarmNamePrefix}-Drift-${t.name}` : undefined,
+        // The platform's alarm naming: <prefix>-<endpoint|lambda|ray>-<name>-<what>.
+        alarmName: props.alarmNamePrefix ? `${props.alarmNamePrefix}-${t.servingPath === 'sagemaker' ? 'endpoint' : t.servingPath}-${t.name}-drift` : undefined,
         alarmDescription: `Features of ${t.name} (or its predictions) drifted from the training baseline; see the drift report in the lake`,
         metric: this.metricDriftedFeatures(t.name),
         threshold: 1,

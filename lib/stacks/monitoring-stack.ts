@@ -100,7 +100,8 @@ export class MonitoringStack extends PlatformStack {
         pValue: d.pValue,
         requestSource: props.retrainRequest.source,
         requestDetailType: props.retrainRequest.detailType,
-        alarmTopic: props.alertsTopic,
+        // No alarm action: drift already requests retraining, whose approval notifies the topic; the stage's
+        // notifications stay one per incident (the serving composite). The alarm shows on the dashboard.
         alarmNamePrefix: `${prefix}-${stage}`,
         logRetention: stage === 'prod' ? logs.RetentionDays.TWO_YEARS : logs.RetentionDays.ONE_YEAR,
         removalPolicy,
