@@ -4,6 +4,7 @@ import { buildPlatform } from '../lib/app';
 import { ConfigError } from '../lib/config';
 import { failedValidations } from '../lib/validation-gate';
 import { PropsValidationError } from '../constructs/core/validation';
+import { printIdleCostSummary } from '../lib/cost/summary';
 
 // `npx cdk synth` builds the dev stage, what a user works on; `-c stage=prod|staging|all` and `-c config=./platform.yaml`
 // select others. The infrastructure pipeline (which holds its own copy of every stage) is built only when asked for
@@ -29,3 +30,4 @@ if (failures.length > 0) {
   console.error(`\nSynth blocked by ${failures.length} unacknowledged validation finding(s):\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
   process.exitCode = 1;
 }
+printIdleCostSummary(app.outdir);
