@@ -11,6 +11,7 @@ import {
   DriftDetection, type DriftTarget, RetrainingRequestForwarder, RetrainOnDrift,
 } from '../../constructs/monitoring';
 import { retrainingBusArn } from '../config/components/pipelines';
+import { logsServicePrincipal, platformKey } from '../../constructs/core/defaults';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 export interface MonitoringStackProps extends PlatformStackProps {
@@ -85,6 +86,9 @@ export class MonitoringStack extends PlatformStack {
     const d = m.drift;
     const removalPolicy = props.config.data.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const targets = props.driftTargets ?? [];
+    // One key for the drift job's logs and the forwarder's dead-letter queue (a key per construct costs $1 a month each).
+    const needsKey = props.retrainRequest && ((d.enabled && targets.length > 0 && props.reportBucket) || this.retrainOnDrift);
+    const driftKey = needsKey ? platformKey(this, 'DriftKey', { description: `${prefix} ${stage} drift detection logs and undeliverable retraining requests`, removalPolicy, servicePrincipals: [logsServicePrincipal(this), 'events.amazonaws.com'] }) : undefined;
     if (d.enabled && targets.length > 0 && props.retrainRequest && props.reportBucket) {
       this.driftDetection = new DriftDetection(this, 'DriftDetection', {
         targets,
@@ -92,6 +96,7 @@ export class MonitoringStack extends PlatformStack {
         baselineBuckets: [props.reportBucket],
         // The pipeline that wrote the baseline may be another stage's (dev by default) or another account's.
         readBaselinesAnywhere: true,
+        encryptionKey: driftKey,
         schedule: scheduler.ScheduleExpression.expression(d.schedule),
         windowHours: d.windowHours,
         minRecords: d.minRecords,
@@ -115,6 +120,7 @@ export class MonitoringStack extends PlatformStack {
         retrainingBus: events.EventBus.fromEventBusArn(this, 'RetrainingBus', busArn),
         requestSource: props.retrainRequest.source,
         requestDetailType: props.retrainRequest.detailType,
+        encryptionKey: driftKey,
         removalPolicy,
       });
     }
