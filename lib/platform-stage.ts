@@ -13,6 +13,7 @@ import { MonitoringStack } from './stacks/monitoring-stack';
 import { EksObservability } from './stacks/eks-observability';
 import { DeliveryStack } from './stacks/delivery-stack';
 import { DRIFT_EVENT } from './config';
+import { DriftTargets } from '../constructs/monitoring/drift-detection';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -147,15 +148,19 @@ export class PlatformStage extends Stage {
           pipeline: delivery.pipeline,
           name: 'ModelPipeline',
           scheduleGroupName: delivery.schedule ? (delivery.schedule.scheduleGroup?.scheduleGroupName ?? 'default') : undefined,
-          triggerRules: delivery.retrainRule ? [delivery.retrainRule] : [],
+          triggerRules: this.deliveryStack?.retrainingTrigger ? [this.deliveryStack.retrainingTrigger.rule] : [],
           // The delivery pipeline sends each failed stage to the alerts topic itself: one notification per failure.
           notifyOnFailure: false,
         }] : [],
-        // Closed loop: drift in this stage requests retraining from this stage's pipeline, when it retrains on drift.
-        driftSources: delivery?.retrainRule
-          ? Object.entries(this.sageMakerStack?.monitors ?? {}).map(([name, m]) => ({ name, violationEventPattern: m.violationEventPattern }))
-          : [],
+        // Model Monitor (where configured) also requests retraining; forwarded like the drift job's events.
+        driftSources: Object.entries(this.sageMakerStack?.monitors ?? {}).map(([name, m]) => ({ name, violationEventPattern: m.violationEventPattern })),
         retrainRequest: DRIFT_EVENT,
+        // Every serving path with captured traffic, by reference; the model name is the endpoint's (staging and prod share it).
+        driftTargets: [
+          ...Object.entries(this.sageMakerStack?.endpoints ?? {}).filter(([, ep]) => ep.dataCapture).map(([name, ep]) => DriftTargets.fromSageMakerEndpoint(name, ep)),
+          ...(this.inferenceStack?.inference.capture ? [DriftTargets.fromLambdaInference('inference', this.inferenceStack.inference)] : []),
+        ],
+        reportBucket: this.dataStack.dataLake.artifactsBucket,
       }));
     }
 

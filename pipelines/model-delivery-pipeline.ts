@@ -26,6 +26,10 @@ import { ModelPromotion, type PromotionTarget } from './model-promotion';
 import { acknowledgeGeneratedWildcards, loggedStateMachine } from './step-function-parts';
 import { type IPipelineTrainingStep } from './ray-training-step';
 import { TrainingWorkflow, type TrainingWorkflowProps } from './training-workflow';
+import { DRIFT_BASELINE_URI_SHELL } from '../lambda/model-evaluation/baseline-location';
+
+/** The pipeline variable holding why a run started; the retraining trigger sets it. */
+export const RETRAIN_REASON_VARIABLE = 'RetrainReason';
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
 const OWNER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
@@ -158,6 +162,8 @@ export class ModelDeliveryPipeline extends Construct {
       executionMode: codepipeline.ExecutionMode.QUEUED,
       artifactBucket: this.artifactBucket,
       restartExecutionOnUpdate: false,
+      // Why a run started: the retraining trigger sets it on drift; the Register step records it on the version.
+      variables: [new codepipeline.Variable({ variableName: RETRAIN_REASON_VARIABLE, defaultValue: 'source change, schedule or manual start', description: 'Why this run started (drift reason when drift triggered it)' })],
     });
 
     // 1. Source
@@ -247,7 +253,9 @@ export class ModelDeliveryPipeline extends Construct {
     });
     const trainer = props.trainingStep ?? this.training;
     this.pipeline.addStage({ stageName: 'Train', actions: [trainer.trainAction('Train', jobName, '#{Image.IMAGE_URI}')] });
-    this.pipeline.addStage({ stageName: 'Evaluate', actions: [trainer.evaluateAction('Evaluate', jobName)] });
+    // The drift baseline is computed from a SageMaker job's training data; another backend registers without one.
+    const baseline = props.trainingStep ? [] : [this.training.baselineAction('DriftBaseline', jobName, 2)];
+    this.pipeline.addStage({ stageName: 'Evaluate', actions: [trainer.evaluateAction('Evaluate', jobName), ...baseline] });
 
     // 6. Register (PendingManualApproval); the version ARN becomes #{Register.MODEL_PACKAGE_ARN}.
     this.registerProject = this.project('Register', parts, codebuild.BuildSpec.fromObject({
@@ -257,11 +265,15 @@ export class ModelDeliveryPipeline extends Construct {
         build: {
           commands: [
             // Another backend (Ray) names its model artifact; a SageMaker job is asked for it and for its held-out metric,
-            // which travels with the package so the next run's evaluation compares its challenger with it.
-            'if [ -z "$MODEL_DATA_URL" ]; then MODEL_DATA_URL=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query ModelArtifacts.S3ModelArtifacts --output text); METRIC_VALUE=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query "FinalMetricDataList[?MetricName==\'$METRIC_NAME\'].Value | [0]" --output text); fi',
+            // which travels with the package so the next run's evaluation compares its challenger with it, and its
+            // drift baseline (written beside the model by the DriftBaseline step) is attached.
+            'if [ -z "$MODEL_DATA_URL" ]; then MODEL_DATA_URL=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query ModelArtifacts.S3ModelArtifacts --output text); METRIC_VALUE=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query "FinalMetricDataList[?MetricName==\'$METRIC_NAME\'].Value | [0]" --output text); HAS_BASELINE=1; fi',
+            DRIFT_BASELINE_URI_SHELL,
+            'DESCRIPTION=$(printf "Trained by %s from %s. Why: %s" "$TRAINING_JOB_NAME" "$SOURCE_VERSION" "$RETRAIN_REASON" | cut -c1-1000)',
             'METADATA="TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION"; if [ -n "$METRIC_VALUE" ] && [ "$METRIC_VALUE" != "None" ]; then METADATA="$METADATA,$METRIC_NAME=$METRIC_VALUE"; fi',
+            'if [ -n "$HAS_BASELINE" ]; then BASELINES=$(printf \'{"ModelDataQuality":{"Statistics":{"ContentType":"application/json","S3Uri":"%s"}}}\' "$DRIFT_BASELINE_URI"); METADATA="$METADATA,DriftBaseline=$DRIFT_BASELINE_URI"; fi',
             'SPEC=$(printf \'{"Containers":[{"Image":"%s","ModelDataUrl":"%s"}],"SupportedContentTypes":["application/json"],"SupportedResponseMIMETypes":["application/json"]}\' "$IMAGE_URI" "$MODEL_DATA_URL")',
-            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "Trained by $TRAINING_JOB_NAME from $SOURCE_VERSION" --inference-specification "$SPEC" --customer-metadata-properties "$METADATA" --query ModelPackageArn --output text)',
+            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "$DESCRIPTION" --inference-specification "$SPEC" ${HAS_BASELINE:+--drift-check-baselines "$BASELINES"} --customer-metadata-properties "$METADATA" --query ModelPackageArn --output text)',
             'echo "Registered $MODEL_PACKAGE_ARN"',
           ],
         },
@@ -282,6 +294,7 @@ export class ModelDeliveryPipeline extends Construct {
         environmentVariables: {
           TRAINING_JOB_NAME: { value: jobName }, IMAGE_URI: { value: '#{Image.IMAGE_URI}' }, SOURCE_VERSION: { value: sourceVersion },
           ...(props.trainingStep ? { MODEL_DATA_URL: { value: props.trainingStep.modelDataUrl(jobName) } } : {}),
+          RETRAIN_REASON: { value: `#{variables.${RETRAIN_REASON_VARIABLE}}` },
         },
       })],
     });
@@ -363,8 +376,8 @@ export class ModelDeliveryPipeline extends Construct {
 
     // Grants aws-cdk-lib writes for the pipeline, its actions, builds and state machines.
     const actionRoles = this.pipeline.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role && c.node.id === 'CodePipelineActionRole');
-    const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine, this.rejectStateMachine,
-      ...(props.trainingStep?.stateMachines ?? []),
+    const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine, this.training.baselineStateMachine,
+      this.rejectStateMachine, ...(props.trainingStep?.stateMachines ?? []),
       ...(this.promotion ? [this.promotion.deployStateMachine, this.promotion.smokeTestStateMachine] : [])];
     acknowledgeGeneratedWildcards([this.pipeline.role, ...actionRoles, this.testProject.role, this.imageProject.role, this.registerProject.role, ...stateMachines.map((m) => m.role)],
       'Generated by aws-cdk-lib: read/write of this pipeline\'s artifact bucket objects and its KMS key, CodeBuild log streams and report groups of one project, executions of one state machine, versions of one gate function.');

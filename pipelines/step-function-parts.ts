@@ -22,17 +22,17 @@ export interface StepPartOptions {
  * A pipeline gate handler from `lambda/<name>/index.ts`: its own role (no managed policy), an encrypted log group
  * with retention, X-Ray tracing, and the v3 SDK left to the runtime.
  */
-export function gateFunction(scope: Construct, id: string, name: string, description: string, o: StepPartOptions & { readonly timeout?: Duration }): lambda.Function {
+export function gateFunction(scope: Construct, id: string, name: string, description: string, o: StepPartOptions & { readonly timeout?: Duration; readonly memorySize?: number; /** Export of index.ts to run. @default 'handler' */ readonly handlerExport?: string }): lambda.Function {
   const logGroup = encryptedLogGroup(scope, `${id}Logs`, { encryptionKey: o.encryptionKey, retention: o.logRetention, removalPolicy: o.removalPolicy });
   const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
   logGroup.grantWrite(role);
   const fn = new lambda.Function(scope, id, {
     description,
     code: handlerCode(name),
-    handler: 'index.handler',
+    handler: `index.${o.handlerExport ?? 'handler'}`,
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
-    memorySize: 256,
+    memorySize: o.memorySize ?? 256,
     timeout: o.timeout ?? Duration.minutes(1),
     role,
     logGroup,

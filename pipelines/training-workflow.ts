@@ -84,6 +84,9 @@ export class TrainingWorkflow extends Construct {
   public readonly trainStateMachine: sfn.StateMachine;
   public readonly evaluateStateMachine: sfn.StateMachine;
   public readonly evaluationHandler: lambda.IFunction;
+  /** Writes the drift baseline (training data statistics) beside the model: `lambda/model-evaluation/baseline.ts`. */
+  public readonly baselineStateMachine: sfn.StateMachine;
+  public readonly baselineHandler: lambda.IFunction;
   public readonly encryptionKey: kms.IKey;
   /** S3 URI prefix of the job outputs (`<prefix><job name>/output/model.tar.gz`). */
   public readonly outputUri: string;
@@ -258,6 +261,31 @@ export class TrainingWorkflow extends Construct {
     this.evaluateStateMachine = loggedStateMachine(this, 'EvaluateStateMachine', evaluate, Duration.minutes(10), {
       ...parts,
       comment: `Fails unless ${this.metricName} ${this.direction === 'maximize' ? '>=' : '<='} ${this.threshold}`,
+    });
+
+    // Drift baseline beside the model: reads the train channel (a bounded sample), writes <job>/output/drift-baseline.json.
+    const bfn = gateFunction(this, 'BaselineHandler', 'model-evaluation', 'Drift baseline: statistics of the training data beside the model', {
+      ...parts, handlerExport: 'baselineHandler', timeout: Duration.minutes(10), memorySize: 1024,
+    });
+    const baselineObjects = props.outputBucket.arnForObjects(`${outputPrefix}*/output/drift-baseline.json`);
+    bfn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeTrainingJob'], resources: [jobArn] }));
+    bfn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [inputObjects] }));
+    bfn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.inputBucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${inputPrefix}*`] } } }));
+    bfn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [baselineObjects] }));
+    props.inputBucket.encryptionKey?.grantDecrypt(bfn);
+    (props.outputBucket.encryptionKey ?? this.encryptionKey).grant(bfn, 'kms:Encrypt', 'kms:GenerateDataKey');
+    acknowledgeResourceWildcards(bfn.role, [jobArn, inputObjects, baselineObjects],
+      'The baseline step reads the training job of each run (named per run) and its training data prefix, and writes only drift-baseline.json beside each job\'s model.');
+    this.baselineHandler = bfn;
+    this.baselineStateMachine = loggedStateMachine(this, 'BaselineStateMachine',
+      pollUntilDecided(this, 'Baseline', bfn, sfn.TaskInput.fromObject({ 'trainingJobName.$': '$.trainingJobName' }), Duration.seconds(30), 'DriftBaselineFailed'),
+      Duration.minutes(15), { ...parts, comment: 'Writes the drift baseline (training data statistics) beside the model' });
+  }
+
+  /** Pipeline action that writes the drift baseline of job `trainingJobName` beside its model. */
+  public baselineAction(actionName: string, trainingJobName: string, runOrder?: number): cpactions.StepFunctionInvokeAction {
+    return new cpactions.StepFunctionInvokeAction({
+      actionName, runOrder, stateMachine: this.baselineStateMachine, stateMachineInput: cpactions.StateMachineInput.literal({ trainingJobName }),
     });
   }
 

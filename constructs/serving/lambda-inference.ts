@@ -16,7 +16,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge } from '../core/nag';
+import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
 import { lambdaPath } from '../core/paths';
 import { PropsValidator } from '../core/validation';
 
@@ -115,6 +115,22 @@ export interface LambdaInferenceProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Execution role. @default - a role allowed to write its own log group, traces and read the model object */
   readonly role?: iam.IRole;
+  /** Sample requests and responses to the lake for drift detection (see `lambda/model-server/src/capture-format.ts`). @default - no capture */
+  readonly capture?: InferenceCaptureOptions;
+}
+
+/** Traffic capture of the Lambda model server. */
+export interface InferenceCaptureOptions {
+  /** The data lake bucket captures go to. */
+  readonly bucket: s3.IBucket;
+  /** @default 'capture/lambda/' */
+  readonly prefix?: string;
+  /** Share of successful predictions captured, 1-100. */
+  readonly samplingPercentage: number;
+  /** Key the objects are encrypted with. @default - the bucket's key */
+  readonly encryptionKey?: kms.IKey;
+  /** The model package served, for the partition and the baseline. @default - none: captures are partitioned by model name */
+  readonly modelPackageArn?: string;
 }
 
 const API_GATEWAY_MAX_TIMEOUT_SECONDS = 30;
@@ -144,6 +160,8 @@ export class LambdaInference extends Construct {
   public readonly serverErrorsAlarm: cloudwatch.Alarm;
   public readonly latencyAlarm: cloudwatch.Alarm;
   public readonly frontDoor: InferenceFrontDoor;
+  /** Where sampled traffic goes: `<prefix><source>/<model>/YYYY/MM/DD/HH/`, when capture is on. */
+  public readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
   public readonly modelName: string;
 
   constructor(scope: Construct, id: string, props: LambdaInferenceProps = {}) {
@@ -193,6 +211,12 @@ export class LambdaInference extends Construct {
       v.check(Token.isUnresolved(authorization.issuer) || /^https:\/\/\S+$/.test(authorization.issuer), 'authorization.issuer', authorization.issuer, 'must be an https:// issuer URL');
       v.check(authorization.audience.length > 0, 'authorization.audience', authorization.audience, 'must list at least one accepted audience');
     }
+    const capture = props.capture;
+    const capturePrefix = capture?.prefix ?? 'capture/lambda/';
+    if (capture) {
+      v.intRange('capture.samplingPercentage', capture.samplingPercentage, 1, 100, 'percent');
+      v.check(Token.isUnresolved(capturePrefix) || /^[A-Za-z0-9!_.*'()/-]{1,256}\/$/.test(capturePrefix), 'capture.prefix', capturePrefix, 'must be an S3 key prefix ending in "/"');
+    }
     v.throwIfInvalid();
 
     this.encryptionKey = props.encryptionKey
@@ -221,6 +245,13 @@ export class LambdaInference extends Construct {
       POWERTOOLS_SERVICE_NAME: 'model-server',
       ...(props.maxBatchSize !== undefined ? { MAX_BATCH_SIZE: String(props.maxBatchSize) } : {}),
       ...(props.model ? { MODEL_S3_BUCKET: props.model.bucket.bucketName, MODEL_S3_KEY: props.model.key } : {}),
+      ...(capture ? {
+        CAPTURE_BUCKET: capture.bucket.bucketName,
+        CAPTURE_PREFIX: capturePrefix,
+        CAPTURE_SAMPLING_PERCENT: String(capture.samplingPercentage),
+        ...((capture.encryptionKey ?? capture.bucket.encryptionKey) ? { CAPTURE_KMS_KEY_ID: (capture.encryptionKey ?? capture.bucket.encryptionKey)!.keyArn } : {}),
+        ...(capture.modelPackageArn ? { MODEL_PACKAGE_ARN: capture.modelPackageArn } : {}),
+      } : {}),
       ...props.environment,
     };
 
@@ -242,6 +273,15 @@ export class LambdaInference extends Construct {
       // Exactly the model object: bucket.grantRead would add s3:GetBucket*/List* on the whole bucket.
       iam.Grant.addToPrincipal({ grantee: this.role, actions: ['s3:GetObject'], resourceArns: [props.model.bucket.arnForObjects(props.model.key)] });
       props.model.bucket.encryptionKey?.grantDecrypt(this.role);
+    }
+    if (capture) {
+      // Write-only, under the capture prefix: the server never reads what it captured.
+      const objects = capture.bucket.arnForObjects(`${capturePrefix}*`);
+      iam.Grant.addToPrincipal({ grantee: this.role, actions: ['s3:PutObject'], resourceArns: [objects] });
+      (capture.encryptionKey ?? capture.bucket.encryptionKey)?.grant(this.role, 'kms:Encrypt', 'kms:GenerateDataKey');
+      acknowledgeResourceWildcards(this.role, [objects], 'Captured traffic is written under generated keys (hour partitions, unique file ids); limited to the capture prefix, s3:PutObject only.');
+      // The function's name is known only at deploy time; the runtime's AWS_LAMBDA_FUNCTION_NAME names the source folder.
+      this.capture = { bucket: capture.bucket, prefix: capturePrefix, source: this.function.functionName, encryptionKey: capture.encryptionKey ?? capture.bucket.encryptionKey };
     }
     if (!props.role) {
       // X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions.

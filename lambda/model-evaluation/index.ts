@@ -101,3 +101,6 @@ async function championOf(group: string, metricName: string): Promise<{ modelPac
   }
   return { modelPackageArn: arn, value: recorded };
 }
+
+/** The pipeline's drift-baseline step, in this bundle so one handler folder serves evaluation and baseline. */
+export { handler as baselineHandler } from './baseline';

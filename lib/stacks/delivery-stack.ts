@@ -9,13 +9,14 @@ import { platformKey } from '../../constructs/core/defaults';
 import { type ImageRegistry } from '../../constructs/registry';
 import { type DataLake } from '../../constructs/storage';
 import { GITHUB_OIDC_ISSUER, GitHubDeployRole } from '../../pipelines/github-deploy-role';
-import { type DeliveryTarget, ModelDeliveryPipeline } from '../../pipelines/model-delivery-pipeline';
+import { RetrainingTrigger } from '../../constructs/monitoring/retraining-trigger';
+import { type DeliveryTarget, ModelDeliveryPipeline, RETRAIN_REASON_VARIABLE } from '../../pipelines/model-delivery-pipeline';
 import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
 import { type CheckStatement, smokeStatements, statusStatements } from '../cli/permissions';
 import { type ModelRegistry } from '../../constructs/serving/model-registry';
 import { RayTrainingStep } from '../../pipelines/ray-training-step';
 import { ConfigError, type StageConfig } from '../config';
-import { DRIFT_EVENT } from '../config/components/pipelines';
+import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
 import { endpointName, modelPackageGroupName } from '../naming';
 import { type EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
@@ -86,6 +87,8 @@ export class DeliveryStack extends PlatformStack {
   public readonly githubDeployRole?: GitHubDeployRole;
   /** The Ray training backend of the model pipeline (`pipelines.training.backend: ray`). */
   public readonly rayTraining?: RayTrainingStep;
+  /** Drift → one retraining run per model per cooldown; exists with `pipelines.retrainOnDrift`. */
+  public readonly retrainingTrigger?: RetrainingTrigger;
 
   constructor(scope: Construct, id: string, props: DeliveryStackProps) {
     super(scope, id, props);
@@ -141,12 +144,26 @@ export class DeliveryStack extends PlatformStack {
         targets,
         smokeTestInstances: p.smokeTestInstances,
         schedule: p.schedule ? scheduler.ScheduleExpression.expression(p.schedule) : undefined,
-        retrainEventPattern: p.retrainOnDrift ? { source: [DRIFT_EVENT.source], detailType: [DRIFT_EVENT.detailType] } : undefined,
         trainingJobPrefix: `${prefix}-${stage}`.slice(0, 26).replace(/-+$/, ''),
         logRetention,
         removalPolicy,
       });
       new CfnOutput(this, 'ModelPipelineName', { value: this.modelPipeline.pipeline.pipelineName });
+      if (p.retrainOnDrift) {
+        // Drift from every stage (this account and p.retrainFromAccounts) arrives on the retraining bus.
+        this.retrainingTrigger = new RetrainingTrigger(this, 'RetrainOnDrift', {
+          pipeline: this.modelPipeline.pipeline,
+          eventBusName: retrainingBusName(prefix),
+          sourceAccounts: p.retrainFromAccounts,
+          requestSource: DRIFT_EVENT.source,
+          requestDetailType: DRIFT_EVENT.detailType,
+          cooldown: Duration.hours(p.retrainCooldownHours),
+          reasonVariable: RETRAIN_REASON_VARIABLE,
+          logRetention,
+          removalPolicy,
+        });
+        new CfnOutput(this, 'RetrainingBusArn', { value: this.retrainingTrigger.eventBus.eventBusArn });
+      }
       if (this.modelPipeline.sourceBucket) new CfnOutput(this, 'ModelSourceBucketName', { value: this.modelPipeline.sourceBucket.bucketName });
     }
 

@@ -60,6 +60,8 @@ export class LambdaInferenceStack extends PlatformStack {
       authorization: frontDoor.auth === 'jwt' ? { type: 'jwt', issuer: frontDoor.jwtIssuer!, audience: frontDoor.jwtAudience! } : { type: 'iam' },
       throttleRateLimit: frontDoor.throttleRateLimit,
       throttleBurstLimit: frontDoor.throttleBurstLimit,
+      // Sampled traffic to the lake for drift detection (same bucket as SageMaker's data capture).
+      capture: c.captureSamplingPercent > 0 ? { bucket: props.dataLake.artifactsBucket, samplingPercentage: c.captureSamplingPercent } : undefined,
       logRetention: c.logRetentionDays,
       removalPolicy: data.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });

@@ -32,11 +32,11 @@ describe('built-in stages', () => {
       'EBS volumes': 4, // 50 GiB gp3 × 0.08
       'NAT gateways': 32.85,
       'Public IPv4 addresses': 3.65,
-      'KMS keys': 9,
-      'CloudWatch alarms': 1.7, // 11 alarms, one with 2 metrics, and a composite alarm (0.50)
+      'KMS keys': 11, // two more with drift detection (its logs and forwarder DLQ; the retraining trigger)
+      'CloudWatch alarms': 1.8, // 12 alarms (one per drift-monitored model), one with 2 metrics, and a composite alarm (0.50)
       'CloudWatch dashboards': 3,
     });
-    expect(dev.monthlyUsd).toBeCloseTo(197.28, 2);
+    expect(dev.monthlyUsd).toBeCloseTo(199.38, 2);
     expect(dev.monthlyUsd).toBeLessThanOrEqual(200);
     expect(dev.notPriced).toEqual([]);
   });
@@ -54,11 +54,11 @@ describe('built-in stages', () => {
       'EKS clusters': 73, 'EKS node groups': 140.16, 'EBS volumes': 8, 'NAT gateways': 65.7, 'Public IPv4 addresses': 7.3,
       'Interface endpoints': 160.6, // 11 endpoints × 2 AZ × 0.01 × 730
       // The dev model pipeline promotes to staging and prod, so their SageMaker stacks are on: one real-time endpoint each.
-      'SageMaker endpoints': 83.95, 'KMS keys': 7, 'CloudWatch alarms': 1.2, 'CloudWatch dashboards': 3,
+      'SageMaker endpoints': 83.95, 'KMS keys': 8, 'CloudWatch alarms': 1.3, 'CloudWatch dashboards': 3,
     });
     expect(byName(estimates, 'prod').byKind.find((k) => k.kind === 'EKS node groups')?.monthlyUsd).toBeCloseTo(420.48, 2); // 3 × m6i.xlarge 0.192 × 730
-    expect(byName(estimates, 'staging').monthlyUsd).toBeCloseTo(549.91, 2);
-    expect(byName(estimates, 'prod').monthlyUsd).toBeCloseTo(918.18, 2);
+    expect(byName(estimates, 'staging').monthlyUsd).toBeCloseTo(551.01, 2);
+    expect(byName(estimates, 'prod').monthlyUsd).toBeCloseTo(919.28, 2);
     for (const e of estimates) expect(e.notPriced).toEqual([]);
   });
 
@@ -78,7 +78,7 @@ describe('built-in stages', () => {
     const lines: string[] = [];
     printIdleCostSummary(synthesizedPlatform('defaults').directory, (l) => lines.push(l));
     expect(lines.find((l) => l.startsWith('Idle cost dev:'))).toBe(
-      'Idle cost dev: ~$197.28/month (EKS clusters $73.00, EKS node groups $70.08, NAT gateways $32.85); usage-priced resources excluded — list prices of 2026-12-01, details: cdk-mlops cost',
+      'Idle cost dev: ~$199.38/month (EKS clusters $73.00, EKS node groups $70.08, NAT gateways $32.85); usage-priced resources excluded — list prices of 2026-12-01, details: cdk-mlops cost',
     );
     expect(lines.map((l) => l.split(':')[0])).toEqual(expect.arrayContaining(['Idle cost dev', 'Idle cost staging', 'Idle cost prod', 'Idle cost Pipeline/Prod', 'Idle cost Pipeline']));
   });

@@ -271,7 +271,7 @@ describe('model journey permissions with the built-in defaults (one account): ea
   });
 
   test('the evaluation gate may read the champion: the newest approved version of the pipeline\'s group', async () => {
-    const fn = platform.only('AWS::Lambda::Function', 'dev/Delivery', (f) => f.properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'model-evaluation');
+    const fn = platform.only('AWS::Lambda::Function', 'dev/Delivery', (f) => f.logicalId.includes('EvaluationHandler'));
     const role = roleOf(fn, 'Role');
     await expectAllowed(platform,
       { principal: role, action: 'sagemaker:ListModelPackages', resource: '*' },

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -78,7 +82,7 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
       BuildAndTest: ['Test:CodeBuild:1'],
       Image: ['BuildAndPush:CodeBuild:1', 'ScanGate:StepFunctions:2'],
       Train: ['Train:StepFunctions:1'],
-      Evaluate: ['Evaluate:StepFunctions:1'],
+      Evaluate: ['Evaluate:StepFunctions:1', 'DriftBaseline:StepFunctions:2'],
       Register: ['Register:CodeBuild:1'],
       Approve: ['Approve:Manual:1'],
       'Deploy-staging': ['Deploy:StepFunctions:1', 'SmokeTest:StepFunctions:2'],
@@ -139,6 +143,33 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
     }
   });
 
+  test('Register attaches the drift baseline written beside the model and records why the run started (pipeline variable)', () => {
+    const pipeline = Object.values(t.findResources('AWS::CodePipeline::Pipeline'))[0].Properties;
+    expect(pipeline.Variables).toEqual([expect.objectContaining({ Name: 'RetrainReason' })]);
+    const register = stages.find((s) => s.Name === 'Register')!.Actions[0].Configuration!;
+    expect(JSON.parse(register.EnvironmentVariables as string)).toContainEqual({ name: 'RETRAIN_REASON', type: 'PLAINTEXT', value: '#{variables.RetrainReason}' });
+    const project = Object.values(t.findResources('AWS::CodeBuild::Project')).map((p) => p.Properties.Source.BuildSpec as string).find((b) => b.includes('create-model-package'))!;
+    const commands = (JSON.parse(project).phases.build.commands as string[]);
+    // Run the step's shell with a stand-in `aws` that prints what create-model-package receives.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'register-'));
+    fs.writeFileSync(path.join(dir, 'aws'), [
+      '#!/bin/bash',
+      'if [ "$2" = describe-training-job ]; then echo "s3://lake/training-jobs/mlops-dev-e1/output/model.tar.gz"; exit 0; fi',
+      'printf "%s\\n" "$@" > "$ARGS_FILE"; echo arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1',
+    ].join('\n'), { mode: 0o755 });
+    const argsFile = path.join(dir, 'args');
+    execFileSync('bash', ['-ec', commands.join('\n')], {
+      env: { PATH: `${dir}:${process.env.PATH}`, ARGS_FILE: argsFile, MODEL_PACKAGE_GROUP: 'churn', TRAINING_JOB_NAME: 'mlops-dev-e1', IMAGE_URI: 'repo:tag', SOURCE_VERSION: 'v1', RETRAIN_REASON: 'Drift on default: f2 (PSI 0.6, KS 0.4)' },
+      encoding: 'utf8',
+    });
+    const args = fs.readFileSync(argsFile, 'utf8').split('\n');
+    const arg = (name: string) => args[args.indexOf(name) + 1];
+    expect(JSON.parse(arg('--drift-check-baselines'))).toEqual({ ModelDataQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://lake/training-jobs/mlops-dev-e1/output/drift-baseline.json' } } });
+    expect(arg('--model-package-description')).toBe('Trained by mlops-dev-e1 from v1. Why: Drift on default: f2 (PSI 0.6, KS 0.4)');
+    expect(arg('--customer-metadata-properties')).toContain('DriftBaseline=s3://lake/training-jobs/mlops-dev-e1/output/drift-baseline.json');
+    fs.rmSync(dir, { recursive: true });
+  });
+
   test('the image build exports the tag it pushes, derived from the source version', () => {
     t.hasResourceProperties('AWS::CodeBuild::Project', {
       Source: { BuildSpec: Match.stringLikeRegexp('"exported-variables": \\[\\s*"IMAGE_TAG",\\s*"IMAGE_URI"') },
@@ -173,9 +204,9 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
     expect(policies).not.toMatch(/"Action":"s3:\*"|"Action":"sagemaker:\*"/);
   });
 
-  test('scan, train, evaluate, deploy, smoke test and reject state machines log everything to encrypted groups, trace with X-Ray and are KMS-encrypted', () => {
+  test('scan, train, evaluate, drift baseline, deploy, smoke test and reject state machines log everything to encrypted groups, trace with X-Ray and are KMS-encrypted', () => {
     const machines = Object.values(t.findResources('AWS::StepFunctions::StateMachine')) as { Properties: Record<string, { Level?: string; Enabled?: boolean; Type?: string }> }[];
-    expect(machines).toHaveLength(6);
+    expect(machines).toHaveLength(7);
     for (const m of machines) {
       expect(m.Properties.LoggingConfiguration.Level).toBe('ALL');
       expect(m.Properties.TracingConfiguration.Enabled).toBe(true);

@@ -147,13 +147,18 @@ describe('closed retraining loop (dev with a monitored endpoint and a weekly sch
     expect({ source: entry.Source, detailType: entry.DetailType }).toEqual(DRIFT);
     expect(entry.Detail['reason.$']).toBe('$.reason');
 
-    const retrain = delivery.modelPipeline!.retrainRule!;
-    const rule = d.toJSON().Resources[delivery.getLogicalId(retrain.node.defaultChild as never)].Properties;
-    // The published request satisfies every field of the retrain rule's pattern.
+    // The published request satisfies every field of the forwarding rule's pattern (default bus) and of the
+    // retraining trigger's rule (retraining bus), whose handler starts the pipeline.
     const request: Record<string, string> = { 'source': entry.Source, 'detail-type': entry.DetailType };
+    const forward = t.toJSON().Resources[monitoring.getLogicalId(monitoring.retrainingForwarder!.rule.node.defaultChild as never)].Properties;
+    expect(forward.EventBusName).toBeUndefined();
+    for (const [field, allowed] of Object.entries(forward.EventPattern as Record<string, string[]>)) expect(allowed).toContain(request[field]);
+    const trigger = delivery.retrainingTrigger!;
+    const rule = d.toJSON().Resources[delivery.getLogicalId(trigger.rule.node.defaultChild as never)].Properties;
     for (const [field, allowed] of Object.entries(rule.EventPattern as Record<string, string[]>)) expect(allowed).toContain(request[field]);
-    expect(JSON.stringify(rule.Targets[0].Arn)).toContain(':codepipeline:');
-    expect(JSON.stringify(rule.Targets[0].Arn)).toContain(delivery.getLogicalId(delivery.modelPipeline!.pipeline.node.defaultChild as never));
+    expect(rule.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [delivery.getLogicalId(trigger.function.node.defaultChild as never), 'Arn'] });
+    expect(d.toJSON().Resources[delivery.getLogicalId(trigger.function.node.defaultChild as never)].Properties.Environment.Variables.PIPELINE_NAME)
+      .toEqual({ Ref: delivery.getLogicalId(delivery.modelPipeline!.pipeline.node.defaultChild as never) });
   });
 
   test('the dashboard shows the pipeline\'s executions, the scheduled retraining and the drift-triggered starts', () => {

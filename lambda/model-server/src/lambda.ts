@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { type CaptureWriter, captureSettingsFromEnv, TrafficCapture } from './capture';
 import { HttpError } from './errors';
 import { Model, modelSourceFromEnv } from './model';
 import { InferenceService } from './service';
@@ -45,6 +47,28 @@ export interface HandlerDeps {
   readonly metrics: Metrics;
   /** Loads the model (called once; again after a failure). @default from the environment (S3 or a local path) */
   readonly loadModel?: () => Promise<Model>;
+  /** Samples requests and responses to the lake for drift detection. @default - none (capture off) */
+  readonly capture?: TrafficCapture;
+}
+
+/** The S3 writer of captured traffic (SSE-KMS with the lake's key when given). */
+export function s3CaptureWriter(s3: S3Client = new S3Client({})): CaptureWriter {
+  return async ({ bucket, key, body, kmsKeyId }) => {
+    await s3.send(new PutObjectCommand({
+      Bucket: bucket, Key: key, Body: body, ContentType: 'application/jsonl',
+      ...(kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyId } : {}),
+    }));
+  };
+}
+
+/** Traffic capture configured by the environment (`CAPTURE_*`), or undefined when it is off. */
+export function captureFromEnv(logger: Logger, metrics: Metrics, env: Record<string, string | undefined> = process.env): TrafficCapture | undefined {
+  const settings = captureSettingsFromEnv(env, 'lambda');
+  if (!settings) return undefined;
+  return new TrafficCapture(settings, s3CaptureWriter(), (err, records) => {
+    logger.warn('captured traffic could not be written; records dropped', { records, error: err as Error });
+    metrics.addMetric('CaptureDroppedRecords', MetricUnit.Count, records);
+  });
 }
 
 const isHttpEvent = (event: InferenceEvent): event is APIGatewayProxyEventV2 =>
@@ -56,7 +80,7 @@ const isHttpEvent = (event: InferenceEvent): event is APIGatewayProxyEventV2 =>
  * retried on the next request.
  */
 export function createHandler(deps: HandlerDeps) {
-  const { settings, logger, metrics } = deps;
+  const { settings, logger, metrics, capture } = deps;
   const telemetry = new PowertoolsTelemetry(logger, metrics);
   const loadModel = deps.loadModel ?? (() => Model.load(modelSourceFromEnv(), { intraOpThreads: settings.intraOpThreads }));
   let pending: Promise<InferenceService> | undefined;
@@ -95,6 +119,10 @@ export function createHandler(deps: HandlerDeps) {
         for (const [k, v] of Object.entries(event.headers ?? {})) headers[k.toLowerCase()] = v;
         const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
         const res = await svc.handle({ method: event.requestContext.http.method, path: event.rawPath || '/', headers, body, requestId });
+        // POST answers 200 only on the predict routes: the pairs drift detection needs.
+        if (capture && res.status === 200 && event.requestContext.http.method === 'POST') {
+          capture.offer(() => (typeof body === 'string' ? body : body?.toString('utf8') ?? ''), () => res.body);
+        }
         return { statusCode: res.status, headers: res.headers, body: res.body, isBase64Encoded: false };
       }
       return await direct(svc, event, requestId);
@@ -108,6 +136,7 @@ export function createHandler(deps: HandlerDeps) {
     try {
       const { predictions, batchSize } = await svc.predict(event);
       telemetry.requestCompleted({ route: 'invoke', status: 200, latencyMs: performance.now() - started, requestId, batchSize });
+      capture?.offer(() => JSON.stringify(event), () => JSON.stringify({ predictions }));
       return { predictions };
     } catch (err) {
       const known = err instanceof HttpError;
@@ -127,7 +156,7 @@ const metrics = new Metrics({ namespace: settings.metricsNamespace, serviceName:
 const logger = new Logger({ serviceName: 'model-server' });
 
 /** The Lambda entry point (`lambda.handler` in the image). */
-export const handler = createHandler({ settings, logger, metrics });
+export const handler = createHandler({ settings, logger, metrics, capture: captureFromEnv(logger, metrics) });
 
 // Load the model during the init phase, which runs with a CPU boost and before the first request's clock.
 if (process.env.AWS_LAMBDA_FUNCTION_NAME) handler.service().catch(() => undefined);

@@ -30,6 +30,8 @@ export const lambdaInferenceConfig = z.strictObject({
   /** Largest batch (instances per request) the model server accepts. */
   maxBatchSize: intRange(1, 100000, ' instances'),
   /** Serve this object of the stage's artifacts bucket instead of the reference model baked into the image. */
+  /** Share of successful predictions sampled to the data lake for drift detection (0: no capture). */
+  captureSamplingPercent: intRange(0, 100, ' percent').default(10),
   modelS3Key: z.string().min(1).max(1024).regex(/^[^/]/, { error: 'must be an S3 object key without a leading "/"' }).optional(),
   /** Retention of the function's and the API's log groups. */
   logRetentionDays,
@@ -90,6 +92,7 @@ const base: LambdaInferenceConfig = {
   provisionedConcurrency: 0,
   maxBatchSize: 256,
   logRetentionDays: 90,
+  captureSamplingPercent: 10,
   canary: { enabled: true, deploymentConfig: 'Canary10Percent5Minutes', latencyAlarmMs: 2000 },
   frontDoor: { kind: 'httpApi', auth: 'iam', throttleRateLimit: 100, throttleBurstLimit: 200 },
 };

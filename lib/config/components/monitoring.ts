@@ -3,7 +3,8 @@ import {
   FEATURE_GROUP_NAME, FEATURE_NAME, FEATURE_TYPES, featureDefinitionProblems,
 } from '../../../constructs/features/feature-group';
 import { MLFLOW_DEFAULT_VERSION, MLFLOW_SIZES } from '../../../constructs/experiments/mlflow-tracking-server';
-import { intRange, type StageDefaults } from '../common';
+import { accountId, intRange, region, type StageDefaults } from '../common';
+import { isScheduleExpression } from './pipelines';
 
 /** Thresholds of the serving alarms; each alarm fires after `datapointsToAlarm` of `evaluationPeriods` bad periods. */
 export const alarmThresholdsConfig = z.strictObject({
@@ -87,6 +88,27 @@ export const featureGroupConfig = z.strictObject({
 });
 export type FeatureGroupConfig = z.infer<typeof featureGroupConfig>;
 
+export const driftConfig = z.strictObject({
+  /** Run the drift job over this stage's captured traffic (SageMaker endpoints with data capture, Lambda inference with capture). */
+  enabled: z.boolean(),
+  /** EventBridge Scheduler expression of the job. */
+  schedule: z.string().refine(isScheduleExpression, { error: 'must be an EventBridge Scheduler expression such as rate(1 hour) or cron(0 * * * ? *)' }),
+  /** Hours of captured traffic each run compares with the baseline. */
+  windowHours: intRange(1, 744, ' hours'),
+  /** Fewer records in the window: "insufficient data", never drift. */
+  minRecords: intRange(1, 10000000, ' records'),
+  /** A feature drifted at this population stability index (0.1 moderate, 0.2 significant). */
+  psiThreshold: z.number().gt(0, { error: 'must be above 0' }).max(10, { error: 'must be at most 10' }),
+  /** …or, numeric features, at this Kolmogorov–Smirnov statistic with p below pValue. */
+  ksThreshold: z.number().gt(0, { error: 'must be above 0' }).max(1, { error: 'must be at most 1' }),
+  pValue: z.number().gt(0, { error: 'must be above 0' }).lt(1, { error: 'must be below 1' }),
+  /** Account of the model pipeline (its retraining bus). Default: this stage's account. */
+  pipelineAccount: accountId.optional(),
+  /** Region of the model pipeline. Default: this stage's region. */
+  pipelineRegion: region.optional(),
+});
+export type DriftConfig = z.infer<typeof driftConfig>;
+
 export const monitoringConfig = z.strictObject({
   /**
    * Switch for this whole component: the dashboard and alarms (Monitoring stack), and the MLflow server, feature
@@ -99,6 +121,8 @@ export const monitoringConfig = z.strictObject({
   mlflow: mlflowConfig,
   /** SageMaker Feature Store feature groups (Experiments stack); offline stores in the data lake's processed bucket. */
   featureGroups: z.array(featureGroupConfig),
+  /** Drift detection on captured traffic and the retraining request it sends to the model pipeline. */
+  drift: driftConfig,
   /** Prometheus and Grafana for Ray on the EKS cluster (kube-prometheus-stack with Ray monitors). */
   rayObservability: z.strictObject({
     /** Install it when EKS with Ray is on. */
@@ -113,6 +137,8 @@ export const monitoringConfig = z.strictObject({
   });
 });
 export type MonitoringConfig = z.infer<typeof monitoringConfig>;
+
+const driftDefaults: DriftConfig = { enabled: true, schedule: 'rate(1 hour)', windowHours: 24, minRecords: 100, psiThreshold: 0.2, ksThreshold: 0.1, pValue: 0.01 };
 
 const mlflowOff: MlflowConfig = { enabled: false, size: 'Small', version: MLFLOW_DEFAULT_VERSION, automaticModelRegistration: false, weeklyMaintenanceWindowStart: 'Sun:03:30' };
 
@@ -131,6 +157,7 @@ export const monitoringDefaults: StageDefaults<MonitoringConfig> = {
     },
     mlflow: mlflowOff,
     featureGroups: [],
+    drift: driftDefaults,
     rayObservability: { enabled: true, retentionDays: 7 },
   },
   staging: {
@@ -141,6 +168,7 @@ export const monitoringDefaults: StageDefaults<MonitoringConfig> = {
     },
     mlflow: mlflowOff,
     featureGroups: [],
+    drift: driftDefaults,
     rayObservability: { enabled: true, retentionDays: 15 },
   },
   prod: {
@@ -151,6 +179,7 @@ export const monitoringDefaults: StageDefaults<MonitoringConfig> = {
     },
     mlflow: mlflowOff,
     featureGroups: [],
+    drift: { ...driftDefaults, minRecords: 500 },
     rayObservability: { enabled: true, retentionDays: 30 },
   },
 };

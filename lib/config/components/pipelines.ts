@@ -8,6 +8,19 @@ import { accountId, intRange, region, type StageDefaults, STAGE_NAMES, type Stag
  */
 export const DRIFT_EVENT = { source: 'cdk-mlops.monitoring', detailType: 'Model Drift Detected' } as const;
 
+/**
+ * Name of the retraining event bus in the model pipeline's account. The one source of the name: the Delivery stack
+ * creates the bus with it, every stage's Monitoring stack forwards drift events to the ARN built from it.
+ */
+export function retrainingBusName(prefix: string): string {
+  return `${prefix}-retraining`;
+}
+
+/** ARN of the retraining bus in the pipeline's account and region (`Aws.ACCOUNT_ID`-style tokens allowed). */
+export function retrainingBusArn(o: { partition: string; region: string; account: string; prefix: string }): string {
+  return `arn:${o.partition}:events:${o.region}:${o.account}:event-bus/${retrainingBusName(o.prefix)}`;
+}
+
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
 const connectionArn = z.string().regex(CONNECTION_ARN, {
   error: 'must be a CodeConnections connection ARN such as arn:aws:codeconnections:us-east-1:123456789012:connection/<uuid>',
@@ -133,6 +146,10 @@ export const pipelinesConfig = z.strictObject({
   schedule: scheduleExpression.optional(),
   /** Start the pipeline on the drift event (`DRIFT_EVENT`). */
   retrainOnDrift: z.boolean().default(true),
+  /** Drift starts at most one retraining run per model within this many hours; a run in progress absorbs drift events. */
+  retrainCooldownHours: intRange(1, 2160, ' hours').default(24),
+  /** Accounts (staging, prod) whose drift events the retraining bus accepts, besides this stage's own account. */
+  retrainFromAccounts: z.array(accountId).default([]),
   /** GitHub Actions OIDC deploy role for this stage. Left out: no role. */
   github: z.strictObject({
     /** Repository allowed to assume the role, `owner/name`. */
