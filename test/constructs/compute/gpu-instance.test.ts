@@ -32,9 +32,16 @@ interface AgentConfig {
   };
 }
 
+/** The boot script, with CloudFormation references (the data volume id) rendered as a sample volume id. */
+function bootScript(t: Template): string {
+  const body = instanceOf(t).UserData['Fn::Base64'] as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof body === 'string') return body;
+  return body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'vol-0123456789abcdef0')).join(body['Fn::Join'][0]);
+}
+
 /** The CloudWatch agent configuration the boot script writes. */
 function agentConfig(t: Template): AgentConfig {
-  const script = instanceOf(t).UserData['Fn::Base64'] as string;
+  const script = bootScript(t);
   const m = /<<'CWAGENT'\n([\s\S]*?)\nCWAGENT/.exec(script);
   if (!m) throw new Error('no CloudWatch agent config in the user data');
   return JSON.parse(m[1]);
@@ -103,7 +110,7 @@ describe('GpuInstance defaults', () => {
   });
 
   test('boot script installs and starts the CloudWatch agent with nvidia-smi GPU metrics rolled up per instance', () => {
-    const script = instanceOf(t).UserData['Fn::Base64'] as string;
+    const script = bootScript(t);
     expect(script).toMatch(/"\$CTL" -a fetch-config -m ec2 -s -c file:\/opt\/aws\/amazon-cloudwatch-agent\/etc\/cdk-mlops-gpu\.json/);
     expect(script).toMatch(/dnf install -y amazon-cloudwatch-agent/);
     const config = agentConfig(t);
@@ -114,7 +121,7 @@ describe('GpuInstance defaults', () => {
   });
 
   test('the boot script is valid bash', () => {
-    const check = spawnSync('bash', ['-n'], { input: instanceOf(t).UserData['Fn::Base64'] as string, encoding: 'utf8' });
+    const check = spawnSync('bash', ['-n'], { input: bootScript(t), encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
   });
@@ -171,9 +178,9 @@ describe('GpuInstance with data lake, registry, spot, CPU idle metric and notifi
     t = template(stack);
   });
 
-  test('spot: a persistent request that stops on interruption, without termination protection', () => {
+  test('spot: a one-time request, terminated on interruption (nothing relaunches a box without its alarm), no termination protection', () => {
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: { InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop' } } },
+      LaunchTemplateData: { InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' } } },
     });
     t.hasResourceProperties('AWS::EC2::Instance', { LaunchTemplate: { LaunchTemplateId: { Ref: Match.stringLikeRegexp('BoxLaunchTemplate') }, Version: Match.anyValue() } });
     expect(instanceOf(t).DisableApiTermination).toBe(false);
@@ -243,7 +250,7 @@ describe('GpuInstance options', () => {
     const t = template(stack);
     expect(Object.values(t.findParameters('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>' })).map((p) => p.Default)).toEqual([parameter]);
     expect(instanceOf(t).BlockDeviceMappings[0].DeviceName).toBe('/dev/sda1');
-    const script = instanceOf(t).UserData['Fn::Base64'] as string;
+    const script = bootScript(t);
     expect(script.indexOf('echo ready > /tmp/ready')).toBeGreaterThan(script.indexOf('fetch-config'));
   });
 
