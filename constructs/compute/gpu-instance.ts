@@ -143,7 +143,8 @@ const NVIDIA_MEASUREMENTS = ['utilization_gpu', 'utilization_memory', 'memory_to
 /**
  * A GPU box for training and experiments: AWS Deep Learning AMI from its public SSM parameter, private subnet
  * and no public IP, IMDSv2 only, Session Manager instead of SSH (no key pair, no inbound rules), a KMS-encrypted
- * gp3 root volume, detailed monitoring, GPU metrics through the CloudWatch agent, and idle auto-stop.
+ * gp3 root volume, a retained KMS-encrypted data volume at `/data` that every replacement instance attaches at boot,
+ * detailed monitoring, GPU metrics through the CloudWatch agent, and idle auto-stop.
  *
  * Idle auto-stop is a single-metric CloudWatch alarm with the EC2 `stop` action. EC2 actions are only allowed on
  * alarms over one metric with an `InstanceId` dimension (not metric math, not composite alarms), so the agent
