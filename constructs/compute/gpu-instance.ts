@@ -222,7 +222,11 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
     const machineImage = props.machineImage ?? ec2.MachineImage.fromSsmParameter(amiParameterName, { os: ec2.OperatingSystemType.LINUX });
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     // The data volume lives in one AZ; pinning the instance to it keeps every replacement able to attach it.
-    const availabilityZone = props.vpc.selectSubnets(vpcSubnets).subnets[0].availabilityZone;
+    const subnets = props.vpc.selectSubnets(vpcSubnets).subnets;
+    new PropsValidator(this, 'GpuInstance')
+      .check(subnets.length > 0, 'vpcSubnets', '(selection)', 'must select at least one subnet of the VPC (the data volume is created in the first one\'s AZ)')
+      .throwIfInvalid();
+    const availabilityZone = subnets[0].availabilityZone;
 
     this.dataVolume = new ec2.Volume(this, 'DataVolume', {
       availabilityZone,

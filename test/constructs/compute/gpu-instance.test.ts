@@ -379,6 +379,7 @@ describe('GpuInstance validation', () => {
     ['machine image and AMI parameter together', { amiParameterName: '/x/y', machineImage: ec2.MachineImage.latestAmazonLinux2023() }, /machineImage: "\(image\)" — cannot be combined with amiParameterName/],
     ['data volume too large', { dataVolumeGiB: 20000 }, /dataVolumeGiB: 20000 — must be a whole number between 1 and 16384 GiB/],
     ['data volume destroyed with the stack', { dataVolumeRemovalPolicy: RemovalPolicy.DESTROY }, /dataVolumeRemovalPolicy: "destroy" — must be RETAIN or SNAPSHOT/],
+    ['no subnet selected', { vpcSubnets: { subnets: [] } }, /vpcSubnets: "\(selection\)" — must select at least one subnet of the VPC/],
     ['bad root device name', { rootDeviceName: 'sda1' }, /rootDeviceName: "sda1" — must be a device name such as \/dev\/xvda/],
     ['AWS metrics namespace', { metricsNamespace: 'AWS/EC2' }, /metricsNamespace: "AWS\/EC2" — must be 1-255 letters, digits or "_.\/#:-" and must not start with "AWS\/"/],
   ])('%s', (_name, props, message) => {
