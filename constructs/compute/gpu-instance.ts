@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -29,6 +29,15 @@ export function gpuInstanceFamily(instanceType: string): string | undefined {
 /** Public SSM parameter of the latest Deep Learning Base OSS NVIDIA Driver GPU AMI (Amazon Linux 2023, x86_64). */
 export const DEFAULT_DLAMI_PARAMETER = '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id';
 
+/** Where the boot script mounts the data volume. */
+export const DATA_MOUNT_POINT = '/data';
+
+/** Device name the data volume is attached as (NVMe instances show it as /dev/nvme*n1 with this name in its serial). */
+export const DATA_DEVICE_NAME = '/dev/sdf';
+
+/** Tag naming the box on its instance; the instance role may attach the data volume only to instances with it. */
+const BOX_TAG = 'cdk-mlops:gpu-box';
+
 /** CloudWatch namespace the CloudWatch agent on GPU instances publishes to. */
 export const DEFAULT_GPU_METRICS_NAMESPACE = 'CdkMlops/GPU';
 
@@ -49,7 +58,8 @@ export interface GpuInstanceProps {
   readonly instanceName?: string;
   /**
    * Public SSM parameter holding the AMI id; resolved by CloudFormation at each deploy (no synth-time lookup).
-   * A newer image in the parameter replaces the instance on the next deploy; pin with `machineImage` to avoid that.
+   * A newer image in the parameter replaces the instance on the next deploy (the data volume survives it); pin with
+   * `machineImage` so the image changes only when you change it.
    * @default DEFAULT_DLAMI_PARAMETER (Deep Learning Base OSS NVIDIA Driver GPU AMI, Amazon Linux 2023)
    */
   readonly amiParameterName?: string;
@@ -65,11 +75,24 @@ export interface GpuInstanceProps {
   readonly rootDeviceName?: string;
   /** Size of the encrypted gp3 root volume (100-16384 GiB; the DLAMI snapshots need ~100 GiB). @default 200 */
   readonly rootVolumeGiB?: number;
-  /** Key for the root volume. @default - a new customer-managed key with rotation */
+  /** Key for the root and data volumes. @default - a new customer-managed key with rotation */
   readonly encryptionKey?: kms.IKey;
   /**
-   * Run on spot capacity: a persistent spot request whose instance is stopped (not terminated) on interruption,
-   * keeping its root volume. Cancel the spot request before deleting the stack, or EC2 relaunches it.
+   * Size of the encrypted gp3 data volume mounted at {@link DATA_MOUNT_POINT} (1-16384 GiB). It is a separate
+   * CloudFormation resource, so it outlives instance replacement, spot interruption and stack deletion.
+   * @default 100
+   */
+  readonly dataVolumeGiB?: number;
+  /**
+   * What happens to the data volume when it leaves the stack or would be replaced: `RETAIN` or `SNAPSHOT`
+   * (`DESTROY` is refused: the volume exists to keep data).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly dataVolumeRemovalPolicy?: RemovalPolicy;
+  /**
+   * Run on spot capacity: a one-time spot request, terminated on interruption. EC2 never relaunches it on its own
+   * (a persistent request could bring back a box without its idle alarm after the stack let go of it); the data
+   * volume keeps the work, and the next deploy that replaces the instance brings a new box that mounts it.
    * @default false
    */
   readonly spot?: boolean;
@@ -120,7 +143,8 @@ const NVIDIA_MEASUREMENTS = ['utilization_gpu', 'utilization_memory', 'memory_to
 /**
  * A GPU box for training and experiments: AWS Deep Learning AMI from its public SSM parameter, private subnet
  * and no public IP, IMDSv2 only, Session Manager instead of SSH (no key pair, no inbound rules), a KMS-encrypted
- * gp3 root volume, detailed monitoring, GPU metrics through the CloudWatch agent, and idle auto-stop.
+ * gp3 root volume, a retained KMS-encrypted data volume at `/data` that every replacement instance attaches at boot,
+ * detailed monitoring, GPU metrics through the CloudWatch agent, and idle auto-stop.
  *
  * Idle auto-stop is a single-metric CloudWatch alarm with the EC2 `stop` action. EC2 actions are only allowed on
  * alarms over one metric with an `InstanceId` dimension (not metric math, not composite alarms), so the agent
@@ -137,8 +161,10 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
   public readonly connections: ec2.Connections;
   /** Launch template of the instance (spot options live here). */
   public readonly launchTemplate: ec2.LaunchTemplate;
-  /** Key of the root volume. */
+  /** Key of the root and data volumes. */
   public readonly encryptionKey: kms.IKey;
+  /** The data volume mounted at {@link DATA_MOUNT_POINT}; retained (or snapshotted) when the instance goes. */
+  public readonly dataVolume: ec2.Volume;
   /** The idle auto-stop alarm (undefined when idleStopMinutes is 0). */
   public readonly idleAlarm?: cloudwatch.Alarm;
   /** Namespace of the CloudWatch agent's GPU, memory and disk metrics. */
@@ -148,6 +174,8 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
     super(scope, id);
     const spot = props.spot ?? false;
     const rootVolumeGiB = props.rootVolumeGiB ?? 200;
+    const dataVolumeGiB = props.dataVolumeGiB ?? 100;
+    const dataVolumeRemovalPolicy = props.dataVolumeRemovalPolicy ?? RemovalPolicy.RETAIN;
     const idleStopMinutes = props.idleStopMinutes ?? 60;
     const idleThreshold = props.idleThresholdPercent ?? 5;
     const idleMetric = props.idleMetric ?? 'gpu';
@@ -160,6 +188,9 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
     v.check(Token.isUnresolved(props.instanceType) || gpuInstanceFamily(props.instanceType) !== undefined, 'instanceType', props.instanceType,
       `must be an EC2 instance type in a GPU family (${GPU_INSTANCE_FAMILIES.join(', ')}), e.g. g5.xlarge`)
       .intRange('rootVolumeGiB', rootVolumeGiB, 100, 16384, 'GiB')
+      .intRange('dataVolumeGiB', dataVolumeGiB, 1, 16384, 'GiB')
+      .check(dataVolumeRemovalPolicy === RemovalPolicy.RETAIN || dataVolumeRemovalPolicy === RemovalPolicy.SNAPSHOT, 'dataVolumeRemovalPolicy', dataVolumeRemovalPolicy,
+        'must be RETAIN or SNAPSHOT: the data volume exists to keep data when the instance goes')
       .check(idleStopMinutes === 0 || (Number.isInteger(idleStopMinutes) && idleStopMinutes >= 5 && idleStopMinutes <= 1440), 'idleStopMinutes', idleStopMinutes,
         'must be 0 (never stop) or a whole number between 5 and 1440 minutes (a CloudWatch alarm evaluates at most one day)')
       .intRange('idleThresholdPercent', idleThreshold, 1, 99, 'percent')
@@ -189,10 +220,31 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
     this.connections = this.securityGroup.connections;
 
     const machineImage = props.machineImage ?? ec2.MachineImage.fromSsmParameter(amiParameterName, { os: ec2.OperatingSystemType.LINUX });
+    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    // The data volume lives in one AZ; pinning the instance to it keeps every replacement able to attach it.
+    const subnets = props.vpc.selectSubnets(vpcSubnets).subnets;
+    new PropsValidator(this, 'GpuInstance')
+      .check(subnets.length > 0, 'vpcSubnets', '(selection)', 'must select at least one subnet of the VPC (the data volume is created in the first one\'s AZ)')
+      .throwIfInvalid();
+    const availabilityZone = subnets[0].availabilityZone;
+
+    this.dataVolume = new ec2.Volume(this, 'DataVolume', {
+      availabilityZone,
+      size: Size.gibibytes(dataVolumeGiB),
+      volumeType: ec2.EbsDeviceVolumeType.GP3,
+      encrypted: true,
+      encryptionKey: this.encryptionKey,
+      removalPolicy: dataVolumeRemovalPolicy,
+    });
+    this.allowAttachingDataVolume(agentPolicy);
+    acknowledge(this.dataVolume, compliancePackIds('EC2EBSInBackupPlan'),
+      'The platform has no AWS Backup plan to put it in; the volume is kept (RETAIN or SNAPSHOT) when the instance is replaced or the stack deleted. '
+      + 'Teams that need point-in-time copies select it into their own plan by its tags.');
 
     this.instance = new ec2.Instance(this, 'Instance', {
       vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets,
+      availabilityZone,
       instanceType: new ec2.InstanceType(props.instanceType),
       instanceName: props.instanceName,
       machineImage,
@@ -218,9 +270,10 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
         }),
       }],
       userData: this.renderUserData(props.userDataCommands ?? []),
-      // A changed boot script must run again: replace rather than silently keep the old configuration.
-      userDataCausesReplacement: true,
+      // No userDataCausesReplacement: replacing the box for an edited script would be a surprise; the script runs
+      // at first boot of each instance, and every new instance mounts the same data volume.
     });
+    Tags.of(this.instance).add(BOX_TAG, this.node.path);
     this.instanceId = this.instance.instanceId;
     // The agents start at boot: their permissions must exist before the instance does.
     this.instance.node.addDependency(agentPolicy);
@@ -233,7 +286,8 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
       requireImdsv2: true,
       httpPutResponseHopLimit: 2,
       detailedMonitoring: true,
-      spotOptions: spot ? { requestType: ec2.SpotRequestType.PERSISTENT, interruptionBehavior: ec2.SpotInstanceInterruption.STOP } : undefined,
+      // One-time and terminated on interruption: nothing outside the stack can launch a box without an idle alarm.
+      spotOptions: spot ? { requestType: ec2.SpotRequestType.ONE_TIME, interruptionBehavior: ec2.SpotInstanceInterruption.TERMINATE } : undefined,
     });
     (this.instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
       launchTemplateId: this.launchTemplate.launchTemplateId,
@@ -245,8 +299,8 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
     if (!terminationProtection) {
       acknowledge(this.instance, ['AwsSolutions-EC29', ...compliancePackIds('EC2InstanceTerminationProtection')],
         spot
-          ? 'Spot instances cannot have API termination protection; the instance is stopped, not terminated, on interruption.'
-          : 'Termination protection explicitly switched off (terminationProtection: false) for a disposable box; data of record lives in the data lake.');
+          ? 'Spot instances cannot have API termination protection; work is kept on the retained data volume, which outlives the instance.'
+          : 'Termination protection explicitly switched off (terminationProtection: false) for a disposable box; work is kept on the retained data volume.');
     }
 
     if (props.dataLake) {
@@ -380,11 +434,40 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
     ], 'The SSM agent (ssmmessages, ec2messages) and cloudwatch:PutMetricData support no resource-level permissions '
       + '(PutMetricData is held to one namespace by a condition); the SSM agent registers an instance it can only name '
-      + 'as instance/* in this account and region (the role exists before the instance id).');
+      + 'as instance/* in this account and region (the role exists before the instance id); attaching the data volume '
+      + 'names that one volume and instance/* held to instances tagged as this box by an aws:ResourceTag condition.');
     return policy;
   }
 
-  /** Spot requests are persistent so that interruptions stop the instance (stop needs a persistent request). */
+  /**
+   * The box attaches its data volume itself at boot (a CloudFormation VolumeAttachment cannot move the volume to a
+   * replacement instance: the new attachment is created while the old instance still holds the volume).
+   * Only this volume, only to instances tagged as this box.
+   */
+  private allowAttachingDataVolume(policy: iam.ManagedPolicy): void {
+    const stack = Stack.of(this);
+    policy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'AttachDataVolume',
+        actions: ['ec2:AttachVolume'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'volume', resourceName: this.dataVolume.volumeId })],
+      }),
+      new iam.PolicyStatement({
+        sid: 'AttachDataVolumeToThisBox',
+        actions: ['ec2:AttachVolume'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+        conditions: { StringEquals: { [`aws:ResourceTag/${BOX_TAG}`]: this.node.path } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseDataVolumeKey',
+        actions: ['kms:CreateGrant'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      }),
+    );
+  }
+
+  /** EC2 launches spot volumes through its service-linked role, which must be able to use the volume key. */
   private allowSpotToUseKey(): void {
     // EC2 launches spot volumes through its service-linked role, which must be able to use the volume key.
     const spotRole = `arn:${Stack.of(this).partition}:iam::${Stack.of(this).account}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`;
@@ -434,8 +517,37 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
       JSON.stringify(agentConfig, null, 2),
       'CWAGENT',
       `"$CTL" -a fetch-config -m ec2 -s -c file:${configPath}`,
+      ...this.mountDataVolume(),
       ...extraCommands,
     );
     return userData;
+  }
+
+  /**
+   * Attach (retrying while a replaced instance still holds it), format only if empty, and mount the data volume.
+   * Nitro instances name an EBS volume by its id in /dev/disk/by-id, whatever the requested device name.
+   */
+  private mountDataVolume(): string[] {
+    return [
+      `DATA_VOLUME_ID=${this.dataVolume.volumeId}`,
+      'DATA_DEV="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${DATA_VOLUME_ID//-/}"',
+      'if [ ! -e "$DATA_DEV" ]; then',
+      '  IMDS=http://169.254.169.254/latest',
+      '  TOKEN=$(curl -fsS -X PUT "$IMDS/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300")',
+      '  IID=$(curl -fsS -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/meta-data/instance-id")',
+      '  REGION=$(curl -fsS -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/meta-data/placement/region")',
+      '  # An instance being replaced keeps the volume until CloudFormation terminates it: keep trying for an hour.',
+      '  for _ in $(seq 1 360); do',
+      `    aws ec2 attach-volume --region "$REGION" --volume-id "$DATA_VOLUME_ID" --instance-id "$IID" --device ${DATA_DEVICE_NAME} && break`,
+      '    sleep 10',
+      '  done',
+      '  for _ in $(seq 1 60); do [ -e "$DATA_DEV" ] && break; sleep 5; done',
+      'fi',
+      '# Format only a volume without a file system: a new instance must never wipe the data of the one before.',
+      'blkid "$DATA_DEV" >/dev/null || mkfs -t xfs "$DATA_DEV"',
+      `mkdir -p ${DATA_MOUNT_POINT}`,
+      `grep -q ' ${DATA_MOUNT_POINT} ' /etc/fstab || echo "UUID=$(blkid -s UUID -o value "$DATA_DEV") ${DATA_MOUNT_POINT} xfs defaults,nofail 0 2" >> /etc/fstab`,
+      `mountpoint -q ${DATA_MOUNT_POINT} || mount ${DATA_MOUNT_POINT}`,
+    ];
   }
 }

@@ -5,7 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { platformKey } from '../core/defaults';
-import { acknowledge } from '../core/nag';
+import { acknowledge, acknowledgeControls } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 export interface RetrainingRequestForwarderProps {
@@ -43,6 +43,8 @@ export class RetrainingRequestForwarder extends Construct {
       encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true, retentionPeriod: Duration.days(14), removalPolicy,
     });
     acknowledge(this.deadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the forwarding rule.');
+    acknowledgeControls(this.deadLetterQueue, ['CT.SQS.PR.1 sqs_dlq_check'],
+      'This queue is itself the dead-letter queue of the forwarding rule: undeliverable events stay 14 days for inspection; a dead-letter queue of its own would only move them again.');
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: props.sourceBus,
       description: 'Forwards retraining requests to the model pipeline\'s retraining bus',

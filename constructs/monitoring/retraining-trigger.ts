@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { handlerCode } from '../core/handler-code';
-import { acknowledge } from '../core/nag';
+import { acknowledge, acknowledgeControls } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { DRIFT_METRICS_NAMESPACE } from './drift-detection';
 
@@ -133,6 +133,8 @@ export class RetrainingTrigger extends Construct {
       encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey, enforceSSL: true, retentionPeriod: Duration.days(14), removalPolicy,
     });
     acknowledge(this.deadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the retraining rule.');
+    acknowledgeControls(this.deadLetterQueue, ['CT.SQS.PR.1 sqs_dlq_check'],
+      'This queue is itself the dead-letter queue of the retraining rule: undeliverable events stay 14 days for inspection; a dead-letter queue of its own would only move them again.');
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: this.eventBus,
       description: 'Drift anywhere requests retraining: starts the model delivery pipeline (debounced)',

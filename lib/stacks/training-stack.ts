@@ -72,8 +72,9 @@ export class TrainingStack extends PlatformStack {
 
     if (compute.enabled && compute.instances.length > 0) {
       this.volumeKey = platformKey(this, 'GpuVolumeKey', {
-        description: `Root volumes of ${props.config.prefix}-${stage} GPU instances`,
-        removalPolicy: data.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        description: `Root and data volumes of ${props.config.prefix}-${stage} GPU instances`,
+        // Data volumes and their snapshots outlive the stack, so their key must too.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       const instances: Record<string, GpuInstance> = {};
       for (const c of compute.instances) {
@@ -85,6 +86,9 @@ export class TrainingStack extends PlatformStack {
           amiParameterName: c.amiParameterName,
           machineImage: c.amiId ? pinnedImage(c.amiId) : undefined,
           rootVolumeGiB: c.rootVolumeGiB,
+          dataVolumeGiB: c.dataVolumeGiB,
+          // Never destroyed with the stack: kept as it is where data is retained, else kept as a snapshot.
+          dataVolumeRemovalPolicy: data.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT,
           encryptionKey: this.volumeKey,
           spot: c.spot,
           idleStopMinutes: c.idleStopMinutes,
@@ -98,6 +102,11 @@ export class TrainingStack extends PlatformStack {
           userDataCommands: profileScript(props.trainingEnvironment ?? {}),
         });
         instances[c.name] = box;
+        if (c.amiParameterName) {
+          Annotations.of(box).addWarningV2('cdk-mlops:gpuImageFollowsParameter',
+            `compute.instances "${c.name}" follows ${c.amiParameterName}: a new image there replaces the instance on the next deploy `
+            + '(its data volume stays). Pin amiId to choose when that happens.');
+        }
         const outputId = c.name.replace(/[^A-Za-z0-9]/g, '');
         new CfnOutput(this, `${outputId}InstanceId`, {
           value: box.instanceId,

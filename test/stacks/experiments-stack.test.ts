@@ -10,7 +10,7 @@ const CUSTOMERS = {
 describe('ExperimentsStack in dev with MLflow and a feature group', () => {
   const stage = platformStage('dev', {
     monitoring: { mlflow: { enabled: true }, featureGroups: [{ ...CUSTOMERS, ingestRoles: ['customers-etl'] }] },
-    compute: { enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }] },
+    compute: { enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge', amiId: 'ami-0123456789abcdef0' }] },
     tags: { CostCenter: 'ml-42' },
   });
   const stack = stage.experimentsStack!;

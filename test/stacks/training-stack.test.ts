@@ -7,7 +7,7 @@ const COMPUTE_ON = {
   compute: {
     enabled: true,
     instances: [
-      { name: 'dev-box', instanceType: 'g5.xlarge' },
+      { name: 'dev-box', instanceType: 'g5.xlarge', amiParameterName: '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id' },
       { name: 'spot-box', instanceType: 'g6e.2xlarge', spot: true, idleMetric: 'cpu', idleStopMinutes: 30, amiId: 'ami-0123456789abcdef0' },
     ],
   },
@@ -49,15 +49,36 @@ describe('TrainingStack with GPU instances (dev)', () => {
     for (const i of instances) expect(JSON.stringify(i.Properties.NetworkInterfaces[0].SubnetId)).toMatch(/mlops-dev-Network|Fn::ImportValue|Fn::GetStackOutput/);
   });
 
-  test('one shared volume key, destroyed with the dev stack; no termination protection in dev', () => {
+  test('one shared volume key, kept even in dev (data volume snapshots outlive the stack); no termination protection in dev', () => {
     t.resourceCountIs('AWS::KMS::Key', 1);
-    t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete', Properties: { EnableKeyRotation: true } });
+    t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { EnableKeyRotation: true } });
     for (const i of Object.values(t.findResources('AWS::EC2::Instance'))) expect(i.Properties.DisableApiTermination).toBe(false);
   });
 
   test('a pinned amiId replaces the SSM parameter for that instance only', () => {
     t.hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'g6e.2xlarge', ImageId: 'ami-0123456789abcdef0' });
     t.hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'g5.xlarge', ImageId: { Ref: Match.stringLikeRegexp('SsmParameterValue') } });
+  });
+
+  test('a data volume per instance, encrypted with the stage volume key, snapshotted (not deleted) with the dev stack', () => {
+    const volumes = Object.values(t.findResources('AWS::EC2::Volume'));
+    expect(volumes).toHaveLength(2);
+    const [keyId] = Object.keys(t.findResources('AWS::KMS::Key'));
+    for (const v of volumes) {
+      expect(v.DeletionPolicy).toBe('Snapshot');
+      expect(v.UpdateReplacePolicy).toBe('Snapshot');
+      expect(v.Properties).toMatchObject({ Size: 100, Encrypted: true, KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    }
+  });
+
+  test('an instance that follows an AMI parameter warns that a new image replaces it; a pinned one does not', () => {
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cdk-mlops:gpuImageFollowsParameter|follows /aws/service'));
+      expect(warnings.map((w) => w.id)).toEqual([expect.stringMatching(/Gpu-dev-box$/)]);
+    } finally {
+      printed.mockRestore();
+    }
   });
 
   test('idle alarms stop the instances and notify the stage alerts topic', () => {
@@ -88,7 +109,7 @@ describe('TrainingStack with GPU instances (dev)', () => {
 
 test('GPU instances in a NAT-less network warn that agent and Session Manager need interface endpoints', () => {
   const stage = platformStage('dev', {
-    network: { natGateways: 0, interfaceEndpoints: true }, eks: { enabled: false }, compute: { enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }] },
+    network: { natGateways: 0, interfaceEndpoints: true }, eks: { enabled: false }, compute: { enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge', amiId: 'ami-0123456789abcdef0' }] },
   });
   // CDK prints the warning while synthesizing; keep the test output quiet.
   const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -100,11 +121,12 @@ test('GPU instances in a NAT-less network warn that agent and Session Manager ne
 });
 
 describe('TrainingStack in prod', () => {
-  const stage = platformStage('prod', { compute: { enabled: true, instances: [{ name: 'trainer', instanceType: 'p4d.24xlarge', rootVolumeGiB: 1000 }] }, eks: { enabled: false } });
+  const stage = platformStage('prod', { compute: { enabled: true, instances: [{ name: 'trainer', instanceType: 'p4d.24xlarge', rootVolumeGiB: 1000, amiId: 'ami-0123456789abcdef0' }] }, eks: { enabled: false } });
   const stack = stage.trainingStack!;
 
-  test('termination protection on the instance and the stack; volume key retained', () => {
+  test('termination protection on the instance and the stack; volume key and data volume retained', () => {
     const t = Template.fromStack(stack);
+    t.hasResource('AWS::EC2::Volume', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     t.hasResourceProperties('AWS::EC2::Instance', { DisableApiTermination: true, BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 1000 }) })] });
     t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
     expect(stack.terminationProtection).toBe(true);
@@ -124,11 +146,18 @@ describe('compute config', () => {
     return [];
   };
 
-  test('an entry needs only name and instanceType; the rest has cost-aware defaults', () => {
-    const c = load({ enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }] })();
+  test('an entry needs only name, instanceType and the image; the rest has cost-aware defaults', () => {
+    const c = load({ enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge', amiId: 'ami-0123456789abcdef0' }] })();
     expect(c.compute.instances[0]).toEqual({
-      name: 'box', instanceType: 'g5.xlarge', rootVolumeGiB: 200, spot: false, idleStopMinutes: 60, idleThresholdPercent: 5, idleMetric: 'gpu', allowAllOutbound: false,
+      name: 'box', instanceType: 'g5.xlarge', amiId: 'ami-0123456789abcdef0', rootVolumeGiB: 200, dataVolumeGiB: 100, spot: false, idleStopMinutes: 60,
+      idleThresholdPercent: 5, idleMetric: 'gpu', allowAllOutbound: false,
     });
+  });
+
+  test('the image must be chosen: without amiId or amiParameterName the error names the key and the command that prints the AMI id', () => {
+    expect(problems({ enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }] })).toEqual([expect.stringMatching(
+      /^compute\.instances\.0\.amiId: .*is required \(or amiParameterName to follow a parameter on purpose\).*aws ssm get-parameter --name \/aws\/service\/deeplearning\/ami\/.* --query Parameter\.Value/,
+    )]);
   });
 
   test.each<[string, Record<string, unknown>, RegExp]>([
@@ -143,14 +172,16 @@ describe('compute config', () => {
     ['spot with termination protection', { spot: true, terminationProtection: true }, /^compute\.instances\.0\.terminationProtection: true — must be false or left out with spot/],
     ['unknown key', { gpus: 4 }, /^compute\.instances\.0\.gpus: unknown key \(value 4\)/],
   ])('%s', (_name, entry, message) => {
-    const found = problems({ enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge', ...entry }] });
+    const image = 'amiParameterName' in entry ? {} : { amiId: 'ami-0123456789abcdef0' };
+    const found = problems({ enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge', ...image, ...entry }] });
     expect(found).toEqual([expect.stringMatching(message)]);
   });
 
   test('instance names are unique in a stage', () => {
-    const found = problems({ enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }, { name: 'box', instanceType: 'g6.xlarge' }] });
+    const amiId = 'ami-0123456789abcdef0';
+    const found = problems({ enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge', amiId }, { name: 'box', instanceType: 'g6.xlarge', amiId }] });
     expect(found).toEqual([expect.stringMatching(/^compute\.instances\.1\.name: "box" — must be unique/)]);
-    const nearly = problems({ enabled: true, instances: [{ name: 'gpu-box', instanceType: 'g5.xlarge' }, { name: 'gpubox', instanceType: 'g6.xlarge' }] });
+    const nearly = problems({ enabled: true, instances: [{ name: 'gpu-box', instanceType: 'g5.xlarge', amiId }, { name: 'gpubox', instanceType: 'g6.xlarge', amiId }] });
     expect(nearly).toEqual([expect.stringMatching(/^compute\.instances\.1\.name: "gpubox" — must differ from "gpu-box" in more than hyphens/)]);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GPU_INSTANCE_FAMILIES, gpuInstanceFamily } from '../../../constructs/compute/gpu-instance';
+import { DEFAULT_DLAMI_PARAMETER, GPU_INSTANCE_FAMILIES, gpuInstanceFamily } from '../../../constructs/compute/gpu-instance';
 import { resourceName, type StageDefaults } from '../common';
 
 export { GPU_INSTANCE_FAMILIES };
@@ -13,7 +13,13 @@ const wholeIn = (min: number, max: number, what: string) =>
     .min(min, { error: `must be between ${min} and ${max} ${what}` })
     .max(max, { error: `must be between ${min} and ${max} ${what}` });
 
-/** One stand-alone GPU instance. Only `name` and `instanceType` are required. */
+/** The command that prints the current Deep Learning AMI id, to pin in `amiId` (and to update it deliberately). */
+export const PIN_AMI_COMMAND = `aws ssm get-parameter --name ${DEFAULT_DLAMI_PARAMETER} --query Parameter.Value --output text --region <stage region>`;
+
+/**
+ * One stand-alone GPU instance. `name`, `instanceType` and the image (`amiId`, or `amiParameterName` to follow a
+ * parameter on purpose) are required: an image that changes by itself replaces the instance on some later deploy.
+ */
 export const gpuInstanceConfig = z.strictObject({
   /** Name of the instance, unique in the stage; the Name tag is `<prefix>-<stage>-<name>`. */
   name: resourceName,
@@ -21,7 +27,9 @@ export const gpuInstanceConfig = z.strictObject({
   instanceType: gpuInstanceType,
   /** Root gp3 volume size (encrypted with a customer-managed key). */
   rootVolumeGiB: wholeIn(100, 16384, 'GiB').default(200),
-  /** Spot capacity: a persistent request, stopped (not terminated) on interruption. */
+  /** Data volume mounted at /data; it outlives the instance (retained with data.retainOnDelete, else snapshotted on delete). */
+  dataVolumeGiB: wholeIn(1, 16384, 'GiB').default(100),
+  /** Spot capacity: a one-time request, terminated on interruption (the data volume keeps the work). */
   spot: z.boolean().default(false),
   /** Stop the instance after it has been idle this long. 0 disables idle auto-stop. */
   idleStopMinutes: z.number().int({ error: 'must be a whole number of minutes' })
@@ -31,9 +39,9 @@ export const gpuInstanceConfig = z.strictObject({
   idleThresholdPercent: wholeIn(1, 99, 'percent').default(5),
   /** What idle means: `gpu` (highest GPU utilization, CloudWatch agent) or `cpu` (EC2 CPUUtilization). */
   idleMetric: z.enum(['gpu', 'cpu'], { error: 'must be "gpu" or "cpu"' }).default('gpu'),
-  /** Public SSM parameter with the AMI id, resolved at deploy time. Default: the Deep Learning Base OSS NVIDIA AMI (AL2023). */
+  /** Follow a public SSM parameter with the AMI id, resolved at each deploy: a new image there replaces the instance (the data volume stays). */
   amiParameterName: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, { error: 'must be an SSM parameter name starting with "/"' }).optional(),
-  /** Pin the image (e.g. the AMI the parameter gave last time) so a newer DLAMI does not replace the instance on deploy. */
+  /** The pinned image; only a change here replaces the instance with a newer image. Get the current DLAMI with PIN_AMI_COMMAND. */
   amiId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, { error: 'must be an AMI id such as ami-0123456789abcdef0' }).optional(),
   /** API termination protection. Default: on in prod, off elsewhere; never with spot. */
   terminationProtection: z.boolean().optional(),
@@ -42,6 +50,12 @@ export const gpuInstanceConfig = z.strictObject({
 }).superRefine((c, ctx) => {
   if (c.amiId && c.amiParameterName) {
     ctx.addIssue({ code: 'custom', path: ['amiId'], message: 'cannot be combined with amiParameterName; give one of them' });
+  }
+  if (!c.amiId && !c.amiParameterName) {
+    ctx.addIssue({
+      code: 'custom', path: ['amiId'],
+      message: `is required (or amiParameterName to follow a parameter on purpose): pin the image, e.g. the id printed by ${PIN_AMI_COMMAND}`,
+    });
   }
   if (c.spot && c.terminationProtection) {
     ctx.addIssue({ code: 'custom', path: ['terminationProtection'], message: 'must be false or left out with spot: EC2 offers no termination protection for spot instances' });

@@ -32,9 +32,16 @@ interface AgentConfig {
   };
 }
 
+/** The boot script, with CloudFormation references (the data volume id) rendered as a sample volume id. */
+function bootScript(t: Template): string {
+  const body = instanceOf(t).UserData['Fn::Base64'] as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof body === 'string') return body;
+  return body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'vol-0123456789abcdef0')).join(body['Fn::Join'][0]);
+}
+
 /** The CloudWatch agent configuration the boot script writes. */
 function agentConfig(t: Template): AgentConfig {
-  const script = instanceOf(t).UserData['Fn::Base64'] as string;
+  const script = bootScript(t);
   const m = /<<'CWAGENT'\n([\s\S]*?)\nCWAGENT/.exec(script);
   if (!m) throw new Error('no CloudWatch agent config in the user data');
   return JSON.parse(m[1]);
@@ -103,7 +110,7 @@ describe('GpuInstance defaults', () => {
   });
 
   test('boot script installs and starts the CloudWatch agent with nvidia-smi GPU metrics rolled up per instance', () => {
-    const script = instanceOf(t).UserData['Fn::Base64'] as string;
+    const script = bootScript(t);
     expect(script).toMatch(/"\$CTL" -a fetch-config -m ec2 -s -c file:\/opt\/aws\/amazon-cloudwatch-agent\/etc\/cdk-mlops-gpu\.json/);
     expect(script).toMatch(/dnf install -y amazon-cloudwatch-agent/);
     const config = agentConfig(t);
@@ -114,7 +121,7 @@ describe('GpuInstance defaults', () => {
   });
 
   test('the boot script is valid bash', () => {
-    const check = spawnSync('bash', ['-n'], { input: instanceOf(t).UserData['Fn::Base64'] as string, encoding: 'utf8' });
+    const check = spawnSync('bash', ['-n'], { input: bootScript(t), encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
   });
@@ -171,9 +178,9 @@ describe('GpuInstance with data lake, registry, spot, CPU idle metric and notifi
     t = template(stack);
   });
 
-  test('spot: a persistent request that stops on interruption, without termination protection', () => {
+  test('spot: a one-time request, terminated on interruption (nothing relaunches a box without its alarm), no termination protection', () => {
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: { InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop' } } },
+      LaunchTemplateData: { InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' } } },
     });
     t.hasResourceProperties('AWS::EC2::Instance', { LaunchTemplate: { LaunchTemplateId: { Ref: Match.stringLikeRegexp('BoxLaunchTemplate') }, Version: Match.anyValue() } });
     expect(instanceOf(t).DisableApiTermination).toBe(false);
@@ -243,7 +250,7 @@ describe('GpuInstance options', () => {
     const t = template(stack);
     expect(Object.values(t.findParameters('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>' })).map((p) => p.Default)).toEqual([parameter]);
     expect(instanceOf(t).BlockDeviceMappings[0].DeviceName).toBe('/dev/sda1');
-    const script = instanceOf(t).UserData['Fn::Base64'] as string;
+    const script = bootScript(t);
     expect(script.indexOf('echo ready > /tmp/ready')).toBeGreaterThan(script.indexOf('fetch-config'));
   });
 
@@ -270,6 +277,88 @@ describe('GpuInstance options', () => {
   });
 });
 
+describe('GpuInstance replacement rules: the data outlives the box', () => {
+  /** Logical ids and templates of a box built from props, in a fresh stack. */
+  const build = (props: Partial<GpuInstanceProps> = {}) => {
+    const { stack, vpc } = stackWithVpc();
+    new GpuInstance(stack, 'Box', { vpc, instanceType: 'g5.xlarge', ...props });
+    const t = template(stack);
+    const ids = (type: string) => Object.keys(t.findResources(type)).filter((id) => id.startsWith('Box'));
+    return { t, stack, instanceIds: ids('AWS::EC2::Instance'), volumeIds: ids('AWS::EC2::Volume') };
+  };
+  const pinned = (imageId: string): ec2.IMachineImage => ({ getImage: () => ({ imageId, osType: ec2.OperatingSystemType.LINUX, userData: ec2.UserData.forLinux() }) });
+  let base: ReturnType<typeof build>;
+  beforeAll(() => {
+    base = build();
+  });
+
+  test('a changed boot script keeps the instance (no userDataCausesReplacement: logical id unchanged)', () => {
+    const edited = build({ userDataCommands: ['echo edited'] });
+    expect(edited.instanceIds).toEqual(base.instanceIds);
+    expect(bootScript(edited.t)).toContain('echo edited');
+  });
+
+  test('a pinned image is the only image input: the AMI changes only when the pinned id does', () => {
+    const a = build({ machineImage: pinned('ami-0123456789abcdef0') });
+    const b = build({ machineImage: pinned('ami-0fedcba9876543210') });
+    expect(Object.keys(a.t.findParameters('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>' }))).toEqual([]);
+    expect(instanceOf(a.t).ImageId).toBe('ami-0123456789abcdef0');
+    // ImageId is a replace-on-change property in CloudFormation: this is the one deliberate way to a new image.
+    expect(instanceOf(b.t).ImageId).toBe('ami-0fedcba9876543210');
+    expect(b.volumeIds).toEqual(a.volumeIds);
+  });
+
+  test('data volume: its own resource, retained on delete and on replacement, encrypted gp3 with the box key, in the instance AZ', () => {
+    expect(base.volumeIds).toHaveLength(1);
+    base.t.hasResource('AWS::EC2::Volume', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { Size: 100, VolumeType: 'gp3', Encrypted: true, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('BoxVolumeKey'), 'Arn'] } },
+    });
+    const volume = Object.values(base.t.findResources('AWS::EC2::Volume'))[0].Properties;
+    expect(instanceOf(base.t).AvailabilityZone).toEqual(volume.AvailabilityZone);
+    // Not in the instance's block devices: those go with the instance.
+    expect(instanceOf(base.t).BlockDeviceMappings).toHaveLength(1);
+  });
+
+  test('SNAPSHOT and size from props', () => {
+    const { t } = build({ dataVolumeRemovalPolicy: RemovalPolicy.SNAPSHOT, dataVolumeGiB: 2000 });
+    t.hasResource('AWS::EC2::Volume', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot', Properties: { Size: 2000 } });
+  });
+
+  test('attachment: no CloudFormation VolumeAttachment (it cannot move a volume to a replacement); the boot script attaches, never reformats, mounts', () => {
+    base.t.resourceCountIs('AWS::EC2::VolumeAttachment', 0);
+    const script = bootScript(base.t);
+    expect(instanceOf(base.t).UserData['Fn::Base64']['Fn::Join'][1]).toEqual(expect.arrayContaining([{ Ref: base.volumeIds[0] }]));
+    expect(script).toMatch(/aws ec2 attach-volume --region "\$REGION" --volume-id "\$DATA_VOLUME_ID" --instance-id "\$IID" --device \/dev\/sdf && break/);
+    expect(script).toMatch(/blkid "\$DATA_DEV" >\/dev\/null \|\| mkfs -t xfs "\$DATA_DEV"/);
+    expect(script).toMatch(/\/data xfs defaults,nofail 0 2/);
+    // IMDSv2 for the instance id: a token first.
+    expect(script).toMatch(/curl -fsS -X PUT "\$IMDS\/api\/token"/);
+    expect(script.indexOf('attach-volume')).toBeGreaterThan(script.indexOf('fetch-config'));
+  });
+
+  test('the role may attach this one volume, only to instances tagged as this box', () => {
+    const statements = policyStatements(base.t);
+    const volume = statements.find((s) => s.Sid === 'AttachDataVolume')!;
+    expect(JSON.stringify(volume.Resource)).toContain(`"Ref":"${base.volumeIds[0]}"`);
+    const instance = statements.find((s) => s.Sid === 'AttachDataVolumeToThisBox')!;
+    expect(instance.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/cdk-mlops:gpu-box': 'Test/Box' } });
+    base.t.hasResourceProperties('AWS::EC2::Instance', { Tags: Match.arrayWith([{ Key: 'cdk-mlops:gpu-box', Value: 'Test/Box' }]) });
+  });
+
+  test('IMDSv2 is still required on the instance and its launch template', () => {
+    expect(instanceOf(base.t).MetadataOptions.HttpTokens).toBe('required');
+    base.t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: { MetadataOptions: Match.objectLike({ HttpTokens: 'required' }) } });
+  });
+
+  test('cdk-nag clean with the data volume (AwsSolutions, NIST 800-53 R5, HIPAA)', () => {
+    expect(nagFindings(base.stack)).toEqual([]);
+    expect(nagFindings(base.stack, new NIST80053R5Checks())).toEqual([]);
+    expect(nagFindings(base.stack, new HIPAASecurityChecks())).toEqual([]);
+  });
+});
+
 describe('GpuInstance validation', () => {
   const attempt = (props: Partial<GpuInstanceProps>) => () => {
     const { stack, vpc } = stackWithVpc();
@@ -288,6 +377,9 @@ describe('GpuInstance validation', () => {
     ['spot with termination protection', { spot: true, terminationProtection: true }, /terminationProtection: true — must be false with spot/],
     ['AMI parameter that is not a parameter name', { amiParameterName: 'ami-123' }, /amiParameterName: "ami-123" — must be an SSM parameter name starting with "\/"/],
     ['machine image and AMI parameter together', { amiParameterName: '/x/y', machineImage: ec2.MachineImage.latestAmazonLinux2023() }, /machineImage: "\(image\)" — cannot be combined with amiParameterName/],
+    ['data volume too large', { dataVolumeGiB: 20000 }, /dataVolumeGiB: 20000 — must be a whole number between 1 and 16384 GiB/],
+    ['data volume destroyed with the stack', { dataVolumeRemovalPolicy: RemovalPolicy.DESTROY }, /dataVolumeRemovalPolicy: "destroy" — must be RETAIN or SNAPSHOT/],
+    ['no subnet selected', { vpcSubnets: { subnets: [] } }, /vpcSubnets: "\(selection\)" — must select at least one subnet of the VPC/],
     ['bad root device name', { rootDeviceName: 'sda1' }, /rootDeviceName: "sda1" — must be a device name such as \/dev\/xvda/],
     ['AWS metrics namespace', { metricsNamespace: 'AWS/EC2' }, /metricsNamespace: "AWS\/EC2" — must be 1-255 letters, digits or "_.\/#:-" and must not start with "AWS\/"/],
   ])('%s', (_name, props, message) => {

@@ -63,8 +63,8 @@ export const ALL_ON_CONFIG: Record<string, unknown> = {
   compute: {
     enabled: true,
     instances: [
-      { name: 'research', instanceType: 'g5.xlarge' },
-      { name: 'spot-box', instanceType: 'g5.xlarge', spot: true },
+      { name: 'research', instanceType: 'g5.xlarge', amiId: 'ami-0123456789abcdef0' },
+      { name: 'spot-box', instanceType: 'g5.xlarge', spot: true, amiId: 'ami-0123456789abcdef0' },
     ],
   },
   lambdaInference: { enabled: true },
