@@ -88,6 +88,8 @@ export class InfrastructurePipeline extends Construct {
       }),
       codeBuildDefaults: {
         buildEnvironment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.MEDIUM },
+        // The image's default Node is 20 (end of life); the app and its tests run on the Node 22 it also carries.
+        partialBuildSpec: codebuild.BuildSpec.fromObject({ phases: { install: { 'runtime-versions': { nodejs: 22 } } } }),
         logging: { cloudWatch: { logGroup } },
       },
     });

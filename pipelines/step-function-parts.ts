@@ -1,17 +1,14 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { type Construct } from 'constructs';
 import { encryptedLogGroup } from '../constructs/core/defaults';
 import { acknowledge, acknowledgeResolvedPolicy, wildcardFindingIds } from '../constructs/core/nag';
-import { lambdaPath, packageRoot } from '../constructs/core/paths';
+import { bundledHandlerCode } from '../constructs/core/handler-code';
 
 /** Options shared by the pipeline's gate functions and state machines. */
 export interface StepPartOptions {
@@ -25,18 +22,15 @@ export interface StepPartOptions {
  * A pipeline gate handler from `lambda/<name>/index.ts`: its own role (no managed policy), an encrypted log group
  * with retention, X-Ray tracing, and the v3 SDK left to the runtime.
  */
-export function gateFunction(scope: Construct, id: string, name: string, description: string, o: StepPartOptions & { readonly timeout?: Duration }): nodejs.NodejsFunction {
+export function gateFunction(scope: Construct, id: string, name: string, description: string, o: StepPartOptions & { readonly timeout?: Duration }): lambda.Function {
   const logGroup = encryptedLogGroup(scope, `${id}Logs`, { encryptionKey: o.encryptionKey, retention: o.logRetention, removalPolicy: o.removalPolicy });
   const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
   logGroup.grantWrite(role);
-  const lock = path.join(packageRoot(), 'package-lock.json');
-  const fn = new nodejs.NodejsFunction(scope, id, {
+  const fn = new lambda.Function(scope, id, {
     description,
-    entry: lambdaPath(name, 'index.ts'),
-    handler: 'handler',
-    // The published package has no lock file; package.json marks the project root just as well.
-    depsLockFilePath: fs.existsSync(lock) ? lock : path.join(packageRoot(), 'package.json'),
-    projectRoot: packageRoot(),
+    // lambda/<name>/index.ts, bundled in process by esbuild (see bundledHandlerCode).
+    code: bundledHandlerCode(name),
+    handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: 256,
@@ -45,14 +39,6 @@ export function gateFunction(scope: Construct, id: string, name: string, descrip
     logGroup,
     tracing: lambda.Tracing.ACTIVE,
     environment: { POWERTOOLS_SERVICE_NAME: name, POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops', POWERTOOLS_LOG_LEVEL: 'INFO' },
-    bundling: {
-      minify: true,
-      sourceMap: false,
-      target: 'node24',
-      format: nodejs.OutputFormat.CJS,
-      // The v3 SDK is part of the Lambda Node.js runtime; bundling it would only add size.
-      externalModules: ['@aws-sdk/*'],
-    },
   });
   acknowledge(role.node.tryFindChild('DefaultPolicy') ?? role, ['AwsSolutions-IAM5[Resource::*]'],
     'X-Ray PutTraceSegments and PutTelemetryRecords (added by tracing: ACTIVE) support only Resource "*"; the other statements name this function\'s log group and resources.');
