@@ -1,46 +1,80 @@
 #!/usr/bin/env node
-// Synth benchmark: wall time and peak memory of `cdk synth --quiet` for the default app and for every stage,
-// median of N runs (default 3). Peak RSS comes from GNU time (`/usr/bin/time -v`, Debian package `time`).
+// Synth benchmark, side by side with the anchor in one run: `npx cdk synth --quiet` (fresh output folder each time)
+// of the default app, of `-c stage=dev` with every component switched on, and of the anchor, a cdk-eks-blueprints
+// app with Karpenter, the GPU operator and KubeRay on the same aws-cdk-lib and CLI (bench/anchor, installed into a
+// scratch folder from the npm registry on first use). Runs are interleaved (anchor, ours, ours, ...) so machine load
+// affects both sides alike; prints medians, peak RSS (GNU time, Debian package `time`) and the ratios to the anchor.
 import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.RUNS ?? 3);
 const hasGnuTime = fs.existsSync('/usr/bin/time');
-const cases = [
-  { name: 'default (dev)', args: [] },
-  { name: 'all stages', args: ['-c', 'stage=all'] },
-];
+const env = { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_CLI_NOTICES: 'false' };
+const log = (m) => process.stderr.write(`${m}\n`);
 
-function once(args) {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-bench-'));
+function anchorDir() {
+  const src = path.join(root, 'bench', 'anchor');
+  const key = crypto.createHash('sha256').update(fs.readFileSync(path.join(src, 'package.json'))).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), `cdk-mlops-bench-anchor-${key}`);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  if (!fs.existsSync(path.join(dir, 'node_modules', '@aws-quickstart', 'eks-blueprints'))) {
+    log(`installing the anchor app into ${dir} (once) ...`);
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env });
+    if (r.status !== 0) throw new Error('anchor install failed');
+  }
+  return dir;
+}
+
+/** The everything-on config of the journey tests (one source of truth), written out as JSON for `-c config=`. */
+function allOnConfigFile() {
+  const file = path.join(os.tmpdir(), 'cdk-mlops-bench-all-on.json');
+  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e',
+    `require('fs').writeFileSync(${JSON.stringify(file)}, JSON.stringify(require('./test/journeys/support/configs').ALL_ON_CONFIG))`], { cwd: root, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot write the all-on config:\n${r.stderr}`);
+  return file;
+}
+
+function once(cwd, args) {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-bench-out-'));
   const cmd = ['npx', 'cdk', 'synth', '--quiet', '--no-notices', '-o', outdir, ...args];
   const start = process.hrtime.bigint();
-  let peakKb = 0;
-  if (hasGnuTime) {
-    const r = spawnSync('/usr/bin/time', ['-v', ...cmd], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`synth failed:\n${r.stderr}`);
-    peakKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? 0);
-  } else {
-    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`synth failed:\n${r.stderr}`);
-  }
+  const r = hasGnuTime ? spawnSync('/usr/bin/time', ['-v', ...cmd], { cwd, env, encoding: 'utf8' }) : spawnSync(cmd[0], cmd.slice(1), { cwd, env, encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   fs.rmSync(outdir, { recursive: true, force: true });
-  return { seconds, peakMb: peakKb / 1024 };
+  if (r.status !== 0) throw new Error(`synth failed in ${cwd} (${args.join(' ')}):\n${r.stderr.slice(-3000)}`);
+  const peakMb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '')?.[1] ?? 0) / 1024;
+  return { seconds, peakMb };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const cli = spawnSync('npx', ['cdk', '--version'], { encoding: 'utf8' });
-const cliStart = process.hrtime.bigint();
-spawnSync('npx', ['cdk', '--version']);
-const cliSeconds = Number(process.hrtime.bigint() - cliStart) / 1e9;
-console.log(`cdk CLI ${cli.stdout.trim()}; CLI start-up alone: ${cliSeconds.toFixed(2)} s; ${runs} runs per case\n`);
-console.log('case              median s   min s   max s   peak RSS MB (median)');
-for (const c of cases) {
-  const results = Array.from({ length: runs }, () => once(c.args));
-  const secs = results.map((r) => r.seconds);
-  const mem = results.map((r) => r.peakMb);
-  console.log(`${c.name.padEnd(16)}  ${median(secs).toFixed(2).padStart(8)}  ${Math.min(...secs).toFixed(2).padStart(6)}  ${Math.max(...secs).toFixed(2).padStart(6)}   ${hasGnuTime ? median(mem).toFixed(0).padStart(8) : '   (install GNU time)'}`);
+
+const anchor = anchorDir();
+const cases = [
+  { name: 'anchor: blueprints EKS+Karpenter+GPU+KubeRay', cwd: anchor, args: [] },
+  { name: 'cdk-mlops: npx cdk synth (default)', cwd: root, args: [] },
+  { name: 'cdk-mlops: -c stage=dev, every component on', cwd: root, args: ['-c', 'stage=dev', '-c', `config=${allOnConfigFile()}`] },
+];
+const results = cases.map(() => []);
+for (let i = 0; i < runs; i++) {
+  cases.forEach((c, j) => {
+    log(`run ${i + 1}/${runs}: ${c.name} ...`);
+    results[j].push(once(c.cwd, c.args));
+  });
 }
+
+const cli = spawnSync('npx', ['cdk', '--version'], { cwd: root, env, encoding: 'utf8' }).stdout.trim();
+console.log(`\ncdk CLI ${cli}; node ${process.version}; ${os.cpus().length} cores; median of ${runs} interleaved runs\n`);
+console.log(`${'case'.padEnd(48)} median s   min s   max s  peak RSS MB   ratio`);
+const anchorMedian = median(results[0].map((r) => r.seconds));
+cases.forEach((c, j) => {
+  const secs = results[j].map((r) => r.seconds);
+  const mem = median(results[j].map((r) => r.peakMb));
+  const ratio = median(secs) / anchorMedian;
+  console.log(`${c.name.padEnd(48)} ${median(secs).toFixed(2).padStart(8)} ${Math.min(...secs).toFixed(2).padStart(7)} ${Math.max(...secs).toFixed(2).padStart(7)} ${(hasGnuTime ? mem.toFixed(0) : '-').padStart(12)} ${ratio.toFixed(2).padStart(7)}`);
+});

@@ -5,15 +5,16 @@ import { ConfigError } from '../lib/config';
 import { synthWithGate } from '../lib/validation-gate';
 import { PropsValidationError } from '../constructs/core/validation';
 
-// `npx cdk synth` builds the dev stage and the infrastructure pipeline; `-c stage=prod|staging|all` and
-// `-c config=./platform.yaml` select others (without the pipeline unless `-c pipeline=true`).
+// `npx cdk synth` builds the dev stage, what a user works on; `-c stage=prod|staging|all` and `-c config=./platform.yaml`
+// select others. The infrastructure pipeline (which holds its own copy of every stage) is built only when asked for
+// with `-c pipeline=true`, so the default synth does not build dev twice.
 const app = new App();
 const stageContext = app.node.tryGetContext('stage') as string | undefined;
 const pipelineContext = app.node.tryGetContext('pipeline') as string | boolean | undefined;
 try {
   buildPlatform(app, {
     stage: stageContext,
-    pipeline: pipelineContext === undefined ? stageContext === undefined : String(pipelineContext) === 'true',
+    pipeline: String(pipelineContext) === 'true',
     configFile: app.node.tryGetContext('config') as string | undefined,
   });
 } catch (e) {

@@ -57,6 +57,18 @@ export class PlatformStage extends Stage {
     this.dataStack = this.track(new DataStack(this, 'Data', stackProps('Data')));
     this.alertsStack = this.track(new AlertsStack(this, 'Alerts', stackProps('Alerts')));
 
+    // Experiments before the training stacks: they take its tracking URI (MLFLOW_TRACKING_URI) into their environment.
+    if (config.monitoring.enabled && (config.monitoring.mlflow.enabled || config.monitoring.featureGroups.length > 0)) {
+      this.experimentsStack = this.track(new ExperimentsStack(this, 'Experiments', {
+        ...stackProps('Experiments'),
+        dataLake: this.dataStack.dataLake,
+        vpc: this.networkStack.network.vpc,
+        workloadSubnets: this.networkStack.network.workloadSubnets,
+        endpointSecurityGroup: this.networkStack.network.endpointSecurityGroup,
+      }));
+    }
+    const trainingEnvironment = this.experimentsStack?.trackingEnvironment;
+
     // Component stacks: each exists only when its config switch is on.
     if (config.sagemaker.enabled) {
       this.sageMakerStack = this.track(new SageMakerStack(this, 'SageMaker', {
@@ -77,6 +89,7 @@ export class PlatformStage extends Stage {
         dataLake: this.dataStack.dataLake,
         registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
+        trainingEnvironment,
       }));
     }
 
@@ -97,22 +110,19 @@ export class PlatformStage extends Stage {
         dataLake: this.dataStack.dataLake,
         registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
+        trainingEnvironment,
       }));
     }
 
-    // Observe and iterate: created after the component stacks so they can take their resources.
-    if (config.monitoring.enabled && (config.monitoring.mlflow.enabled || config.monitoring.featureGroups.length > 0)) {
-      const training = this.trainingStack;
-      this.experimentsStack = this.track(new ExperimentsStack(this, 'Experiments', {
-        ...stackProps('Experiments'),
-        dataLake: this.dataStack.dataLake,
-        trainingPrincipals: [
-          ...Object.values(training?.gpuInstances ?? {}),
-          ...(training?.eksTraining?.rayServiceAccount ? [training.eksTraining.rayServiceAccount] : []),
-          ...(this.deliveryStack?.modelPipeline ? [this.deliveryStack.modelPipeline.training.trainingRole] : []),
-        ],
-      }));
-    }
+    // Training principals log to MLflow and read the feature groups' offline stores.
+    const training = this.trainingStack;
+    for (const principal of [
+      ...Object.values(training?.gpuInstances ?? {}),
+      ...(training?.eksTraining?.rayServiceAccount ? [training.eksTraining.rayServiceAccount] : []),
+      ...(this.deliveryStack?.modelPipeline ? [this.deliveryStack.modelPipeline.training.trainingRole] : []),
+    ]) this.experimentsStack?.grantTraining(principal);
+
+    // Observe: created after the component stacks so it can take their resources.
     if (config.monitoring.enabled) {
       const eks = this.trainingStack?.eksTraining;
       const delivery = this.deliveryStack?.modelPipeline;
@@ -129,6 +139,8 @@ export class PlatformStage extends Stage {
           name: 'ModelPipeline',
           scheduleGroupName: delivery.schedule ? (delivery.schedule.scheduleGroup?.scheduleGroupName ?? 'default') : undefined,
           triggerRules: delivery.retrainRule ? [delivery.retrainRule] : [],
+          // The delivery pipeline sends each failed stage to the alerts topic itself: one notification per failure.
+          notifyOnFailure: false,
         }] : [],
         // Closed loop: drift in this stage requests retraining from this stage's pipeline, when it retrains on drift.
         driftSources: delivery?.retrainRule

@@ -21,7 +21,7 @@ const OWNER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 export interface InfrastructurePipelineProps {
   /** The infrastructure repository through CodeConnections. @default - a versioned, KMS-encrypted S3 source bucket (`source.zip`) */
   readonly source?: ConnectionSource;
-  /** Commands that synthesize the app into `cdk.out` (they run `npm ci`, the tests and `cdk synth`). @default ['npm ci', 'npm test', 'npx cdk synth --quiet'] */
+  /** Commands that synthesize the app into `cdk.out` (they run `npm ci`, the tests and `cdk synth`). @default ['npm ci', 'npm test', 'npx cdk synth --quiet -c pipeline=true'] (the pipeline must synthesize itself, or self-mutation would remove it) */
   readonly synthCommands?: string[];
   /** Stages deploy to other accounts: KMS artifact keys the target accounts can use (each must be bootstrapped with `--trust`). @default true */
   readonly crossAccount?: boolean;
@@ -84,7 +84,7 @@ export class InfrastructurePipeline extends Construct {
       selfMutation: true,
       synth: new pipelines.ShellStep('Synth', {
         input,
-        commands: props.synthCommands ?? ['npm ci', 'npm test', 'npx cdk synth --quiet'],
+        commands: props.synthCommands ?? ['npm ci', 'npm test', 'npx cdk synth --quiet -c pipeline=true'],
       }),
       codeBuildDefaults: {
         buildEnvironment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.MEDIUM },

@@ -8,7 +8,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { type Construct } from 'constructs';
 import { encryptedLogGroup } from '../constructs/core/defaults';
 import { acknowledge, acknowledgeResolvedPolicy, wildcardFindingIds } from '../constructs/core/nag';
-import { bundledHandlerCode } from '../constructs/core/handler-code';
+import { handlerCode } from '../constructs/core/handler-code';
 
 /** Options shared by the pipeline's gate functions and state machines. */
 export interface StepPartOptions {
@@ -28,8 +28,7 @@ export function gateFunction(scope: Construct, id: string, name: string, descrip
   logGroup.grantWrite(role);
   const fn = new lambda.Function(scope, id, {
     description,
-    // lambda/<name>/index.ts, bundled in process by esbuild (see bundledHandlerCode).
-    code: bundledHandlerCode(name),
+    code: handlerCode(name),
     handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,

@@ -57,6 +57,12 @@ export interface TrainingWorkflowProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Environment of the training container, e.g. `MlflowTrackingServer.trackingEnvironment` (`MLFLOW_TRACKING_URI`)
+   * so the training code logs its run to MLflow.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -174,6 +180,7 @@ export class TrainingWorkflow extends Construct {
             MetricDefinitions: [{ Name: this.metricName, Regex: metricRegex }],
           },
           RoleArn: this.trainingRole.roleArn,
+          ...(props.environment && Object.keys(props.environment).length > 0 ? { Environment: props.environment } : {}),
           InputDataConfig: [{
             ChannelName: 'train',
             DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${props.inputBucket.bucketName}/${inputPrefix}`, S3DataDistributionType: 'FullyReplicated' } },

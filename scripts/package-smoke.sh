@@ -56,3 +56,19 @@ npx --no-install cdk-mlops status --help >/dev/null
 set +e; npx --no-install cdk-mlops status >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" -eq 2 ] || { echo "cdk-mlops status without --stage exited $rc, expected 2"; exit 1; }
 echo "npx cdk-mlops --help works from the packed install"
+
+# Handlers ship pre-bundled: the consumer has no bundler or handler dependencies, and a handler's code resolves to
+# the shipped bundle (the package holds no handler sources to bundle from).
+for dep in esbuild @aws-lambda-powertools/logger; do
+  [ ! -d "node_modules/$dep" ] || { echo "consumer install pulled in $dep"; exit 1; }
+done
+test ! -e node_modules/cdk-mlops/lambda/model-approval/index.ts
+CDK_OUTDIR="$work/cdk.out.handler" node -e "
+const { App, Stack } = require('aws-cdk-lib');
+const lambda = require('aws-cdk-lib/aws-lambda');
+const { handlerCode } = require('cdk-mlops/dist/constructs/core/handler-code.js');
+const stack = new Stack(new App(), 'Handler');
+new lambda.Function(stack, 'Fn', { code: handlerCode('model-approval'), handler: 'index.handler', runtime: lambda.Runtime.NODEJS_24_X });
+stack.node.root.synth();
+"
+echo "handlers resolve to the shipped bundles; consumer node_modules: $(du -sm node_modules | cut -f1) MB"

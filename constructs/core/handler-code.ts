@@ -1,49 +1,53 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { buildSync } from 'esbuild';
-import { lambdaPath } from './paths';
+import { packageRoot } from './paths';
 
-const bundles = new Map<string, string>();
+/** Where `npm run build` writes the pre-bundled handlers (shipped in the npm package). */
+export const PREBUILT_HANDLERS_DIR = path.join('dist', 'handlers');
+
+/** How every handler is bundled: minified CommonJS for the Lambda Node.js 24 runtime, which provides the v3 SDK. */
+export const HANDLER_BUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node' as const,
+  target: 'node24',
+  format: 'cjs' as const,
+  minify: true,
+  sourcemap: false,
+  external: ['@aws-sdk/*'],
+  logLevel: 'error' as const,
+};
+
+const bundled = new Map<string, string>();
 
 /**
- * The handler `lambda/<name>/index.ts` bundled with esbuild's API in this process: minified CommonJS for Node.js 24,
- * the v3 SDK left to the Lambda runtime. The bundle is written to a folder named after its content hash and used as a
- * plain asset, so synth neither starts an `npx esbuild` child per function (NodejsFunction) nor prints a
- * "Bundling asset" block per handler (aws-cdk-lib's asset bundling), and the asset hash changes only with the code.
+ * The code of the Lambda handler in `lambda/<name>/index.ts`, exported as `handler` (use `handler: 'index.handler'`).
+ *
+ * The published package ships each handler pre-bundled (`dist/handlers/<name>/index.js`, built once by
+ * `npm run build`), so a consumer's synth runs no bundler and needs neither esbuild nor the handlers'
+ * dependencies. In a clone of the repository, where the TypeScript source is present, the handler is bundled from
+ * source with esbuild's API in this process (tens of milliseconds, once per handler per synth), so an edited handler
+ * is never deployed stale.
  */
-export function bundledHandlerCode(name: string): lambda.Code {
-  return lambda.Code.fromAsset(bundleDir(name));
+export function handlerCode(name: string): lambda.Code {
+  const root = packageRoot();
+  const source = path.join(root, 'lambda', name, 'index.ts');
+  if (fs.existsSync(source)) return lambda.Code.fromAsset(bundleFromSource(name, source));
+  const prebuilt = path.join(root, PREBUILT_HANDLERS_DIR, name);
+  if (fs.existsSync(path.join(prebuilt, 'index.js'))) return lambda.Code.fromAsset(prebuilt);
+  throw new Error(`cdk-mlops: handler "${name}" has neither a source (${source}) nor a pre-bundled build (${prebuilt}/index.js); run "npm run build"`);
 }
 
-function bundleDir(name: string): string {
-  const cached = bundles.get(name);
-  if (cached && fs.existsSync(path.join(cached, 'index.js'))) return cached;
-  const result = buildSync({
-    entryPoints: [lambdaPath(name, 'index.ts')],
-    outfile: 'index.js',
-    write: false,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    minify: true,
-    sourcemap: false,
-    external: ['@aws-sdk/*'],
-    logLevel: 'error',
-  });
-  const code = result.outputFiles[0].contents;
-  const hash = createHash('sha256').update(code).digest('hex').slice(0, 32);
-  const dir = path.join(os.tmpdir(), 'cdk-mlops-handlers', `${name}-${hash}`);
-  if (!fs.existsSync(path.join(dir, 'index.js'))) {
-    // Written under a temporary name first, so a concurrent synth never sees half a file.
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = path.join(dir, `index.js.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, code);
-    fs.renameSync(tmp, path.join(dir, 'index.js'));
-  }
-  bundles.set(name, dir);
-  return dir;
+function bundleFromSource(name: string, source: string): string {
+  const memo = bundled.get(source);
+  if (memo) return memo;
+  // Loaded only here: the installed package never bundles, so esbuild is a development dependency.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { buildSync } = require('esbuild') as { buildSync: (options: Record<string, unknown>) => unknown };
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `cdk-mlops-${name}-`));
+  buildSync({ ...HANDLER_BUILD_OPTIONS, entryPoints: [source], outfile: path.join(outdir, 'index.js') });
+  bundled.set(source, outdir);
+  if (bundled.size === 1) process.once('exit', () => { for (const dir of bundled.values()) fs.rmSync(dir, { recursive: true, force: true }); });
+  return outdir;
 }

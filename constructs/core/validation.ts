@@ -3,13 +3,14 @@ import { type IConstruct } from 'constructs';
 
 /** Thrown at synth time when a construct's props are invalid. The message names each prop, value and rule. */
 export class PropsValidationError extends Error {
-  constructor(
-    message: string,
-    /** One entry per invalid prop. */
-    public readonly problems: readonly string[],
-  ) {
+  /** One entry per invalid prop. */
+  declare public readonly problems: readonly string[];
+
+  constructor(message: string, problems: readonly string[]) {
     super(message);
     this.name = 'PropsValidationError';
+    // Not enumerable, so Node prints the message once, not the problems again as an array after the stack trace.
+    Object.defineProperty(this, 'problems', { value: problems, enumerable: false });
   }
 }
 

@@ -3,9 +3,8 @@
  * (`sagemaker-mlflow:*` would also allow deleting experiments and registered models).
  */
 
-/** Reading experiments, runs, metrics and registered models, and opening the UI. */
+/** Reading experiments, runs, metrics and registered models (MLflow 2 and 3). */
 export const MLFLOW_READ_ACTIONS = [
-  'sagemaker-mlflow:AccessUI',
   'sagemaker-mlflow:GetExperiment',
   'sagemaker-mlflow:GetExperimentByName',
   'sagemaker-mlflow:SearchExperiments',
@@ -42,6 +41,26 @@ export const MLFLOW_LOG_ACTIONS = [
   'sagemaker-mlflow:UpdateModelVersion',
   'sagemaker-mlflow:SetModelVersionTag',
 ] as const;
+
+/**
+ * MLflow 3 moved models out of runs: `mlflow.<flavor>.log_model` creates a logged model, logs its params and tags,
+ * links it to the run (`LogOutputs`) and finalizes it; reading models goes through the logged-model APIs. The IAM
+ * reference lists no separate action for `CreateLoggedModel`.
+ */
+export const MLFLOW_3_READ_ACTIONS = [
+  'sagemaker-mlflow:GetLoggedModel',
+  'sagemaker-mlflow:SearchLoggedModels',
+  'sagemaker-mlflow:ListLoggedModelArtifacts',
+] as const;
+export const MLFLOW_3_LOG_ACTIONS = [
+  'sagemaker-mlflow:LogOutputs',
+  'sagemaker-mlflow:LogLoggedModelParams',
+  'sagemaker-mlflow:SetLoggedModelTags',
+  'sagemaker-mlflow:FinalizeLoggedModel',
+] as const;
+
+/** Opening the MLflow UI. The IAM reference gives `AccessUI` no resource type: it is granted on `*`. */
+export const MLFLOW_UI_ACTIONS = ['sagemaker-mlflow:AccessUI'] as const;
 
 /** Control-plane calls of the MLflow SDK plugin: resolve the server's URL, get a presigned UI URL. */
 export const TRACKING_SERVER_DESCRIBE_ACTIONS = ['sagemaker:DescribeMlflowTrackingServer'] as const;

@@ -58,6 +58,15 @@ export interface FeatureGroupProps {
   readonly tableFormat?: 'Glue' | 'Iceberg';
   /** What happens to the online store key the construct creates on stack deletion. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Tags of the group, set once at creation. `Tags`, like `Description`, `OfflineStoreConfig` and `RoleArn`, is
+   * create-only on `AWS::SageMaker::FeatureGroup`: a change replaces the group, and a replacement of a named group
+   * fails. So the group carries exactly these tags and none inherited from `Tags.of(scope)` (a platform tag change
+   * would otherwise break the stack); tag an existing group later with `aws sagemaker add-tags`, which needs no
+   * replacement.
+   * @default - no tags
+   */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -174,15 +183,19 @@ export class FeatureGroup extends Construct {
       },
       throughputConfig: { throughputMode: 'OnDemand' },
     });
+    // Create-only Tags: render exactly props.tags, so inherited tags (Tags.of(stage)) never force a replacement.
+    const tags = Object.entries(props.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+    if (tags.length > 0) this.featureGroup.addPropertyOverride('Tags', tags);
+    else this.featureGroup.addPropertyDeletionOverride('Tags');
     // Feature Store writes a test object with the role when the group is created: its policy must exist first.
     this.featureGroup.node.addDependency(this.role);
     const db = this.node.tryFindChild('Database');
     if (db) this.featureGroup.node.addDependency(db);
   }
 
-  /** Lets a principal ingest records (PutRecord) and read the group's definition. */
+  /** Lets a principal ingest records (PutRecord) and read the group's definition; with an online store, use its key. */
   public grantIngest(grantee: iam.IGrantable): iam.Grant {
-    this.onlineStoreKey?.grant(grantee, 'kms:Decrypt');
+    this.onlineStoreKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
     return iam.Grant.addToPrincipal({
       grantee, actions: ['sagemaker:PutRecord', 'sagemaker:DescribeFeatureGroup'], resourceArns: [this.featureGroupArn],
     });

@@ -1,1 +1,2 @@
 export * from './feature-group';
+export * from './offline-store-workgroup';

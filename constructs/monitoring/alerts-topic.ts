@@ -1,4 +1,4 @@
-import { type RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -18,11 +18,42 @@ export interface AlertsTopicProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** The AWS services that publish alerts, and the `aws:SourceArn` pattern of their resources in the topic's account. */
+const ALERT_SOURCES: Readonly<Record<string, (stack: Stack) => string>> = {
+  'cloudwatch.amazonaws.com': (stack) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+  'events.amazonaws.com': (stack) => stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }),
+};
+
+/**
+ * A topic whose `grantPublish` to CloudWatch or EventBridge adds a topic-policy allow scoped to this account's
+ * alarms or rules (`aws:SourceAccount`, `aws:SourceArn`), so every `SnsAction` and `targets.SnsTopic` that reaches
+ * it through aws-cdk-lib gets the confused-deputy conditions instead of an unconditioned service allow.
+ */
+class ScopedPublishTopic extends sns.Topic {
+  public override grantPublish(grantee: iam.IGrantable): iam.Grant {
+    const principal = grantee.grantPrincipal;
+    const sourceArn = principal instanceof iam.ServicePrincipal ? ALERT_SOURCES[principal.service] : undefined;
+    if (!sourceArn || !(principal instanceof iam.ServicePrincipal)) return super.grantPublish(grantee);
+    const stack = Stack.of(this);
+    const scoped = new iam.ServicePrincipal(principal.service, {
+      conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': sourceArn(stack) } },
+    });
+    // The key policy already lets these services use the key (see the constructor); no key statement here.
+    return iam.Grant.addToPrincipalOrResource({ grantee: scoped, actions: ['sns:Publish'], resourceArns: [this.topicArn], resource: this });
+  }
+}
+
 /**
  * The SNS topic all platform alarms and failure events go to: KMS-encrypted, publish only over TLS, with
- * optional email subscriptions. CloudWatch alarms and EventBridge rules can publish through the key policy.
+ * optional email subscriptions. Its topic policy lets CloudWatch alarms and EventBridge rules of this account and
+ * region publish (conditions `aws:SourceAccount` and `aws:SourceArn`), and its key policy lets both services use the
+ * key. A topic policy replaces SNS's default one, so without the CloudWatch allow no alarm could notify.
  */
 export class AlertsTopic extends Construct {
+  /**
+   * The topic. Its `grantPublish` to `cloudwatch.amazonaws.com` or `events.amazonaws.com` adds the scoped allow;
+   * to any other principal it is `sns.Topic`'s.
+   */
   public readonly topic: sns.Topic;
   public readonly encryptionKey: kms.IKey;
 
@@ -38,11 +69,13 @@ export class AlertsTopic extends Construct {
       removalPolicy: props.removalPolicy,
       servicePrincipals: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'],
     });
-    this.topic = new sns.Topic(this, 'Topic', {
+    this.topic = new ScopedPublishTopic(this, 'Topic', {
       displayName: props.displayName ?? 'ML platform alerts',
       masterKey: this.encryptionKey,
       enforceSSL: true,
     });
+    // Alarm actions (`SnsAction`) grant nothing themselves: the CloudWatch allow has to be in the topic policy.
+    for (const service of Object.keys(ALERT_SOURCES)) this.topic.grantPublish(new iam.ServicePrincipal(service));
     for (const e of emails) this.topic.addSubscription(new subscriptions.EmailSubscription(e));
   }
 

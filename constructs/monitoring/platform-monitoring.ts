@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
@@ -7,14 +7,23 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import {
-  type CustomMetricGroup, DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy,
+  type CustomMetricGroup, DefaultDashboardFactory, MonitoringFacade, noopAction,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
+import { acknowledge, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 /** What the dashboard needs of a SageMaker endpoint (`SageMakerEndpoint` has it). */
 export interface MonitoredEndpoint {
   readonly endpointName: string;
+  /**
+   * How the endpoint runs. Async endpoints publish no `Invocations` metrics, so they are watched through their
+   * async metrics (`InvocationsProcessed`, `InvocationFailures`, `ApproximateBacklogSize`, `HasBacklogWithoutCapacity`).
+   * @default 'real-time'
+   */
+  readonly mode?: 'real-time' | 'serverless' | 'async';
+  /** Production variants; async per-variant metrics are summed over them. @default ['AllTraffic'] */
+  readonly variantNames?: readonly string[];
   metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Model latency in microseconds. */
   metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
@@ -38,6 +47,12 @@ export interface MonitoredPipeline {
   readonly scheduleGroupName?: string;
   /** Rules that start the pipeline automatically (e.g. on drift), shown as their matched events. @default - none */
   readonly triggerRules?: events.IRule[];
+  /**
+   * Send each failed execution to the alarm topic (one message per execution). Turn it off when the pipeline
+   * notifies its own failures (`ModelDeliveryPipeline` does, per failed stage), so an incident notifies once.
+   * @default true
+   */
+  readonly notifyOnFailure?: boolean;
 }
 
 /** An EKS cluster running Ray. */
@@ -68,7 +83,10 @@ export interface ServingAlarmThresholds {
 }
 
 export interface PlatformMonitoringProps {
-  /** Dashboard name (also the prefix of alarm names). */
+  /**
+   * Dashboard name, also the prefix of every alarm name: `<dashboardName>-<kind>-<name>-<what>`, e.g.
+   * `acme-ml-dev-endpoint-churn-latency-p90` for endpoint `acme-ml-dev-churn` (the prefix is not repeated).
+   */
   readonly dashboardName: string;
   /** Topic every alarm (and each failed pipeline execution) notifies, e.g. the `AlertsTopic`'s topic. */
   readonly alarmTopic: sns.ITopic;
@@ -92,25 +110,28 @@ export interface PlatformMonitoringProps {
 
 /**
  * The platform's CloudWatch dashboard and alarms, built with cdk-monitoring-constructs: SageMaker endpoints
- * (invocations, p50/p90 latency, 4xx/5xx), Lambda inference (duration, errors, throttles, concurrency), model
- * pipelines (executions started/succeeded/failed, scheduled and drift-triggered starts), GPU instances (GPU and
- * GPU memory utilization) and EKS nodes/pods.
+ * (invocations, p50/p90 latency, 4xx/5xx; async endpoints: processed, failures, backlog), Lambda inference (duration,
+ * errors, throttles, concurrency), model pipelines (executions started/succeeded/failed, scheduled and drift-triggered
+ * starts), GPU instances (GPU and GPU memory utilization) and EKS nodes/pods.
  *
- * Alarms (to the alarm topic): per endpoint p90 latency and 5xx rate, per function p90 duration, error rate and
- * throttles, per pipeline failed executions; and the composite "serving degraded" alarm, in ALARM when any
- * serving alarm is.
+ * One notification per incident: the serving alarms (per endpoint p90 latency and 5xx rate, or failure rate and
+ * backlog without capacity when async; per function p90 duration, error rate and throttles) have no actions of their
+ * own and feed the composite "serving degraded" alarm, which alone notifies the alarm topic. A failed pipeline
+ * execution is sent to the topic by its EventBridge rule (unless the pipeline notifies itself); the failed-executions
+ * alarm only shows state on the dashboard.
  */
 export class PlatformMonitoring extends Construct {
   public readonly facade: MonitoringFacade;
   public readonly dashboard: cloudwatch.Dashboard;
-  /** Alarms on endpoints and inference functions (the composite's children). */
+  /** Alarms on endpoints and inference functions: the composite's children, without actions of their own. */
   public readonly servingAlarms: cloudwatch.IAlarm[];
   /** Composite alarm: any serving alarm is in ALARM. Undefined when nothing is served. */
   public readonly servingDegradedAlarm?: cloudwatch.CompositeAlarm;
-  /** One per pipeline: failed executions in a period. */
+  /** One per pipeline: failed executions in a period (dashboard state; the failure rule notifies). */
   public readonly pipelineFailureAlarms: cloudwatch.Alarm[] = [];
   /** EventBridge rules counting pipeline executions by state, per pipeline. */
   public readonly pipelineExecutionRules: Record<string, Record<'started' | 'succeeded' | 'failed', events.Rule>> = {};
+  private readonly prefix: string;
 
   constructor(scope: Construct, id: string, props: PlatformMonitoringProps) {
     super(scope, id);
@@ -135,10 +156,11 @@ export class PlatformMonitoring extends Construct {
       .intRange('thresholds.lambdaThrottles', t.lambdaThrottles, 1, 1000000)
       .throwIfInvalid();
 
-    const action = new SnsAlarmActionStrategy({ onAlarmTopic: props.alarmTopic });
+    this.prefix = props.dashboardName;
     const dashboards = new DefaultDashboardFactory(this, 'Dashboards', { dashboardNamePrefix: props.dashboardName, createDashboard: true });
+    // Serving alarms notify through the composite only (noopAction); every alarm gets an explicit, short name.
     this.facade = new MonitoringFacade(this, 'Facade', {
-      alarmFactoryDefaults: { alarmNamePrefix: props.dashboardName, actionsEnabled: true, action, datapointsToAlarm, evaluationPeriods },
+      alarmFactoryDefaults: { alarmNamePrefix: props.dashboardName, actionsEnabled: true, action: noopAction(), datapointsToAlarm, evaluationPeriods },
       metricFactoryDefaults: { period },
       dashboardFactory: dashboards,
     });
@@ -150,21 +172,28 @@ export class PlatformMonitoring extends Construct {
 
     for (const ep of props.sagemakerEndpoints ?? []) this.monitorEndpoint(ep, period, t.sagemakerLatencyP90 ?? Duration.seconds(1), sm5xx);
     for (const fn of props.inferenceFunctions ?? []) {
+      // Generated function names are tokens: then the construct id names it (its parent's when the id is generic).
+      const id = ['Function', 'Resource', 'Default'].includes(fn.node.id) && fn.node.scope ? fn.node.scope.node.id : fn.node.id;
+      const name = this.alarmName('lambda', this.shortName(fn.functionName, id));
       facade.monitorLambdaFunction({
         lambdaFunction: fn,
         humanReadableName: `Lambda inference ${fn.functionName}`,
         alarmFriendlyName: `LambdaInference-${fn.node.id}`,
         isIterator: false,
-        addLatencyP90Alarm: { Warning: { maxLatency: t.lambdaDurationP90 ?? Duration.seconds(2) } },
+        addLatencyP90Alarm: { Warning: { maxLatency: t.lambdaDurationP90 ?? Duration.seconds(2), alarmNameOverride: `${name}-duration-p90` } },
         // Errors as an average of the Errors metric: the share of invocations that failed (0-1).
-        addFaultRateAlarm: { Warning: { maxErrorRate: lambdaErrors / 100 } },
-        addThrottlesCountAlarm: { Warning: { maxErrorCount: (t.lambdaThrottles ?? 1) - 1 } },
+        addFaultRateAlarm: { Warning: { maxErrorRate: lambdaErrors / 100, alarmNameOverride: `${name}-error-rate` } },
+        addThrottlesCountAlarm: { Warning: { maxErrorCount: (t.lambdaThrottles ?? 1) - 1, alarmNameOverride: `${name}-throttles` } },
       });
     }
     this.servingAlarms = facade.createdAlarms().map((a) => a.alarm);
     const servingAlarmCount = alarmCount();
+    for (const a of this.servingAlarms) {
+      acknowledge(a, compliancePackIds('CloudWatchAlarmAction'),
+        'Child of the composite "serving degraded" alarm, which notifies the alarm topic: an action here would notify the same incident twice.');
+    }
 
-    for (const p of props.pipelines ?? []) this.monitorPipeline(p, period, props.alarmTopic, props.dashboardName);
+    for (const p of props.pipelines ?? []) this.monitorPipeline(p, period, props.alarmTopic);
     if ((props.gpuInstances ?? []).length > 0) this.monitorGpus(props.gpuInstances!);
     for (const c of props.eksClusters ?? []) this.monitorEks(c.clusterName, c.rayNamespace ?? 'ray');
 
@@ -181,7 +210,20 @@ export class PlatformMonitoring extends Construct {
     }
   }
 
+  /** `<prefix>-<kind>-<name>`: what every alarm name starts with. */
+  private alarmName(kind: string, name: string): string {
+    return `${this.prefix}-${kind}-${name}`;
+  }
+
+  /** A resource name without the dashboard prefix it usually repeats (`acme-ml-dev-churn` → `churn`); tokens fall back. */
+  private shortName(name: string, fallback: string): string {
+    if (Token.isUnresolved(name)) return fallback;
+    return name.startsWith(`${this.prefix}-`) && name.length > this.prefix.length + 1 ? name.slice(this.prefix.length + 1) : name;
+  }
+
   private monitorEndpoint(ep: MonitoredEndpoint, period: Duration, latencyP90: Duration, max5xxPercent: number): void {
+    if (ep.mode === 'async') return this.monitorAsyncEndpoint(ep, period, latencyP90, max5xxPercent);
+    const name = this.alarmName('endpoint', this.shortName(ep.endpointName, ep.endpointName));
     const invocations = ep.metricInvocations({ period, statistic: 'Sum', label: 'Invocations' });
     const errors5xx = ep.metric5xx({ period, statistic: 'Sum', label: '5xx' });
     const rate5xx = new cloudwatch.MathExpression({
@@ -199,9 +241,10 @@ export class PlatformMonitoring extends Construct {
           new cloudwatch.MathExpression({ expression: 'l50 / 1000', usingMetrics: { l50: ep.metricModelLatency({ period, statistic: 'p50' }) }, label: 'p50', period }),
           {
             metric: new cloudwatch.MathExpression({ expression: 'l90 / 1000', usingMetrics: { l90: ep.metricModelLatency({ period, statistic: 'p90' }) }, label: 'p90', period }),
-            alarmFriendlyName: `${ep.endpointName}-LatencyP90`,
+            alarmFriendlyName: 'LatencyP90',
             addAlarm: {
               Warning: {
+                alarmNameOverride: `${name}-latency-p90`,
                 threshold: latencyP90.toMilliseconds(),
                 comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 additionalDescription: `p90 model latency of endpoint ${ep.endpointName} above ${latencyP90.toMilliseconds()} ms`,
@@ -217,9 +260,10 @@ export class PlatformMonitoring extends Construct {
           errors5xx,
           {
             metric: rate5xx,
-            alarmFriendlyName: `${ep.endpointName}-5xxRate`,
+            alarmFriendlyName: '5xxRate',
             addAlarm: {
               Warning: {
+                alarmNameOverride: `${name}-5xx-rate`,
                 threshold: max5xxPercent,
                 comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 additionalDescription: `more than ${max5xxPercent}% of invocations of endpoint ${ep.endpointName} answered 5xx`,
@@ -232,7 +276,88 @@ export class PlatformMonitoring extends Construct {
     this.facade.monitorCustom({ alarmFriendlyName: `SageMaker-${ep.endpointName}`, humanReadableName: `SageMaker endpoint ${ep.endpointName}`, metricGroups: groups });
   }
 
-  private monitorPipeline(p: MonitoredPipeline, period: Duration, topic: sns.ITopic, prefix: string): void {
+  /**
+   * Async endpoints publish no `Invocations`/`InvocationsPerInstance`: they are watched through the share of
+   * processed requests that failed, the queue, and a queue that has no instance to run on (scale-from-zero stuck).
+   */
+  private monitorAsyncEndpoint(ep: MonitoredEndpoint, period: Duration, latencyP90: Duration, maxFailurePercent: number): void {
+    const name = this.alarmName('endpoint', this.shortName(ep.endpointName, ep.endpointName));
+    const variants = ep.variantNames && ep.variantNames.length > 0 ? ep.variantNames : ['AllTraffic'];
+    const m = (metricName: string, statistic: string, variantName?: string) => new cloudwatch.Metric({
+      namespace: 'AWS/SageMaker', metricName, statistic, period,
+      dimensionsMap: variantName ? { EndpointName: ep.endpointName, VariantName: variantName } : { EndpointName: ep.endpointName },
+    });
+    // InvocationsProcessed and InvocationFailures carry EndpointName + VariantName: summed over the variants.
+    const perVariant = (metricName: string, id: string, label: string) => new cloudwatch.MathExpression({
+      expression: variants.map((_, i) => `${id}${i}`).join(' + '),
+      usingMetrics: Object.fromEntries(variants.map((v, i) => [`${id}${i}`, m(metricName, 'Sum', v)])),
+      label, period,
+    });
+    const processed = perVariant('InvocationsProcessed', 'p', 'Processed');
+    const failures = perVariant('InvocationFailures', 'f', 'Failures');
+    // Whether InvocationsProcessed counts failed requests is not documented: dividing by the larger of the two keeps
+    // the rate within 0-100% either way.
+    const failureRate = new cloudwatch.MathExpression({
+      expression: 'IF(MAX([proc, fail]) > 0, 100 * fail / MAX([proc, fail]), 0)',
+      usingMetrics: { proc: processed, fail: failures },
+      label: 'Failure rate (%)', period,
+    });
+    const groups: CustomMetricGroup[] = [
+      { title: 'Requests (async)', metrics: [processed, failures] },
+      {
+        title: 'Queue',
+        metrics: [
+          m('ApproximateBacklogSize', 'Average'),
+          m('ApproximateAgeOfOldestRequest', 'Maximum'),
+          {
+            metric: m('HasBacklogWithoutCapacity', 'Maximum'),
+            alarmFriendlyName: 'BacklogWithoutCapacity',
+            addAlarm: {
+              Warning: {
+                alarmNameOverride: `${name}-backlog-without-capacity`,
+                threshold: 1,
+                comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                additionalDescription: `endpoint ${ep.endpointName} has queued requests and no instance to process them (scaling from zero failed or is stuck)`,
+              },
+            },
+          },
+        ],
+      },
+      {
+        title: 'Errors and latency',
+        metrics: [
+          {
+            metric: failureRate,
+            alarmFriendlyName: 'FailureRate',
+            addAlarm: {
+              Warning: {
+                alarmNameOverride: `${name}-failure-rate`,
+                threshold: maxFailurePercent,
+                comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                additionalDescription: `more than ${maxFailurePercent}% of the requests endpoint ${ep.endpointName} processed failed`,
+              },
+            },
+          },
+          {
+            // ModelLatency is among the metrics async endpoints do publish (microseconds; shown and alarmed in ms).
+            metric: new cloudwatch.MathExpression({ expression: 'l90 / 1000', usingMetrics: { l90: m('ModelLatency', 'p90', variants[0]) }, label: 'p90 model latency (ms)', period }),
+            alarmFriendlyName: 'LatencyP90',
+            addAlarm: {
+              Warning: {
+                alarmNameOverride: `${name}-latency-p90`,
+                threshold: latencyP90.toMilliseconds(),
+                comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                additionalDescription: `p90 model latency of endpoint ${ep.endpointName} above ${latencyP90.toMilliseconds()} ms`,
+              },
+            },
+          },
+        ],
+      },
+    ];
+    this.facade.monitorCustom({ alarmFriendlyName: `SageMaker-${ep.endpointName}`, humanReadableName: `SageMaker async endpoint ${ep.endpointName}`, metricGroups: groups });
+  }
+
+  private monitorPipeline(p: MonitoredPipeline, period: Duration, topic: sns.ITopic): void {
     const name = p.pipeline.pipelineName;
     const id = p.name ?? p.pipeline.node.id;
     const rule = (state: string, ruleId: string) => new events.Rule(this, `${id}${ruleId}`, {
@@ -245,23 +370,26 @@ export class PlatformMonitoring extends Construct {
     });
     const rules = { started: rule('STARTED', 'Started'), succeeded: rule('SUCCEEDED', 'Succeeded'), failed: rule('FAILED', 'Failed') };
     this.pipelineExecutionRules[id] = rules;
-    rules.failed.addTarget(new targets.SnsTopic(topic, {
-      message: events.RuleTargetInput.fromText(
-        `Model pipeline ${name} execution ${events.EventField.fromPath('$.detail.execution-id')} FAILED in ${events.EventField.fromPath('$.region')}.`),
-    }));
+    if (p.notifyOnFailure ?? true) {
+      rules.failed.addTarget(new targets.SnsTopic(topic, {
+        message: events.RuleTargetInput.fromText(
+          `Model pipeline ${name} execution ${events.EventField.fromPath('$.detail.execution-id')} FAILED in ${events.EventField.fromPath('$.region')}.`),
+      }));
+    }
     const matched = (r: events.IRule, label: string) => new cloudwatch.Metric({
       namespace: 'AWS/Events', metricName: 'MatchedEvents', dimensionsMap: { RuleName: r.ruleName }, statistic: 'Sum', period, label,
     });
     const failures = matched(rules.failed, 'Failed');
     const alarm = failures.createAlarm(this, `${id}FailedAlarm`, {
-      alarmName: `${prefix}-Pipeline-${id}-Failed`,
+      alarmName: `${this.alarmName('pipeline', id)}-failed`,
       alarmDescription: `Model pipeline ${name} has a failed execution`,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    alarm.addAlarmAction(new cwActions.SnsAction(topic));
+    acknowledge(alarm, compliancePackIds('CloudWatchAlarmAction'),
+      'Dashboard state only: each failed execution is already sent to the alarm topic by an EventBridge rule, with its execution id.');
     this.pipelineFailureAlarms.push(alarm);
 
     const triggers: cloudwatch.Metric[] = [];

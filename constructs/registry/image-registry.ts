@@ -2,10 +2,10 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { platformKey } from '../core/defaults';
 import { acknowledge } from '../core/nag';
-import { PropsValidator } from '../core/validation';
+import { PropsValidationError, PropsValidator } from '../core/validation';
 
 export interface ImageRegistryProps {
   /** Logical names of the repositories, e.g. `training`, `inference`. @default ['training', 'inference'] */
@@ -29,11 +29,72 @@ export interface ImageRegistryProps {
 
 const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
+/** ECR repositories by logical name: created by {@link ImageRegistry} or imported with {@link ImageRegistry.fromImageRegistryAttributes}. */
+export interface IImageRegistry extends IConstruct {
+  /** Repositories by logical name. */
+  readonly repositories: Readonly<Record<string, ecr.IRepository>>;
+  /** A repository by logical name; throws naming the known ones if it does not exist. */
+  repository(name: string): ecr.IRepository;
+  /** Pull from one repository, or all when no name is given. */
+  grantPull(grantee: iam.IGrantable, name?: string): iam.Grant;
+  /** Push to and pull from one repository, or all when no name is given. */
+  grantPush(grantee: iam.IGrantable, name?: string): iam.Grant;
+}
+
+/** Existing repositories (e.g. another stack's or account's), by logical name. */
+export interface ImageRegistryAttributes {
+  /** Repository ARNs by logical name, e.g. `{ training: 'arn:aws:ecr:…:repository/ml/training' }`. */
+  readonly repositoryArns: Readonly<Record<string, string>>;
+}
+
+/** What owned and imported registries share: lookup by name and the grants. */
+abstract class ImageRegistryBase extends Construct implements IImageRegistry {
+  public abstract readonly repositories: Readonly<Record<string, ecr.IRepository>>;
+
+  public repository(name: string): ecr.IRepository {
+    const repo = this.repositories[name];
+    if (!repo) {
+      const known = Object.keys(this.repositories);
+      const problem = `repository: "${name}" — not a repository of this registry; known: ${known.join(', ')}`;
+      throw new PropsValidationError(`ImageRegistry at "${this.node.path}": ${problem}`, [problem]);
+    }
+    return repo;
+  }
+
+  /**
+   * Pull from one repository, or all when no name is given. ECR decrypts KMS-encrypted layers through its own
+   * grant on the key, so pullers need no KMS permission.
+   */
+  public grantPull(grantee: iam.IGrantable, name?: string): iam.Grant {
+    return this.grantActions(grantee, name, PULL_ACTIONS);
+  }
+
+  public grantPush(grantee: iam.IGrantable, name?: string): iam.Grant {
+    return this.grantActions(grantee, name, [...PULL_ACTIONS, ...PUSH_ACTIONS]);
+  }
+
+  private grantActions(grantee: iam.IGrantable, name: string | undefined, actions: string[]): iam.Grant {
+    const grants = (name ? [this.repository(name)] : Object.values(this.repositories)).map((repo) => repo.grant(grantee, ...actions));
+    const token = grantAuthorizationToken(grantee);
+    return grants.reduce((all, g) => all.combine(g), token);
+  }
+}
+
 /**
  * ECR repositories for training and inference images: scan on push, immutable tags, KMS encryption,
  * lifecycle rules (keep the last N tagged images, expire untagged ones), optional cross-account pull.
  */
-export class ImageRegistry extends Construct {
+export class ImageRegistry extends ImageRegistryBase {
+  /** Uses existing repositories, in this or another stack or account (no resources are created). */
+  public static fromImageRegistryAttributes(scope: Construct, id: string, attrs: ImageRegistryAttributes): IImageRegistry {
+    class Imported extends ImageRegistryBase {
+      public readonly repositories: Readonly<Record<string, ecr.IRepository>> = Object.fromEntries(
+        Object.entries(attrs.repositoryArns).map(([name, arn]) => [name, ecr.Repository.fromRepositoryArn(this, name, arn)]),
+      );
+    }
+    return new Imported(scope, id);
+  }
+
   public readonly encryptionKey: kms.IKey;
   /** Repositories by logical name. */
   public readonly repositories: Readonly<Record<string, ecr.Repository>>;
@@ -85,28 +146,6 @@ export class ImageRegistry extends Construct {
     }
     this.repositories = repositories;
   }
-
-  /** A repository by logical name; throws naming the known ones if it does not exist. */
-  public repository(name: string): ecr.IRepository {
-    const repo = this.repositories[name];
-    if (!repo) throw new Error(`ImageRegistry at "${this.node.path}": no repository "${name}"; known: ${Object.keys(this.repositories).join(', ')}`);
-    return repo;
-  }
-
-  /**
-   * Pull from one repository, or all when no name is given. ECR decrypts KMS-encrypted layers through its own
-   * grant on the key, so pullers need no KMS permission.
-   */
-  public grantPull(grantee: iam.IGrantable, name?: string): void {
-    for (const repo of name ? [this.repository(name)] : Object.values(this.repositories)) repo.grant(grantee, ...PULL_ACTIONS);
-    grantAuthorizationToken(grantee);
-  }
-
-  /** Push to and pull from one repository, or all when no name is given. */
-  public grantPush(grantee: iam.IGrantable, name?: string): void {
-    for (const repo of name ? [this.repository(name)] : Object.values(this.repositories)) repo.grant(grantee, ...PULL_ACTIONS, ...PUSH_ACTIONS);
-    grantAuthorizationToken(grantee);
-  }
 }
 
 const PULL_ACTIONS = ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'];
@@ -116,16 +155,15 @@ const PUSH_ACTIONS = ['ecr:PutImage', 'ecr:InitiateLayerUpload', 'ecr:UploadLaye
  * `ecr:GetAuthorizationToken` has no resource-level permissions, so it needs `Resource: *`. It goes into a policy
  * of its own on the role, so the acknowledgement covers that one statement and nothing else the role is granted.
  */
-function grantAuthorizationToken(grantee: iam.IGrantable): void {
+function grantAuthorizationToken(grantee: iam.IGrantable): iam.Grant {
   const principal = grantee.grantPrincipal;
+  const statement = new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] });
   if (!(principal instanceof iam.Role)) {
-    iam.Grant.addToPrincipal({ grantee, actions: ['ecr:GetAuthorizationToken'], resourceArns: ['*'] });
-    return;
+    return iam.Grant.addToPrincipal({ grantee, actions: ['ecr:GetAuthorizationToken'], resourceArns: ['*'] });
   }
-  if (principal.node.tryFindChild('EcrAuthorizationToken')) return;
-  const policy = new iam.Policy(principal, 'EcrAuthorizationToken', {
-    roles: [principal],
-    statements: [new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] })],
-  });
-  acknowledge(policy, ['AwsSolutions-IAM5[Resource::*]'], 'ecr:GetAuthorizationToken does not support resource-level permissions; image pulls themselves are granted per repository.');
+  if (!principal.node.tryFindChild('EcrAuthorizationToken')) {
+    const policy = new iam.Policy(principal, 'EcrAuthorizationToken', { roles: [principal], statements: [statement] });
+    acknowledge(policy, ['AwsSolutions-IAM5[Resource::*]'], 'ecr:GetAuthorizationToken does not support resource-level permissions; image pulls themselves are granted per repository.');
+  }
+  return iam.Grant.drop(grantee, 'ecr:GetAuthorizationToken (in the role\'s EcrAuthorizationToken policy)');
 }

@@ -9,7 +9,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
@@ -19,7 +18,7 @@ import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { acknowledge, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
-import { modelApprovalCode } from './model-approval-code';
+import { handlerCode } from '../core/handler-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { type IModelEndpoint } from './sagemaker-endpoint';
 
@@ -85,7 +84,7 @@ export class ModelRegistry extends Construct {
   public readonly modelPackageGroupName: string;
   public readonly modelPackageGroupArn: string;
   /** Present with `deployment`. */
-  public readonly handler?: nodejs.NodejsFunction;
+  public readonly handler?: lambda.Function;
   public readonly queue?: sqs.Queue;
   public readonly deadLetterQueue?: sqs.Queue;
   public readonly approvalRule?: events.Rule;
@@ -258,10 +257,9 @@ export class ModelRegistry extends Construct {
       securityGroups = [sg];
     }
 
-    const fn = new nodejs.NodejsFunction(this, 'Handler', {
+    const fn = new lambda.Function(this, 'Handler', {
       description: `Deploys approved versions of ${groupName} to ${endpointName}`,
-      // lambda/model-approval/index.ts, bundled by esbuild (in process, see modelApprovalCode).
-      code: modelApprovalCode(),
+      code: handlerCode('model-approval'),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -1,8 +1,8 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { platformKey } from '../core/defaults';
 import { acknowledge, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
 import * as perms from './perms';
@@ -31,6 +31,82 @@ export interface DataLakeProps {
 /** The buckets of a data lake, by role. */
 export type DataLakeZone = 'raw' | 'processed' | 'artifacts';
 
+/** A data lake: created by {@link DataLake}, or imported with {@link DataLake.fromDataLakeAttributes}. */
+export interface IDataLake extends IConstruct {
+  /** Key of the data and artifact buckets. */
+  readonly encryptionKey: kms.IKey;
+  readonly rawBucket: s3.IBucket;
+  readonly processedBucket: s3.IBucket;
+  readonly artifactsBucket: s3.IBucket;
+  /** The bucket of a zone. */
+  bucket(zone: DataLakeZone): s3.IBucket;
+  /** Read raw and processed data (and decrypt with the key). */
+  grantReadData(grantee: iam.IGrantable): iam.Grant;
+  /** Read, write and delete raw and processed data and features. */
+  grantWriteData(grantee: iam.IGrantable): iam.Grant;
+  /** Read model artifacts. */
+  grantReadArtifacts(grantee: iam.IGrantable): iam.Grant;
+  /** Read and write model artifacts (no delete: artifacts are versioned and kept). */
+  grantWriteArtifacts(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** An existing data lake (e.g. another stack's or account's): its buckets and key. */
+export interface DataLakeAttributes {
+  /** Name of the raw data bucket. */
+  readonly rawBucketName: string;
+  /** Name of the processed data and features bucket. */
+  readonly processedBucketName: string;
+  /** Name of the model artifacts bucket. */
+  readonly artifactsBucketName: string;
+  /** ARN of the KMS key the buckets are encrypted with. */
+  readonly encryptionKeyArn: string;
+}
+
+/** What owned and imported data lakes share: zone lookup and the grants. */
+abstract class DataLakeBase extends Construct implements IDataLake {
+  public abstract readonly encryptionKey: kms.IKey;
+  public abstract readonly rawBucket: s3.IBucket;
+  public abstract readonly processedBucket: s3.IBucket;
+  public abstract readonly artifactsBucket: s3.IBucket;
+
+  public bucket(zone: DataLakeZone): s3.IBucket {
+    return { raw: this.rawBucket, processed: this.processedBucket, artifacts: this.artifactsBucket }[zone];
+  }
+
+  public grantReadData(grantee: iam.IGrantable): iam.Grant {
+    return this.grantObjects(grantee, [this.rawBucket, this.processedBucket], false, false);
+  }
+
+  public grantWriteData(grantee: iam.IGrantable): iam.Grant {
+    return this.grantObjects(grantee, [this.rawBucket, this.processedBucket], true, true);
+  }
+
+  public grantReadArtifacts(grantee: iam.IGrantable): iam.Grant {
+    return this.grantObjects(grantee, [this.artifactsBucket], false, false);
+  }
+
+  public grantWriteArtifacts(grantee: iam.IGrantable): iam.Grant {
+    return this.grantObjects(grantee, [this.artifactsBucket], true, false);
+  }
+
+  private grantObjects(grantee: iam.IGrantable, buckets: s3.IBucket[], write: boolean, del: boolean): iam.Grant {
+    const objectArns = buckets.map((b) => b.arnForObjects('*'));
+    const objects = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...perms.S3_READ_OBJECT_ACTIONS, ...(write ? perms.S3_WRITE_OBJECT_ACTIONS : []), ...(del ? perms.S3_DELETE_OBJECT_ACTIONS : [])],
+      resourceArns: objectArns,
+    });
+    const listing = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...perms.S3_LIST_ACTIONS, ...(write ? perms.S3_WRITE_BUCKET_ACTIONS : [])],
+      resourceArns: buckets.map((b) => b.bucketArn),
+    });
+    const key = this.encryptionKey.grant(grantee, ...(write ? perms.KMS_WRITE_ACTIONS : perms.KMS_READ_ACTIONS));
+    acknowledgeResourceWildcards(grantee.grantPrincipal, objectArns, perms.OBJECT_WILDCARD_REASON);
+    return objects.combine(listing).combine(key);
+  }
+}
+
 /**
  * Data lake and model artifact store: `raw` data, `processed` data and features, and model `artifacts`,
  * each KMS-encrypted with a customer-managed key, TLS-only, versioned, private, logged to a server access log
@@ -39,7 +115,18 @@ export type DataLakeZone = 'raw' | 'processed' | 'artifacts';
  * Usable as a DVC remote: `dvc remote add -d lake s3://<RawBucketName>/dvc` (DVC reads the AWS credentials
  * of the caller; grant it with {@link grantReadData}/{@link grantWriteData}).
  */
-export class DataLake extends Construct {
+export class DataLake extends DataLakeBase {
+  /** Uses an existing data lake's buckets and key, in this or another stack or account (no resources are created). */
+  public static fromDataLakeAttributes(scope: Construct, id: string, attrs: DataLakeAttributes): IDataLake {
+    class Imported extends DataLakeBase {
+      public readonly encryptionKey = kms.Key.fromKeyArn(this, 'Key', attrs.encryptionKeyArn);
+      public readonly rawBucket = s3.Bucket.fromBucketAttributes(this, 'Raw', { bucketName: attrs.rawBucketName, encryptionKey: this.encryptionKey });
+      public readonly processedBucket = s3.Bucket.fromBucketAttributes(this, 'Processed', { bucketName: attrs.processedBucketName, encryptionKey: this.encryptionKey });
+      public readonly artifactsBucket = s3.Bucket.fromBucketAttributes(this, 'Artifacts', { bucketName: attrs.artifactsBucketName, encryptionKey: this.encryptionKey });
+    }
+    return new Imported(scope, id);
+  }
+
   public readonly encryptionKey: kms.IKey;
   public readonly rawBucket: s3.Bucket;
   public readonly processedBucket: s3.Bucket;
@@ -136,46 +223,5 @@ export class DataLake extends Construct {
       resources: [this.accessLogsBucket.arnForObjects(`${prefix}*`)],
       conditions: { ArnLike: { 'aws:SourceArn': source.bucketArn }, StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
     }));
-  }
-
-  /** The bucket of a zone. */
-  public bucket(zone: DataLakeZone): s3.IBucket {
-    return { raw: this.rawBucket, processed: this.processedBucket, artifacts: this.artifactsBucket }[zone];
-  }
-
-  /** Read raw and processed data (and decrypt with the key). */
-  public grantReadData(grantee: iam.IGrantable): void {
-    this.grantObjects(grantee, [this.rawBucket, this.processedBucket], false, false);
-  }
-
-  /** Read, write and delete raw and processed data and features. */
-  public grantWriteData(grantee: iam.IGrantable): void {
-    this.grantObjects(grantee, [this.rawBucket, this.processedBucket], true, true);
-  }
-
-  /** Read model artifacts. */
-  public grantReadArtifacts(grantee: iam.IGrantable): void {
-    this.grantObjects(grantee, [this.artifactsBucket], false, false);
-  }
-
-  /** Read and write model artifacts (no delete: artifacts are versioned and kept). */
-  public grantWriteArtifacts(grantee: iam.IGrantable): void {
-    this.grantObjects(grantee, [this.artifactsBucket], true, false);
-  }
-
-  private grantObjects(grantee: iam.IGrantable, buckets: s3.IBucket[], write: boolean, del: boolean): void {
-    const objectArns = buckets.map((b) => b.arnForObjects('*'));
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...perms.S3_READ_OBJECT_ACTIONS, ...(write ? perms.S3_WRITE_OBJECT_ACTIONS : []), ...(del ? perms.S3_DELETE_OBJECT_ACTIONS : [])],
-      resourceArns: objectArns,
-    });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...perms.S3_LIST_ACTIONS, ...(write ? perms.S3_WRITE_BUCKET_ACTIONS : [])],
-      resourceArns: buckets.map((b) => b.bucketArn),
-    });
-    this.encryptionKey.grant(grantee, ...(write ? perms.KMS_WRITE_ACTIONS : perms.KMS_READ_ACTIONS));
-    acknowledgeResourceWildcards(grantee.grantPrincipal, objectArns, perms.OBJECT_WILDCARD_REASON);
   }
 }

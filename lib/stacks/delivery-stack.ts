@@ -18,6 +18,8 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly dataLake: DataLake;
   readonly registry: ImageRegistry;
   readonly alertsTopic: sns.ITopic;
+  /** Environment of the training jobs, e.g. `MLFLOW_TRACKING_URI` of the Experiments stack. @default - none */
+  readonly trainingEnvironment?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -68,6 +70,7 @@ export class DeliveryStack extends PlatformStack {
           metricRegex: p.evaluation.metricRegex,
           threshold: p.evaluation.threshold,
           direction: p.evaluation.direction,
+          environment: props.trainingEnvironment,
         },
         scanFailOnSeverity: p.scan.failOnSeverity,
         scanMaxFindings: p.scan.maxFindings,

@@ -14,6 +14,8 @@ export interface EksTrainingProps {
   readonly workloadSubnets: ec2.SubnetSelection;
   /** Ray pods read the data lake and write model artifacts. */
   readonly dataLake: DataLake;
+  /** Environment of every pod of the default RayCluster, e.g. `MLFLOW_TRACKING_URI`. @default - none */
+  readonly rayPodEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -79,6 +81,7 @@ export class EksTraining extends Construct {
       name: 'default',
       namespace: ray.namespace,
       serviceAccountName: this.rayServiceAccount.serviceAccountName,
+      podEnv: props.rayPodEnv,
       head: {
         cpu: ray.head.cpu,
         memory: ray.head.memory,

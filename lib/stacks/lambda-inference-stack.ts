@@ -53,7 +53,9 @@ export class LambdaInferenceStack extends PlatformStack {
       canaryDeployments: c.canary.enabled,
       deploymentConfig: DEPLOYMENT_CONFIGS[c.canary.deploymentConfig],
       latencyAlarmThreshold: Duration.millis(c.canary.latencyAlarmMs),
-      alarmTopic: props.alertsTopic,
+      // With monitoring on, the Monitoring stack's "serving degraded" composite notifies about this function; its own
+      // (canary) alarms notifying too would page twice for one incident.
+      alarmTopic: props.config.monitoring.enabled ? undefined : props.alertsTopic,
       frontDoor: FRONT_DOORS[frontDoor.kind],
       authorization: frontDoor.auth === 'jwt' ? { type: 'jwt', issuer: frontDoor.jwtIssuer!, audience: frontDoor.jwtAudience! } : { type: 'iam' },
       throttleRateLimit: frontDoor.throttleRateLimit,

@@ -92,7 +92,9 @@ export class SageMakerStack extends PlatformStack {
           bakeTime: Duration.minutes(g.bakeMinutes),
         } : undefined,
         alarms: g ? { latencyThreshold: Duration.millis(g.latencyAlarmMs), errorThreshold: g.errorAlarmCount } : undefined,
-        alarmTopic: props.alertsTopic,
+        // With monitoring on, the Monitoring stack's "serving degraded" composite notifies about this endpoint; its own
+        // (rollback) alarms notifying too would page twice for one incident.
+        alarmTopic: props.config.monitoring.enabled ? undefined : props.alertsTopic,
         vpc: instanceBased ? props.vpc : undefined,
         vpcSubnets: instanceBased ? props.workloadSubnets : undefined,
         networkIsolation: e.networkIsolation,

@@ -15,6 +15,17 @@ function pinnedImage(imageId: string): ec2.IMachineImage {
   return { getImage: () => ({ imageId, osType: ec2.OperatingSystemType.LINUX, userData: ec2.UserData.forLinux() }) };
 }
 
+/** Where GPU boxes get the training environment, for every login shell (SSM sessions included). */
+export const PROFILE_SCRIPT = '/etc/profile.d/cdk-mlops-training.sh';
+
+/** User-data lines writing `environment` as exports to {@link PROFILE_SCRIPT} (none when empty). */
+function profileScript(environment: Readonly<Record<string, string>>): string[] {
+  const entries = Object.entries(environment);
+  if (entries.length === 0) return [];
+  // Values are ARNs and similar (no single quotes); quoting keeps the shell from expanding anything in them.
+  return [`cat > ${PROFILE_SCRIPT} <<'PROFILE'`, ...entries.map(([k, v]) => `export ${k}='${v}'`), 'PROFILE', `chmod 644 ${PROFILE_SCRIPT}`];
+}
+
 export interface TrainingStackProps extends PlatformStackProps {
   /** The stage's VPC (NetworkStack). */
   readonly vpc: ec2.IVpc;
@@ -26,6 +37,11 @@ export interface TrainingStackProps extends PlatformStackProps {
   readonly registry: ImageRegistry;
   /** Topic told about idle auto-stops and other training alarms (AlertsStack). @default - none */
   readonly alertsTopic?: sns.ITopic;
+  /**
+   * Environment every training process gets (GPU boxes through `/etc/profile.d`, Ray pods through the container env),
+   * e.g. `MLFLOW_TRACKING_URI` of the Experiments stack. @default - none
+   */
+  readonly trainingEnvironment?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -79,6 +95,7 @@ export class TrainingStack extends PlatformStack {
           allowAllOutbound: c.allowAllOutbound,
           dataLake: this.dataLake,
           imageRegistry: this.registry,
+          userDataCommands: profileScript(props.trainingEnvironment ?? {}),
         });
         instances[c.name] = box;
         const outputId = c.name.replace(/[^A-Za-z0-9]/g, '');
@@ -96,7 +113,9 @@ export class TrainingStack extends PlatformStack {
     }
 
     if (props.config.eks.enabled) {
-      this.eksTraining = new EksTraining(this, 'Eks', { config: props.config, vpc: this.vpc, workloadSubnets: this.workloadSubnets, dataLake: this.dataLake });
+      this.eksTraining = new EksTraining(this, 'Eks', {
+        config: props.config, vpc: this.vpc, workloadSubnets: this.workloadSubnets, dataLake: this.dataLake, rayPodEnv: props.trainingEnvironment,
+      });
     }
   }
 }

@@ -3,11 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-// Runs bin/app.ts the way `cdk synth` does, for what a user sees when config is wrong.
+// Runs the app entry of cdk.json the way `cdk synth` does, for what a user sees when config is wrong.
 const root = path.join(__dirname, '..', '..');
+const [command, ...args] = (JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')).app as string).split(' ');
 function runApp(context: Record<string, string>) {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-bin-'));
-  const result = spawnSync(process.execPath, ['--require', 'tsx/cjs', 'bin/app.ts'], {
+  const result = spawnSync(command === 'node' ? process.execPath : command, args, {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },

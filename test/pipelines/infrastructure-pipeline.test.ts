@@ -47,7 +47,7 @@ describe('InfrastructurePipelineStack from the built-in configs (offline, S3 sou
     t.hasResourceProperties('AWS::CodePipeline::Pipeline', { PipelineType: 'V2', ArtifactStore: { EncryptionKey: { Type: 'KMS' } } });
     t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     t.hasResourceProperties('AWS::CodeBuild::Project', {
-      Source: { BuildSpec: Match.stringLikeRegexp('"npm ci",\\s*"npm test",\\s*"npx cdk synth --quiet"') },
+      Source: { BuildSpec: Match.stringLikeRegexp('"npm ci",\\s*"npm test",\\s*"npx cdk synth --quiet -c pipeline=true"') },
     });
   });
 

@@ -58,6 +58,12 @@ export interface RayClusterSpecOptions {
   readonly workerGroups?: RayWorkerGroupOptions[];
   /** Service account of every Ray pod (gives them AWS access through Pod Identity). @default - the namespace's default */
   readonly serviceAccountName?: string;
+  /**
+   * Environment of every Ray container, head and workers (e.g. `MLFLOW_TRACKING_URI`, so tasks on any pod log to
+   * MLflow). The head's own `head.env` wins for a name in both.
+   * @default - none
+   */
+  readonly podEnv?: Readonly<Record<string, string>>;
   /** Ray version the operator assumes. Must match the images. @default RAY_VERSION */
   readonly rayVersion?: string;
   /** Image of head and CPU workers. @default RAY_IMAGE */
@@ -90,6 +96,9 @@ function checkImage(v: PropsValidator, prop: string, image: string): void {
 export function validateRayClusterSpec(v: PropsValidator, prefix: string, o: RayClusterSpecOptions): void {
   checkResources(v, `${prefix}.head`, o.head.cpu, o.head.memory);
   v.intRange(`${prefix}.head.numCpus`, o.head.numCpus, 0, 1024);
+  for (const name of Object.keys(o.podEnv ?? {})) {
+    v.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(name), `${prefix}.podEnv`, name, 'variable names must be letters, digits and underscores, not starting with a digit');
+  }
   for (const name of Object.keys(o.head.env ?? {})) {
     v.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(name), `${prefix}.head.env`, name, 'variable names must be letters, digits and underscores, not starting with a digit');
   }
@@ -174,8 +183,9 @@ export function renderRayClusterSpec(o: RayClusterSpecOptions): Manifest {
     { containerPort: 10001, name: 'client' },
     { containerPort: 8080, name: 'metrics' },
   ]);
-  const headEnv = Object.entries(o.head.env ?? {});
+  const headEnv = Object.entries({ ...o.podEnv, ...o.head.env });
   if (headEnv.length > 0) head.env = headEnv.map(([name, value]) => ({ name, value }));
+  const workerEnv = Object.entries(o.podEnv ?? {}).map(([name, value]) => ({ name, value }));
   return {
     rayVersion: o.rayVersion ?? RAY_VERSION,
     enableInTreeAutoscaling: autoscaling,
@@ -196,6 +206,7 @@ export function renderRayClusterSpec(o: RayClusterSpecOptions): Manifest {
       const gpus = g.gpus ?? 0;
       const cap = gpus > 0 ? g.gpuCapacity : undefined;
       const worker = container('ray-worker', g.image ?? (gpus > 0 ? gpuImage : image), g.cpu, g.memory, gpus, []);
+      if (workerEnv.length > 0) worker.env = workerEnv;
       const tolerations = cap ? [{ key: cap.taint.key, operator: 'Equal', value: cap.taint.value, effect: cap.taint.effect }] : undefined;
       const min = g.minReplicas ?? 0;
       return {

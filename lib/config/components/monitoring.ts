@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   FEATURE_GROUP_NAME, FEATURE_NAME, FEATURE_TYPES, featureDefinitionProblems,
 } from '../../../constructs/features/feature-group';
-import { MLFLOW_SIZES } from '../../../constructs/experiments/mlflow-tracking-server';
+import { MLFLOW_DEFAULT_VERSION, MLFLOW_SIZES } from '../../../constructs/experiments/mlflow-tracking-server';
 import { intRange, type StageDefaults } from '../common';
 
 /** Thresholds of the serving alarms; each alarm fires after `datapointsToAlarm` of `evaluationPeriods` bad periods. */
@@ -35,8 +35,11 @@ export const mlflowConfig = z.strictObject({
   enabled: z.boolean(),
   /** Server size: Small (up to ~25 users), Medium (~50), Large (~100). */
   size: z.enum(MLFLOW_SIZES, { error: `must be one of ${MLFLOW_SIZES.join(', ')}` }),
-  /** MLflow version, e.g. 2.16.2 or 3.0; leave out for the latest SageMaker offers. */
-  version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, { error: 'must be an MLflow version such as 2.16.2 or 3.0' }).optional(),
+  /**
+   * MLflow version of the server, e.g. 3.0 or 2.16.2 (major 2 or 3): pinned, because the grants training code gets
+   * follow its major version (MLflow 3's log_model needs the logged-model APIs). Clients install the same major.
+   */
+  version: z.string().regex(/^[23]\.\d+(\.\d+)?$/, { error: 'must be an MLflow version with major 2 or 3, such as 3.0 or 2.16.2' }),
   /** Register logged models in the SageMaker model registry automatically. */
   automaticModelRegistration: z.boolean(),
   /** Weekly maintenance window start in UTC, e.g. Sun:03:30. */
@@ -47,7 +50,7 @@ export type MlflowConfig = z.infer<typeof mlflowConfig>;
 export const featureGroupConfig = z.strictObject({
   /** Feature group name (1-64 letters, digits, "_" and "-"). */
   name: z.string().regex(FEATURE_GROUP_NAME, { error: 'must be 1-64 letters, digits, "_" and "-", starting and ending with a letter or digit' }),
-  /** What the group holds. */
+  /** What the group holds. Create-only: changing it later replaces the group, which fails for a named group. */
   description: z.string().max(128, { error: 'must be at most 128 characters' }).optional(),
   /** Feature identifying a record (Integral or String). */
   recordIdentifier: z.string(),
@@ -62,6 +65,11 @@ export const featureGroupConfig = z.strictObject({
   onlineStore: z.boolean(),
   /** Days records live in the online store. */
   onlineTtlDays: intRange(1, 3650, ' days').optional(),
+  /**
+   * Names of existing IAM roles in the stage's account that ingest records (sagemaker:PutRecord), e.g. the role of an
+   * ETL job. The platform's own training principals (training jobs, Ray pods, GPU boxes) read the offline store.
+   */
+  ingestRoles: z.array(z.string().regex(/^[\w+=,.@-]{1,64}$/, { error: 'must be an IAM role name (1-64 letters, digits and +=,.@_-), not an ARN' })).optional(),
 }).superRefine((g, ctx) => {
   // The same rules the FeatureGroup construct applies, reported at the config key.
   const problems = featureDefinitionProblems({
@@ -106,7 +114,7 @@ export const monitoringConfig = z.strictObject({
 });
 export type MonitoringConfig = z.infer<typeof monitoringConfig>;
 
-const mlflowOff: MlflowConfig = { enabled: false, size: 'Small', automaticModelRegistration: false, weeklyMaintenanceWindowStart: 'Sun:03:30' };
+const mlflowOff: MlflowConfig = { enabled: false, size: 'Small', version: MLFLOW_DEFAULT_VERSION, automaticModelRegistration: false, weeklyMaintenanceWindowStart: 'Sun:03:30' };
 
 /**
  * Dashboard and alarms on in every stage (a few dollars a month). Thresholds tighten towards prod. The MLflow

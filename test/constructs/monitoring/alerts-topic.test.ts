@@ -1,4 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NIST80053R5Checks } from 'cdk-nag';
 import { AlertsTopic } from '../../../constructs';
@@ -9,6 +11,8 @@ describe('AlertsTopic', () => {
   const alerts = new AlertsTopic(stack, 'Alerts', { emails: ['ml-oncall@example.com'] });
   const publisher = new iam.Role(stack, 'Publisher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   alerts.grantPublish(publisher);
+  // What every EventBridge → SNS target does: aws-cdk-lib calls topic.grantPublish(events.amazonaws.com).
+  new events.Rule(stack, 'Failures', { eventPattern: { source: ['aws.codepipeline'] }, targets: [new targets.SnsTopic(alerts.topic)] });
   let t: Template;
   beforeAll(() => {
     t = template(stack);
@@ -23,6 +27,20 @@ describe('AlertsTopic', () => {
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
+  });
+
+  test('the topic policy lets this account\'s alarms and rules publish, and no service without conditions', () => {
+    const statements: { Effect: string; Principal: unknown; Condition?: Record<string, Record<string, unknown>> }[] =
+      Object.values(t.findResources('AWS::SNS::TopicPolicy'))[0].Properties.PolicyDocument.Statement;
+    const allows = statements.filter((s) => s.Effect === 'Allow');
+    const scoped = (resource: string) => ({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${resource.split(':')[0]}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource.split(':').slice(1).join(':')}`]] } },
+    });
+    expect(allows.map((s) => [s.Principal, s.Condition])).toEqual([
+      [{ Service: 'cloudwatch.amazonaws.com' }, scoped('cloudwatch:alarm:*')],
+      [{ Service: 'events.amazonaws.com' }, scoped('events:rule/*')],
+    ]);
   });
 
   test('CloudWatch alarms and EventBridge may use the key', () => {

@@ -20,6 +20,13 @@ class Endpoint implements MonitoredEndpoint {
   metric5xx(p?: cloudwatch.MetricOptions) { return this.m('Invocation5XXErrors', p); }
   metric4xx(p?: cloudwatch.MetricOptions) { return this.m('Invocation4XXErrors', p); }
 }
+/** An async endpoint: SageMaker publishes no Invocations metrics for it, so asking for them is a test failure. */
+class AsyncEndpoint extends Endpoint {
+  readonly mode = 'async' as const;
+  readonly variantNames = ['primary', 'canary'];
+  override metricInvocations(): cloudwatch.Metric { throw new Error('async endpoints publish no Invocations metric'); }
+  override metric5xx(): cloudwatch.Metric { throw new Error('the 5xx rate needs Invocations, which async endpoints do not publish'); }
+}
 const gpu = (instanceId: string): MonitoredGpuInstance => ({
   instanceId,
   metricGpuUtilization: (p) => new cloudwatch.Metric({ namespace: 'CdkMlops/GPU', metricName: 'nvidia_smi_utilization_gpu', dimensionsMap: { InstanceId: instanceId }, ...p }),
@@ -38,7 +45,7 @@ describe('PlatformMonitoring with every source', () => {
   const monitoring = new PlatformMonitoring(stack, 'Monitoring', {
     dashboardName: 'mlops-dev',
     alarmTopic: alerts.topic,
-    sagemakerEndpoints: [new Endpoint('mlops-dev-model')],
+    sagemakerEndpoints: [new Endpoint('mlops-dev-model'), new AsyncEndpoint('mlops-dev-batch')],
     inferenceFunctions: [fn],
     pipelines: [{ pipeline, scheduleGroupName: 'mlops-dev-retraining', triggerRules: [driftRule] }],
     gpuInstances: [gpu('i-0123456789abcdef0')],
@@ -81,22 +88,51 @@ describe('PlatformMonitoring with every source', () => {
     expect(threshold('Throttles')).toBe(4);
   });
 
-  test('every alarm notifies the alerts topic', () => {
-    const topic = stack.getLogicalId(alerts.topic.node.defaultChild as never);
-    for (const a of alarmsOf(t)) expect(a.AlarmActions).toEqual([{ Ref: topic }]);
+  test('async endpoint: failure rate over processed requests (summed over variants), backlog without capacity, p90 latency', () => {
+    const byName = (n: string) => alarmsOf(t).find((a) => a.AlarmName === n)!;
+    const rate = JSON.stringify(byName('mlops-dev-endpoint-batch-failure-rate'));
+    for (const s of ['"MetricName":"InvocationFailures"', '"MetricName":"InvocationsProcessed"', '"Value":"primary"', '"Value":"canary"', 'MAX([proc, fail])']) expect(rate).toContain(s);
+    expect(rate).not.toContain('"MetricName":"Invocations"');
+    expect(byName('mlops-dev-endpoint-batch-failure-rate')).toMatchObject({ Threshold: 2, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(byName('mlops-dev-endpoint-batch-backlog-without-capacity')).toMatchObject({
+      MetricName: 'HasBacklogWithoutCapacity', Dimensions: [{ Name: 'EndpointName', Value: 'mlops-dev-batch' }], Statistic: 'Maximum', Threshold: 1,
+    });
+    expect(JSON.stringify(byName('mlops-dev-endpoint-batch-latency-p90'))).toContain('"MetricName":"ModelLatency"');
+    const b = body(t);
+    for (const s of ['ApproximateBacklogSize', 'ApproximateAgeOfOldestRequest', 'SageMaker async endpoint mlops-dev-batch']) expect(b).toContain(s);
   });
 
-  test('composite "serving degraded" alarm: any of the five serving alarms, notifies the topic', () => {
-    expect(monitoring.servingAlarms).toHaveLength(5);
+  test('alarm names are <dashboard>-<kind>-<name>-<what>, without the repeated prefix', () => {
+    expect(alarmsOf(t).map((a) => a.AlarmName).sort()).toEqual([
+      'mlops-dev-endpoint-batch-backlog-without-capacity', 'mlops-dev-endpoint-batch-failure-rate', 'mlops-dev-endpoint-batch-latency-p90',
+      'mlops-dev-endpoint-model-5xx-rate', 'mlops-dev-endpoint-model-latency-p90',
+      'mlops-dev-lambda-Fn-duration-p90', 'mlops-dev-lambda-Fn-error-rate', 'mlops-dev-lambda-Fn-throttles', // imported: a token name
+      'mlops-dev-pipeline-ModelPipeline-failed',
+    ]);
+  });
+
+  test('one notification per incident: only the composite and the failed-execution rule reach the topic', () => {
+    const topic = JSON.stringify({ Ref: stack.getLogicalId(alerts.topic.node.defaultChild as never) });
+    for (const a of alarmsOf(t)) {
+      expect([a.AlarmName, a.AlarmActions ?? [], a.OKActions ?? [], a.InsufficientDataActions ?? []]).toEqual([a.AlarmName, [], [], []]);
+    }
+    const composites = Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm')).map((a) => a.Properties);
+    expect(composites.map((c) => JSON.stringify(c.AlarmActions))).toEqual([`[${topic}]`]);
+    const ruleTargets = Object.values(t.findResources('AWS::Events::Rule')).filter((r) => JSON.stringify(r.Properties.Targets ?? []).includes(topic));
+    expect(ruleTargets.map((r) => r.Properties.EventPattern.detail.state)).toEqual([['FAILED']]);
+  });
+
+  test('composite "serving degraded" alarm: any of the eight serving alarms, notifies the topic', () => {
+    expect(monitoring.servingAlarms).toHaveLength(8);
     const [composite] = Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm')).map((a) => a.Properties);
     expect(composite.AlarmName).toBe('mlops-dev-serving-degraded');
     expect(composite.AlarmActions).toEqual([{ Ref: stack.getLogicalId(alerts.topic.node.defaultChild as never) }]);
     const rule = JSON.stringify(composite.AlarmRule);
-    expect(rule.match(/ALARM\(/g)).toHaveLength(5);
+    expect(rule.match(/ALARM\(/g)).toHaveLength(8);
     expect(rule).toContain(' OR ');
   });
 
-  test('pipeline executions: rules per state; failures notify the topic and raise an alarm', () => {
+  test('pipeline executions: rules per state; failures notify the topic and raise a dashboard alarm', () => {
     for (const state of ['STARTED', 'SUCCEEDED', 'FAILED']) {
       t.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: { 'source': ['aws.codepipeline'], 'detail-type': ['CodePipeline Pipeline Execution State Change'], 'detail': { pipeline: ['mlops-dev-model'], state: [state] } },
@@ -106,7 +142,7 @@ describe('PlatformMonitoring with every source', () => {
       EventPattern: { detail: { state: ['FAILED'] } },
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('AlertsTopic') }, InputTransformer: Match.objectLike({ InputTemplate: Match.stringLikeRegexp('FAILED') }) })],
     });
-    const failed = alarmsOf(t).find((a) => a.AlarmName === 'mlops-dev-Pipeline-ModelPipeline-Failed')!;
+    const failed = alarmsOf(t).find((a) => a.AlarmName === 'mlops-dev-pipeline-ModelPipeline-failed')!;
     expect(failed).toMatchObject({ Threshold: 1, TreatMissingData: 'notBreaching', ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     expect(JSON.stringify(failed)).toMatch(/"Namespace":"AWS\/Events","MetricName":"MatchedEvents"|"MetricName":"MatchedEvents".*"Namespace":"AWS\/Events"/);
   });
@@ -126,6 +162,18 @@ describe('PlatformMonitoring without serving', () => {
     t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
     t.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('PlatformMonitoring of a pipeline that notifies its own failures', () => {
+  test('notifyOnFailure false: the failed-execution rule has no target, nothing else notifies', () => {
+    const stack = newStack();
+    const alerts = new AlertsTopic(stack, 'Alerts');
+    const pipeline = codepipeline.Pipeline.fromPipelineArn(stack, 'P', 'arn:aws:codepipeline:us-east-1:111111111111:mlops-dev-model');
+    new PlatformMonitoring(stack, 'Monitoring', { dashboardName: 'mlops-dev', alarmTopic: alerts.topic, pipelines: [{ pipeline, name: 'Model', notifyOnFailure: false }] });
+    const t = template(stack);
+    for (const r of Object.values(t.findResources('AWS::Events::Rule'))) expect(r.Properties.Targets).toBeUndefined();
+    expect(alarmsOf(t).map((a) => [a.AlarmName, a.AlarmActions])).toEqual([['mlops-dev-pipeline-Model-failed', undefined]]);
   });
 });
 

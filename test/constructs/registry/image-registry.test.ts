@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ImageRegistry } from '../../../constructs';
+import { PropsValidationError } from '../../../constructs/core/validation';
 import { nagFindings, newStack, template } from '../../helpers';
 
 describe('ImageRegistry defaults', () => {
@@ -73,8 +74,17 @@ describe('ImageRegistry defaults', () => {
     });
   });
 
-  test('unknown repository names are reported with the known ones', () => {
-    expect(() => registry.repository('serving')).toThrow(/no repository "serving"; known: training, inference/);
+  test('unknown repository names are a PropsValidationError naming the known ones', () => {
+    expect(() => registry.repository('serving')).toThrow(PropsValidationError);
+    expect(() => registry.repository('serving')).toThrow(/repository: "serving" — not a repository of this registry; known: training, inference/);
+  });
+
+  test('grants return the iam.Grant of what they added', () => {
+    const other = new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const grant = registry.grantPull(other, 'inference');
+    expect(grant).toBeInstanceOf(iam.Grant);
+    expect(grant.success).toBe(true);
+    expect(grant.principalStatements.flatMap((st) => st.actions)).toEqual(expect.arrayContaining(['ecr:BatchGetImage']));
   });
 
   test('cdk-nag finds nothing', () => expect(nagFindings(stack)).toEqual([]));
@@ -97,4 +107,29 @@ describe('ImageRegistry options and validation', () => {
   test('bad account', () => expect(build({ pullAccounts: ['123'] })).toThrow(/pullAccounts: "123" — each must be a 12-digit account id/));
   test('lifecycle out of range', () => expect(build({ maxTaggedImages: 0, untaggedExpiryDays: 4000 })).toThrow(/maxTaggedImages: 0[\s\S]*untaggedExpiryDays: 4000/));
   test('bad prefix', () => expect(build({ repositoryNamePrefix: 'Team A' })).toThrow(/repositoryNamePrefix: "Team A"/));
+});
+
+describe('ImageRegistry.fromImageRegistryAttributes', () => {
+  const stack = newStack('Consumer', 'us-east-1');
+  const arn = 'arn:aws:ecr:us-east-1:222222222222:repository/ml/training';
+  const registry = ImageRegistry.fromImageRegistryAttributes(stack, 'Shared', { repositoryArns: { training: arn } });
+  const puller = new iam.Role(stack, 'Puller', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+  const grant = registry.grantPull(puller);
+  let t: Template;
+  beforeAll(() => { t = template(stack); });
+
+  test('creates no repository and grants pulls on the existing one', () => {
+    t.resourceCountIs('AWS::ECR::Repository', 0);
+    expect(registry.repository('training').repositoryName).toBe('ml/training');
+    expect(grant.success).toBe(true);
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['ecr:BatchGetImage']), Resource: arn })]) },
+    });
+  });
+
+  test('unknown names are refused as for an owned registry', () => {
+    expect(() => registry.repository('inference')).toThrow(/known: training/);
+  });
+
+  test('cdk-nag finds nothing', () => expect(nagFindings(stack)).toEqual([]));
 });

@@ -145,3 +145,35 @@ describe('DataLake validation', () => {
   test('negative tiering days', () => expect(build({ intelligentTieringAfterDays: -1 })).toThrow(/intelligentTieringAfterDays: -1/));
   test('fractional access log retention', () => expect(build({ accessLogRetentionDays: 1.5 })).toThrow(/accessLogRetentionDays: 1.5 — must be a whole number/));
 });
+
+describe('DataLake.fromDataLakeAttributes', () => {
+  const stack = newStack('Consumer', 'us-east-1');
+  const keyArn = 'arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const lake = DataLake.fromDataLakeAttributes(stack, 'Shared', {
+    rawBucketName: 'acme-raw', processedBucketName: 'acme-processed', artifactsBucketName: 'acme-artifacts', encryptionKeyArn: keyArn,
+  });
+  const trainer = new iam.Role(stack, 'Trainer', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+  const read = lake.grantReadData(trainer);
+  const write = lake.grantWriteArtifacts(trainer);
+  let t: Template;
+  beforeAll(() => { t = template(stack); });
+
+  test('creates no bucket or key', () => {
+    t.resourceCountIs('AWS::S3::Bucket', 0);
+    t.resourceCountIs('AWS::KMS::Key', 0);
+    expect(lake.bucket('artifacts').bucketName).toBe('acme-artifacts');
+  });
+
+  test('grants name the existing buckets and key and return iam.Grant', () => {
+    expect(read).toBeInstanceOf(iam.Grant);
+    expect(read.success && write.success).toBe(true);
+    const statements = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(statements).toContain('arn:aws:s3:::acme-raw/*');
+    expect(statements).toContain('arn:aws:s3:::acme-processed');
+    expect(statements).toContain('arn:aws:s3:::acme-artifacts/*');
+    expect(statements).toContain(keyArn);
+    expect(statements).not.toContain('s3:DeleteObject'); // read data and write artifacts never delete
+  });
+
+  test('cdk-nag finds nothing', () => expect(nagFindings(stack)).toEqual([]));
+});
