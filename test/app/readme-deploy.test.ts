@@ -79,6 +79,7 @@ beforeAll(async () => {
   server = await fakeAws();
 });
 afterAll(() => {
+  server?.closeAllConnections();
   server?.close();
   fs.rmSync(assembly, { recursive: true, force: true });
 });
