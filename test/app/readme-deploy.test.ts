@@ -21,6 +21,13 @@ function readmeLine(command: string): string[] {
   return (line.replace(/\s+#.*$/, '').match(/'[^']*'|\S+/g) ?? []).slice(3).map((w) => w.replace(/^'(.*)'$/, '$1'));
 }
 
+const homes: string[] = [];
+function home(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-home-'));
+  homes.push(dir);
+  return dir;
+}
+
 interface Run { code: number; output: string }
 function cdk(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
@@ -31,7 +38,7 @@ function cdk(args: string[], env: Record<string, string>): Promise<Run> {
       env: {
         PATH: process.env.PATH ?? '',
         // A fresh home: the CLI caches the account per access key in ~/.cdk.
-        HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-home-')),
+        HOME: home(),
         CDK_DISABLE_VERSION_CHECK: '1',
         CDK_DISABLE_CLI_TELEMETRY: 'true',
         AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
@@ -81,7 +88,7 @@ beforeAll(async () => {
 afterAll(() => {
   server?.closeAllConnections();
   server?.close();
-  fs.rmSync(assembly, { recursive: true, force: true });
+  for (const dir of [assembly, ...homes]) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe("README's deploy line", () => {
