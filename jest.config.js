@@ -9,6 +9,8 @@ module.exports = {
   // aws-cdk-lib's built-in CloudFormation validation costs seconds per synthesized app; tests switch it
   // off and one dedicated test (test/app/all-stages.test.ts) synthesizes every stage with it on.
   setupFiles: ['<rootDir>/test/setup-env.js'],
+  // Synthesizes the configs the journey tests share once per source tree (test/journeys/support/assembly.ts).
+  globalSetup: '<rootDir>/test/journeys/support/global-setup.ts',
   testTimeout: 120000,
   maxWorkers: 2,
 };

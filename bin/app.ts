@@ -4,6 +4,7 @@ import { buildPlatform } from '../lib/app';
 import { ConfigError } from '../lib/config';
 import { synthWithGate } from '../lib/validation-gate';
 import { PropsValidationError } from '../constructs/core/validation';
+import { printIdleCostSummary } from '../lib/cost/summary';
 
 // `npx cdk synth` builds the dev stage, what a user works on; `-c stage=prod|staging|all` and `-c config=./platform.yaml`
 // select others. The infrastructure pipeline (which holds its own copy of every stage) is built only when asked for
@@ -25,3 +26,4 @@ try {
   throw e;
 }
 synthWithGate(app);
+printIdleCostSummary(app.outdir);

@@ -11,3 +11,7 @@ export * from './app';
 export * from './platform-stage';
 export * from './stacks';
 export * from './validation-gate';
+export {
+  COST_KINDS, DEFAULT_PRICE_TABLE, estimateCloudAssembly, estimateIdleCost, IdleCostBudget, readCloudAssembly, renderEstimate, summaryLine,
+  type CostItem, type IdleCostBudgetProps, type IdleCostEstimate, type PriceTable, type RegionPrices, type StackGroup, type StackTemplate,
+} from './cost';

@@ -1,8 +1,9 @@
-import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
+import { Stage, type StageProps, Tags, Validations } from 'aws-cdk-lib';
 import { type NagPack } from 'cdk-nag';
 import { type Construct } from 'constructs';
 import { type StageConfig } from './config';
 import { applyNag } from './nag';
+import { IdleCostBudget } from './cost/budget';
 import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
 import { TrainingStack } from './stacks/training-stack';
 import { LambdaInferenceStack } from './stacks/lambda-inference-stack';
@@ -156,6 +157,9 @@ export class PlatformStage extends Stage {
     for (const [key, value] of Object.entries(config.tags)) Tags.of(this).add(key, value);
 
     this.nagPacks = applyNag(this, config);
+    if (config.budget?.monthlyIdleUsd !== undefined) {
+      Validations.of(this).addPlugins(new IdleCostBudget({ monthlyIdleUsd: config.budget.monthlyIdleUsd, name: `stage ${config.stage}`, settingName: 'budget.monthlyIdleUsd' }));
+    }
   }
 
   private track<T extends PlatformStack>(stack: T): T {

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { type Construct } from 'constructs';
-import { acknowledge, compliancePackIds } from '../constructs/core/nag';
+import { acknowledge, acknowledgeControls, compliancePackIds } from '../constructs/core/nag';
 
 const REPLICATION_REASON = 'Pipeline sources, artifacts and access logs are rebuilt from the repository; cross-region replication adds no recovery value.';
 
@@ -17,6 +17,10 @@ export function accessLogsBucket(scope: Construct, id: string, removalPolicy: Re
   logAccess(bucket, bucket, 'self/');
   acknowledge(bucket, compliancePackIds('S3DefaultEncryptionKMS'), 'S3 server access log delivery supports only SSE-S3 on the destination bucket; the logs hold no data payloads.');
   acknowledge(bucket, compliancePackIds('S3BucketReplicationEnabled'), REPLICATION_REASON);
+  acknowledgeControls(bucket, ['CT.S3.PR.10 s3_bucket_default_encryption_kms_check'],
+    'S3 server access log delivery supports only SSE-S3 (not SSE-KMS) on the destination bucket; the logs hold no data payloads.');
+  acknowledgeControls(bucket, ['CT.S3.PR.4 s3_event_notifications_enabled_check', 'CT.S3.PR.9 s3_bucket_object_lock_enabled_check'],
+    'Access-log bucket: nothing consumes its object events, and its logs expire by lifecycle after 365 days, which Object Lock retention would block.');
   return bucket;
 }
 
@@ -31,6 +35,10 @@ export function kmsBucket(scope: Construct, id: string, key: kms.IKey, logs: s3.
   });
   logAccess(bucket, logs, `${id.toLowerCase()}/`);
   acknowledge(bucket, compliancePackIds('S3BucketReplicationEnabled'), REPLICATION_REASON);
+  acknowledgeControls(bucket, ['CT.S3.PR.9 s3_bucket_object_lock_enabled_check'],
+    'Pipeline sources and artifacts are rebuilt from the repository and their noncurrent versions expire by lifecycle, which Object Lock retention would block.');
+  acknowledgeControls(bucket, ['CT.S3.PR.4 s3_event_notifications_enabled_check'],
+    'The pipeline reads these buckets itself (source action, artifact store); no other consumer needs their object events.');
   return bucket;
 }
 

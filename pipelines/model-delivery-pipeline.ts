@@ -15,7 +15,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, platformKey } from '../constructs/core/defaults';
-import { acknowledge, acknowledgeResourceWildcards } from '../constructs/core/nag';
+import { acknowledge, acknowledgeResourceWildcards, acknowledgeControls } from '../constructs/core/nag';
 import { accessLogsBucket, kmsBucket } from './buckets';
 import { PropsValidator } from '../constructs/core/validation';
 import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
@@ -355,6 +355,8 @@ export class ModelDeliveryPipeline extends Construct {
     if (privileged) {
       // Docker builds need privileged mode; the project runs only this pipeline's image build.
       acknowledge(project, ['AwsSolutions-CB3'], 'Privileged mode is required to run the Docker daemon that builds the model image.');
+      acknowledgeControls(project, ['CT.CODEBUILD.PR.4 codebuild_project_environment_privileged_check'],
+        'Privileged mode is required to run the Docker daemon that builds the model image (docker build); the project runs only this pipeline\'s buildspec from its own source.');
     }
     return project;
   }

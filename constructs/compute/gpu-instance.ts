@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledge, compliancePackIds, acknowledgeControls } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { type ImageRegistry } from '../registry';
 import { type DataLake } from '../storage';
@@ -227,13 +227,20 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
 
     // Every instance gets a launch template (holding spot options when asked): cdk-nag's EC26 check fails an
     // instance without one when the same stack holds any launch template (e.g. EKS node groups).
+    // The template states the instance's IMDSv2 and monitoring settings too, so checks that read launch templates
+    // (Control Tower CT.EC2.PR.1/PR.10) see what the instance really gets.
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 2,
+      detailedMonitoring: true,
       spotOptions: spot ? { requestType: ec2.SpotRequestType.PERSISTENT, interruptionBehavior: ec2.SpotInstanceInterruption.STOP } : undefined,
     });
     (this.instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
       launchTemplateId: this.launchTemplate.launchTemplateId,
       version: this.launchTemplate.latestVersionNumber,
     };
+    acknowledgeControls(this.launchTemplate, ['CT.EC2.PR.2 ec2_launch_template_token_hop_limit_check'],
+      'IMDSv2 hop limit 2 is what AWS documents for containers on an instance: Docker and Ray workers on this box use the instance role through IMDS (tokens still required).');
     if (spot) this.allowSpotToUseKey();
     if (!terminationProtection) {
       acknowledge(this.instance, ['AwsSolutions-EC29', ...compliancePackIds('EC2InstanceTerminationProtection')],

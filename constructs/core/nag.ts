@@ -1,5 +1,5 @@
 import {
-  type IPolicyValidationContext, type IPolicyValidationPlugin, type PolicyValidationPluginReport, Stack, Validations,
+  CfnResource, type IPolicyValidationContext, type IPolicyValidationPlugin, type PolicyValidationPluginReport, Stack, Validations,
 } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { type NagPack } from 'cdk-nag';
@@ -138,4 +138,31 @@ export class ScopedNagPlugin implements IPolicyValidationPlugin {
     applyPendingAcknowledgements(this.scope);
     return this.pack.validateScope(this.scope);
   }
+}
+
+/** Metadata key under which the reasons for suppressed Control Tower (cfn-guard) rules are recorded. */
+export const GUARD_REASONS_METADATA_KEY = 'cdk-mlops:guardReasons';
+
+/**
+ * Acknowledges AWS Control Tower proactive controls (cfn-guard rules, e.g. `CT.S3.PR.9`) on exactly one resource:
+ * the construct's CloudFormation resource (its default child) gets `Metadata.guard.SuppressedRules`, which
+ * cfn-guard honours wherever it runs (the `@cdklabs/cdk-validator-cfnguard` plugin, Control Tower itself), and the
+ * reason beside it under {@link GUARD_REASONS_METADATA_KEY}. cfn-guard suppresses by rule name, so each control is
+ * given by its id and rule name (`CT.S3.PR.9 s3_bucket_object_lock_enabled_check`). Same bar as
+ * {@link acknowledge}: a concrete reason, for one resource.
+ */
+export function acknowledgeControls(construct: IConstruct, controls: readonly string[], reason: string): void {
+  const resource = (CfnResource.isCfnResource(construct) ? construct : construct.node.defaultChild) as CfnResource | undefined;
+  if (!resource || !CfnResource.isCfnResource(resource)) throw new Error(`acknowledgeControls: ${construct.node.path} has no CloudFormation resource to carry the acknowledgement`);
+  const guard = (resource.getMetadata('guard') ?? {}) as { SuppressedRules?: string[] };
+  const reasons = (resource.getMetadata(GUARD_REASONS_METADATA_KEY) ?? {}) as Record<string, string>;
+  const rules = new Set(guard.SuppressedRules ?? []);
+  for (const control of controls) {
+    const [id, rule] = control.split(' ');
+    if (!/^CT\.[A-Z0-9]+\.PR\.\d+$/.test(id) || !rule) throw new Error(`acknowledgeControls: "${control}" must be "<control id> <rule name>", e.g. "CT.S3.PR.9 s3_bucket_object_lock_enabled_check"`);
+    rules.add(rule);
+    reasons[id] = reason;
+  }
+  resource.addMetadata('guard', { ...guard, SuppressedRules: [...rules] });
+  resource.addMetadata(GUARD_REASONS_METADATA_KEY, reasons);
 }

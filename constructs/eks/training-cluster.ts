@@ -351,6 +351,8 @@ export class TrainingCluster extends Construct {
     const launchTemplate = new ec2.LaunchTemplate(this, `${id}LaunchTemplate`, {
       requireImdsv2: true,
       httpPutResponseHopLimit: 1,
+      // 1-minute EC2 metrics on nodes (Control Tower CT.EC2.PR.10).
+      detailedMonitoring: true,
       blockDevices: [{
         deviceName: '/dev/xvda',
         volume: ec2.BlockDeviceVolume.ebs(o.diskSizeGiB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true }),

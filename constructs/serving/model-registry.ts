@@ -16,7 +16,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeControls, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
@@ -193,6 +193,8 @@ export class ModelRegistry extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: dlq, maxReceiveCount: d.maxReceiveCount ?? 12 },
     });
+    acknowledgeControls(dlq, ['CT.SQS.PR.1 sqs_dlq_check'],
+      'This queue is the dead-letter queue of the approval queue: messages land here after the retries and stay 14 days for inspection; a dead-letter queue of its own would only move them again.');
     const approvalRule = new events.Rule(this, 'ApprovedRule', {
       description: `Approved versions of model package group ${groupName} → deployment to ${endpointName}`,
       eventPattern: approvedPackagePattern(groupName),

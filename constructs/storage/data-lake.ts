@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { platformKey } from '../core/defaults';
-import { acknowledge, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeResourceWildcards, compliancePackIds, acknowledgeControls } from '../core/nag';
 import * as perms from './perms';
 import { PropsValidator } from '../core/validation';
 
@@ -196,6 +196,16 @@ export class DataLake extends DataLakeBase {
     this.logAccess(this.processedBucket, 'processed/');
     this.logAccess(this.artifactsBucket, 'artifacts/');
 
+    acknowledgeControls(this.accessLogsBucket, ['CT.S3.PR.10 s3_bucket_default_encryption_kms_check'],
+      'S3 server access log delivery supports only SSE-S3 (not SSE-KMS) on the destination bucket; the logs hold no data payloads.');
+    acknowledgeControls(this.accessLogsBucket, ['CT.S3.PR.4 s3_event_notifications_enabled_check', 'CT.S3.PR.9 s3_bucket_object_lock_enabled_check'],
+      'Access-log bucket: nothing consumes its object events, and its logs expire by lifecycle after the configured days, which Object Lock retention would block.');
+    for (const bucket of [this.rawBucket, this.processedBucket, this.artifactsBucket]) {
+      acknowledgeControls(bucket, ['CT.S3.PR.9 s3_bucket_object_lock_enabled_check'],
+        'Object Lock (WORM) is a per-dataset retention decision the data owner makes: it cannot be switched off and would block the noncurrent-version expiry applied here; versioning and RETAIN in prod protect the data.');
+      acknowledgeControls(bucket, ['CT.S3.PR.4 s3_event_notifications_enabled_check'],
+        'No platform component consumes object events from the lake (pipelines start from their own sources); a consumer adds notifications for its prefix.');
+    }
     acknowledge(this.accessLogsBucket, compliancePackIds('S3DefaultEncryptionKMS'),
       'S3 server access log delivery supports only SSE-S3 on the destination bucket; the logs hold no data payloads.');
     for (const bucket of [this.accessLogsBucket, this.rawBucket, this.processedBucket, this.artifactsBucket]) {

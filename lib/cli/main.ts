@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type * as AwsModule from './aws';
 import type { Aws, AwsOptions } from './aws';
+import type * as CostModule from './commands/cost';
 import type * as PromoteModule from './commands/promote';
 import type * as RollbackModule from './commands/rollback';
 import type { RollbackTarget } from './commands/rollback';
@@ -24,6 +25,7 @@ const lazy = {
   smoke: () => require('./commands/smoke') as typeof SmokeModule,
   promote: () => require('./commands/promote') as typeof PromoteModule,
   rollback: () => require('./commands/rollback') as typeof RollbackModule,
+  cost: () => require('./commands/cost') as typeof CostModule,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -105,6 +107,22 @@ ModelApprovalStatus=Approved. Already approved: nothing to do, exit 0.`,
   --to-config <name>       endpoint: this endpoint config (default: the newest older config of the same
                            endpoint whose models still exist — see lib/cli/README.md)
   -y, --yes                do not ask for confirmation (required when stdin is not a terminal, e.g. CI)`,
+  },
+  cost: {
+    summary: 'Monthly idle-cost estimate per stage from its synthesized templates (no AWS calls)',
+    usage: 'cdk-mlops cost [--stage <name>|all] [--config <file>] [--assembly <cdk.out>] [--prices <file.json>] [global options]',
+    options: { stage: { type: 'string' }, config: { type: 'string' }, assembly: { type: 'string' }, prices: { type: 'string' } },
+    details: `  --stage <name>|all       stage(s) to price: dev, staging, prod, a comma-separated list or all (default: dev;
+                           with --assembly: every stage in it)
+  --config <file>          JSON/YAML config merged over the built-in defaults, as \`-c config=<file>\` (loads the CDK
+                           and synthesizes the stages in a temporary directory)
+  --assembly <dir>         price an existing cloud assembly instead, e.g. cdk.out of any CDK app (no CDK loaded)
+  --prices <file.json>     a price table of the same shape as lib/cost/prices.ts instead of the built-in one
+
+Prints, per stage, what its resources that bill by the hour or month cost while idle: per stack, per resource kind
+and per resource, with the assumptions; resources billed by use (S3, logs, invocations, pipeline and training
+runs) and resources the price table cannot price are listed apart, never counted as $0.
+Exit 0, or 1 when a stage's estimate is above its budget.monthlyIdleUsd.`,
   },
 };
 
@@ -243,6 +261,13 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
         const result = await runRollback(aws(), io, prefix, s, target, { yes: values.yes === true, endpoint: values.endpoint as string | undefined, toVersion, toConfig });
         print(result, () => renderRollback(result));
         return ExitCode.Ok;
+      }
+      case 'cost': {
+        const { runCost, renderCost } = lazy.cost();
+        const str = (key: string): string | undefined => (typeof values[key] === 'string' ? values[key] as string : undefined);
+        const report = runCost({ stage: str('stage'), config: str('config'), assembly: str('assembly'), prices: str('prices') });
+        print(report, () => renderCost(report));
+        return report.stages.some((s) => s.overBudget) ? ExitCode.Failed : ExitCode.Ok;
       }
       default:
         throw new CliError('usage', `Unknown command "${name}".`);

@@ -23,13 +23,14 @@ const base = (stage: StageName) => ({
 });
 
 /**
- * Built-in configuration per stage. dev is cheap and disposable; prod protects data and uptime
- * (RETAIN, versioning, three AZs' worth of NAT redundancy, longer log retention).
+ * Built-in configuration per stage. dev is cheap and disposable (its idle estimate stays under $200 a month: no
+ * interface endpoints, AWS APIs are reached through the one NAT gateway); staging and prod keep the interface
+ * endpoints and a NAT gateway per AZ; prod protects data and uptime (RETAIN, versioning, longer log retention).
  */
 export const DEFAULT_CONFIGS: Record<StageName, PlatformConfig> = {
   dev: {
     ...base('dev'),
-    network: { cidr: '10.10.0.0/16', maxAzs: 2, natGateways: 1, interfaceEndpoints: true, flowLogRetentionDays: 30 },
+    network: { cidr: '10.10.0.0/16', maxAzs: 2, natGateways: 1, interfaceEndpoints: false, flowLogRetentionDays: 30 },
     data: {
       retainOnDelete: false, autoDeleteObjects: false, versioned: true,
       noncurrentVersionExpirationDays: 30, intelligentTieringAfterDays: 30, accessLogRetentionDays: 90,

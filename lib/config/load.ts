@@ -120,6 +120,9 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
 function crossFieldProblems(stage: StageName, c: z.infer<typeof platformConfig>): string[] {
   const p: string[] = [];
   const { network: n, data: d } = c;
+  if (n.natGateways === 0 && !n.interfaceEndpoints && !n.existingVpc) {
+    p.push('network.interfaceEndpoints: false — with network.natGateways 0 the private subnets would reach nothing: keep the interface endpoints or add a NAT gateway');
+  }
   if (n.natGateways > n.maxAzs) p.push(`network.natGateways: ${n.natGateways} — must not exceed network.maxAzs (${n.maxAzs})`);
   if (n.maxAzs > 2 && !n.availabilityZones && !n.existingVpc) {
     p.push(`network.maxAzs: ${n.maxAzs} — more than 2 AZs needs env.region and network.availabilityZones (environment-agnostic stacks see only 2 AZs, and synth makes no lookups)`);

@@ -87,6 +87,15 @@ export const registryConfig = z.strictObject({
 });
 export type RegistryConfig = z.infer<typeof registryConfig>;
 
+export const budgetConfig = z.strictObject({
+  /**
+   * Synth fails, naming the biggest items, when the stage's idle-cost estimate (what `cdk-mlops cost` prints: its
+   * hourly and monthly resources at list prices, usage not included) is above this many US dollars a month.
+   */
+  monthlyIdleUsd: z.number().gt(0, { error: 'must be a number of US dollars a month above 0' }).optional(),
+});
+export type BudgetConfig = z.infer<typeof budgetConfig>;
+
 export const platformConfig = z.strictObject({
   /** Naming prefix: stacks are named `<prefix>-<stage>-<Part>`. */
   prefix: z
@@ -111,6 +120,8 @@ export const platformConfig = z.strictObject({
   lambdaInference: lambdaInferenceConfig,
   pipelines: pipelinesConfig,
   monitoring: monitoringConfig,
+  /** Cost guard on the stage's idle-cost estimate. Leave out for none. */
+  budget: budgetConfig.optional(),
 });
 
 /** The validated configuration of one stage. */

@@ -13,7 +13,7 @@ describe('command line', () => {
   test('--help lists every command; no command prints it with exit 2', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['status', 'smoke', 'promote', 'rollback']) expect(help.stdout).toMatch(new RegExp(`^  ${c}\\s+\\S`, 'm'));
+    for (const c of ['status', 'smoke', 'promote', 'rollback', 'cost']) expect(help.stdout).toMatch(new RegExp(`^  ${c}\\s+\\S`, 'm'));
     expect(help.stdout).toContain('--profile <name>');
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 unhealthy or failed');
   });
@@ -33,7 +33,7 @@ describe('command line', () => {
   });
 
   test.each([
-    [['deploy'], 'error: Unknown command "deploy". Commands: status, smoke, promote, rollback; see `cdk-mlops --help`.'],
+    [['deploy'], 'error: Unknown command "deploy". Commands: status, smoke, promote, rollback, cost; see `cdk-mlops --help`.'],
     [['status'], 'error: status needs --stage; see `cdk-mlops status --help`.'],
     [['status', '--stage', 'Prod!'], 'error: --stage "Prod!" is not allowed: a stage name such as dev, staging or prod (lowercase letters, digits, hyphens).'],
     [['status', '--stage', 'dev', '--output', 'yaml'], 'error: --output "yaml" is not allowed: use table or json.'],

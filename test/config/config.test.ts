@@ -48,7 +48,7 @@ describe('user config files', () => {
     const file = writeFile('platform.yaml', [
       'prefix: acme-ml',
       'tags: { Team: research }',
-      'network: { natGateways: 0 }',
+      'network: { natGateways: 0, interfaceEndpoints: true }',
       'stages:',
       '  prod:',
       '    env: { account: "123456789012", region: eu-west-1 }',

@@ -23,11 +23,11 @@ describe('monitoring config defaults', () => {
     expect(monitoring.alarms.datapointsToAlarm).toBeLessThanOrEqual(monitoring.alarms.evaluationPeriods);
   });
 
-  test('thresholds tighten towards prod; MLflow runs in dev only', () => {
+  test('thresholds tighten towards prod; MLflow (billed per hour) is off until a stage switches it on', () => {
     const [dev, prod] = (['dev', 'prod'] as const).map((stage) => loadStageConfig({ stage }).monitoring);
     expect(prod.alarms.sagemakerLatencyP90Ms).toBeLessThan(dev.alarms.sagemakerLatencyP90Ms);
     expect(prod.alarms.lambdaErrorPercent).toBeLessThan(dev.alarms.lambdaErrorPercent);
-    expect(dev.mlflow.enabled).toBe(true);
+    expect(dev.mlflow.enabled).toBe(false);
     expect(prod.mlflow.enabled).toBe(false);
   });
 

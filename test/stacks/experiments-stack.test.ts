@@ -7,9 +7,9 @@ const CUSTOMERS = {
   features: [{ name: 'customer_id', type: 'String' }, { name: 'event_time', type: 'String' }, { name: 'spend_30d', type: 'Fractional' }],
 };
 
-describe('ExperimentsStack in dev with a feature group', () => {
+describe('ExperimentsStack in dev with MLflow and a feature group', () => {
   const stage = platformStage('dev', {
-    monitoring: { featureGroups: [{ ...CUSTOMERS, ingestRoles: ['customers-etl'] }] },
+    monitoring: { mlflow: { enabled: true }, featureGroups: [{ ...CUSTOMERS, ingestRoles: ['customers-etl'] }] },
     compute: { enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }] },
     tags: { CostCenter: 'ml-42' },
   });
@@ -111,8 +111,8 @@ describe('ExperimentsStack in dev with a feature group', () => {
 
 describe('ExperimentsStack in a VPC without NAT', () => {
   test('the MLflow API interface endpoint is added; with NAT it is not', () => {
-    const off = { compute: { enabled: false }, eks: { enabled: false }, sagemaker: { enabled: false }, lambdaInference: { enabled: false }, pipelines: { enabled: false } };
-    const isolated = platformStage('dev', { ...off, network: { natGateways: 0 } });
+    const off = { compute: { enabled: false }, eks: { enabled: false }, sagemaker: { enabled: false }, lambdaInference: { enabled: false }, pipelines: { enabled: false }, monitoring: { mlflow: { enabled: true } } };
+    const isolated = platformStage('dev', { ...off, network: { natGateways: 0, interfaceEndpoints: true } });
     T.fromStack(isolated.experimentsStack!).hasResourceProperties('AWS::EC2::VPCEndpoint', {
       ServiceName: { 'Fn::Join': ['', ['aws.sagemaker.', { Ref: 'AWS::Region' }, '.experiments']] }, PrivateDnsEnabled: true,
     });

@@ -113,6 +113,7 @@ describe('closed retraining loop (dev with a monitored endpoint and a weekly sch
       }],
     },
     pipelines: { schedule: 'rate(7 days)' },
+    monitoring: { mlflow: { enabled: true } },
   });
   const monitoring = stage.monitoringStack!;
   const delivery = stage.deliveryStack!;

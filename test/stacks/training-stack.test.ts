@@ -88,7 +88,7 @@ describe('TrainingStack with GPU instances (dev)', () => {
 
 test('GPU instances in a NAT-less network warn that agent and Session Manager need interface endpoints', () => {
   const stage = platformStage('dev', {
-    network: { natGateways: 0 }, eks: { enabled: false }, compute: { enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }] },
+    network: { natGateways: 0, interfaceEndpoints: true }, eks: { enabled: false }, compute: { enabled: true, instances: [{ name: 'box', instanceType: 'g5.xlarge' }] },
   });
   // CDK prints the warning while synthesizing; keep the test output quiet.
   const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);

@@ -41,7 +41,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const service = new InferenceService(model, settings, telemetry);
   let closing = false;
 
-  const dispatch = (req: IncomingMessage, res: ServerResponse, body?: Buffer, oversizedBodyBytes?: number): void => {
+  const dispatch = (req: IncomingMessage, res: ServerResponse, body?: Buffer, oversizedBodyBytes?: number, closeAfter = false): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const requestId = req.headers['x-amzn-requestid'];
@@ -55,7 +55,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }).then((result) => {
       const headers: Record<string, string | number> = result.headers;
       headers['content-length'] = Buffer.byteLength(result.body);
-      if (closing) headers.connection = 'close';
+      if (closing || closeAfter) headers.connection = 'close';
       res.writeHead(result.status, headers);
       res.end(result.body);
     }, (err: unknown) => transportFailure(res, err));
@@ -76,20 +76,27 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       dispatch(req, res);
       return;
     }
-    // Buffer the body up to the limit; a larger one is drained (not kept) and answered 413 by the core.
+    // Buffer the body up to the limit. A body declared or found larger is answered 413 at once (the header alone
+    // decides when Content-Length is over the limit), the rest is discarded unread and the connection closed.
     const limit = settings.maxBodyBytes;
     const declared = Number(req.headers['content-length']);
-    let tooLarge = declared > limit;
     let size = 0;
+    let rejected = false;
     const chunks: Buffer[] = [];
+    const reject = (bytes: number): void => {
+      rejected = true;
+      chunks.length = 0;
+      dispatch(req, res, undefined, bytes, true);
+    };
+    if (declared > limit) reject(declared);
     req.on('data', (chunk: Buffer) => {
+      if (rejected) return;
       size += chunk.length;
-      if (size > limit) tooLarge = true;
-      if (!tooLarge) chunks.push(chunk);
+      if (size > limit) reject(size);
+      else chunks.push(chunk);
     });
     req.on('end', () => {
-      if (tooLarge) dispatch(req, res, undefined, Math.max(size, Number.isFinite(declared) ? declared : 0));
-      else dispatch(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      if (!rejected) dispatch(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
     });
     req.on('error', (err) => transportFailure(res, err));
   });
@@ -134,9 +141,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   return { server, service, port, url: `http://${host}:${port}`, close };
 }
 
+/**
+ * The environment the server reads its settings from: SageMaker sets `SAGEMAKER_BIND_TO_PORT` (e.g. for
+ * multi-container endpoints and inference components) and a container must listen there; it wins over `PORT`.
+ */
+export function containerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const bind = env.SAGEMAKER_BIND_TO_PORT;
+  return bind !== undefined && bind !== '' ? { ...env, PORT: bind } : env;
+}
+
 /** Process entry point: SageMaker starts the container with the argument `serve`, which is accepted and ignored. */
 async function main(): Promise<void> {
-  const settings = httpSettingsFromEnv();
+  const settings = httpSettingsFromEnv(containerEnv());
   const running = await startServer({ settings, model: modelSourceFromEnv() });
   const shutdown = (signal: string) => {
     process.stdout.write(`${JSON.stringify({ level: 'INFO', message: 'shutting down', signal, timestamp: new Date().toISOString() })}\n`);

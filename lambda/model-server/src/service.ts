@@ -3,7 +3,7 @@ import { HttpError } from './errors';
 import { type Model } from './model';
 import { type ServerSettings } from './settings';
 import { silentTelemetry, type Telemetry } from './telemetry';
-import { decodeRequest, encodePredictions } from './tensors';
+import { checkJsonStructure, clip, decodeRequest, encodePredictions } from './tensors';
 
 /** A transport-neutral HTTP request, as both adapters see it. */
 export interface ServiceRequest {
@@ -137,10 +137,11 @@ export class InferenceService {
       throw new HttpError(413, 'PayloadTooLarge', `request body of ${size} bytes exceeds the limit of ${this.settings.maxBodyBytes} bytes`);
     }
     if (size === 0) throw new HttpError(400, 'EmptyBody', 'request body is empty; send {"instances": [...]} or {"inputs": {...}}');
+    checkJsonStructure(typeof body === 'string' ? Buffer.from(body) : body);
     try {
       return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
     } catch (err) {
-      throw new HttpError(400, 'MalformedJson', `request body is not valid JSON: ${(err as Error).message}`);
+      throw new HttpError(400, 'MalformedJson', `request body is not valid JSON: ${clip((err as Error).message, 200)}`);
     }
   }
 }

@@ -38,8 +38,57 @@ const DTYPES: Record<TensorDtype, DtypeRule> = {
   bool: { array: (n) => new Uint8Array(n), describe: 'booleans', accept: (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : undefined) },
 };
 
+/**
+ * Structural limits checked on the raw body before it is parsed or walked, so a hostile body (4 MB of `[[[[…`,
+ * millions of tiny elements) costs one linear byte scan, not a recursive walk or a message echoing its shape.
+ * Tensors rarely have more than 8 dimensions; the request adds two levels (`{"inputs": {name: …}}`).
+ */
+export const JSON_LIMITS = { maxDepth: 32, maxElements: 1_000_000 } as const;
+
+/** Longest client-supplied text echoed in an error message (and so in the log). */
+export const MAX_ECHO_CHARS = 80;
+
+/** Shortens a client-supplied value for an error message. */
+export function clip(text: string, max: number = MAX_ECHO_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Scans a JSON body's bytes for nesting depth and element count (array elements and object members) and throws a
+ * 400 as soon as either exceeds its limit. Linear, allocation-free, stops at the first excess; JSON syntax itself
+ * is left to `JSON.parse`.
+ */
+export function checkJsonStructure(body: Uint8Array, limits: { maxDepth: number; maxElements: number } = JSON_LIMITS): void {
+  let depth = 0;
+  let elements = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === QUOTE) inString = true;
+    else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > limits.maxDepth) throw badRequest('TooDeep', `request body nests deeper than ${limits.maxDepth} levels (at byte ${i}); tensors need at most a few`);
+      elements++;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
+    else if (c === COMMA) elements++;
+    if (elements > limits.maxElements) throw new HttpError(413, 'TooManyElements', `request body has more than ${limits.maxElements} elements (at byte ${i})`);
+  }
+}
+
 const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
-const showShape = (shape: ReadonlyArray<number | string>): string => `[${shape.join(', ')}]`;
+const showShape = (shape: ReadonlyArray<number | string>): string => clip(`[${shape.join(', ')}]`);
 
 /** Whether the server can feed this model input from JSON. */
 export function isSupportedDtype(dtype: string): dtype is TensorDtype {
@@ -51,12 +100,14 @@ export function isSupportedDtype(dtype: string): dtype is TensorDtype {
  * shape fits the model's (fixed dimensions must match; the first dimension is the batch), and that every
  * element is a finite value of the input's dtype. Errors name the offending element.
  */
-export function toTensor(value: unknown, spec: TensorSpec, path: Path): Tensor {
+export function toTensor(value: unknown, spec: TensorSpec, path: Path, maxBatchSize = Number.MAX_SAFE_INTEGER): Tensor {
   if (!isSupportedDtype(spec.dtype)) throw new HttpError(500, 'UnsupportedModelInput', `model input ${spec.name} has dtype ${spec.dtype}, which the server cannot feed from JSON`);
   const rule = DTYPES[spec.dtype];
   const shape: number[] = [];
   for (let v: unknown = value; Array.isArray(v); v = v[0]) {
     shape.push(v.length);
+    // Bounded even when called without checkJsonStructure (a parsed value handed in directly).
+    if (shape.length > JSON_LIMITS.maxDepth) throw badRequest('TooDeep', `${path([])}: nests deeper than ${JSON_LIMITS.maxDepth} levels`);
     if (v.length === 0) break;
   }
   if (shape.length === 0) throw badRequest('InvalidTensor', `${path([])}: expected a nested array of ${rule.describe} with shape ${showShape(spec.shape)}, got ${typeOf(value)}`);
@@ -70,7 +121,10 @@ export function toTensor(value: unknown, spec: TensorSpec, path: Path): Tensor {
       }
     });
   }
+  // Reject an oversized batch before walking its elements.
+  checkBatch(shape[0], maxBatchSize, path([]));
   const size = shape.reduce((a, b) => a * b, 1);
+  if (size > JSON_LIMITS.maxElements) throw new HttpError(413, 'TooManyElements', `${path([])}: shape ${showShape(shape)} has more than ${JSON_LIMITS.maxElements} elements`);
   const data = rule.array(size);
   let offset = 0;
   const index: number[] = [];
@@ -79,7 +133,7 @@ export function toTensor(value: unknown, spec: TensorSpec, path: Path): Tensor {
       const stored = rule.accept(v);
       if (stored === undefined) {
         if (typeof v === 'number' && !Number.isFinite(v)) throw badRequest('NonFiniteValue', `${path(index)}: ${v} is not a finite number`);
-        throw badRequest('InvalidDtype', `${path(index)}: expected ${rule.describe} for ${spec.dtype} input ${spec.name}, got ${typeOf(v)} ${JSON.stringify(v)}`);
+        throw badRequest('InvalidDtype', `${path(index)}: expected ${rule.describe} for ${spec.dtype} input ${spec.name}, got ${typeOf(v)} ${clip(JSON.stringify(v) ?? String(v))}`);
       }
       data[offset++] = stored as never;
       return;
@@ -116,10 +170,10 @@ export function decodeRequest(body: unknown, inputs: readonly TensorSpec[], maxB
   const hasInstances = 'instances' in body;
   const hasInputs = 'inputs' in body;
   if (hasInstances === hasInputs) {
-    throw badRequest('InvalidRequest', hasInstances ? 'request must have exactly one of "instances" or "inputs", not both' : `request must have "instances" or "inputs", got keys [${keys.join(', ')}]`);
+    throw badRequest('InvalidRequest', hasInstances ? 'request must have exactly one of "instances" or "inputs", not both' : `request must have "instances" or "inputs", got keys ${clip(`[${keys.join(', ')}]`)}`);
   }
   const unknownKeys = keys.filter((k) => k !== 'instances' && k !== 'inputs');
-  if (unknownKeys.length > 0) throw badRequest('InvalidRequest', `unknown request fields [${unknownKeys.join(', ')}]: allowed are "instances" or "inputs"`);
+  if (unknownKeys.length > 0) throw badRequest('InvalidRequest', `unknown request fields ${clip(`[${unknownKeys.join(', ')}]`)}: allowed are "instances" or "inputs"`);
 
   const batched: Record<string, { value: unknown; path: Path }> = {};
   if (hasInstances) {
@@ -156,7 +210,7 @@ export function decodeRequest(body: unknown, inputs: readonly TensorSpec[], maxB
   let batchSize = -1;
   for (const spec of inputs) {
     const { value, path } = batched[spec.name];
-    const tensor = toTensor(value, spec, path);
+    const tensor = toTensor(value, spec, path, maxBatchSize);
     const batch = tensor.dims[0];
     checkBatch(batch, maxBatchSize, path([]));
     if (batchSize >= 0 && batch !== batchSize) {
@@ -176,7 +230,7 @@ function checkBatch(size: number, max: number, where: string): void {
 function checkNames(given: string[], inputs: readonly TensorSpec[], where: string): void {
   const expected = inputs.map((i) => i.name);
   const unknown = given.filter((n) => !expected.includes(n));
-  if (unknown.length > 0) throw badRequest('UnknownInput', `${where}: unknown input ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the model's inputs are ${expected.map((n) => JSON.stringify(n)).join(', ')}`);
+  if (unknown.length > 0) throw badRequest('UnknownInput', `${where}: unknown input ${clip(unknown.map((n) => JSON.stringify(n)).join(', '))}; the model's inputs are ${expected.map((n) => JSON.stringify(n)).join(', ')}`);
   const missing = expected.filter((n) => !given.includes(n));
   if (missing.length > 0) throw badRequest('MissingInput', `${where}: missing input ${missing.map((n) => JSON.stringify(n)).join(', ')}; the model's inputs are ${expected.map((n) => JSON.stringify(n)).join(', ')}`);
 }

@@ -159,7 +159,8 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     endpointAccess: 'private',
     publicAccessCidrs: [],
     adminRoleArns: [],
-    systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 2, maxSize: 3 },
+    // One system node while idle (the autoscaler adds up to two more under load): no add-on redundancy in dev.
+    systemNodeGroup: { instanceTypes: ['m6i.large'], minSize: 1, maxSize: 3 },
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 100 }],
     spotNodeGroup: { enabled: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 4 },
     scaleDownUnneededMinutes: 10,

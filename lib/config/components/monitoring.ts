@@ -118,7 +118,8 @@ const mlflowOff: MlflowConfig = { enabled: false, size: 'Small', version: MLFLOW
 
 /**
  * Dashboard and alarms on in every stage (a few dollars a month). Thresholds tighten towards prod. The MLflow
- * server is billed per hour, so it runs where experiments are tracked: dev by default. No feature groups by
+ * server is billed per hour (a Small one is more than the rest of idle dev together), so it is off by default
+ * everywhere: switch `mlflow.enabled` on for the stage where experiments are tracked. No feature groups by
  * default: they are defined per use case in a config file.
  */
 export const monitoringDefaults: StageDefaults<MonitoringConfig> = {
@@ -128,7 +129,7 @@ export const monitoringDefaults: StageDefaults<MonitoringConfig> = {
       periodMinutes: 5, evaluationPeriods: 3, datapointsToAlarm: 3,
       sagemakerLatencyP90Ms: 2000, sagemaker5xxPercent: 5, lambdaDurationP90Ms: 3000, lambdaErrorPercent: 5, lambdaThrottles: 10,
     },
-    mlflow: { ...mlflowOff, enabled: true },
+    mlflow: mlflowOff,
     featureGroups: [],
     rayObservability: { enabled: true, retentionDays: 7 },
   },
