@@ -17,6 +17,7 @@ try {
     stage: stageContext,
     pipeline: String(pipelineContext) === 'true',
     configFile: app.node.tryGetContext('config') as string | undefined,
+    requireGitHubRole: String(app.node.tryGetContext('require-github-role')) === 'true',
   });
 } catch (e) {
   if (e instanceof ConfigError || e instanceof PropsValidationError) {

@@ -1,7 +1,7 @@
 import { Stage, type StageProps, Tags, Validations } from 'aws-cdk-lib';
 import { type NagPack } from 'cdk-nag';
 import { type Construct } from 'constructs';
-import { type StageConfig } from './config';
+import { loadStageConfig, type StageConfig } from './config';
 import { applyNag } from './nag';
 import { IdleCostBudget } from './cost/budget';
 import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
@@ -17,6 +17,11 @@ import { DRIFT_EVENT } from './config';
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
   readonly config: StageConfig;
+  /**
+   * Config of another stage, for the model pipeline's targets (it promotes into their registries and endpoints).
+   * @default - that stage's built-in defaults
+   */
+  readonly stageConfig?: (stage: string) => StageConfig;
 }
 
 /**
@@ -111,6 +116,8 @@ export class PlatformStage extends Stage {
         dataLake: this.dataStack.dataLake,
         registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
+        modelRegistries: this.sageMakerStack?.registries,
+        targetConfigs: props.stageConfig ?? ((stage) => loadStageConfig({ stage })),
         trainingEnvironment,
       }));
     }

@@ -23,6 +23,11 @@ export interface InfrastructurePipelineProps {
   readonly source?: ConnectionSource;
   /** Commands that synthesize the app into `cdk.out` (they run `npm ci`, the tests and `cdk synth`). @default ['npm ci', 'npm test', 'npx cdk synth --quiet -c pipeline=true'] (the pipeline must synthesize itself, or self-mutation would remove it) */
   readonly synthCommands?: string[];
+  /**
+   * The user's config file, relative to the repository root, passed to the default synth command as
+   * `-c config=<file>` (the pipeline synthesizes the same platform the user configured). @default - none (built-in defaults)
+   */
+  readonly configFile?: string;
   /** Stages deploy to other accounts: KMS artifact keys the target accounts can use (each must be bootstrapped with `--trust`). @default true */
   readonly crossAccount?: boolean;
   /** Key of the source bucket and build logs. @default - a new customer-managed key */
@@ -62,6 +67,7 @@ export class InfrastructurePipeline extends Construct {
       v.check(OWNER_NAME.test(src.repository), 'source.repository', src.repository, 'must be "owner/name"');
     }
     v.check(props.synthCommands === undefined || props.synthCommands.length > 0, 'synthCommands', props.synthCommands, 'must hold at least one command');
+    v.check(props.configFile === undefined || /^(?!\/)[A-Za-z0-9._\/-]+$/.test(props.configFile), 'configFile', props.configFile, 'must be a path relative to the repository root, e.g. platform.yaml');
     v.throwIfInvalid();
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -84,12 +90,17 @@ export class InfrastructurePipeline extends Construct {
       selfMutation: true,
       synth: new pipelines.ShellStep('Synth', {
         input,
-        commands: props.synthCommands ?? ['npm ci', 'npm test', 'npx cdk synth --quiet -c pipeline=true'],
+        commands: props.synthCommands ?? ['npm ci', 'npm test', `npx cdk synth --quiet -c pipeline=true${props.configFile ? ` -c config=${props.configFile}` : ''}`],
       }),
       codeBuildDefaults: {
-        buildEnvironment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.MEDIUM },
-        // The image's default Node is 20 (end of life); the app and its tests run on the Node 22 it also carries.
-        partialBuildSpec: codebuild.BuildSpec.fromObject({ phases: { install: { 'runtime-versions': { nodejs: 22 } } } }),
+        buildEnvironment: {
+          buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
+          computeType: codebuild.ComputeType.MEDIUM,
+          // Install-time setting `npm ci` needs offline of NVIDIA's servers (the project .npmrc sets it too).
+          environmentVariables: { ONNXRUNTIME_NODE_INSTALL: { value: 'skip' } },
+        },
+        // standard:7.0 defaults to Node 18; the project targets Node 22 (engines, the GitHub workflows).
+        partialBuildSpec: codebuild.BuildSpec.fromObject({ phases: { install: { 'runtime-versions': { nodejs: '22' } } } }),
         logging: { cloudWatch: { logGroup } },
       },
     });

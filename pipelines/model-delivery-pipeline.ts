@@ -12,15 +12,18 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, platformKey } from '../constructs/core/defaults';
 import { acknowledge, acknowledgeResourceWildcards, acknowledgeControls } from '../constructs/core/nag';
 import { accessLogsBucket, kmsBucket } from './buckets';
+import { type IModelPackageGroup } from '../constructs/serving/model-registry';
 import { PropsValidator } from '../constructs/core/validation';
 import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
 import { ModelPromotion, type PromotionTarget } from './model-promotion';
-import { acknowledgeGeneratedWildcards } from './step-function-parts';
+import { acknowledgeGeneratedWildcards, loggedStateMachine } from './step-function-parts';
 import { TrainingWorkflow, type TrainingWorkflowProps } from './training-workflow';
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
@@ -65,8 +68,8 @@ export interface ModelDeliveryPipelineProps {
   readonly scanMaxFindings?: number;
   /** @default Duration.minutes(20) */
   readonly scanTimeout?: Duration;
-  /** Model package group new versions are registered in (PendingManualApproval). */
-  readonly modelPackageGroupName: string;
+  /** The model registry new versions are registered in (PendingManualApproval), e.g. the stage's {@link ModelRegistry}. */
+  readonly modelRegistry: IModelPackageGroup;
   /** Stages approved versions are promoted to, in order (deploy, then smoke test). @default - none: the pipeline ends with the approval */
   readonly targets?: DeliveryTarget[];
   /** Smoke test request instances. @default [[0, 0, 0, 0]] */
@@ -109,6 +112,9 @@ export class ModelDeliveryPipeline extends Construct {
   public readonly imageProject: codebuild.PipelineProject;
   public readonly registerProject: codebuild.PipelineProject;
   public readonly failureRule: events.Rule;
+  /** Marks the registered version Rejected when a reviewer rejects (or lets expire) one of the pipeline's approvals. */
+  public readonly rejectStateMachine: sfn.StateMachine;
+  public readonly rejectionRule: events.Rule;
   public readonly schedule?: scheduler.Schedule;
   public readonly retrainRule?: events.Rule;
 
@@ -120,7 +126,7 @@ export class ModelDeliveryPipeline extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const v = new PropsValidator(this, 'ModelDeliveryPipeline')
       .check(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,25}$/.test(jobPrefix), 'trainingJobPrefix', jobPrefix, 'must be 1-26 letters, digits and hyphens (the pipeline execution id is appended)')
-      .check(Token.isUnresolved(props.modelPackageGroupName) || /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(props.modelPackageGroupName), 'modelPackageGroupName', props.modelPackageGroupName, 'must be 1-63 letters, digits and hyphens');
+      .check(!Token.isUnresolved(props.modelRegistry.modelPackageGroupName), 'modelRegistry', props.modelRegistry.modelPackageGroupName, 'the group name must be known at synth time (it scopes the register step\'s permissions)');
     if (src) {
       v.check(CONNECTION_ARN.test(src.connectionArn), 'source.connectionArn', src.connectionArn, 'must be a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<uuid>)');
       v.check(OWNER_NAME.test(src.repository), 'source.repository', src.repository, 'must be "owner/name"');
@@ -227,6 +233,8 @@ export class ModelDeliveryPipeline extends Construct {
     // 4-5. Train (awaited) and evaluate.
     const jobName = `${jobPrefix}-#{codepipeline.PipelineExecutionId}`;
     this.training = new TrainingWorkflow(this, 'Training', {
+      // Champion/challenger against the newest version approved in the group this pipeline registers into.
+      championRegistry: props.modelRegistry,
       ...props.training, imageRepository: repo, inputBucket: props.trainingDataBucket, outputBucket: props.artifactsBucket,
       vpc: props.vpc, vpcSubnets: props.vpcSubnets, ...parts,
     });
@@ -241,19 +249,20 @@ export class ModelDeliveryPipeline extends Construct {
         build: {
           commands: [
             'MODEL_DATA_URL=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query ModelArtifacts.S3ModelArtifacts --output text)',
+            // The held-out metric travels with the package: the next run's evaluation compares its challenger with it.
+            'METRIC_VALUE=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query "FinalMetricDataList[?MetricName==\'$METRIC_NAME\'].Value | [0]" --output text)',
             'SPEC=$(printf \'{"Containers":[{"Image":"%s","ModelDataUrl":"%s"}],"SupportedContentTypes":["application/json"],"SupportedResponseMIMETypes":["application/json"]}\' "$IMAGE_URI" "$MODEL_DATA_URL")',
-            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "Trained by $TRAINING_JOB_NAME from $SOURCE_VERSION" --inference-specification "$SPEC" --customer-metadata-properties "TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION" --query ModelPackageArn --output text)',
+            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "Trained by $TRAINING_JOB_NAME from $SOURCE_VERSION" --inference-specification "$SPEC" --customer-metadata-properties "TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION,$METRIC_NAME=$METRIC_VALUE" --query ModelPackageArn --output text)',
             'echo "Registered $MODEL_PACKAGE_ARN"',
           ],
         },
       },
-    }), false, { MODEL_PACKAGE_GROUP: { value: props.modelPackageGroupName } });
+    }), false, { MODEL_PACKAGE_GROUP: { value: props.modelRegistry.modelPackageGroupName }, METRIC_NAME: { value: this.training.metricName } });
     const sm = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
-    const groupPackages = sm('model-package', `${props.modelPackageGroupName.toLowerCase()}/*`);
+    const groupName = props.modelRegistry.modelPackageGroupName;
+    const groupPackages = sm('model-package', `${groupName.toLowerCase()}/*`);
     this.registerProject.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeTrainingJob'], resources: [sm('training-job', `${jobPrefix.toLowerCase()}-*`)] }));
-    this.registerProject.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['sagemaker:CreateModelPackage'], resources: [sm('model-package-group', props.modelPackageGroupName.toLowerCase()), groupPackages],
-    }));
+    props.modelRegistry.grantRegister(this.registerProject);
     repo.grant(this.registerProject, 'ecr:BatchGetImage', 'ecr:DescribeImages');
     acknowledgeResourceWildcards(this.registerProject.role, [sm('training-job', `${jobPrefix.toLowerCase()}-*`), groupPackages],
       'Training jobs and package versions are named per pipeline run; limited to this pipeline\'s job prefix and model package group.');
@@ -280,7 +289,7 @@ export class ModelDeliveryPipeline extends Construct {
     // 8. Deploy each target, smoke test it; an approval before later targets that ask for one.
     if (deliveryTargets.length > 0) {
       this.promotion = new ModelPromotion(this, 'Promotion', {
-        sourceModelPackageGroupName: props.modelPackageGroupName, targets: deliveryTargets, smokeTestInstances: props.smokeTestInstances, ...parts,
+        sourceModelPackageGroupName: props.modelRegistry.modelPackageGroupName, targets: deliveryTargets, smokeTestInstances: props.smokeTestInstances, ...parts,
       });
       deliveryTargets.forEach((t, i) => {
         if (i > 0 && t.approval) {
@@ -299,6 +308,37 @@ export class ModelDeliveryPipeline extends Construct {
       });
     }
 
+    // A rejected approval leaves the package PendingManualApproval; mark it Rejected so `cdk-mlops promote` (and
+    // anyone reading the registry) can tell it was turned down. The Register action's output variable names it.
+    const find = new tasks.CallAwsService(this, 'FindRegisteredVersion', {
+      service: 'codepipeline', action: 'listActionExecutions', iamAction: 'codepipeline:ListActionExecutions', iamResources: [this.pipeline.pipelineArn],
+      parameters: { PipelineName: this.pipeline.pipelineName, Filter: { 'PipelineExecutionId.$': "$.detail['execution-id']" } },
+      resultSelector: { 'arns.$': "$.ActionExecutionDetails[?(@.ActionName == 'Register')].Output.OutputVariables.MODEL_PACKAGE_ARN" },
+      resultPath: '$.registered',
+    });
+    const reject = new tasks.CallAwsService(this, 'RejectRegisteredVersion', {
+      service: 'sagemaker', action: 'updateModelPackage', iamResources: [groupPackages],
+      parameters: {
+        'ModelPackageArn.$': 'States.ArrayGetItem($.registered.arns, 0)',
+        ModelApprovalStatus: 'Rejected',
+        'ApprovalDescription.$': "States.Format('Rejected at {} of model pipeline execution {}', $.detail.stage, $.detail['execution-id'])",
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    this.rejectStateMachine = loggedStateMachine(this, 'RejectStateMachine', find.next(reject), Duration.minutes(5), {
+      ...parts, comment: `Marks ${groupName} versions Rejected when their approval is rejected`,
+    });
+    acknowledgeResourceWildcards(this.rejectStateMachine.role, [groupPackages],
+      'Package versions are numbered as they are registered; the statement names this pipeline\'s model package group only.');
+    this.rejectionRule = new events.Rule(this, 'ApprovalRejected', {
+      description: 'A model pipeline approval was rejected: mark the registered version Rejected',
+      eventPattern: {
+        source: ['aws.codepipeline'], detailType: ['CodePipeline Action Execution State Change'],
+        detail: { pipeline: [this.pipeline.pipelineName], state: ['FAILED'], type: { category: ['Approval'] } },
+      },
+      targets: [new targets.SfnStateMachine(this.rejectStateMachine)],
+    });
+
     // Every failed stage notifies the alerts topic.
     this.failureRule = new events.Rule(this, 'StageFailed', {
       description: 'A model delivery pipeline stage failed',
@@ -313,7 +353,7 @@ export class ModelDeliveryPipeline extends Construct {
 
     // Grants aws-cdk-lib writes for the pipeline, its actions, builds and state machines.
     const actionRoles = this.pipeline.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role && c.node.id === 'CodePipelineActionRole');
-    const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine,
+    const stateMachines = [this.scanGate.stateMachine, this.training.trainStateMachine, this.training.evaluateStateMachine, this.rejectStateMachine,
       ...(this.promotion ? [this.promotion.deployStateMachine, this.promotion.smokeTestStateMachine] : [])];
     acknowledgeGeneratedWildcards([this.pipeline.role, ...actionRoles, this.testProject.role, this.imageProject.role, this.registerProject.role, ...stateMachines.map((m) => m.role)],
       'Generated by aws-cdk-lib: read/write of this pipeline\'s artifact bucket objects and its KMS key, CodeBuild log streams and report groups of one project, executions of one state machine, versions of one gate function.');

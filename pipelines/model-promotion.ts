@@ -13,7 +13,6 @@ import { PropsValidator } from '../constructs/core/validation';
 import { gateFunction, loggedStateMachine, pollUntilDecided } from './step-function-parts';
 
 const GROUP = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-const FUNCTION = /^[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9-_$]{1,128})?$/;
 
 /** A stage an approved model is promoted to. */
 export interface PromotionTarget {
@@ -77,7 +76,8 @@ export class ModelPromotion extends Construct {
       v.check(t.modelPackageGroupName !== props.sourceModelPackageGroupName, `targets[${i}].modelPackageGroupName`, t.modelPackageGroupName, 'must differ from sourceModelPackageGroupName (a copy into the same group would deploy twice)');
       v.check((t.endpointName === undefined) !== (t.functionName === undefined), `targets[${i}]`, { endpointName: t.endpointName, functionName: t.functionName }, 'give exactly one of endpointName and functionName');
       if (t.endpointName !== undefined) v.check(GROUP.test(t.endpointName), `targets[${i}].endpointName`, t.endpointName, 'must be a SageMaker endpoint name');
-      if (t.functionName !== undefined) v.check(FUNCTION.test(t.functionName), `targets[${i}].functionName`, t.functionName, 'must be a Lambda function name, optionally ":alias"');
+      // A Lambda function serves the model in its image: a promoted package never reaches it, the smoke test would pass on the old model.
+      if (t.functionName !== undefined) v.check(false, `targets[${i}].functionName`, t.functionName, 'Lambda targets are not supported (the function serves the model baked in its image); give endpointName');
       this.targets.set(t.name, t);
     });
     v.throwIfInvalid();

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { platformKey } from '../constructs/core/defaults';
 import { acknowledge, acknowledgeResourceWildcards } from '../constructs/core/nag';
 import { PropsValidator } from '../constructs/core/validation';
+import { type IModelPackageGroup, TRAINING_OUTPUT_PREFIX } from '../constructs/serving/model-registry';
 import * as perms from '../constructs/storage/perms';
 import { gateFunction, loggedStateMachine, pollUntilDecided } from './step-function-parts';
 
@@ -27,7 +28,7 @@ export interface TrainingWorkflowProps {
   readonly inputPrefix?: string;
   /** Bucket the model artifacts (and spot checkpoints) are written to. */
   readonly outputBucket: s3.IBucket;
-  /** @default 'training-jobs/' */
+  /** Model registries grant endpoints read on the default. @default 'training-jobs/' */
   readonly outputPrefix?: string;
   /** Training runs in this VPC (private subnets, no internet unless the subnets route to it). */
   readonly vpc: ec2.IVpc;
@@ -51,6 +52,11 @@ export interface TrainingWorkflowProps {
   readonly threshold?: number;
   /** @default 'maximize' */
   readonly direction?: 'maximize' | 'minimize';
+  /**
+   * Champion/challenger: the evaluation also fails when the metric is worse than the one recorded (customer metadata
+   * `<metricName>`) on this registry's newest Approved version. @default - the threshold only
+   */
+  readonly championRegistry?: IModelPackageGroup;
   /** Key of volumes, artifacts written by the job, logs and state machines. @default - a new customer-managed key */
   readonly encryptionKey?: kms.IKey;
   /** @default logs.RetentionDays.ONE_YEAR */
@@ -82,7 +88,8 @@ export class TrainingWorkflow extends Construct {
   /** S3 URI prefix of the job outputs (`<prefix><job name>/output/model.tar.gz`). */
   public readonly outputUri: string;
 
-  private readonly metricName: string;
+  /** The metric the evaluation reads (and the register step records on the package). */
+  public readonly metricName: string;
   private readonly threshold: number;
   private readonly direction: 'maximize' | 'minimize';
 
@@ -94,7 +101,7 @@ export class TrainingWorkflow extends Construct {
     const maxRuntime = props.maxRuntime ?? Duration.hours(24);
     const volumeSizeGiB = props.volumeSizeGiB ?? 50;
     const inputPrefix = props.inputPrefix ?? 'training/';
-    const outputPrefix = props.outputPrefix ?? 'training-jobs/';
+    const outputPrefix = props.outputPrefix ?? TRAINING_OUTPUT_PREFIX;
     this.metricName = props.metricName ?? 'validation:accuracy';
     const metricRegex = props.metricRegex ?? 'validation:accuracy=([0-9.]+)';
     this.threshold = props.threshold ?? 0.8;
@@ -110,7 +117,7 @@ export class TrainingWorkflow extends Construct {
       .check(PREFIX.test(outputPrefix) && outputPrefix.endsWith('/'), 'outputPrefix', outputPrefix, 'must be an S3 key prefix ending in "/"')
       .check(this.metricName.length > 0 && this.metricName.length <= 255, 'metricName', this.metricName, 'must be 1-255 characters')
       .check(regexOk, 'metricRegex', metricRegex, 'must be a valid regular expression with one capture group')
-      .check(Number.isFinite(this.threshold) && this.threshold >= 0 && this.threshold <= 1, 'threshold', this.threshold, 'must be between 0 and 1 (a normalized metric)')
+      .check(Number.isFinite(this.threshold), 'threshold', this.threshold, 'must be a finite number in the metric\'s unit')
       .check(this.direction === 'maximize' || this.direction === 'minimize', 'direction', this.direction, 'must be "maximize" or "minimize"')
       .throwIfInvalid();
 
@@ -226,12 +233,27 @@ export class TrainingWorkflow extends Construct {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeTrainingJob'], resources: [jobArn] }));
     acknowledgeResourceWildcards(fn.role, [jobArn],
       'The evaluation gate reads the training job of each pipeline run (named per run); read-only DescribeTrainingJob.');
+    if (props.championRegistry) {
+      const group = props.championRegistry.modelPackageGroupName;
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeModelPackage'],
+        resources: [stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${group.toLowerCase()}/*` })],
+      }));
+      // ListModelPackages has no resource-level permissions (the Service Authorization Reference lists no resource type).
+      const list = new iam.Policy(this, 'EvaluationListModelPackages', {
+        roles: [fn.role!], statements: [new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] })],
+      });
+      acknowledge(list, ['AwsSolutions-IAM5[Resource::*]'], 'sagemaker:ListModelPackages supports no resource-level permissions; it lists package summaries, and reading a package is limited to the champion\'s group.');
+      acknowledgeResourceWildcards(fn.role, [stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${group.toLowerCase()}/*` })],
+        'The champion is the newest approved version of one model package group (numbered at run time); read-only.');
+    }
     this.evaluationHandler = fn;
     const evaluate = pollUntilDecided(this, 'Evaluate', fn, sfn.TaskInput.fromObject({
       'trainingJobName.$': '$.trainingJobName',
       metricName: this.metricName,
       threshold: this.threshold,
       direction: this.direction,
+      ...(props.championRegistry ? { modelPackageGroupName: props.championRegistry.modelPackageGroupName } : {}),
     }), Duration.seconds(30), 'ModelEvaluationFailed');
     this.evaluateStateMachine = loggedStateMachine(this, 'EvaluateStateMachine', evaluate, Duration.minutes(10), {
       ...parts,

@@ -3,3 +3,4 @@ export * from './sagemaker-endpoint';
 export * from './lambda-inference';
 export * from './model-registry';
 export * from './data-quality-monitor';
+export * from './hosting-instance-types';

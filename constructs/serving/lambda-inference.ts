@@ -67,7 +67,13 @@ export interface LambdaInferenceProps {
   readonly model?: InferenceModelLocation;
   /** Name reported in metadata, logs and the metrics dimension `model`. @default 'reference-classifier' */
   readonly modelName?: string;
-  /** @default lambda.Architecture.ARM_64 (Graviton: lower cost per inference; onnxruntime ships arm64 binaries) */
+  /**
+   * CPU architecture of the function and its image. arm64 (Graviton) costs less per inference, but the image is
+   * built wherever the assets are published: GitHub's `ubuntu-latest` runners and CDK Pipelines' CodeBuild are
+   * x86_64, and building an arm64 image there without QEMU fails with "exec format error" (aws/aws-cdk#28863).
+   * Choose ARM_64 when the image is built on arm64 hosts (or with QEMU/buildx set up).
+   * @default lambda.Architecture.X86_64
+   */
   readonly architecture?: lambda.Architecture;
   /** Memory in MiB, 128-10240 (CPU scales with memory). @default 2048 */
   readonly memorySize?: number;
@@ -201,7 +207,7 @@ export class LambdaInference extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+    const architecture = props.architecture ?? lambda.Architecture.X86_64;
     const code = props.repository
       ? lambda.DockerImageCode.fromEcr(props.repository, { tagOrDigest: props.imageTag })
       : lambda.DockerImageCode.fromImageAsset(props.assetDirectory ?? lambdaPath('model-server'), {

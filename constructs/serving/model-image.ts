@@ -4,6 +4,7 @@ import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { type Construct } from 'constructs';
+import { type Architecture } from './hosting-instance-types';
 
 /** What a bound {@link ModelImage} gives the model: the image to run. */
 export interface ModelImageConfig {
@@ -27,8 +28,8 @@ const ECR_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a
  */
 export abstract class ModelImage {
   /** An image in an ECR repository, by tag. Give the repository's KMS key if it has one, so the role can decrypt layers. */
-  public static fromEcrRepository(repository: ecr.IRepository, tag: string, encryptionKey?: kms.IKey): ModelImage {
-    return new EcrModelImage(repository, tag, encryptionKey);
+  public static fromEcrRepository(repository: ecr.IRepository, tag: string, encryptionKey?: kms.IKey, architecture: Architecture = 'amd64'): ModelImage {
+    return new EcrModelImage(repository, tag, encryptionKey, architecture);
   }
 
   /** An image built from a local directory at deploy time and pushed to the CDK asset repository. */
@@ -40,12 +41,19 @@ export abstract class ModelImage {
    * A prebuilt image by URI, e.g. `763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312`.
    * SageMaker hosts only ECR images, so the URI must be an ECR URI with a tag or digest.
    */
-  public static fromImageUri(imageUri: string): ModelImage {
-    return new UriModelImage(imageUri);
+  public static fromImageUri(imageUri: string, architecture: Architecture = 'amd64'): ModelImage {
+    return new UriModelImage(imageUri, architecture);
   }
 
   /** A short description for validation messages. */
   public abstract readonly description: string;
+
+  /**
+   * The CPU architecture the image is built for; endpoints refuse instance types of the other one (an amd64 image
+   * on Graviton fails health checks at deploy time). Assets take it from their `platform` (default amd64);
+   * repository and URI images from the argument (default amd64).
+   */
+  public abstract readonly architecture: Architecture;
 
   /** Returns the image URI and grants `grantee` pull rights. Called once per model that uses the image. */
   public abstract bind(scope: Construct, grantee: iam.IGrantable): ModelImageConfig;
@@ -61,7 +69,8 @@ class EcrModelImage extends ModelImage {
   constructor(
     private readonly repository: ecr.IRepository,
     private readonly tag: string,
-    private readonly encryptionKey?: kms.IKey,
+    private readonly encryptionKey: kms.IKey | undefined,
+    public readonly architecture: Architecture,
   ) {
     super();
     this.description = `ECR repository image with tag ${JSON.stringify(tag)}`;
@@ -82,6 +91,7 @@ class EcrModelImage extends ModelImage {
 
 class AssetModelImage extends ModelImage {
   public readonly description: string;
+  public readonly architecture: Architecture;
   // One asset per binding scope, even when several variants use the same image.
   private readonly assets = new WeakMap<Construct, ecrAssets.DockerImageAsset>();
   constructor(
@@ -90,6 +100,7 @@ class AssetModelImage extends ModelImage {
   ) {
     super();
     this.description = `Docker build of ${directory}`;
+    this.architecture = options.platform?.platform === ecrAssets.Platform.LINUX_ARM64.platform ? 'arm64' : 'amd64';
   }
 
   public bind(scope: Construct, grantee: iam.IGrantable): ModelImageConfig {
@@ -105,7 +116,7 @@ class AssetModelImage extends ModelImage {
 
 class UriModelImage extends ModelImage {
   public readonly description: string;
-  constructor(private readonly imageUri: string) {
+  constructor(private readonly imageUri: string, public readonly architecture: Architecture) {
     super();
     this.description = `image ${imageUri}`;
   }

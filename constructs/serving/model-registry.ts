@@ -38,10 +38,15 @@ export interface ApprovalDeploymentOptions {
   readonly maxReceiveCount?: number;
   /** Wait before a deferred event (busy endpoint, throttling) is delivered again; at least 6 minutes. @default Duration.minutes(6) */
   readonly retryInterval?: Duration;
-  /** Bucket holding registered model artifacts; the endpoint role may read `modelArtifactsPrefix`. @default - no extra grant */
+  /** Bucket holding registered model artifacts; the endpoint role may read `modelArtifactsPrefixes`. @default - no extra grant */
   readonly modelArtifactsBucket?: s3.IBucket;
   /** @default 'models/' */
-  readonly modelArtifactsPrefix?: string;
+  /**
+   * Key prefixes of registered artifacts in that bucket: where the training jobs of a model pipeline write
+   * (`TRAINING_OUTPUT_PREFIX`) and where models are uploaded by hand.
+   * @default ['models/', 'training-jobs/']
+   */
+  readonly modelArtifactsPrefixes?: string[];
   /** Repositories holding registered inference images; the endpoint role may pull them. @default - none */
   readonly imageRepositories?: ecr.IRepository[];
   /** KMS key of those repositories. @default - none */
@@ -63,6 +68,24 @@ export interface ModelRegistryProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** A model package group a pipeline can register versions in: a {@link ModelRegistry} or an imported group. */
+export interface IModelPackageGroup {
+  readonly modelPackageGroupName: string;
+  readonly modelPackageGroupArn: string;
+  /** Allow `grantee` to register new versions in the group. */
+  grantRegister(grantee: iam.IGrantable): iam.Grant;
+  /** Allow `grantee` to read versions and set their approval status. */
+  grantApprove(grantee: iam.IGrantable): iam.Grant;
+}
+
+const REGISTER_ACTIONS = ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
+const APPROVE_ACTIONS = ['sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
+
+/** ListModelPackages has no resource-level permissions: finding the version to approve needs it on `*`. */
+const listPackages = (grantee: iam.IGrantable): iam.Grant => iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
+/** Where SageMaker training jobs of a model pipeline write their output (`<prefix><job>/output/model.tar.gz`). */
+export const TRAINING_OUTPUT_PREFIX = 'training-jobs/';
+
 const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 /** The event pattern of a package version reaching Approved in `groupName`. */
 export const approvedPackagePattern = (groupName: string): events.EventPattern => ({
@@ -79,7 +102,12 @@ export const approvedPackagePattern = (groupName: string): events.EventPattern =
  * every `retryInterval`; after `maxReceiveCount` deliveries the event moves to a dead-letter queue whose alarm
  * notifies `alarmTopic`.
  */
-export class ModelRegistry extends Construct {
+export class ModelRegistry extends Construct implements IModelPackageGroup {
+  /** A group created elsewhere (another stack or app), by name; grants are scoped to it and its versions. */
+  public static fromModelPackageGroupName(scope: Construct, id: string, modelPackageGroupName: string): IModelPackageGroup {
+    return new ImportedModelPackageGroup(scope, id, modelPackageGroupName);
+  }
+
   public readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
   public readonly modelPackageGroupName: string;
   public readonly modelPackageGroupArn: string;
@@ -149,18 +177,22 @@ export class ModelRegistry extends Construct {
   public grantRegister(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      actions: REGISTER_ACTIONS,
       resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
     });
   }
 
-  /** Allow `grantee` (e.g. a reviewer or a pipeline gate) to read versions and set their approval status. */
+  /**
+   * Allow `grantee` (e.g. a reviewer or a pipeline gate) to list versions, read them and set their approval status.
+   * Listing is granted on `*` (IAM has no resource type for it): acknowledge `AwsSolutions-IAM5[Resource::*]` on the
+   * grantee's policy if cdk-nag runs.
+   */
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      actions: APPROVE_ACTIONS,
       resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
-    });
+    }).combine(listPackages(grantee));
   }
 
   private packagesArn(): string {
@@ -227,22 +259,26 @@ export class ModelRegistry extends Construct {
       resources: [endpoint.role.roleArn],
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }));
+    // A blue/green update with auto-rollback makes SageMaker read the rollback alarms as the caller of UpdateEndpoint.
+    if (endpoint.rollbackAlarms && endpoint.rollbackAlarms.length > 0) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: endpoint.rollbackAlarms.map((a) => a.alarmArn) }));
+    }
     // CreateEndpointConfig with a KmsKeyId makes SageMaker create a grant on the key as the caller.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:CreateGrant', 'kms:DescribeKey'], resources: [endpoint.encryptionKey.keyArn] }));
 
     // The endpoint's role runs the registered versions: it reads their artifacts and pulls their images.
     if (d.modelArtifactsBucket) {
-      const artifactsPrefix = d.modelArtifactsPrefix ?? 'models/';
+      const prefixes = d.modelArtifactsPrefixes ?? ['models/', TRAINING_OUTPUT_PREFIX];
       endpoint.role.addToPrincipalPolicy(new iam.PolicyStatement({
         sid: 'ReadRegisteredModelArtifacts',
         actions: ['s3:GetObject'],
-        resources: [d.modelArtifactsBucket.arnForObjects(`${artifactsPrefix}*`)],
+        resources: prefixes.map((p) => d.modelArtifactsBucket!.arnForObjects(`${p}*`)),
       }));
       if (d.modelArtifactsBucket.encryptionKey) {
         endpoint.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [d.modelArtifactsBucket.encryptionKey.keyArn] }));
       }
       acknowledgePolicyWildcards(endpoint.role, {
-        ReadRegisteredModelArtifacts: 'Registered model versions are stored under generated keys; read access is limited to the artifacts prefix.',
+        ReadRegisteredModelArtifacts: 'Registered model versions are stored under generated keys (one folder per training job); read access is limited to the artifacts prefixes.',
       }, 'ecr:GetAuthorizationToken and the EC2 Describe calls SageMaker makes for VPC networking have no resource-level permissions.');
     }
     for (const repo of d.imageRepositories ?? []) repo.grantPull(endpoint.role);
@@ -321,5 +357,25 @@ export class ModelRegistry extends Construct {
     acknowledge(fn, compliancePackIds('LambdaConcurrency'),
       'Concurrency is bounded by the SQS event source mapping (maxConcurrency 2); reserved concurrency would fail in accounts at the minimum unreserved quota.');
     return { handler: fn, queue, deadLetterQueue: dlq, approvalRule };
+  }
+}
+
+class ImportedModelPackageGroup extends Construct implements IModelPackageGroup {
+  public readonly modelPackageGroupArn: string;
+  private readonly packagesArn: string;
+  constructor(scope: Construct, id: string, public readonly modelPackageGroupName: string) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    // SageMaker lowercases names in ARNs.
+    this.modelPackageGroupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: modelPackageGroupName.toLowerCase() });
+    this.packagesArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${modelPackageGroupName.toLowerCase()}/*` });
+  }
+
+  public grantRegister(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: REGISTER_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] });
+  }
+
+  public grantApprove(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: APPROVE_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] }).combine(listPackages(grantee));
   }
 }

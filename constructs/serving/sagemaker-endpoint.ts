@@ -14,6 +14,7 @@ import { acknowledge, compliancePackIds } from '../core/nag';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { PropsValidator } from '../core/validation';
 import { type ModelImage } from './model-image';
+import { instanceArchitecture, isHostingInstanceType } from './hosting-instance-types';
 
 /** How the endpoint runs: always-on instances, serverless (scales to zero), or queued asynchronous inference. */
 export type EndpointMode = 'real-time' | 'serverless' | 'async';
@@ -103,7 +104,7 @@ export interface DeploymentGuardrailOptions {
   readonly trafficShifting?: TrafficShifting;
   /** Canary: percent of capacity that takes traffic first (1-50). @default 10 */
   readonly canarySizePercent?: number;
-  /** Linear: percent of capacity shifted per step (1-50). @default 20 */
+  /** Linear: percent of capacity shifted per step (10-50, SageMaker's range). @default 20 */
   readonly linearStepPercent?: number;
   /** Time the new fleet is watched after each shift before going on (0-60 minutes). @default Duration.minutes(10) */
   readonly bakeTime?: Duration;
@@ -219,6 +220,8 @@ export interface EndpointDeploymentSpec {
   readonly DataCaptureConfig?: Record<string, unknown>;
   readonly AsyncInferenceConfig?: Record<string, unknown>;
   readonly DeploymentConfig?: Record<string, unknown>;
+  /** Variants with autoscaling: an update keeps their current instance count. */
+  readonly AutoScaledVariants?: string[];
 }
 
 /** A SageMaker endpoint other constructs (model registry, monitors) can deploy to or watch. */
@@ -230,6 +233,8 @@ export interface IModelEndpoint extends iam.IGrantable, IConstruct {
   readonly role: iam.IRole;
   readonly encryptionKey: kms.IKey;
   readonly deploymentSpec: EndpointDeploymentSpec;
+  /** Alarms a blue/green update rolls back on; whoever calls UpdateEndpoint needs cloudwatch:DescribeAlarms on them. */
+  readonly rollbackAlarms?: cloudwatch.IAlarm[];
   /** Data capture location, when captured. */
   readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
 }
@@ -272,6 +277,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
   public readonly asyncSuccessTopic?: sns.ITopic;
   public readonly asyncErrorTopic?: sns.ITopic;
   public readonly deploymentSpec: EndpointDeploymentSpec;
+  public readonly rollbackAlarms?: cloudwatch.IAlarm[];
 
   constructor(scope: Construct, id: string, props: SageMakerEndpointProps) {
     super(scope, id);
@@ -309,8 +315,15 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       v.check(NAME.test(x.name), 'variants[].variantName', x.name, 'must be 1-63 letters, digits and hyphens');
       v.check(Token.isUnresolved(x.weight) || (x.weight >= 0 && Number.isFinite(x.weight)), `variants[${x.name}].initialVariantWeight`, x.weight, 'must be 0 or more');
       if (instanceBased) {
-        v.check(Token.isUnresolved(x.instanceType) || isSageMakerInstanceType(x.instanceType), props.variants ? `variants[${x.name}].instanceType` : 'instanceType', x.instanceType,
-          `must be an ml.* hosting instance type such as ml.m5.large, ml.c6i.xlarge or ml.g5.xlarge (families: ${SAGEMAKER_INSTANCE_FAMILIES.join(', ')})`);
+        const typeKey = props.variants ? `variants[${x.name}].instanceType` : 'instanceType';
+        const known = Token.isUnresolved(x.instanceType) || isHostingInstanceType(x.instanceType);
+        v.check(known, typeKey, x.instanceType,
+          'must be a SageMaker hosting instance type (the ProductionVariantInstanceType list of the SageMaker API), such as ml.m5.large, ml.c6i.xlarge or ml.g5.xlarge');
+        if (known && !Token.isUnresolved(x.instanceType)) {
+          const arch = instanceArchitecture(x.instanceType);
+          v.check(arch === x.image.architecture, typeKey, x.instanceType,
+            `is an ${arch} instance but the image (${x.image.description}) is built for ${x.image.architecture}; use an ${x.image.architecture} type such as ${x.image.architecture === 'amd64' ? 'ml.m5.large or ml.c6i.xlarge' : 'ml.m6g.large or ml.c7g.xlarge'}, or an image built for ${arch}`);
+        }
         v.intRange(props.variants ? `variants[${x.name}].initialInstanceCount` : 'instanceCount', x.instanceCount, 1, 100, 'instances');
       }
     }
@@ -348,7 +361,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       const shifting = guard.trafficShifting ?? 'canary';
       v.check(['all-at-once', 'canary', 'linear'].includes(shifting), 'deployment.trafficShifting', shifting, 'must be "all-at-once", "canary" or "linear"');
       if (guard.canarySizePercent !== undefined) v.intRange('deployment.canarySizePercent', guard.canarySizePercent, 1, 50, 'percent');
-      if (guard.linearStepPercent !== undefined) v.intRange('deployment.linearStepPercent', guard.linearStepPercent, 1, 50, 'percent');
+      if (guard.linearStepPercent !== undefined) v.intRange('deployment.linearStepPercent', guard.linearStepPercent, 10, 50, 'percent (SageMaker shifts 10-50% of capacity per linear step)');
       if (guard.bakeTime) v.intRange('deployment.bakeTime', guard.bakeTime.toSeconds(), 0, 3600, 'seconds');
       if (guard.terminationWait) v.intRange('deployment.terminationWait', guard.terminationWait.toSeconds(), 0, 3600, 'seconds');
       if (guard.maximumExecutionTimeout) v.intRange('deployment.maximumExecutionTimeout', guard.maximumExecutionTimeout.toSeconds(), 600, 14400, 'seconds');
@@ -529,6 +542,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
     if (guard) {
       const shifting = guard.trafficShifting ?? 'canary';
       const rollbackAlarms = guard.rollbackAlarms ?? this.alarms;
+      this.rollbackAlarms = rollbackAlarms;
       deploymentConfig = {
         blueGreenUpdatePolicy: {
           trafficRoutingConfiguration: {
@@ -568,6 +582,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       DataCaptureConfig: dataCaptureConfig ? (pascal(dataCaptureConfig) as Record<string, unknown>) : undefined,
       AsyncInferenceConfig: asyncInferenceConfig ? (pascal(asyncInferenceConfig) as Record<string, unknown>) : undefined,
       DeploymentConfig: deploymentConfig ? (pascal(deploymentConfig) as Record<string, unknown>) : undefined,
+      AutoScaledVariants: Object.keys(targets).length > 0 ? Object.keys(targets) : undefined,
     };
 
     // Every statement above names the exact log group, key, bucket prefix or repository; these are the

@@ -34,6 +34,8 @@ export interface DeploymentSpec {
   DataCaptureConfig?: Record<string, unknown>;
   AsyncInferenceConfig?: Record<string, unknown>;
   DeploymentConfig?: Record<string, unknown>;
+  /** Variants whose instance count Application Auto Scaling manages: an update keeps their current count. */
+  AutoScaledVariants?: string[];
 }
 
 /** The part of the EventBridge event the handler reads. */
@@ -48,7 +50,7 @@ export interface ModelPackageStateChange {
   };
 }
 
-export type Outcome = 'deployed' | 'created' | 'duplicate' | 'not-approved' | 'other-group' | 'invalid-event';
+export type Outcome = 'deployed' | 'created' | 'duplicate' | 'superseded' | 'not-approved' | 'other-group' | 'invalid-event';
 
 /** The endpoint cannot take a deployment now; try again later. */
 export class EndpointBusyError extends Error {
@@ -74,6 +76,13 @@ function config(): Config {
   if (!raw || !groupName) throw new Error('DEPLOYMENT_SPEC and MODEL_PACKAGE_GROUP_NAME must be set');
   const spec = JSON.parse(raw) as DeploymentSpec;
   return { spec, groupName, namePrefix: process.env.RESOURCE_NAME_PREFIX ?? spec.EndpointName.slice(0, 40) };
+}
+
+/** The package version an endpoint config was made for (`<prefix>-v<version>-<hash>`), or 0 for any other config. */
+export function versionOfConfig(prefix: string, configName: string | undefined): number {
+  const p = prefix.slice(0, 40).replace(/-+$/, '');
+  const m = configName?.startsWith(`${p}-v`) ? /^-v(\d+)-[0-9a-f]{8}$/.exec(configName.slice(p.length)) : null;
+  return m ? Number(m[1]) : 0;
 }
 
 /** Deterministic Model/EndpointConfig name of a package version: `<prefix>-v<version>-<hash of the package ARN>`. */
@@ -127,6 +136,12 @@ export async function deploy(event: ModelPackageStateChange, cfg: Config = confi
     logger.info('Endpoint already runs or is deploying this version; duplicate event ignored', { ...log, endpointConfigName: name });
     return 'duplicate';
   }
+  // Deferred deliveries can arrive out of order (a standard queue): never replace a newer version with an older one.
+  const newest = Math.max(versionOfConfig(cfg.namePrefix, endpoint?.EndpointConfigName), versionOfConfig(cfg.namePrefix, endpoint?.PendingDeploymentSummary?.EndpointConfigName));
+  if (newest > d.ModelPackageVersion) {
+    logger.info('Endpoint already runs or is deploying a newer version; older approval ignored', { ...log, deployedVersion: newest });
+    return 'superseded';
+  }
   if (endpoint && BUSY.has(endpoint.EndpointStatus ?? '')) {
     throw new EndpointBusyError(`Endpoint ${cfg.spec.EndpointName} is ${endpoint.EndpointStatus}; deployment of ${name} deferred`);
   }
@@ -156,6 +171,11 @@ export async function deploy(event: ModelPackageStateChange, cfg: Config = confi
       EndpointName: cfg.spec.EndpointName,
       EndpointConfigName: name,
       DeploymentConfig: cfg.spec.DeploymentConfig as never,
+      // Without this an update resets an autoscaled fleet to the config's initial count; weights and capture come from the new config.
+      ...(cfg.spec.AutoScaledVariants?.length ? {
+        RetainAllVariantProperties: true,
+        ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DesiredWeight' }, { VariantPropertyType: 'DataCaptureConfig' }],
+      } : {}),
     }));
   } catch (e) {
     // Another update started between DescribeEndpoint and UpdateEndpoint.

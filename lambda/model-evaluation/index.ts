@@ -1,11 +1,13 @@
 /**
- * Evaluation gate of the model delivery pipeline: reads the final metrics SageMaker recorded for a finished training
- * job and decides whether the model may be registered. The state machine fails the pipeline unless status is PASSED.
+ * Evaluation gate of the model delivery pipeline: reads the held-out metric SageMaker recorded for a finished training
+ * job and decides whether the model may be registered: it must meet the threshold and, when a model package group is
+ * given, not be worse than the champion (the newest Approved version, whose metric the register step recorded in its
+ * customer metadata). The state machine fails the pipeline unless status is PASSED.
  * Bad requests get statusCode 400, an unknown job 404; a job that did not complete is FAILED.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeModelPackageCommand, DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 
 export const logger = new Logger({ serviceName: 'model-evaluation' });
 export const metrics = new Metrics({ namespace: 'cdk-mlops', serviceName: 'model-evaluation' });
@@ -16,6 +18,8 @@ export interface EvaluationRequest {
   metricName?: unknown;
   threshold?: unknown;
   direction?: unknown;
+  /** Group whose newest Approved version is the champion to beat. */
+  modelPackageGroupName?: unknown;
 }
 
 export interface EvaluationResult {
@@ -25,6 +29,8 @@ export interface EvaluationResult {
   value?: number;
   /** S3 URI of the model artifacts, for registration. */
   modelDataUrl?: string;
+  /** The champion the challenger was compared with. */
+  champion?: { modelPackageArn: string; value: number };
 }
 
 const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -35,6 +41,7 @@ function validate(r: EvaluationRequest): string[] {
   if (typeof r.metricName !== 'string' || r.metricName.length === 0 || r.metricName.length > 255) p.push(`metricName: ${JSON.stringify(r.metricName)} — must be a metric name`);
   if (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold)) p.push(`threshold: ${JSON.stringify(r.threshold)} — must be a finite number`);
   if (r.direction !== undefined && r.direction !== 'maximize' && r.direction !== 'minimize') p.push(`direction: ${JSON.stringify(r.direction)} — must be "maximize" or "minimize"`);
+  if (r.modelPackageGroupName !== undefined && (typeof r.modelPackageGroupName !== 'string' || !JOB_NAME.test(r.modelPackageGroupName))) p.push(`modelPackageGroupName: ${JSON.stringify(r.modelPackageGroupName)} — must be a model package group name`);
   return p;
 }
 
@@ -68,11 +75,29 @@ export async function handler(event: EvaluationRequest | null | undefined): Prom
     return { statusCode: 200, status: 'FAILED', message: `Training job ${jobName} reported no "${metricName}" metric (reported: ${seen}); check the metric definition regex` };
   }
   const value = metric.Value;
-  const passed = maximize ? value >= threshold : value <= threshold;
+  const meets = maximize ? value >= threshold : value <= threshold;
+  const champion = meets && typeof req.modelPackageGroupName === 'string' ? await championOf(req.modelPackageGroupName, metricName) : undefined;
+  const beats = !champion || (maximize ? value >= champion.value : value <= champion.value);
+  const passed = meets && beats;
   metrics.addMetric('EvaluationValue', MetricUnit.NoUnit, value);
   metrics.addMetric(passed ? 'EvaluationPassed' : 'EvaluationFailed', MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
-  const message = `${metricName} = ${value} ${passed ? 'meets' : 'misses'} the threshold (${maximize ? '>=' : '<='} ${threshold})`;
+  let message = `${metricName} = ${value} ${meets ? 'meets' : 'misses'} the threshold (${maximize ? '>=' : '<='} ${threshold})`;
+  if (champion) message += beats ? ` and is no worse than the champion ${champion.modelPackageArn} (${champion.value})` : ` but is worse than the champion ${champion.modelPackageArn} (${champion.value})`;
   (passed ? logger.info.bind(logger) : logger.error.bind(logger))(message, { jobName });
-  return { statusCode: 200, status: passed ? 'PASSED' : 'FAILED', message, value, modelDataUrl: job.ModelArtifacts?.S3ModelArtifacts };
+  return { statusCode: 200, status: passed ? 'PASSED' : 'FAILED', message, value, modelDataUrl: job.ModelArtifacts?.S3ModelArtifacts, champion };
+}
+
+/** The newest Approved version of the group and its recorded metric; undefined when none is approved or it recorded none. */
+async function championOf(group: string, metricName: string): Promise<{ modelPackageArn: string; value: number } | undefined> {
+  const list = await sagemaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: group, ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1 }));
+  const arn = list.ModelPackageSummaryList?.[0]?.ModelPackageArn;
+  if (!arn) return undefined;
+  const pkg = await sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
+  const recorded = Number(pkg.CustomerMetadataProperties?.[metricName]);
+  if (!Number.isFinite(recorded) || pkg.CustomerMetadataProperties?.[metricName] === undefined) {
+    logger.warn('The champion recorded no value of the metric; comparing with the threshold only', { champion: arn, metricName });
+    return undefined;
+  }
+  return { modelPackageArn: arn, value: recorded };
 }

@@ -3,7 +3,7 @@ import { type Aws } from './aws';
 import { CliError } from './errors';
 
 /** The platform's stacks the CLI reads, by the `<Part>` of their `<prefix>-<stage>-<Part>` name. */
-export const STACK_PARTS = ['Network', 'Data', 'Alerts', 'Training', 'Inference', 'SageMaker'] as const;
+export const STACK_PARTS = ['Network', 'Data', 'Alerts', 'Training', 'Inference', 'SageMaker', 'Delivery', 'Monitoring', 'Experiments'] as const;
 export type StackPart = (typeof STACK_PARTS)[number];
 /** Without these the stage is not deployed; the others are optional components. */
 const REQUIRED_PARTS: readonly StackPart[] = ['Network', 'Data'];

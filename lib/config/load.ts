@@ -146,6 +146,17 @@ function crossFieldProblems(stage: StageName, c: z.infer<typeof platformConfig>)
   return p;
 }
 
+/** Stages whose model pipeline (on, by defaults + file) promotes to `stage`. */
+export function pipelineStagesTargeting(stage: StageName, shared: Json, perStage: Json): StageName[] {
+  return STAGE_NAMES.filter((other) => {
+    if (other === stage) return false;
+    const layer = isPlainObject(perStage[other]) ? (perStage[other] as Json) : {};
+    const m = deepMerge(deepMerge(DEFAULT_CONFIGS[other] as unknown as Json, shared), layer);
+    const p = m.pipelines as Json | undefined;
+    return p?.enabled === true && Array.isArray(p.deployTargets) && p.deployTargets.some((t) => isPlainObject(t) && t.stage === stage);
+  });
+}
+
 /**
  * Builds and validates one stage's configuration: built-in defaults, then the file's top-level keys, then its
  * `stages.<stage>` block, then code overrides. Throws a ConfigError listing every problem.
@@ -171,10 +182,14 @@ export function loadStageConfig(options: LoadStageConfigOptions): StageConfig {
       if (isPlainObject(perStage[stageName])) stageOverride = perStage[stageName] as Json;
     }
   }
-  const merged = [shared, stageOverride, options.overrides ?? {}].reduce<Json>(
-    (acc, layer) => deepMerge(acc, layer),
-    DEFAULT_CONFIGS[stageName] as unknown as Json,
-  );
+  const layers = [shared, stageOverride, options.overrides ?? {}];
+  const merged = layers.reduce<Json>((acc, layer) => deepMerge(acc, layer), DEFAULT_CONFIGS[stageName] as unknown as Json);
+  // A stage the model pipeline promotes to gets the SageMaker stack it needs, unless the user switched it off
+  // (then the pipeline's synth fails naming pipelines.deployTargets).
+  const promotedFrom = pipelineStagesTargeting(stageName, shared, isPlainObject(perStage) ? perStage : {});
+  if (promotedFrom.length > 0 && layers.every((l) => valueAt(l, ['sagemaker', 'enabled']) === undefined) && isPlainObject(merged.sagemaker)) {
+    merged.sagemaker = { ...merged.sagemaker, enabled: true };
+  }
   const result = platformConfig.safeParse(merged);
   if (result.success) problems.push(...crossFieldProblems(stageName, result.data));
   else problems.push(...describeIssues(result.error.issues, merged));

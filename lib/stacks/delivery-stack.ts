@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -7,9 +7,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import { type ImageRegistry } from '../../constructs/registry';
 import { type DataLake } from '../../constructs/storage';
-import { GitHubDeployRole } from '../../pipelines/github-deploy-role';
+import { GITHUB_OIDC_ISSUER, GitHubDeployRole } from '../../pipelines/github-deploy-role';
 import { type DeliveryTarget, ModelDeliveryPipeline } from '../../pipelines/model-delivery-pipeline';
+import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
+import { type CheckStatement, smokeStatements, statusStatements } from '../cli/permissions';
+import { type ModelRegistry } from '../../constructs/serving/model-registry';
+import { ConfigError, type StageConfig } from '../config';
 import { DRIFT_EVENT } from '../config/components/pipelines';
+import { endpointName, modelPackageGroupName } from '../naming';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 export interface DeliveryStackProps extends PlatformStackProps {
@@ -20,6 +25,51 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly alertsTopic: sns.ITopic;
   /** Environment of the training jobs, e.g. `MLFLOW_TRACKING_URI` of the Experiments stack. @default - none */
   readonly trainingEnvironment?: Readonly<Record<string, string>>;
+  /** This stage's model registries by config group name (its SageMaker stack); the pipeline registers into one. @default - none */
+  readonly modelRegistries?: Readonly<Record<string, ModelRegistry>>;
+  /** Config of each stage in `pipelines.deployTargets`: promotion names are derived from it and checked against it. */
+  readonly targetConfigs: (stage: string) => StageConfig;
+}
+
+/** The group and endpoint a target stage deploys, by the naming functions its SageMaker stack uses; every problem names its key. */
+export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): { targets: DeliveryTarget[]; problems: string[] } {
+  const p = config.pipelines;
+  const problems: string[] = [];
+  const targets: DeliveryTarget[] = [];
+  p.deployTargets.forEach((t, i) => {
+    const key = `pipelines.deployTargets.${i}`;
+    const tc = targetConfigs(t.stage);
+    const group = t.modelPackageGroupName ?? p.modelPackageGroupName;
+    if (!tc.sagemaker.enabled) {
+      problems.push(`${key}.stage: "${t.stage}" — stage ${t.stage} deploys no SageMaker stack (its sagemaker.enabled is false); switch it on there or remove the target`);
+      return;
+    }
+    if (!tc.sagemaker.modelPackageGroups.includes(group)) {
+      problems.push(`${key}.modelPackageGroupName: "${group}" — stage ${t.stage} has no such model package group; allowed: ${tc.sagemaker.modelPackageGroups.join(', ') || 'none (set sagemaker.modelPackageGroups there)'}`);
+      return;
+    }
+    const endpoint = tc.sagemaker.endpoints.find((e) => e.modelPackageGroup === group);
+    if (!endpoint) {
+      problems.push(`${key}.modelPackageGroupName: "${group}" — no endpoint of stage ${t.stage} deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: ${tc.sagemaker.endpoints.map((e) => e.name).join(', ') || 'none'}`);
+      return;
+    }
+    if (endpoint.mode === 'async') {
+      // The smoke test calls InvokeEndpoint, which asynchronous endpoints refuse; passing it would need S3 input and output.
+      problems.push(`${key}.modelPackageGroupName: "${group}" — it deploys to stage ${t.stage}'s asynchronous endpoint "${endpoint.name}", which the pipeline's synchronous smoke test cannot invoke; promote a group of a real-time or serverless endpoint`);
+      return;
+    }
+    if (t.endpointName !== undefined && t.endpointName !== endpoint.name) {
+      problems.push(`${key}.endpointName: "${t.endpointName}" — group ${group} of stage ${t.stage} deploys to endpoint "${endpoint.name}"; leave endpointName out or give that one`);
+      return;
+    }
+    targets.push({
+      name: t.stage,
+      modelPackageGroupName: modelPackageGroupName(tc.prefix, t.stage, group),
+      endpointName: endpointName(tc.prefix, t.stage, endpoint.name),
+      approval: t.approval ?? t.stage === 'prod',
+    });
+  });
+  return { targets, problems };
 }
 
 /**
@@ -40,15 +90,19 @@ export class DeliveryStack extends PlatformStack {
       const repositories = Object.keys(props.registry.repositories);
       // One image serves training and inference; the `training` repository when the registry has one.
       const imageRepository = props.registry.repositories[repositories.includes('training') ? 'training' : repositories[0]];
-      const targets: DeliveryTarget[] = p.deployTargets.map((t) => {
-        const group = t.modelPackageGroupName ?? `${p.modelPackageGroupName}-${t.stage}`;
-        return {
-          name: t.stage,
-          modelPackageGroupName: group,
-          ...(t.functionName ? { functionName: t.functionName } : { endpointName: t.endpointName ?? `${prefix}-${t.stage}-${p.modelPackageGroupName}` }),
-          approval: t.approval ?? t.stage === 'prod',
-        };
-      });
+      const problems: string[] = [];
+      const registry = props.modelRegistries?.[p.modelPackageGroupName];
+      if (!registry) {
+        problems.push(`pipelines.modelPackageGroupName: "${p.modelPackageGroupName}" — the pipeline registers into this stage's model registry: ${props.config.sagemaker.enabled
+          ? `allowed: ${Object.keys(props.modelRegistries ?? {}).join(', ') || 'none (set sagemaker.modelPackageGroups)'}`
+          : 'sagemaker.enabled is false in this stage; switch it on'}`);
+      }
+      const resolved = resolveDeliveryTargets(props.config, props.targetConfigs);
+      problems.push(...resolved.problems);
+      if (problems.length > 0) {
+        throw new ConfigError(`Invalid cdk-mlops configuration for stage "${stage}": the model pipeline's registry and targets\n${problems.map((l) => `  - ${l}`).join('\n')}`, problems);
+      }
+      const targets = resolved.targets;
       this.modelPipeline = new ModelDeliveryPipeline(this, 'ModelPipeline', {
         source: p.source.connectionArn && p.source.repository
           ? { connectionArn: p.source.connectionArn, repository: p.source.repository, branch: p.source.branch }
@@ -74,7 +128,7 @@ export class DeliveryStack extends PlatformStack {
         },
         scanFailOnSeverity: p.scan.failOnSeverity,
         scanMaxFindings: p.scan.maxFindings,
-        modelPackageGroupName: p.modelPackageGroupName,
+        modelRegistry: registry!,
         targets,
         smokeTestInstances: p.smokeTestInstances,
         schedule: p.schedule ? scheduler.ScheduleExpression.expression(p.schedule) : undefined,
@@ -88,13 +142,30 @@ export class DeliveryStack extends PlatformStack {
     }
 
     if (p.github) {
+      const stack = Stack.of(this);
+      const scope = { partition: stack.partition, account: stack.account, region: stack.region, prefix, stage };
+      const toPolicy = (list: CheckStatement[]) => list.map((c) => new iam.PolicyStatement({ sid: c.sid, actions: [...c.actions], resources: [...c.resources] }));
+      const status = statusStatements(scope);
+      const checks = [...status, ...smokeStatements(scope)];
+      // One provider per account: imported by its fixed ARN unless this stage is the one that creates it.
+      const providerArn = p.github.existingProviderArn ?? `arn:${stack.partition}:iam::${stack.account}:oidc-provider/${GITHUB_OIDC_ISSUER}`;
       this.githubDeployRole = new GitHubDeployRole(this, 'GitHubDeploy', {
         repository: p.github.repository,
         environment: p.github.environment ?? stage,
         branch: p.github.branch,
-        provider: p.github.existingProviderArn ? iam.OidcProviderNative.fromOidcProviderArn(this, 'GitHubOidcProvider', p.github.existingProviderArn) : undefined,
+        provider: p.github.createProvider ? undefined : iam.OidcProviderNative.fromOidcProviderArn(this, 'GitHubOidcProvider', providerArn),
+        checkStatements: toPolicy(checks),
+        diffBranch: p.github.diffBranch,
+        diffStatements: toPolicy(status),
       });
+      const wildcards = (list: CheckStatement[]) => list.flatMap((c) => c.resources).filter((r) => r.includes('*') && r !== '*');
+      const reason = 'Post-deploy checks (cdk-mlops status/smoke) read and invoke every resource of this stage, all named <prefix>-<stage>-*; the names are generated per deploy (stacks, function versions, node groups), so the ARNs end in a wildcard within the stage.';
+      acknowledgeResourceWildcards(this.githubDeployRole.role, wildcards(checks), reason);
+      if (this.githubDeployRole.diffRole) acknowledgeResourceWildcards(this.githubDeployRole.diffRole, wildcards(status), reason);
+      acknowledgeResourceWildcards(this.githubDeployRole.role, ['*'], 'sagemaker:ListModelPackages has no resource-level permissions (a list action).');
+      if (this.githubDeployRole.diffRole) acknowledgeResourceWildcards(this.githubDeployRole.diffRole, ['*'], 'sagemaker:ListModelPackages has no resource-level permissions (a list action).');
       new CfnOutput(this, 'GitHubDeployRoleArn', { value: this.githubDeployRole.role.roleArn });
+      if (this.githubDeployRole.diffRole) new CfnOutput(this, 'GitHubDiffRoleArn', { value: this.githubDeployRole.diffRole.roleArn });
     }
   }
 }

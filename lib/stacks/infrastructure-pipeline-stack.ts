@@ -9,6 +9,8 @@ import { PlatformStage } from '../platform-stage';
 export interface InfrastructurePipelineStackProps extends StackProps {
   /** The configs of the stages to deploy, in order (dev, staging, prod). The first one's `pipelines.infrastructure` and `pipelines.source` configure the pipeline. */
   readonly configs: StageConfig[];
+  /** The user's config file (relative to the repository root), which the pipeline's synth step passes on. @default - none */
+  readonly configFile?: string;
 }
 
 /**
@@ -41,10 +43,11 @@ export class InfrastructurePipelineStack extends Stack {
     this.infrastructure = new InfrastructurePipeline(this, 'Infrastructure', {
       source: src.connectionArn && src.repository ? { connectionArn: src.connectionArn, repository: src.repository, branch: src.branch } : undefined,
       crossAccount: true,
+      configFile: props.configFile,
     });
     const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
     this.stages = props.configs.map((config) => {
-      const stage = new PlatformStage(this, capitalized(config.stage), { config });
+      const stage = new PlatformStage(this, capitalized(config.stage), { config, stageConfig: (name) => props.configs.find((c) => c.stage === name) ?? config });
       this.infrastructure.addStage(stage, { approval: config.pipelines.requireApproval });
       return stage;
     });

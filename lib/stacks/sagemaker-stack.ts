@@ -13,6 +13,7 @@ import { ModelRegistry } from '../../constructs/serving/model-registry';
 import { SageMakerEndpoint } from '../../constructs/serving/sagemaker-endpoint';
 import { type DataLake } from '../../constructs/storage';
 import { type SageMakerEndpointConfig } from '../config/components/sagemaker';
+import { endpointName, modelPackageGroupName } from '../naming';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 export interface SageMakerStackProps extends PlatformStackProps {
@@ -56,8 +57,8 @@ export class SageMakerStack extends PlatformStack {
         // SageMaker's CPU hosts and serverless inference run x86_64 images, whatever machine builds them.
         return ModelImage.fromAsset(lambdaPath('model-server'), { file: 'Dockerfile.sagemaker', platform: ecrAssets.Platform.LINUX_AMD64 });
       }
-      if ('uri' in cfg) return ModelImage.fromImageUri(cfg.uri);
-      return ModelImage.fromEcrRepository(props.registry.repository(cfg.repository), cfg.tag, props.registry.encryptionKey);
+      if ('uri' in cfg) return ModelImage.fromImageUri(cfg.uri, cfg.architecture);
+      return ModelImage.fromEcrRepository(props.registry.repository(cfg.repository), cfg.tag, props.registry.encryptionKey, cfg.architecture);
     };
 
     const endpoints: Record<string, SageMakerEndpoint> = {};
@@ -65,7 +66,7 @@ export class SageMakerStack extends PlatformStack {
       const instanceBased = e.mode !== 'serverless';
       const g = e.guardrails;
       endpoints[e.name] = new SageMakerEndpoint(this, `Endpoint-${e.name}`, {
-        endpointName: `${prefix}-${stage}-${e.name}`,
+        endpointName: endpointName(prefix, stage, e.name),
         mode: e.mode,
         image: image(e.image),
         modelData: e.modelDataKey ? { bucket: artifacts, key: e.modelDataKey } : undefined,
@@ -107,7 +108,7 @@ export class SageMakerStack extends PlatformStack {
     for (const group of c.modelPackageGroups) {
       const target = c.endpoints.find((e) => e.modelPackageGroup === group);
       registries[group] = new ModelRegistry(this, `Registry-${group}`, {
-        modelPackageGroupName: `${prefix}-${stage}-${group}`,
+        modelPackageGroupName: modelPackageGroupName(prefix, stage, group),
         description: `${group} model versions of ${prefix} ${stage}`,
         crossAccountIds: c.crossAccountIds,
         removalPolicy: RemovalPolicy.RETAIN, // a group that holds versions cannot be deleted by CloudFormation

@@ -132,7 +132,17 @@ describe('smoke', () => {
     expect(r.stderr).toContain('Stage "dev" is not deployed');
   });
 
-  test('stage without a model: exit 3', async () => {
+  test('stage without a model: skipped with a clear line, exit 0 (a deploy pipeline goes on to the next stage)', async () => {
+    stackMocks(['Network', 'Data', 'Alerts']);
+    const r = await cli(['smoke', '--stage', 'dev']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('Smoke test of stage dev: skipped — stage "dev" deploys no model (no mlops-dev-Inference or mlops-dev-SageMaker stack); nothing to smoke-test.');
+    const j = await cli(['smoke', '--stage', 'dev', '--json']);
+    expect(j.json).toEqual({ stage: 'dev', passed: true, checks: [], skipped: expect.stringContaining('deploys no model') });
+    expect(mocks.lambda.calls()).toHaveLength(0);
+  });
+
+  test('stage without the asked-for target: exit 3', async () => {
     stackMocks(['Network', 'Data', 'Alerts']);
     const r = await cli(['smoke', '--stage', 'dev', '--target', 'lambda']);
     expect(r.code).toBe(3);

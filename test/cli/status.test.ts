@@ -220,8 +220,8 @@ describe('status: deployment shape and AWS errors', () => {
     const r = await cli(['status', '--stage', 'dev']);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('AWS is throttling cloudformation:DescribeStacks (Throttling) and it still failed after 3 retries with backoff');
-    // 6 stacks, each tried once plus 3 retries.
-    expect(mocks.cfn.commandCalls(DescribeStacksCommand)).toHaveLength(24);
+    // 9 stacks (Network … SageMaker, Delivery, Monitoring, Experiments), each tried once plus 3 retries.
+    expect(mocks.cfn.commandCalls(DescribeStacksCommand)).toHaveLength(36);
   });
 
   test('no credentials: exit 4 saying how to provide them', async () => {

@@ -53,11 +53,12 @@ describe('built-in stages', () => {
     expect(kinds(byName(estimates, 'staging'))).toEqual({
       'EKS clusters': 73, 'EKS node groups': 140.16, 'EBS volumes': 8, 'NAT gateways': 65.7, 'Public IPv4 addresses': 7.3,
       'Interface endpoints': 160.6, // 11 endpoints × 2 AZ × 0.01 × 730
-      'KMS keys': 6, 'CloudWatch dashboards': 3,
+      // The dev model pipeline promotes to staging and prod, so their SageMaker stacks are on: one real-time endpoint each.
+      'SageMaker endpoints': 83.95, 'KMS keys': 7, 'CloudWatch alarms': 1.2, 'CloudWatch dashboards': 3,
     });
     expect(byName(estimates, 'prod').byKind.find((k) => k.kind === 'EKS node groups')?.monthlyUsd).toBeCloseTo(420.48, 2); // 3 × m6i.xlarge 0.192 × 730
-    expect(byName(estimates, 'staging').monthlyUsd).toBeCloseTo(463.76, 2);
-    expect(byName(estimates, 'prod').monthlyUsd).toBeCloseTo(748.08, 2);
+    expect(byName(estimates, 'staging').monthlyUsd).toBeCloseTo(549.91, 2);
+    expect(byName(estimates, 'prod').monthlyUsd).toBeCloseTo(918.18, 2);
     for (const e of estimates) expect(e.notPriced).toEqual([]);
   });
 
@@ -95,7 +96,7 @@ describe('every component on, one account per stage', () => {
     const prod = byName(estimates, 'prod');
     const k = kinds(prod);
     expect(k['SageMaker endpoints']).toBe(167.9); // real-time: autoscaling min 2 × ml.m5.large 0.115 × 730; async: min 0
-    expect(k['Lambda provisioned concurrency']).toBe(35.04); // 2 × 2 GB arm64 × 0.0000033334 × 2,628,000 s
+    expect(k['Lambda provisioned concurrency']).toBe(43.8); // 2 × 2 GB x86_64 (the default, built on x86 hosts) × 0.0000041667 × 2,628,000 s
     expect(k['MLflow tracking servers']).toBe(438); // Small 0.60 × 730
     expect(k['EC2 instances']).toBeUndefined(); // both GPU boxes stop when idle: only their 200 GiB volumes bill
     expect(prod.items.filter((i) => i.resourceType === 'AWS::EC2::Instance' && i.kind === 'EBS volumes').map((i) => i.monthlyUsd)).toEqual([16, 16]);

@@ -47,9 +47,14 @@ describe('pipelines config: synth errors name the key, the value and what is all
     expect(['rate(0 days)', 'rate(1 days)', 'rate(2 day)', 'cron(0 12 * * *)', 'cron(0 12 ? * ? *)', 'at(2026-01-01T00:00:00)'].some(isScheduleExpression)).toBe(false);
   });
 
-  test('evaluation threshold out of range', () => {
-    expect(problems('dev', { evaluation: { threshold: 1.2 } })).toEqual(['pipelines.evaluation.threshold: 1.2 — must be between 0 and 1']);
-    expect(problems('dev', { evaluation: { threshold: -0.1 } })).toEqual(['pipelines.evaluation.threshold: -0.1 — must be between 0 and 1']);
+  test('evaluation thresholds are in the metric\'s unit (an RMSE of 12.5 is fine), but must be numbers', () => {
+    expect(problems('dev', { evaluation: { threshold: 12.5, direction: 'minimize', metricName: 'validation:rmse', metricRegex: 'rmse=([0-9.]+)' } })).toEqual([]);
+    expect(problems('dev', { evaluation: { threshold: 'high' } })).toEqual(['pipelines.evaluation.threshold: "high" — must be a number, got string']);
+  });
+
+  test('Lambda deploy targets are refused with the reason', () => {
+    expect(problems('dev', { deployTargets: [{ stage: 'staging', functionName: 'mlops-staging-inference:live' }] })[0])
+      .toMatch(/^pipelines\.deployTargets\.0\.functionName: "mlops-staging-inference:live" — Lambda targets are not supported: the inference function serves the model in its image/);
   });
 
   test('training instance type, scan severity and deploy targets', () => {
@@ -91,13 +96,20 @@ describe('the dev stage with the default config and a GitHub role', () => {
       } } })] },
     });
     t.hasOutput('GitHubDeployRoleArn', {});
+    t.hasOutput('GitHubDiffRoleArn', {});
     t.hasOutput('ModelSourceBucketName', {});
   });
 
-  test('targets default to <group>-<stage> groups and <prefix>-<stage>-<group> endpoints', () => {
+  test('the account\'s OIDC provider is imported by its fixed ARN, not created (one per account; createProvider opts in)', () => {
+    t.resourceCountIs('AWS::IAM::OIDCProvider', 0);
+    expect(JSON.stringify(t.findResources('AWS::IAM::Role'))).toContain(':oidc-provider/token.actions.githubusercontent.com');
+  });
+
+  // test/journeys/model-to-production.test.ts proves these are the group and endpoint the target stages create.
+  test('targets are the target stage\'s group and the endpoint deploying it (same group as the pipeline by default)', () => {
     const deploy = JSON.stringify(t.findResources('AWS::CodePipeline::Pipeline'));
-    expect(deploy).toContain('\\"targetModelPackageGroupName\\":\\"model-staging\\"');
-    expect(deploy).toContain('\\"endpointName\\":\\"mlops-prod-model\\"');
+    expect(deploy).toContain('\\"targetModelPackageGroupName\\":\\"mlops-staging-default\\"');
+    expect(deploy).toContain('\\"endpointName\\":\\"mlops-prod-default\\"');
     t.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(7 days)' });
   });
 
@@ -107,5 +119,52 @@ describe('the dev stage with the default config and a GitHub role', () => {
 
   test('cdk-nag AwsSolutions has no unacknowledged findings in the Delivery stack', () => {
     expect(nagFindings(stage.deliveryStack!)).toEqual([]);
+  });
+});
+
+describe('the pipeline is wired to the registry it registers into and the targets it promotes to', () => {
+  // Building stops at the Delivery stack, so only the stacks before it are synthesized.
+  const wiringProblems = (dev: Record<string, unknown>, others: Record<string, Record<string, unknown>> = {}): string[] => {
+    const config = loadStageConfig({ stage: 'dev', overrides: dev });
+    try {
+      new PlatformStage(newApp({ context: noBundling }), 'dev', { config, stageConfig: (stage) => loadStageConfig({ stage, overrides: others[stage] }) });
+      return [];
+    } catch (e) {
+      if (e instanceof ConfigError) return [...e.problems];
+      throw e;
+    }
+  };
+
+  test('a stage the pipeline promotes to switches its SageMaker stack on, unless the user says otherwise', () => {
+    expect(loadStageConfig({ stage: 'staging' }).sagemaker.enabled).toBe(true);
+    expect(loadStageConfig({ stage: 'prod' }).sagemaker.enabled).toBe(true);
+    expect(loadStageConfig({ stage: 'staging', overrides: { sagemaker: { enabled: false } } }).sagemaker.enabled).toBe(false);
+  });
+
+  test('synth fails naming the key when a target stage does not deploy what the pipeline promotes to', () => {
+    expect(wiringProblems({}, { staging: { sagemaker: { enabled: false } } })).toEqual([
+      'pipelines.deployTargets.0.stage: "staging" — stage staging deploys no SageMaker stack (its sagemaker.enabled is false); switch it on there or remove the target',
+    ]);
+    expect(wiringProblems({ pipelines: { deployTargets: [{ stage: 'staging', modelPackageGroupName: 'churn' }] } })).toEqual([
+      'pipelines.deployTargets.0.modelPackageGroupName: "churn" — stage staging has no such model package group; allowed: default',
+    ]);
+    expect(wiringProblems({}, { prod: { sagemaker: { endpoints: [{ name: 'default', mode: 'serverless', serverless: { memoryMb: 2048, maxConcurrency: 5 } }] } } })).toEqual([
+      'pipelines.deployTargets.1.modelPackageGroupName: "default" — no endpoint of stage prod deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: default',
+    ]);
+    expect(wiringProblems({}, { staging: { sagemaker: { endpoints: [{ name: 'default', mode: 'async', modelPackageGroup: 'default' }] } } })).toEqual([
+      'pipelines.deployTargets.0.modelPackageGroupName: "default" — it deploys to stage staging\'s asynchronous endpoint "default", which the pipeline\'s synchronous smoke test cannot invoke; promote a group of a real-time or serverless endpoint',
+    ]);
+    expect(wiringProblems({ pipelines: { deployTargets: [{ stage: 'staging', endpointName: 'other' }] } })).toEqual([
+      'pipelines.deployTargets.0.endpointName: "other" — group default of stage staging deploys to endpoint "default"; leave endpointName out or give that one',
+    ]);
+  });
+
+  test('synth fails naming the key when the pipeline\'s own stage has no such registry', () => {
+    expect(wiringProblems({ pipelines: { modelPackageGroupName: 'churn' } })).toEqual([
+      'pipelines.modelPackageGroupName: "churn" — the pipeline registers into this stage\'s model registry: allowed: default',
+      // Every problem at once: the targets default to the same group.
+      'pipelines.deployTargets.0.modelPackageGroupName: "churn" — stage staging has no such model package group; allowed: default',
+      'pipelines.deployTargets.1.modelPackageGroupName: "churn" — stage prod has no such model package group; allowed: default',
+    ]);
   });
 });

@@ -41,7 +41,8 @@ describe('GitHubDeployRole for an environment and a branch', () => {
         Resource: ['deploy', 'file-publishing', 'image-publishing', 'lookup'].map((k) => `arn:aws:iam::111111111111:role/cdk-hnb659fds-${k}-role-111111111111-eu-west-1`),
       }] },
     });
-    t.hasResourceProperties('AWS::IAM::Role', { MaxSessionDuration: 3600 });
+    // Two hours: the workflow's deploy jobs (100 min) ask for 7200 s so a long deploy keeps its credentials.
+    t.hasResourceProperties('AWS::IAM::Role', { MaxSessionDuration: 7200 });
   });
 
   test('cdk-nag AwsSolutions has no findings', () => {

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { AlertsTopic } from '../../constructs/monitoring';
 import { ImageRegistry } from '../../constructs/registry';
+import { ModelRegistry } from '../../constructs/serving';
 import { DataLake } from '../../constructs/storage';
 import { ImageScanGate } from '../../pipelines/image-scan-gate';
 import { ModelDeliveryPipeline, type ModelDeliveryPipelineProps } from '../../pipelines/model-delivery-pipeline';
@@ -25,6 +26,7 @@ function foundation() {
     registry: new ImageRegistry(shared, 'Registry', { repositories: ['training'], repositoryNamePrefix: 'mlops-dev' }),
     alerts: new AlertsTopic(shared, 'Alerts'),
     vpc: new ec2.Vpc(shared, 'Vpc', { maxAzs: 2, natGateways: 1 }),
+    churn: ModelRegistry.fromModelPackageGroupName(shared, 'Churn', 'churn'),
   };
 }
 type Foundation = ReturnType<typeof foundation>;
@@ -34,7 +36,7 @@ const baseProps = (f: Foundation): ModelDeliveryPipelineProps => ({
   artifactsBucket: f.lake.artifactsBucket,
   vpc: f.vpc,
   alertsTopic: f.alerts.topic,
-  modelPackageGroupName: 'churn',
+  modelRegistry: f.churn,
 });
 
 describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and drift', () => {
@@ -171,9 +173,9 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
     expect(policies).not.toMatch(/"Action":"s3:\*"|"Action":"sagemaker:\*"/);
   });
 
-  test('state machines log everything to encrypted groups, trace with X-Ray and are KMS-encrypted', () => {
+  test('scan, train, evaluate, deploy, smoke test and reject state machines log everything to encrypted groups, trace with X-Ray and are KMS-encrypted', () => {
     const machines = Object.values(t.findResources('AWS::StepFunctions::StateMachine')) as { Properties: Record<string, { Level?: string; Enabled?: boolean; Type?: string }> }[];
-    expect(machines).toHaveLength(5);
+    expect(machines).toHaveLength(6);
     for (const m of machines) {
       expect(m.Properties.LoggingConfiguration.Level).toBe('ALL');
       expect(m.Properties.TracingConfiguration.Enabled).toBe(true);
@@ -254,18 +256,18 @@ describe('bad props name the prop, the value and what is allowed', () => {
     expect(build((f, s) => new ModelDeliveryPipeline(s, 'M', { ...baseProps(f), trainingJobPrefix: 'a'.repeat(30) }))).toThrow(/trainingJobPrefix: "a{30}" — must be 1-26/);
   });
 
-  test('evaluation threshold out of range, bad instance type and metric regex', () => {
+  test('evaluation threshold not finite, bad instance type and metric regex', () => {
     expect(build((f, s) => new TrainingWorkflow(s, 'T', {
       imageRepository: f.registry.repositories.training, inputBucket: f.lake.processedBucket, outputBucket: f.lake.artifactsBucket, vpc: f.vpc,
-      threshold: 1.5, instanceType: 'g5.xlarge', metricRegex: '([0-9', maxRuntime: Duration.hours(200),
-    }))).toThrow(/instanceType: "g5.xlarge"[\s\S]*maxRuntime: 200 — [\s\S]*metricRegex: "\(\[0-9"[\s\S]*threshold: 1.5 — must be between 0 and 1/);
+      threshold: Number.NaN, instanceType: 'g5.xlarge', metricRegex: '([0-9', maxRuntime: Duration.hours(200),
+    }))).toThrow(/instanceType: "g5.xlarge"[\s\S]*maxRuntime: 200 — [\s\S]*metricRegex: "\(\[0-9"[\s\S]*threshold: .* — must be a finite number/);
   });
 
-  test('promotion targets need exactly one smoke test target and their own group', () => {
+  test('promotion targets need exactly one smoke test target and their own group; Lambda targets are refused', () => {
     expect(build((_f, s) => new ModelPromotion(s, 'P', {
       sourceModelPackageGroupName: 'churn',
       targets: [{ name: 'staging', modelPackageGroupName: 'churn' }, { name: 'prod', modelPackageGroupName: 'churn-prod', endpointName: 'e', functionName: 'f' }],
-    }))).toThrow(/targets\[0\]\.modelPackageGroupName: "churn" — must differ[\s\S]*targets\[0\]: \{\} — give exactly one[\s\S]*targets\[1\]: \{"endpointName":"e","functionName":"f"\}/);
+    }))).toThrow(/targets\[0\]\.modelPackageGroupName: "churn" — must differ[\s\S]*targets\[0\]: \{\} — give exactly one[\s\S]*targets\[1\]: \{"endpointName":"e","functionName":"f"\}[\s\S]*targets\[1\]\.functionName: "f" — Lambda targets are not supported/);
   });
 
   test('scan gate severity and timeout', () => {

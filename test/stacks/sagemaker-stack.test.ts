@@ -137,7 +137,7 @@ describe('SageMaker config errors name the key', () => {
   const one = (endpoint: Record<string, unknown>) => load({ endpoints: [{ name: 'x', ...endpoint }], modelPackageGroups: [] });
 
   test.each([
-    ['unknown instance type', { mode: 'real-time', instanceType: 'ml.q9.large' }, /sagemaker\.endpoints\.0\.instanceType: "ml\.q9\.large" — must be an ml\.\* hosting instance type/],
+    ['unknown instance type', { mode: 'real-time', instanceType: 'ml.q9.large' }, /sagemaker\.endpoints\.0\.instanceType: "ml\.q9\.large" — must be a SageMaker hosting instance type/],
     ['serverless memory not allowed', { mode: 'serverless', serverless: { memoryMb: 1000, maxConcurrency: 5 } }, /sagemaker\.endpoints\.0\.serverless\.memoryMb: 1000 — must be one of 1024, 2048/],
     ['min above max capacity', { mode: 'real-time', autoScaling: { minCapacity: 5, maxCapacity: 2 } }, /sagemaker\.endpoints\.0\.autoScaling\.minCapacity: 5 — must not exceed autoScaling\.maxCapacity \(2\)/],
     ['variant weights all zero', { mode: 'real-time', variants: [{ name: 'a', weight: 0 }] }, /sagemaker\.endpoints\.0\.variants: .* — at least one variant needs a weight above 0/],

@@ -21,20 +21,45 @@ export type ModelSource = { readonly kind: 's3'; readonly bucket: string; readon
 /** SageMaker extracts the model archive (`ModelDataUrl`) here. */
 export const SAGEMAKER_MODEL_DIR = '/opt/ml/model';
 
-/** The first `.onnx` file of a directory (sorted), or the path itself when it is a file. */
+/** Files under `dir` (relative paths, sorted), at most `depth` folders deep; hidden entries skipped. */
+function listFiles(dir: string, depth = 4, base = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(dir, base), { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const rel = base ? join(base, entry.name) : entry.name;
+    if (entry.isDirectory()) {
+      if (depth > 0) out.push(...listFiles(dir, depth - 1, rel));
+    } else {
+      out.push(rel);
+    }
+  }
+  return out.sort();
+}
+
+/**
+ * The ONNX file of a model directory, or the path itself when it is a file. A training job's `model.tar.gz` may
+ * hold the model in a subfolder (`model/model.onnx`), so the directory is searched a few levels deep. Exactly one
+ * `.onnx` file must be found (or one named `model.onnx` at the top); anything else is an error naming what is
+ * there, never a silent guess.
+ */
 export function resolveModelFile(path: string): string {
   if (!statSync(path).isDirectory()) return path;
-  const file = readdirSync(path).filter((f) => f.endsWith('.onnx')).sort()[0];
-  if (!file) throw new Error(`no .onnx file in model directory ${path}`);
-  return join(path, file);
+  const files = listFiles(path);
+  const onnx = files.filter((f) => f.endsWith('.onnx'));
+  if (onnx.length === 1) return join(path, onnx[0]);
+  if (onnx.includes('model.onnx')) return join(path, 'model.onnx');
+  if (onnx.length > 1) throw new Error(`model directory ${path} holds several ONNX files (${onnx.join(', ')}); keep one, or name the one to serve model.onnx at the top of the archive`);
+  const seen = files.slice(0, 10).join(', ') || 'nothing';
+  throw new Error(`model directory ${path} holds no .onnx file (it holds ${seen}${files.length > 10 ? ', ...' : ''}); this server serves ONNX models: export the model to ONNX in the training job`);
 }
 
 /**
  * The model source configured by the environment: `MODEL_S3_BUCKET` + `MODEL_S3_KEY`, else `MODEL_PATH`
- * (file or directory), else SageMaker's `/opt/ml/model` when it holds a model, else `MODEL_DEFAULT_PATH`
- * (the reference model baked into the image).
+ * (file or directory), else SageMaker's `/opt/ml/model` whenever SageMaker put anything there, else
+ * `MODEL_DEFAULT_PATH` (the reference model baked into the image). A model given in `/opt/ml/model` is never
+ * replaced by the baked one: when it cannot be used, loading fails and names the problem.
  */
-export function modelSourceFromEnv(env: Record<string, string | undefined> = process.env): ModelSource {
+export function modelSourceFromEnv(env: Record<string, string | undefined> = process.env, modelDir = SAGEMAKER_MODEL_DIR): ModelSource {
   const bucket = env.MODEL_S3_BUCKET;
   const key = env.MODEL_S3_KEY;
   if (bucket || key) {
@@ -42,8 +67,9 @@ export function modelSourceFromEnv(env: Record<string, string | undefined> = pro
     return { kind: 's3', bucket, key };
   }
   if (env.MODEL_PATH) return { kind: 'file', path: env.MODEL_PATH };
-  if (existsSync(SAGEMAKER_MODEL_DIR) && readdirSync(SAGEMAKER_MODEL_DIR).some((f) => f.endsWith('.onnx'))) {
-    return { kind: 'file', path: SAGEMAKER_MODEL_DIR };
+  if (existsSync(modelDir) && statSync(modelDir).isDirectory() && listFiles(modelDir).length > 0) {
+    // Fail at start (with the directory's content in the message) rather than answer with the baked model.
+    return { kind: 'file', path: resolveModelFile(modelDir) };
   }
   if (env.MODEL_DEFAULT_PATH) return { kind: 'file', path: env.MODEL_DEFAULT_PATH };
   throw new Error('no model configured: set MODEL_S3_BUCKET and MODEL_S3_KEY, or MODEL_PATH');

@@ -19,7 +19,7 @@ export const lambdaInferenceConfig = z.strictObject({
   memoryMiB: intRange(128, 10240, ' MiB'),
   /** Function timeout. At most 30 s with the HTTP API front door. */
   timeoutSeconds: intRange(1, 900, ' seconds'),
-  /** CPU architecture of the image: arm64 (Graviton, cheaper) or x86_64. */
+  /** CPU architecture of the image: x86_64 (builds on the x86 GitHub runners and CodeBuild hosts that publish it) or arm64 (Graviton, cheaper; needs an arm64 or QEMU build host, aws/aws-cdk#28863). */
   architecture: z.enum(['arm64', 'x86_64'], { error: 'must be "arm64" or "x86_64"' }),
   /** Size of /tmp. */
   ephemeralStorageMiB: intRange(512, 10240, ' MiB'),
@@ -84,7 +84,7 @@ const base: LambdaInferenceConfig = {
   enabled: false,
   memoryMiB: 2048,
   timeoutSeconds: 30,
-  architecture: 'arm64',
+  architecture: 'x86_64',
   ephemeralStorageMiB: 512,
   reservedConcurrency: 0,
   provisionedConcurrency: 0,

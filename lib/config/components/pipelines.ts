@@ -51,15 +51,21 @@ export const pipelineSourceConfig = z.strictObject({
 export const deployTargetConfig = z.strictObject({
   /** Stage deployed to, in pipeline order. */
   stage: z.enum(STAGE_NAMES, { error: `must be one of ${STAGE_NAMES.join(', ')}` }),
-  /** Model package group of the target stage's registry (its approval handler deploys Approved packages). Default: `<modelPackageGroupName>-<stage>`. */
+  /** Group of the target stage's `sagemaker.modelPackageGroups` promoted into (its approval handler deploys it). Default: the pipeline's `modelPackageGroupName`. */
   modelPackageGroupName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).optional(),
-  /** SageMaker endpoint the smoke test invokes. Default: `<prefix>-<stage>-<modelPackageGroupName>` unless functionName is given. */
+  /** Name (in the target's `sagemaker.endpoints`) of the endpoint the smoke test invokes. Default: the endpoint deploying the group; given, it must be that one. */
   endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).optional(),
-  /** Lambda inference function (`name:alias`) the smoke test invokes instead of an endpoint. */
+  /**
+   * Refused: the Lambda inference function serves the model baked into its image, so promoting a registry package
+   * to it would smoke-test the old model. Promote to a SageMaker endpoint; ship Lambda models with `cdk deploy`.
+   */
   functionName: z.string().regex(/^[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9-_$]{1,128})?$/, { error: 'must be a Lambda function name, optionally with ":alias"' }).optional(),
   /** Manual approval (notifying the alerts topic) before deploying to this stage. Must be true for prod. */
   approval: z.boolean().optional(),
 }).superRefine((t, ctx) => {
+  if (t.functionName !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['functionName'], message: 'Lambda targets are not supported: the inference function serves the model in its image, so a promoted package would never reach it; remove functionName to promote to the stage\'s SageMaker endpoint' });
+  }
   if (t.stage === 'prod' && t.approval === false) ctx.addIssue({ code: 'custom', path: ['approval'], message: 'prod deployments must be approved: set true or leave out' });
 });
 export type DeployTargetConfig = z.infer<typeof deployTargetConfig>;
@@ -98,13 +104,13 @@ export const pipelinesConfig = z.strictObject({
     metricName: z.string().regex(/^[A-Za-z0-9_:.\/-]{1,255}$/, { error: 'must be a metric name such as validation:accuracy' }).default('validation:accuracy'),
     /** Regex with one group extracting the metric from the training logs. */
     metricRegex: z.string().min(1).max(500).refine((r) => { try { new RegExp(r); return true; } catch { return false; } }, { error: 'must be a valid regular expression with one capture group' }).default('validation:accuracy=([0-9.]+)'),
-    /** Threshold, a normalized metric in [0, 1] (accuracy, F1, AUC, or an error rate with direction minimize). */
-    threshold: z.number().min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).default(0.8),
+    /** Threshold in the metric's own unit: a ratio (accuracy, F1, AUC) or not (RMSE, log loss, MAE with direction minimize). */
+    threshold: z.number().refine(Number.isFinite, { error: 'must be a finite number' }).default(0.8),
     /** maximize: pass when metric >= threshold; minimize: pass when metric <= threshold. */
     direction: z.enum(['maximize', 'minimize'], { error: 'must be "maximize" or "minimize"' }).default('maximize'),
   }).default({ metricName: 'validation:accuracy', metricRegex: 'validation:accuracy=([0-9.]+)', threshold: 0.8, direction: 'maximize' }),
-  /** Model package group the pipeline registers new versions in (PendingManualApproval). */
-  modelPackageGroupName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).default('model'),
+  /** Group of this stage's `sagemaker.modelPackageGroups` the pipeline registers new versions in (PendingManualApproval). */
+  modelPackageGroupName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$/, { error: 'must be 1-30 letters, digits and hyphens (a group of sagemaker.modelPackageGroups)' }).default('default'),
   /** Stages approved models are deployed to, in order (each followed by its smoke test). */
   deployTargets: z.array(deployTargetConfig).default([]),
   /** One sample request row set for smoke tests: `{"instances": sampleInstances}` must return as many predictions. */
@@ -125,6 +131,14 @@ export const pipelinesConfig = z.strictObject({
     existingProviderArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, {
       error: 'must be arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com',
     }).optional(),
+    /**
+     * Create the account's GitHub OIDC provider in this stage's Delivery stack. An account holds one provider per
+     * URL, so at most one stage per account may set it; the others (and every stage by default) import it by its
+     * ARN, `arn:<partition>:iam::<account>:oidc-provider/token.actions.githubusercontent.com`.
+     */
+    createProvider: z.boolean().default(false),
+    /** Pushes to this branch may assume the stage's read-only diff role (`cdk diff` before an approval). */
+    diffBranch: branch.default('main'),
   }).optional(),
   /** The self-mutating CDK Pipelines pipeline that deploys dev → staging → prod (read from the dev stage's config). */
   infrastructure: z.strictObject({
@@ -141,6 +155,22 @@ export const pipelinesConfig = z.strictObject({
   });
 });
 export type PipelinesConfig = z.infer<typeof pipelinesConfig>;
+
+/**
+ * Cross-stage rules of the GitHub route: two stages that create the OIDC provider in one account would collide
+ * at deploy time (one provider per URL per account). Stages without an explicit account deploy wherever the
+ * credentials point, so they count as one account.
+ */
+export function githubProviderProblems(configs: readonly { stage: string; env: { account?: string }; pipelines: PipelinesConfig }[]): string[] {
+  const byAccount = new Map<string, string[]>();
+  for (const c of configs) {
+    if (!c.pipelines.github?.createProvider) continue;
+    const account = c.env.account ?? '(the deploying account)';
+    byAccount.set(account, [...(byAccount.get(account) ?? []), c.stage]);
+  }
+  return [...byAccount].filter(([, stages]) => stages.length > 1).map(([account, stages]) =>
+    `stages.${stages[1]}.pipelines.github.createProvider: true — stages ${stages.join(' and ')} both create the GitHub OIDC provider in account ${account}; an account holds one per URL: set it in one stage and leave it false (import) in the others`);
+}
 
 /**
  * Rules that need the stage name; `loadStageConfig` and the Delivery wiring report them as config errors.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSageMakerInstanceType, SAGEMAKER_INSTANCE_FAMILIES } from '../../../constructs/serving/sagemaker-endpoint';
+import { instanceArchitecture, isHostingInstanceType } from '../../../constructs/serving/hosting-instance-types';
 import { accountId, intRange, type StageDefaults } from '../common';
 
 const name = z
@@ -8,9 +8,11 @@ const name = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'must be lowercase letters, digits and hyphens, starting and ending with a letter or digit' });
 const groupName = z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$/, { error: 'must be 1-30 letters, digits and hyphens (the group is named <prefix>-<stage>-<name>)' });
 const variantName = z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' });
-const instanceType = z.string().refine(isSageMakerInstanceType, {
-  error: `must be an ml.* hosting instance type such as ml.m5.large or ml.g5.xlarge (families: ${SAGEMAKER_INSTANCE_FAMILIES.join(', ')})`,
+const instanceType = z.string().refine(isHostingInstanceType, {
+  error: 'must be a SageMaker hosting instance type (the SageMaker API\'s ProductionVariantInstanceType list), such as ml.m5.large, ml.c6i.xlarge or ml.g5.xlarge',
 });
+/** CPU architecture an image is built for; the platform's model server and the pipeline's CodeBuild images are amd64. */
+const architecture = z.enum(['amd64', 'arm64'], { error: 'must be "amd64" or "arm64"' }).optional();
 const SERVERLESS_MEMORY = [1024, 2048, 3072, 4096, 5120, 6144];
 const objectKey = z.string().min(1).max(1024).regex(/^[^/].*[^/]$/, { error: 'must be an S3 object key (no leading or trailing "/")' });
 
@@ -21,12 +23,16 @@ const image = z.union([
     repository: z.string().min(1),
     /** Image tag (tags are immutable in the platform's registry). */
     tag: z.string().regex(/^[\w][\w.-]{0,127}$/, { error: 'must be an image tag (letters, digits, "_", "." and "-")' }),
+    /** CPU architecture of the image. Default amd64. */
+    architecture,
   }),
   z.strictObject({
     /** Prebuilt image, e.g. an AWS Deep Learning Container: `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>`. */
     uri: z.string().regex(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._/-]+(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/, {
       error: 'must be an ECR image URI with a tag or digest',
     }),
+    /** CPU architecture of the image. Default amd64. */
+    architecture,
   }),
 ], { error: 'must be { repository, tag } or { uri }' });
 
@@ -78,7 +84,8 @@ export const sagemakerEndpointConfig = z.strictObject({
   guardrails: z.strictObject({
     trafficShifting: z.enum(['all-at-once', 'canary', 'linear'], { error: 'must be "all-at-once", "canary" or "linear"' }),
     canaryPercent: intRange(1, 50, ' percent').optional(),
-    linearStepPercent: intRange(1, 50, ' percent').optional(),
+    /** SageMaker shifts 10-50% of capacity per linear step. */
+    linearStepPercent: intRange(10, 50, ' percent').optional(),
     /** Minutes the new fleet is watched after each shift. */
     bakeMinutes: intRange(0, 60, ' minutes'),
     /** p99 model latency that rolls back. */
@@ -117,6 +124,16 @@ export const sagemakerEndpointConfig = z.strictObject({
     if (e.variants.every((v) => v.weight === 0)) issue(['variants'], 'at least one variant needs a weight above 0, or no traffic is served');
     const names = e.variants.map((v) => v.name);
     if (new Set(names).size !== names.length) issue(['variants'], 'variant names must be unique');
+  }
+  // The image must run on the instance's CPU: an amd64 image on Graviton passes synth and fails SageMaker's health check.
+  const arch = (img: typeof e.image) => img?.architecture ?? 'amd64';
+  const checkArch = (path: (string | number)[], type: string | undefined, img: typeof e.image) => {
+    if (!type || !isHostingInstanceType(type) || instanceArchitecture(type) === arch(img)) return;
+    issue(path, `${type} is an ${instanceArchitecture(type)} instance but the image is ${arch(img)}${img ? '' : ' (the platform\'s model server)'}; use an ${arch(img)} type such as ${arch(img) === 'amd64' ? 'ml.m5.large' : 'ml.m6g.large'}, or set image.architecture for an image built for ${instanceArchitecture(type)}`);
+  };
+  if (e.mode !== 'serverless') {
+    checkArch(['instanceType'], e.instanceType ?? 'ml.m5.large', e.image);
+    e.variants?.forEach((v, i) => checkArch(['variants', i, 'instanceType'], v.instanceType ?? e.instanceType ?? 'ml.m5.large', v.image ?? e.image));
   }
   if (e.dataQuality && e.dataCaptureSamplingPercent === undefined) issue(['dataQuality'], 'needs dataCaptureSamplingPercent: Model Monitor analyses captured requests');
 });

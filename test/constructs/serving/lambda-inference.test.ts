@@ -20,10 +20,10 @@ describe('LambdaInference defaults', () => {
     t = template(stack);
   });
 
-  test('container image function: arm64, 2 GiB, 30 s, X-Ray, JSON logs to its own log group, model server env', () => {
+  test('container image function: x86_64, 2 GiB, 30 s, X-Ray, JSON logs to its own log group, model server env', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
       PackageType: 'Image',
-      Architectures: ['arm64'],
+      Architectures: ['x86_64'],
       MemorySize: 2048,
       Timeout: 30,
       EphemeralStorage: { Size: 512 },
@@ -36,14 +36,14 @@ describe('LambdaInference defaults', () => {
     expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  test('the image is the model server built from Dockerfile.lambda for linux/arm64 (staged, not built, at synth)', () => {
+  test('the image is the model server built from Dockerfile.lambda for linux/amd64, the platform of the x86 runners (staged, not built, at synth)', () => {
     const assembly = (stack.node.root as App).synth();
     const manifest = assembly.getStackArtifact(stack.artifactId).dependencies
       .map((d) => d as unknown as { file?: string; contents?: { dockerImages?: Record<string, { source: Record<string, unknown> }> } })
       .find((d) => d.contents?.dockerImages);
     const images = Object.values(manifest?.contents?.dockerImages ?? {});
     expect(images).toHaveLength(1);
-    expect(images[0].source).toMatchObject({ dockerFile: 'Dockerfile.lambda', platform: 'linux/arm64' });
+    expect(images[0].source).toMatchObject({ dockerFile: 'Dockerfile.lambda', platform: 'linux/amd64' });
   });
 
   test('log group: KMS-encrypted with a rotating key, 3 months, retained', () => {

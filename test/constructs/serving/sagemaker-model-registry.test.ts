@@ -166,6 +166,8 @@ describe('ModelRegistry without deployment', () => {
     expect(registry.handler).toBeUndefined();
     // SageMaker ARNs carry names in lowercase.
     expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).toContain(':model-package/fraud-model/*');
+    // Listing has no resource type in IAM: granted on "*", alone in its statement.
+    t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([{ Action: 'sagemaker:ListModelPackages', Effect: 'Allow', Resource: '*' }]) } });
     expect(nagFindings(stack).filter((f) => !f.includes('/Reviewer/'))).toEqual([]);
   });
 });

@@ -84,6 +84,8 @@ export const ALL_ON_CONFIG: Record<string, unknown> = {
       },
       pipelines: {
         enabled: true,
+        // Registered in dev's realtime group, promoted into staging's and prod's realtime groups and endpoints.
+        modelPackageGroupName: 'realtime',
         github: { repository: 'acme/ml-platform', branch: 'main' },
         infrastructure: { enabled: true, account: ACCOUNTS.tooling, region: REGION },
       },

@@ -4,7 +4,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler, logger, metrics, resourceName, sagemaker, type DeploymentSpec } from '../../../lambda/model-approval';
+import { deploy, handler, logger, metrics, resourceName, sagemaker, versionOfConfig, type DeploymentSpec } from '../../../lambda/model-approval';
 
 const GROUP = 'churn';
 const PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:111111111111:model-package/churn/3';
@@ -262,5 +262,37 @@ describe('model approval handler', () => {
     await expect(handler(stateChange())).resolves.toEqual({ outcome: 'deployed' });
     sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'Creating' } as never);
     await expect(handler(stateChange())).rejects.toThrow(/Creating; deployment .* deferred/);
+  });
+});
+
+describe('model approval handler: order and capacity', () => {
+  const cfg = (spec: Partial<DeploymentSpec> = {}) => ({ spec: { ...SPEC, ...spec }, groupName: GROUP, namePrefix: 'mlops-dev-churn' });
+
+  test('a deferred older approval arriving after a newer one is deployed is ignored (standard queues reorder)', async () => {
+    givenInServiceEndpoint();
+    const v5 = resourceName('mlops-dev-churn', 5, 'arn:aws:sagemaker:us-east-1:111111111111:model-package/churn/5');
+    sm.on(DescribeEndpointCommand).resolves({ EndpointName: SPEC.EndpointName, EndpointStatus: 'InService', EndpointConfigName: v5 } as never);
+    expect(await deploy(stateChange(), cfg())).toBe('superseded');
+    // Also while the newer one is still rolling out.
+    sm.on(DescribeEndpointCommand).resolves({ EndpointName: SPEC.EndpointName, EndpointStatus: 'Updating', EndpointConfigName: 'mlops-dev-churn-v2-aaaaaaaa', PendingDeploymentSummary: { EndpointConfigName: v5 } } as never);
+    expect(await deploy(stateChange(), cfg())).toBe('superseded');
+    expect(sm.commandCalls(CreateModelCommand)).toHaveLength(0);
+    expect(sm.commandCalls(UpdateEndpointCommand)).toHaveLength(0);
+  });
+
+  test('configs not made by the handler (CloudFormation\'s) count as version 0; other prefixes are not parsed', () => {
+    expect(versionOfConfig('mlops-dev-churn', 'ConfigABC-1234')).toBe(0);
+    expect(versionOfConfig('mlops-dev-churn', resourceName('mlops-dev-churn', 12, PACKAGE_ARN))).toBe(12);
+    expect(versionOfConfig('mlops-dev-churn', resourceName('mlops-dev-other', 12, PACKAGE_ARN))).toBe(0);
+  });
+
+  test('an autoscaled fleet keeps its current instance count; weights and capture come from the new config', async () => {
+    givenInServiceEndpoint();
+    expect(await deploy(stateChange(), cfg({ AutoScaledVariants: ['AllTraffic'] }))).toBe('deployed');
+    expect(sm.commandCalls(UpdateEndpointCommand)[0].args[0].input).toEqual({
+      EndpointName: 'mlops-dev-churn', EndpointConfigName: NAME, DeploymentConfig: SPEC.DeploymentConfig,
+      RetainAllVariantProperties: true,
+      ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DesiredWeight' }, { VariantPropertyType: 'DataCaptureConfig' }],
+    });
   });
 });

@@ -1,6 +1,6 @@
-import { DescribeTrainingJobCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
+import { DescribeModelPackageCommand, DescribeTrainingJobCommand, ListModelPackagesCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler, metrics } from '../../../lambda/model-evaluation';
+import { handler, logger, metrics } from '../../../lambda/model-evaluation';
 
 const sm = mockClient(SageMakerClient);
 const request = { trainingJobName: 'mlops-dev-0b5c6d7e-1111-2222-3333-444455556666', metricName: 'validation:accuracy', threshold: 0.8, direction: 'maximize' };
@@ -60,5 +60,47 @@ describe('model evaluation handler', () => {
     expect(result).toMatchObject({ statusCode: 400, status: 'ERROR' });
     expect(result.message).toContain(expected);
     expect(sm.calls()).toHaveLength(0);
+  });
+});
+
+describe('model evaluation handler: champion/challenger', () => {
+  const GROUP = 'mlops-dev-default';
+  beforeEach(() => { for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined); });
+  afterEach(() => jest.restoreAllMocks());
+  afterAll(() => { jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics); });
+  const CHAMPION = `arn:aws:sagemaker:us-east-1:111111111111:model-package/${GROUP}/4`;
+  const champion = (metadata: Record<string, string> | undefined) => {
+    sm.on(ListModelPackagesCommand, { ModelPackageGroupName: GROUP, ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1 })
+      .resolves({ ModelPackageSummaryList: [{ ModelPackageArn: CHAMPION, ModelPackageGroupName: GROUP, ModelPackageVersion: 4, ModelApprovalStatus: 'Approved', CreationTime: new Date(), ModelPackageStatus: 'Completed' }] });
+    sm.on(DescribeModelPackageCommand, { ModelPackageName: CHAMPION }).resolves({ ModelPackageArn: CHAMPION, CustomerMetadataProperties: metadata } as never);
+  };
+
+  test('a challenger above the threshold but worse than the approved champion fails, naming both', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves(job(0.86));
+    champion({ 'validation:accuracy': '0.9', TrainingJobName: 'old' });
+    const result = await handler({ ...request, modelPackageGroupName: GROUP });
+    expect(result).toMatchObject({ status: 'FAILED', value: 0.86, champion: { modelPackageArn: CHAMPION, value: 0.9 } });
+    expect(result.message).toBe(`validation:accuracy = 0.86 meets the threshold (>= 0.8) but is worse than the champion ${CHAMPION} (0.9)`);
+  });
+
+  test('a challenger at least as good passes; for minimized metrics lower is better', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves(job(0.9));
+    champion({ 'validation:accuracy': '0.9' });
+    expect((await handler({ ...request, modelPackageGroupName: GROUP })).status).toBe('PASSED');
+    sm.on(DescribeTrainingJobCommand).resolves(job(12.5));
+    champion({ 'validation:accuracy': '11' });
+    expect((await handler({ ...request, threshold: 20, direction: 'minimize', modelPackageGroupName: GROUP })).status).toBe('FAILED');
+  });
+
+  test('no approved version, or a champion without the metric (or "None"): the threshold alone decides', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves(job(0.85));
+    sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
+    expect(await handler({ ...request, modelPackageGroupName: GROUP })).toMatchObject({ status: 'PASSED', champion: undefined });
+    champion({ 'validation:accuracy': 'None' });
+    expect(await handler({ ...request, modelPackageGroupName: GROUP })).toMatchObject({ status: 'PASSED', champion: undefined });
+  });
+
+  test('a bad group name is a 400 naming it', async () => {
+    expect(await handler({ ...request, modelPackageGroupName: 'no spaces' })).toMatchObject({ statusCode: 400, message: expect.stringContaining('modelPackageGroupName: "no spaces" — must be a model package group name') });
   });
 });

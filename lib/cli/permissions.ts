@@ -1,0 +1,61 @@
+/**
+ * The IAM permissions the CLI's post-deploy checks need on one stage, as plain data (no CDK imports, so the CLI
+ * stays light). The GitHub deploy role of each stage (`pipelines/github-deploy-role.ts`, wired in the Delivery
+ * stack) is granted exactly these, and `test/journeys/gitops.test.ts` simulates every call the CLI makes against
+ * them, so the names here and the names the CLI reads meet in one place.
+ */
+
+/** The stage the statements are scoped to. */
+export interface CheckScope {
+  readonly partition: string;
+  readonly account: string;
+  readonly region: string;
+  readonly prefix: string;
+  readonly stage: string;
+}
+
+export interface CheckStatement {
+  readonly sid: string;
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
+/** Name of a platform stack, `<prefix>-<stage>-<Part>`: what the stacks are called and what the CLI looks up. */
+export const platformStackName = (prefix: string, stage: string, part: string): string => `${prefix}-${stage}-${part}`;
+
+/**
+ * Read-only statements `cdk-mlops status` (and the stack discovery of every command) needs. Every platform
+ * resource of a stage is named `<prefix>-<stage>-…` (Lambda functions without an explicit name get
+ * `<stackName>-<logicalId>-<suffix>` from CloudFormation, which starts the same way), so the resources are
+ * limited to the stage. `sagemaker:ListModelPackages` has no resource-level permissions: it is a list action on `*`.
+ */
+export function statusStatements(s: CheckScope): CheckStatement[] {
+  const arn = (service: string, resource: string) => `arn:${s.partition}:${service}:${s.region}:${s.account}:${resource}`;
+  const base = `${s.prefix}-${s.stage}`;
+  return [
+    { sid: 'ReadStageStacks', actions: ['cloudformation:DescribeStacks'], resources: [arn('cloudformation', `stack/${base}-*/*`)] },
+    {
+      sid: 'ReadStageCluster',
+      actions: ['eks:DescribeCluster', 'eks:ListNodegroups', 'eks:DescribeNodegroup'],
+      resources: [arn('eks', `cluster/${base}-*`), arn('eks', `nodegroup/${base}-*/*/*`)],
+    },
+    {
+      sid: 'ReadStageFunctions',
+      actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration', 'lambda:GetProvisionedConcurrencyConfig'],
+      resources: [arn('lambda', `function:${base}-*`)],
+    },
+    { sid: 'ReadStageEndpoints', actions: ['sagemaker:DescribeEndpoint'], resources: [arn('sagemaker', `endpoint/${base.toLowerCase()}-*`)] },
+    { sid: 'ListModelPackages', actions: ['sagemaker:ListModelPackages'], resources: ['*'] },
+    { sid: 'ReadStageImages', actions: ['ecr:DescribeImages'], resources: [arn('ecr', `repository/${base}/*`)] },
+  ];
+}
+
+/** What `cdk-mlops smoke` adds: one invocation of each deployed model of the stage. */
+export function smokeStatements(s: CheckScope): CheckStatement[] {
+  const arn = (service: string, resource: string) => `arn:${s.partition}:${service}:${s.region}:${s.account}:${resource}`;
+  const base = `${s.prefix}-${s.stage}`;
+  return [
+    { sid: 'InvokeStageFunctions', actions: ['lambda:InvokeFunction'], resources: [arn('lambda', `function:${base}-*:*`)] },
+    { sid: 'InvokeStageEndpoints', actions: ['sagemaker:InvokeEndpoint'], resources: [arn('sagemaker', `endpoint/${base.toLowerCase()}-*`)] },
+  ];
+}

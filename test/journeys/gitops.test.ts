@@ -1,0 +1,184 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { stringify } from 'yaml';
+import { buildPlatform } from '../../lib/app';
+import { STACK_PARTS } from '../../lib/cli/discovery';
+import { loadStageConfig, STAGE_NAMES } from '../../lib/config';
+import { githubProviderProblems } from '../../lib/config/components/pipelines';
+import { ACCOUNTS, type AccessRequest, decide, type FoundResource, identityPoliciesOf, REGION, resourceOf, resourcePolicyOf, synthesizedPlatform, type SynthesizedPlatform } from './support';
+
+// The GitOps journey: push → one synth of platform.yaml → dev via OIDC → post-deploy checks → diff → staging/prod
+// behind protected environments. The workflow's own shape is proven in test/pipelines/deploy-workflow.test.ts;
+// here every AWS call a job makes is simulated with the role that job assumes, on the exact ARN, over the
+// everything-on platform with one account per stage.
+const ROOT = path.join(__dirname, '..', '..');
+type Stage = (typeof STAGE_NAMES)[number];
+
+describe('GitOps journey over the everything-on platform (one account per stage)', () => {
+  let platform: SynthesizedPlatform;
+  const role = (stage: Stage, kind: 'Role' | 'DiffRole'): FoundResource => platform.only('AWS::IAM::Role', `${stage}/Delivery`, (r) => r.logicalId.startsWith(`GitHubDeploy${kind}`));
+  beforeAll(() => { platform = synthesizedPlatform('allOn'); });
+
+  // Finding a role's policies and a target's resource policy scans the whole assembly; do it once per role and
+  // target. Stacks, SageMaker endpoints, bootstrap roles and names no stage creates have no resource policy.
+  const identities = new Map<string, ReturnType<typeof identityPoliciesOf>>();
+  const resourcePolicies = new Map<string, unknown>();
+  const ask = (stage: Stage, kind: 'Role' | 'DiffRole', action: string, resource: string, target?: 'lookup'): Promise<string> => {
+    const r = role(stage, kind);
+    if (!identities.has(r.arn)) identities.set(r.arn, identityPoliciesOf(platform, r));
+    let resourcePolicy: unknown = null;
+    if (target === 'lookup') {
+      const base = resource.replace(/^(arn:aws:lambda:[^:]+:\d+:function:[^:]+):.*$/, '$1');
+      if (!resourcePolicies.has(base)) {
+        const found = resourceOf(platform, base);
+        resourcePolicies.set(base, found ? resourcePolicyOf(platform, found, resource) ?? null : null);
+      }
+      resourcePolicy = resourcePolicies.get(base);
+    }
+    const request: AccessRequest = { principal: r.arn, action, resource, identityPolicies: identities.get(r.arn), resourcePolicy };
+    return decide(platform, request);
+  };
+
+  test.each(STAGE_NAMES)('%s: the deploy role trusts only that GitHub environment, through its own account\'s OIDC provider (imported, not created)', (stage) => {
+    const trust = role(stage, 'Role').properties.AssumeRolePolicyDocument.Statement;
+    expect(trust).toEqual([expect.objectContaining({
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Principal: { Federated: `arn:aws:iam::${ACCOUNTS[stage]}:oidc-provider/token.actions.githubusercontent.com` },
+      Condition: { StringEquals: expect.objectContaining({ 'token.actions.githubusercontent.com:sub': expect.arrayContaining([`repo:acme/ml-platform:environment:${stage}`]) }) },
+    })]);
+    expect(role(stage, 'Role').properties.MaxSessionDuration).toBeGreaterThanOrEqual(7200);
+  });
+
+  test('at most one OIDC provider per account across every stage (the standalone stages)', () => {
+    const perAccount = new Map<string, number>();
+    for (const p of platform.resources('AWS::IAM::OIDCProvider').filter((r) => !r.stack.id.startsWith('Pipeline/'))) {
+      perAccount.set(p.stack.account, (perAccount.get(p.stack.account) ?? 0) + 1);
+    }
+    expect([...perAccount.values()].every((n) => n <= 1)).toBe(true);
+  });
+
+  // dev (which also hosts the model pipeline) and prod; staging's role is the same construct, simulated below.
+  test.each(['dev', 'prod'] as const)('%s: every call of `cdk-mlops status` and `smoke` the workflow makes is allowed to the deploy role', async (stage) => {
+    const account = ACCOUNTS[stage];
+    const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${account}:${resource}`;
+    const requests: { action: string; resource: string; target?: 'lookup' }[] = [];
+    // Discovery reads every part's stack, deployed or not.
+    for (const part of STACK_PARTS) requests.push({ action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', `stack/acme-ml-${stage}-${part}/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f`) });
+    for (const repo of platform.resources('AWS::ECR::Repository', { stack: `${stage}/Data` })) requests.push({ action: 'ecr:DescribeImages', resource: repo.arn, target: 'lookup' });
+    const fn = platform.output(`${stage}/Inference`, 'InferenceFunctionName');
+    const alias = platform.output(`${stage}/Inference`, 'InferenceAliasName');
+    requests.push(
+      { action: 'lambda:GetAlias', resource: arn('lambda', `function:${fn}:${alias}`), target: 'lookup' },
+      { action: 'lambda:GetFunctionConfiguration', resource: arn('lambda', `function:${fn}:3`), target: 'lookup' },
+      { action: 'lambda:InvokeFunction', resource: arn('lambda', `function:${fn}:${alias}`), target: 'lookup' },
+    );
+    const endpoints = platform.output(`${stage}/SageMaker`, 'EndpointNames').split(',');
+    expect(endpoints.length).toBe(3);
+    for (const e of endpoints) {
+      requests.push({ action: 'sagemaker:DescribeEndpoint', resource: arn('sagemaker', `endpoint/${e}`) }, { action: 'sagemaker:InvokeEndpoint', resource: arn('sagemaker', `endpoint/${e}`) });
+    }
+    expect(platform.output(`${stage}/SageMaker`, 'ModelPackageGroupNames').split(',')).toHaveLength(3);
+    requests.push({ action: 'sagemaker:ListModelPackages', resource: '*' });
+    // lambda:GetProvisionedConcurrencyConfig takes a qualified ARN, which the simulator cannot assign to the alias or
+    // the version resource type; it is granted in the same statement, on the same ARNs, as lambda:GetAlias.
+    const functionStatement = JSON.stringify(identityPoliciesOf(platform, role(stage, 'Role'))).match(/"Action":\[[^\]]*"lambda:GetAlias"[^\]]*\]/)?.[0];
+    expect(functionStatement).toContain('lambda:GetProvisionedConcurrencyConfig');
+    const decisions = await Promise.all(requests.map(async (r) => [r, await ask(stage, 'Role', r.action, r.resource, r.target)] as const));
+    expect(decisions.filter(([, d]) => d !== 'Allowed').map(([r, d]) => `${r.action} on ${r.resource}: ${d}`)).toEqual([]);
+  });
+
+  test('the checks stay in their stage: another stage\'s stack, function and endpoint, and writes, are denied', async () => {
+    const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNTS.staging}:${resource}`;
+    const deny = (action: string, resource: string) => ask('staging', 'Role', action, resource);
+    expect(await deny('cloudformation:DescribeStacks', arn('cloudformation', 'stack/acme-ml-prod-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f'))).toBe('ImplicitlyDenied');
+    expect(await deny('lambda:InvokeFunction', arn('lambda', 'function:acme-ml-dev-Inference-Fn:live'))).toBe('ImplicitlyDenied');
+    expect(await deny('sagemaker:InvokeEndpoint', `arn:aws:sagemaker:${REGION}:${ACCOUNTS.prod}:endpoint/acme-ml-prod-realtime`)).toBe('ImplicitlyDenied');
+    expect(await deny('lambda:UpdateAlias', arn('lambda', 'function:acme-ml-staging-Inference-Fn:live'))).toBe('ImplicitlyDenied');
+    expect(await deny('cloudformation:DeleteStack', arn('cloudformation', 'stack/acme-ml-staging-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f'))).toBe('ImplicitlyDenied');
+  });
+
+  test.each(['staging', 'prod'] as const)('%s: the diff role (before approval) may assume the read-only lookup role and read status, not deploy or invoke', async (stage) => {
+    const account = ACCOUNTS[stage];
+    const diff = (action: string, resource: string, target?: 'lookup') => ask(stage, 'DiffRole', action, resource, target);
+    const trust = role(stage, 'DiffRole').properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals['token.actions.githubusercontent.com:sub'];
+    expect(trust).toEqual(['repo:acme/ml-platform:ref:refs/heads/main']);
+    const bootstrap = (kind: string) => `arn:aws:iam::${account}:role/cdk-hnb659fds-${kind}-role-${account}-${REGION}`;
+    expect(await diff('sts:AssumeRole', bootstrap('lookup'))).toBe('Allowed');
+    expect(await diff('cloudformation:DescribeStacks', `arn:aws:cloudformation:${REGION}:${account}:stack/acme-ml-${stage}-Data/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f`)).toBe('Allowed');
+    for (const kind of ['deploy', 'file-publishing', 'image-publishing']) expect(await diff('sts:AssumeRole', bootstrap(kind))).toBe('ImplicitlyDenied');
+    const fn = platform.output(`${stage}/Inference`, 'InferenceFunctionName');
+    expect(await diff('lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${account}:function:${fn}:live`, 'lookup')).toBe('ImplicitlyDenied');
+  });
+
+  test('the deploy role assumes its own account\'s bootstrap roles only', async () => {
+    expect(await ask('prod', 'Role', 'sts:AssumeRole', `arn:aws:iam::${ACCOUNTS.prod}:role/cdk-hnb659fds-deploy-role-${ACCOUNTS.prod}-${REGION}`)).toBe('Allowed');
+    expect(await ask('prod', 'Role', 'sts:AssumeRole', `arn:aws:iam::${ACCOUNTS.dev}:role/cdk-hnb659fds-deploy-role-${ACCOUNTS.dev}-${REGION}`)).toBe('ImplicitlyDenied');
+  });
+
+  test('the Lambda inference image is x86_64, built for linux/amd64 like the x86 runners and CodeBuild hosts that publish it (aws/aws-cdk#28863)', () => {
+    for (const stage of STAGE_NAMES) {
+      const fns = platform.resources('AWS::Lambda::Function', { stack: `${stage}/Inference`, filter: (r) => r.properties.PackageType === 'Image' });
+      expect(fns.map((f) => f.properties.Architectures)).toEqual([['x86_64']]);
+    }
+    const platforms = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const f of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (f.isDirectory() && f.name.startsWith('assembly-')) walk(path.join(dir, f.name));
+        else if (f.name.endsWith('.assets.json')) {
+          for (const img of Object.values<any>(JSON.parse(fs.readFileSync(path.join(dir, f.name), 'utf8')).dockerImages ?? {})) platforms.add(img.source.platform);
+        }
+      }
+    };
+    walk(platform.directory);
+    expect([...platforms]).toEqual(['linux/amd64']);
+  });
+
+  test('the infrastructure pipeline builds on Node 22 with the install-time settings, and synthesizes the user\'s config file', () => {
+    const projects = platform.resources('AWS::CodeBuild::Project', { stack: 'Pipeline', filter: (r) => r.stack.id === 'Pipeline' });
+    expect(projects.length).toBeGreaterThan(2);
+    for (const p of projects) {
+      expect(JSON.parse(p.properties.Source.BuildSpec).phases.install['runtime-versions']).toEqual({ nodejs: '22' });
+      expect(p.properties.Environment.EnvironmentVariables).toEqual(expect.arrayContaining([{ Name: 'ONNXRUNTIME_NODE_INSTALL', Type: 'PLAINTEXT', Value: 'skip' }]));
+    }
+    const synth = projects.map((p) => JSON.parse(p.properties.Source.BuildSpec)).find((b) => JSON.stringify(b).includes('cdk synth'));
+    expect(synth.phases.build.commands.at(-1)).toMatch(/^npx cdk synth --quiet -c pipeline=true -c config=\S*platform\.yaml$/);
+  });
+
+  test('no unacknowledged cdk-nag finding in the delivery stacks and the infrastructure pipeline', () => {
+    expect(platform.validationFailures.filter((f) => /\/Delivery\/|^\S+ at Pipeline\/Infrastructure\//.test(f))).toEqual([]);
+  });
+});
+
+describe('the committed platform.yaml and the guards', () => {
+  const configFile = path.join(ROOT, 'platform.yaml');
+
+  test('configures a GitHub deploy role in every stage, and the one OIDC provider of their shared account once', () => {
+    const configs = STAGE_NAMES.map((stage) => loadStageConfig({ stage, file: configFile }));
+    expect(configs.map((c) => c.pipelines.github?.repository)).toEqual(['acme/ml-platform', 'acme/ml-platform', 'acme/ml-platform']);
+    expect(configs.filter((c) => c.pipelines.github?.createProvider).map((c) => c.stage)).toEqual(['dev']);
+    expect(githubProviderProblems(configs)).toEqual([]);
+  });
+
+  const tmpConfig = (content: Record<string, unknown>) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gitops-')), 'platform.yaml');
+    fs.writeFileSync(file, stringify(content));
+    return file;
+  };
+
+  test('two stages creating the OIDC provider in one account: a synth-time error naming the key, the stages and the account', () => {
+    const github = { repository: 'acme/ml-platform', createProvider: true };
+    const file = tmpConfig({ stages: { staging: { env: { account: '222222222222' }, pipelines: { github } }, prod: { env: { account: '222222222222' }, pipelines: { github } } } });
+    expect(() => buildPlatform(new App(), { stage: 'dev', configFile: file })).toThrow(
+      /stages\.prod\.pipelines\.github\.createProvider: true — stages staging and prod both create the GitHub OIDC provider in account 222222222222/);
+    // Separate accounts: fine.
+    const ok = tmpConfig({ stages: { staging: { env: { account: '222222222222' }, pipelines: { github } }, prod: { env: { account: '333333333333' }, pipelines: { github } } } });
+    expect(githubProviderProblems(STAGE_NAMES.map((stage) => loadStageConfig({ stage, file: ok })))).toEqual([]);
+  });
+
+  test('a workflow synth without the GitHub role (no config file) fails before anything deploys, naming the missing key', () => {
+    expect(() => buildPlatform(new App(), { stage: 'staging', requireGitHubRole: true })).toThrow(
+      /stages\.staging\.pipelines\.github: \(missing\) — required with -c require-github-role=true[\s\S]*a deploy without it deletes the role it runs as/);
+  });
+});

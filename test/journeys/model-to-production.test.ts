@@ -1,0 +1,325 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import * as sagemakerSdk from '@aws-sdk/client-sagemaker';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { SQSEvent } from 'aws-lambda';
+import * as approval from '../../lambda/model-approval';
+import * as smoke from '../../lambda/smoke-test';
+import { Aws } from '../../lib/cli/aws';
+import { planPromotion } from '../../lib/cli/commands/promote';
+import { runRollback } from '../../lib/cli/commands/rollback';
+import { type Io } from '../../lib/cli/output';
+import { synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
+import { ACCOUNTS } from './support/configs';
+import { decide, expectAllowed } from './support/iam';
+import { AGNOSTIC_ACCOUNT, AGNOSTIC_REGION } from './support/resolve';
+import { matchesPattern, runStateMachine, SageMakerWorld } from './model-world';
+
+// The model journey over the synthesized platform: names the pipeline uses resolve to resources of the stage it
+// targets; the acting roles may act on the exact ARNs; the synthesized event rules match SageMaker's event; the
+// pipeline's own deploy state machine, the approval handler, the smoke test and the rollback CLI run in order
+// against one stateful SageMaker.
+
+const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8'));
+const SAMPLE_EVENT = fixture('sagemaker-model-package-state-change.json');
+const APPROVAL_EVENT = fixture('codepipeline-action-execution-state-change.json');
+const TARGETS = ['staging', 'prod'] as const;
+
+/** The pipeline's actions, with their input (CodePipeline variables left as written). */
+function pipelineActions(platform: SynthesizedPlatform, stage: string): { stage: string; name: string; input?: any; env?: any }[] {
+  const pipeline = platform.only('AWS::CodePipeline::Pipeline', `${stage}/Delivery`);
+  return pipeline.properties.Stages.flatMap((s: any) => s.Actions.map((a: any) => ({
+    stage: s.Name, name: a.Name,
+    input: a.Configuration?.Input ? JSON.parse(a.Configuration.Input) : undefined,
+    env: a.Configuration?.EnvironmentVariables ? JSON.parse(a.Configuration.EnvironmentVariables) : undefined,
+  })));
+}
+
+const action = (platform: SynthesizedPlatform, stage: string, name: string) => {
+  const found = pipelineActions(platform, 'dev').find((a) => a.stage === stage && a.name === name);
+  if (!found) throw new Error(`No action ${stage}/${name} in the model pipeline`);
+  return found;
+};
+
+const groupNamed = (platform: SynthesizedPlatform, stage: string, name: string) =>
+  platform.resources('AWS::SageMaker::ModelPackageGroup', { stack: `${stage}/`, filter: (r) => r.properties.ModelPackageGroupName === name });
+const endpointNamed = (platform: SynthesizedPlatform, stage: string, name: string) =>
+  platform.resources('AWS::SageMaker::Endpoint', { stack: `${stage}/`, filter: (r) => r.properties.EndpointName === name });
+
+const registerProject = (platform: SynthesizedPlatform) =>
+  platform.only('AWS::CodeBuild::Project', 'dev/Delivery', (r) => (r.properties.Environment.EnvironmentVariables ?? []).some((v: any) => v.Name === 'MODEL_PACKAGE_GROUP'));
+
+describe.each([
+  ['the built-in defaults (one account)', 'defaults' as const],
+  ['everything on, one account per stage', 'allOn' as const],
+])('model journey names with %s', (_label, config) => {
+  let platform: SynthesizedPlatform;
+  beforeAll(() => { platform = synthesizedPlatform(config); });
+
+  test('the pipeline registers into a group its own stage creates', () => {
+    const group = registerProject(platform).properties.Environment.EnvironmentVariables.find((v: any) => v.Name === 'MODEL_PACKAGE_GROUP').Value;
+    expect(groupNamed(platform, 'dev', group)).toHaveLength(1);
+  });
+
+  test.each(TARGETS)('it promotes into a group %s creates, and smoke-tests the endpoint there that this group deploys to', (target) => {
+    const deploy = action(platform, `Deploy-${target}`, 'Deploy').input;
+    const smokeTest = action(platform, `Deploy-${target}`, 'SmokeTest').input.request;
+    const [group] = groupNamed(platform, target, deploy.targetModelPackageGroupName);
+    const [endpoint] = endpointNamed(platform, target, smokeTest.endpointName);
+    expect(group).toBeDefined();
+    expect(endpoint).toBeDefined();
+    // That group's approval handler deploys to that very endpoint.
+    const handler = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === deploy.targetModelPackageGroupName);
+    expect(JSON.parse(handler.properties.Environment.Variables.DEPLOYMENT_SPEC).EndpointName).toBe(endpoint.properties.EndpointName);
+    if (config === 'allOn') expect(group.stack.account).toBe(ACCOUNTS[target]);
+  });
+
+  test('each target\'s approval rule matches SageMaker\'s event for its group, not another group\'s or a rejection', () => {
+    for (const target of TARGETS) {
+      const group = action(platform, `Deploy-${target}`, 'Deploy').input.targetModelPackageGroupName;
+      const rule = platform.only('AWS::Events::Rule', `${target}/SageMaker`, (r) => r.properties.EventPattern?.detail?.ModelPackageGroupName?.includes(group));
+      const event = { ...SAMPLE_EVENT, detail: { ...SAMPLE_EVENT.detail, ModelPackageGroupName: group } };
+      expect(matchesPattern(rule.properties.EventPattern, event)).toBe(true);
+      expect(matchesPattern(rule.properties.EventPattern, SAMPLE_EVENT)).toBe(false);
+      expect(matchesPattern(rule.properties.EventPattern, { ...event, detail: { ...event.detail, ModelApprovalStatus: 'Rejected' } })).toBe(false);
+    }
+  });
+});
+
+/** The approval handler wired to a rule: rule → SQS queue → event source mapping → function. */
+function approvalHandlerOf(platform: SynthesizedPlatform, rule: FoundResource): FoundResource {
+  const queueArn = rule.properties.Targets[0].Arn;
+  const mapping = platform.only('AWS::Lambda::EventSourceMapping', rule.stack.id, (m) => m.properties.EventSourceArn === queueArn);
+  return platform.only('AWS::Lambda::Function', rule.stack.id, (f) => f.ref === mapping.properties.FunctionName);
+}
+
+describe('model journey with the built-in defaults: register → approve → staging → smoke → approve → prod → v2 → rollback', () => {
+  let platform: SynthesizedPlatform;
+  let world: SageMakerWorld;
+  const cfn = mockClient(CloudFormationClient);
+  const account = AGNOSTIC_ACCOUNT;
+  const region = AGNOSTIC_REGION;
+  const io: Io = { out: () => undefined, err: () => undefined, interactive: false, color: false, confirm: async () => true };
+
+  beforeAll(() => {
+    platform = synthesizedPlatform('defaults');
+    world = new SageMakerWorld({ region, accountOf: () => account }, SAMPLE_EVENT);
+    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
+    for (const metrics of [approval.metrics, smoke.metrics]) {
+      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+    }
+    // Each stage's endpoint as CloudFormation deployed it: the template's config and model (the baked model server).
+    for (const stage of ['dev', ...TARGETS]) {
+      for (const e of platform.resources('AWS::SageMaker::Endpoint', { stack: `${stage}/SageMaker` })) {
+        const nameOf = (r: FoundResource) => platform.resolver.physicalName(r.stack, r.logicalId);
+        const config = platform.resources('AWS::SageMaker::EndpointConfig', { stack: e.stack.id }).find((c) => nameOf(c) === e.properties.EndpointConfigName)!;
+        const model = platform.resources('AWS::SageMaker::Model', { stack: e.stack.id }).find((m) => nameOf(m) === config.properties.ProductionVariants[0].ModelName)!;
+        world.cloudFormationEndpoint(e.properties.EndpointName, nameOf(config), nameOf(model), { Image: model.properties.PrimaryContainer.Image },
+          model.properties.ExecutionRoleArn, config.properties.ProductionVariants.map((v: any) => ({ VariantName: v.VariantName, InstanceType: v.InstanceType, InitialInstanceCount: v.InitialInstanceCount })));
+      }
+    }
+    cfn.on(DescribeStacksCommand).callsFake(({ StackName }: { StackName: string }) => {
+      const stack = platform.tryStack(StackName);
+      if (!stack || !/^mlops-(dev|staging|prod)-/.test(StackName)) throw Object.assign(new Error(`Stack with id ${StackName} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
+      const Outputs = Object.keys(stack.template.Outputs ?? {}).map((OutputKey) => ({ OutputKey, OutputValue: platform.output(stack.id, OutputKey) }));
+      return { Stacks: [{ StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs }] };
+    });
+  });
+  afterAll(() => {
+    jest.restoreAllMocks();
+    world.sm.restore();
+    world.runtime.restore();
+    cfn.restore();
+  });
+
+  /** SageMaker's events reach the rules of their account; matching rules deliver through SQS to their handler. */
+  async function deliverEvents(): Promise<string[]> {
+    const outcomes: string[] = [];
+    for (const event of world.drain()) {
+      const rules = platform.resources('AWS::Events::Rule', { filter: (r) => r.stack.id.match(/^(dev|staging|prod)\//) !== null && platform.resolver.account(r.stack) === event.account && !!r.properties.EventPattern && matchesPattern(r.properties.EventPattern, event) });
+      for (const rule of rules) {
+        const fn = approvalHandlerOf(platform, rule);
+        Object.assign(process.env, fn.properties.Environment.Variables);
+        const sqs = { Records: [{ messageId: event.id, receiptHandle: 'r', body: JSON.stringify(event), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: rule.properties.Targets[0].Arn, awsRegion: region }] } as unknown as SQSEvent;
+        const result = await approval.handler(sqs) as { batchItemFailures: unknown[] };
+        expect(result.batchItemFailures).toEqual([]);
+        outcomes.push(`${rule.stack.id}:${event.detail.ModelPackageGroupName}/${event.detail.ModelPackageVersion}`);
+      }
+    }
+    return outcomes;
+  }
+
+  const deployDefinition = () => {
+    const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
+    return JSON.parse(machine.properties.DefinitionString);
+  };
+
+  /** The register step: a new PendingManualApproval version in the pipeline's group, as the CodeBuild script creates it. */
+  async function register(job: string): Promise<string> {
+    const group = registerProject(platform).properties.Environment.EnvironmentVariables.find((v: any) => v.Name === 'MODEL_PACKAGE_GROUP').Value;
+    const artifacts = platform.output('dev/Data', 'ArtifactsBucketName');
+    const out = await new SageMakerClient({ region }).send(new sagemakerSdk.CreateModelPackageCommand({
+      ModelPackageGroupName: group, ModelApprovalStatus: 'PendingManualApproval',
+      InferenceSpecification: { Containers: [{ Image: `${account}.dkr.ecr.${region}.amazonaws.com/mlops-dev-training:${job}`, ModelDataUrl: `s3://${artifacts}/training-jobs/${job}/output/model.tar.gz` }], SupportedContentTypes: ['application/json'], SupportedResponseMIMETypes: ['application/json'] },
+      CustomerMetadataProperties: { TrainingJobName: job },
+    }));
+    return out.ModelPackageArn!;
+  }
+
+  /** Deploy-<target>: the synthesized deploy state machine with the action's input, then the events, then the smoke test until it decides. */
+  async function promote(target: string, packageArn: string): Promise<{ outcomes: string[]; smoke: string[] }> {
+    const input = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'Deploy').input).replaceAll('#{Register.MODEL_PACKAGE_ARN}', packageArn));
+    await runStateMachine(deployDefinition(), input, { sagemaker: new SageMakerClient({ region }) }, sagemakerSdk as never);
+    const outcomes = await deliverEvents();
+    const request = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'SmokeTest').input.request).replaceAll('#{Register.MODEL_PACKAGE_ARN}', packageArn));
+    const results: string[] = [(await smoke.handler(request)).status];
+    world.settle();
+    const decided = await smoke.handler(request);
+    results.push(decided.status === "PASSED" ? decided.status : `${decided.status}: ${decided.message}`);
+    return { outcomes, smoke: results };
+  }
+
+  const endpointOf = (target: string) => action(platform, `Deploy-${target}`, 'SmokeTest').input.request.endpointName as string;
+  const sourceOf = (servedArn: string) => world.packages.get(servedArn)?.metadata?.SourceModelPackageArn;
+  let v1: string;
+  let v2: string;
+
+  test('v1: registered pending, approved and copied into staging\'s group; staging\'s handler deploys exactly it; the smoke test waits, then passes', async () => {
+    v1 = await register('mlops-dev-run1');
+    expect(world.packages.get(v1)!.status).toBe('PendingManualApproval');
+    const { outcomes, smoke: results } = await promote('staging', v1);
+    // Approving in dev's group also rolls it onto dev's own endpoint (that group deploys there).
+    expect(outcomes).toEqual(['dev/SageMaker:mlops-dev-default/1', 'staging/SageMaker:mlops-staging-default/1']);
+    expect(results).toEqual(['PENDING', 'PASSED']);
+    const served = world.served(endpointOf('staging'));
+    expect(served).toHaveLength(1);
+    expect(sourceOf(served[0])).toBe(v1);
+  });
+
+  test('v1 reaches prod after its approval; staging keeps serving it', async () => {
+    const { outcomes, smoke: results } = await promote('prod', v1);
+    expect(outcomes).toEqual(['prod/SageMaker:mlops-prod-default/1']);
+    expect(results).toEqual(['PENDING', 'PASSED']);
+    expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v1);
+    expect(sourceOf(world.served(endpointOf('staging'))[0])).toBe(v1);
+  });
+
+  test('v2 follows the same path; a redelivered v1 approval is then ignored (never an older version over a newer one)', async () => {
+    v2 = await register('mlops-dev-run2');
+    expect((await promote('staging', v2)).smoke).toEqual(['PENDING', 'PASSED']);
+    expect((await promote('prod', v2)).smoke).toEqual(['PENDING', 'PASSED']);
+    expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v2);
+    const prodV1 = [...world.packages.values()].find((p) => p.group === 'mlops-prod-default' && p.version === 1)!;
+    Object.assign(process.env, approvalHandlerOf(platform, platform.only('AWS::Events::Rule', 'prod/SageMaker', (r) => !!r.properties.EventPattern?.detail?.ModelPackageGroupName)).properties.Environment.Variables);
+    const stale = { ...SAMPLE_EVENT, account, region, detail: { ...SAMPLE_EVENT.detail, ModelPackageGroupName: prodV1.group, ModelPackageVersion: 1, ModelPackageArn: prodV1.arn } };
+    expect(await approval.deploy(stale)).toBe('superseded');
+  });
+
+  test('v3 rejected by the reviewer: the rejection rule marks it Rejected, and `cdk-mlops promote` without --version will not approve it', async () => {
+    const v3 = await register('mlops-dev-run3');
+    const pipelineName = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery').ref;
+    const event = { ...APPROVAL_EVENT, account, region, resources: [`arn:aws:codepipeline:${region}:${account}:${pipelineName}`],
+      detail: { ...APPROVAL_EVENT.detail, pipeline: pipelineName, stage: 'Approve', action: 'Approve', 'execution-id': 'exec-3' } };
+    const rule = platform.only('AWS::Events::Rule', 'dev/Delivery', (r) => matchesPattern(r.properties.EventPattern, event));
+    const machine = platform.byIdentifier(rule.properties.Targets[0].Arn)!;
+    // CodePipeline as the state machine's SDK integration sees it (PascalCase API shapes); the client is not a dependency here.
+    class ListActionExecutionsCommand { constructor(public readonly input: any) {} }
+    const calls: any[] = [];
+    const codepipeline = { send: async (c: ListActionExecutionsCommand) => {
+      calls.push(c.input);
+      return c.input.Filter?.PipelineExecutionId === 'exec-3'
+        ? { ActionExecutionDetails: [{ ActionName: 'Approve', Status: 'Failed' }, { ActionName: 'Register', Output: { OutputVariables: { MODEL_PACKAGE_ARN: v3 } } }] }
+        : { ActionExecutionDetails: [] };
+    } };
+    await runStateMachine(JSON.parse(machine.properties.DefinitionString), event, { codepipeline, sagemaker: new SageMakerClient({ region }) }, { ...sagemakerSdk, ListActionExecutionsCommand } as never);
+    expect(calls).toEqual([{ PipelineName: pipelineName, Filter: { PipelineExecutionId: 'exec-3' } }]);
+    expect(world.packages.get(v3)!.status).toBe('Rejected');
+    const aws = new Aws({ region, sleep: async () => undefined });
+    await expect(planPromotion(aws, 'mlops-dev-default')).rejects.toThrow(/No version of "mlops-dev-default" is pending approval; the newest is version 3 \(Rejected\)/);
+  });
+
+  test('cdk-mlops rollback (endpoint, from the stage\'s stack outputs) returns prod to the previous package', async () => {
+    const result = await runRollback(new Aws({ region, sleep: async () => undefined }), io, 'mlops', 'prod', 'endpoint', { yes: true });
+    expect(result.changed).toBe(true);
+    world.settle();
+    expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v1);
+  });
+});
+
+describe('model journey permissions with the built-in defaults (one account): each acting role on the exact ARN', () => {
+  let platform: SynthesizedPlatform;
+  beforeAll(() => { platform = synthesizedPlatform('defaults'); });
+  const arn = (resource: string) => `arn:aws:sagemaker:${AGNOSTIC_REGION}:${AGNOSTIC_ACCOUNT}:${resource}`;
+  const roleOf = (r: FoundResource, prop = 'ServiceRole') => platform.byIdentifier(r.properties[prop])!.arn;
+
+  test('the register step may create versions in the pipeline\'s group, and nowhere else', async () => {
+    const role = roleOf(registerProject(platform));
+    await expectAllowed(platform, { principal: role, action: 'sagemaker:CreateModelPackage', resource: arn('model-package/mlops-dev-default/1') });
+    expect(await decide(platform, { principal: role, action: 'sagemaker:CreateModelPackage', resource: arn('model-package/mlops-prod-default/1') })).toBe('ImplicitlyDenied');
+  });
+
+  test('the deploy state machine may approve the registered version and copy it into each target group', async () => {
+    const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
+    const role = roleOf(machine, 'RoleArn');
+    await expectAllowed(platform,
+      { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn('model-package/mlops-dev-default/1') },
+      { principal: role, action: 'sagemaker:UpdateModelPackage', resource: arn('model-package/mlops-dev-default/1') },
+      ...TARGETS.map((t) => ({ principal: role, action: 'sagemaker:CreateModelPackage', resource: arn(`model-package/mlops-${t}-default/1`) })));
+  });
+
+  test('the evaluation gate may read the champion: the newest approved version of the pipeline\'s group', async () => {
+    const fn = platform.only('AWS::Lambda::Function', 'dev/Delivery', (f) => f.properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'model-evaluation');
+    const role = roleOf(fn, 'Role');
+    await expectAllowed(platform,
+      { principal: role, action: 'sagemaker:ListModelPackages', resource: '*' },
+      { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn('model-package/mlops-dev-default/4') });
+  });
+
+  test('the rejection state machine may read the pipeline\'s action executions and reject the registered version', async () => {
+    const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('listActionExecutions'));
+    const pipeline = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');
+    const role = roleOf(machine, 'RoleArn');
+    await expectAllowed(platform,
+      { principal: role, action: 'codepipeline:ListActionExecutions', resource: `arn:aws:codepipeline:${AGNOSTIC_REGION}:${AGNOSTIC_ACCOUNT}:${pipeline.ref}` },
+      { principal: role, action: 'sagemaker:UpdateModelPackage', resource: arn('model-package/mlops-dev-default/3') });
+    expect(await decide(platform, { principal: role, action: 'sagemaker:UpdateModelPackage', resource: arn('model-package/mlops-prod-default/3') })).toBe('ImplicitlyDenied');
+  });
+
+  test.each(TARGETS)('%s: the approval handler may deploy its group\'s versions to its endpoint; the smoke test may watch and invoke it', async (target) => {
+    const fn = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === `mlops-${target}-default`);
+    const spec = JSON.parse(fn.properties.Environment.Variables.DEPLOYMENT_SPEC);
+    const role = roleOf(fn, 'Role');
+    const name = approval.resourceName(fn.properties.Environment.Variables.RESOURCE_NAME_PREFIX, 1, arn(`model-package/mlops-${target}-default/1`));
+    await expectAllowed(platform,
+      { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn(`model-package/mlops-${target}-default/1`) },
+      { principal: role, action: 'sagemaker:CreateModel', resource: arn(`model/${name}`) },
+      { principal: role, action: 'sagemaker:CreateEndpointConfig', resource: arn(`endpoint-config/${name}`) },
+      { principal: role, action: 'sagemaker:UpdateEndpoint', resource: arn(`endpoint/${spec.EndpointName}`) },
+      { principal: role, action: 'iam:PassRole', resource: spec.ExecutionRoleArn, context: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    const smokeFn = platform.resources('AWS::Lambda::Function', { stack: 'dev/Delivery', filter: (f) => /[Ss]moke/.test(f.logicalId) })[0];
+    const smokeRole = roleOf(smokeFn, 'Role');
+    await expectAllowed(platform,
+      { principal: smokeRole, action: 'sagemaker:DescribeEndpoint', resource: arn(`endpoint/${spec.EndpointName}`) },
+      { principal: smokeRole, action: 'sagemaker:InvokeEndpoint', resource: arn(`endpoint/${spec.EndpointName}`) },
+      { principal: smokeRole, action: 'sagemaker:DescribeEndpointConfig', resource: arn(`endpoint-config/${name}`) },
+      { principal: smokeRole, action: 'sagemaker:DescribeModel', resource: arn(`model/${name}`) });
+  });
+
+  test('dev\'s endpoint, which serves the approved source version, may read the training job\'s output; staging\'s handler may read its rollback alarms', async () => {
+    const fn = platform.only('AWS::Lambda::Function', 'dev/SageMaker', (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === 'mlops-dev-default');
+    const devRole = JSON.parse(fn.properties.Environment.Variables.DEPLOYMENT_SPEC).ExecutionRoleArn;
+    const artifacts = platform.output('dev/Data', 'ArtifactsBucketName');
+    await expectAllowed(platform, { principal: devRole, action: 's3:GetObject', resource: `arn:aws:s3:::${artifacts}/training-jobs/mlops-dev-run1/output/model.tar.gz` });
+    expect(await decide(platform, { principal: devRole, action: 's3:GetObject', resource: `arn:aws:s3:::${artifacts}/data-capture/x.jsonl` })).toBe('ImplicitlyDenied');
+
+    const staging = platform.only('AWS::Lambda::Function', 'staging/SageMaker', (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === 'mlops-staging-default');
+    const alarms = JSON.parse(staging.properties.Environment.Variables.DEPLOYMENT_SPEC).DeploymentConfig.AutoRollbackConfiguration.Alarms.map((a: { AlarmName: string }) => a.AlarmName);
+    expect(alarms.length).toBeGreaterThan(0);
+    await expectAllowed(platform, ...alarms.map((name: string) => ({
+      principal: roleOf(staging, 'Role'), action: 'cloudwatch:DescribeAlarms', resource: `arn:aws:cloudwatch:${AGNOSTIC_REGION}:${AGNOSTIC_ACCOUNT}:alarm:${name}`,
+    })));
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * Model journey helpers: an EventBridge pattern matcher, a stateful stand-in for the SageMaker control plane
+ * and runtime (what the handlers and the CLI call, with SageMaker's own error messages and state changes), and a
+ * small interpreter for the AWS SDK Task states of a synthesized Step Functions definition.
+ */
+import {
+  CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, CreateModelPackageCommand, DescribeEndpointCommand,
+  DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand, ListEndpointConfigsCommand, ListModelPackagesCommand,
+  SageMakerClient, SageMakerServiceException, UpdateEndpointCommand, UpdateModelPackageCommand,
+} from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { mockClient } from 'aws-sdk-client-mock';
+
+// ---- EventBridge patterns ---------------------------------------------------------------------------------
+
+/**
+ * Whether an event matches an EventBridge pattern: every pattern key must match; arrays list allowed values
+ * (literals, `{prefix}`, `{exists}`, `{anything-but}`); an array in the event matches when any element does.
+ */
+export function matchesPattern(pattern: Record<string, unknown>, event: Record<string, unknown>): boolean {
+  return Object.entries(pattern).every(([key, rule]) => {
+    const value = event[key];
+    if (Array.isArray(rule)) return rule.some((r) => matchesValue(r, value));
+    if (rule && typeof rule === 'object') return !!value && typeof value === 'object' && matchesPattern(rule as Record<string, unknown>, value as Record<string, unknown>);
+    throw new Error(`Pattern field ${key} must be an array or an object, got ${JSON.stringify(rule)}`);
+  });
+}
+
+function matchesValue(rule: unknown, value: unknown): boolean {
+  if (Array.isArray(value)) return value.some((v) => matchesValue(rule, v));
+  if (rule && typeof rule === 'object') {
+    const r = rule as Record<string, unknown>;
+    if ('exists' in r) return (value !== undefined) === r.exists;
+    if ('prefix' in r) return typeof value === 'string' && value.startsWith(String(r.prefix));
+    if ('anything-but' in r) return ![r['anything-but']].flat().includes(value);
+    throw new Error(`Unsupported pattern operator ${JSON.stringify(rule)}`);
+  }
+  return rule === value;
+}
+
+// ---- SageMaker -------------------------------------------------------------------------------------------
+
+const notFound = (what: string) => new SageMakerServiceException({
+  name: 'ValidationException', message: `Could not find ${what}.`, $fault: 'client', $metadata: { httpStatusCode: 400 },
+});
+const invalid = (message: string) => new SageMakerServiceException({
+  name: 'ValidationException', message, $fault: 'client', $metadata: { httpStatusCode: 400 },
+});
+
+interface Package { arn: string; group: string; version: number; status: string; spec: any; metadata?: Record<string, string>; created: Date }
+interface Endpoint { name: string; status: string; config: string; pending?: string; modified: Date }
+
+/** A model package group's account (for ARNs); one world holds every account's SageMaker. */
+export interface WorldOptions { readonly region: string; readonly accountOf: (groupOrEndpoint: string) => string }
+
+/**
+ * The SageMaker control plane and runtime as the journey sees them. Package approvals emit the "SageMaker Model
+ * Package State Change" event SageMaker sends (shape of the AWS docs sample); endpoint updates stay `Updating`
+ * until {@link SageMakerWorld.settle}; the runtime answers with the package the endpoint's model runs.
+ */
+export class SageMakerWorld {
+  public readonly sm = mockClient(SageMakerClient);
+  public readonly runtime = mockClient(SageMakerRuntimeClient);
+  public readonly events: Record<string, any>[] = [];
+  public readonly packages = new Map<string, Package>();
+  public readonly models = new Map<string, { containers: any[]; role: string; created: Date }>();
+  public readonly configs = new Map<string, { variants: any[]; created: Date }>();
+  public readonly endpoints = new Map<string, Endpoint>();
+  private clock = Date.parse('2026-12-01T09:00:00Z');
+
+  constructor(private readonly options: WorldOptions, private readonly sampleEvent: Record<string, any>) {
+    const { sm } = this;
+    sm.on(CreateModelPackageCommand).callsFake((i) => {
+      const group = i.ModelPackageGroupName;
+      const version = [...this.packages.values()].filter((p) => p.group === group).length + 1;
+      const arn = `arn:aws:sagemaker:${options.region}:${options.accountOf(group)}:model-package/${group.toLowerCase()}/${version}`;
+      const p: Package = { arn, group, version, status: i.ModelApprovalStatus ?? 'PendingManualApproval', spec: i.InferenceSpecification, metadata: i.CustomerMetadataProperties, created: this.now() };
+      this.packages.set(arn, p);
+      if (p.status === 'Approved') this.emit(p);
+      return { ModelPackageArn: arn };
+    });
+    sm.on(DescribeModelPackageCommand).callsFake((i) => {
+      const p = this.packages.get(i.ModelPackageName);
+      if (!p) throw notFound(`model package ${i.ModelPackageName}`);
+      return { ModelPackageArn: p.arn, ModelPackageGroupName: p.group, ModelPackageVersion: p.version, ModelApprovalStatus: p.status, InferenceSpecification: p.spec, CustomerMetadataProperties: p.metadata, CreationTime: p.created };
+    });
+    sm.on(UpdateModelPackageCommand).callsFake((i) => {
+      const p = this.packages.get(i.ModelPackageArn);
+      if (!p) throw notFound(`model package ${i.ModelPackageArn}`);
+      const was = p.status;
+      p.status = i.ModelApprovalStatus ?? p.status;
+      if (p.status === 'Approved' && was !== 'Approved') this.emit(p);
+      return { ModelPackageArn: p.arn };
+    });
+    sm.on(ListModelPackagesCommand).callsFake((i) => ({
+      ModelPackageSummaryList: [...this.packages.values()].filter((p) => p.group === i.ModelPackageGroupName && (!i.ModelApprovalStatus || p.status === i.ModelApprovalStatus))
+        .sort((a, b) => b.version - a.version)
+        .map((p) => ({ ModelPackageArn: p.arn, ModelPackageGroupName: p.group, ModelPackageVersion: p.version, ModelApprovalStatus: p.status, CreationTime: p.created })),
+    }));
+    sm.on(CreateModelCommand).callsFake((i) => {
+      if (this.models.has(i.ModelName)) throw invalid(`Cannot create already existing model "${i.ModelName}".`);
+      for (const c of i.Containers ?? []) if (c.ModelPackageName && !this.packages.has(c.ModelPackageName)) throw notFound(`model package ${c.ModelPackageName}`);
+      this.models.set(i.ModelName, { containers: i.Containers ?? [i.PrimaryContainer], role: i.ExecutionRoleArn, created: this.now() });
+      return { ModelArn: `arn:aws:sagemaker:::model/${i.ModelName}` };
+    });
+    sm.on(DescribeModelCommand).callsFake((i) => {
+      const m = this.models.get(i.ModelName);
+      if (!m) throw notFound(`model "${i.ModelName}"`);
+      return { ModelName: i.ModelName, Containers: m.containers, PrimaryContainer: m.containers.length === 1 ? m.containers[0] : undefined, ExecutionRoleArn: m.role };
+    });
+    sm.on(CreateEndpointConfigCommand).callsFake((i) => {
+      if (this.configs.has(i.EndpointConfigName)) throw invalid(`Cannot create already existing endpoint configuration "${i.EndpointConfigName}".`);
+      for (const v of i.ProductionVariants ?? []) if (!this.models.has(v.ModelName)) throw notFound(`model "${v.ModelName}"`);
+      this.configs.set(i.EndpointConfigName, { variants: i.ProductionVariants, created: this.now() });
+      return { EndpointConfigArn: 'arn' };
+    });
+    sm.on(DescribeEndpointConfigCommand).callsFake((i) => {
+      const c = this.configs.get(i.EndpointConfigName);
+      if (!c) throw notFound(`endpoint configuration "${i.EndpointConfigName}"`);
+      return { EndpointConfigName: i.EndpointConfigName, ProductionVariants: c.variants, CreationTime: c.created };
+    });
+    sm.on(ListEndpointConfigsCommand).callsFake((i) => ({
+      EndpointConfigs: [...this.configs.entries()].filter(([, c]) => !i.CreationTimeBefore || c.created < i.CreationTimeBefore)
+        .sort(([, a], [, b]) => b.created.getTime() - a.created.getTime())
+        .map(([name, c]) => ({ EndpointConfigName: name, CreationTime: c.created })),
+    }));
+    sm.on(DescribeEndpointCommand).callsFake((i) => {
+      const e = this.endpoints.get(i.EndpointName);
+      if (!e) throw notFound(`endpoint "${i.EndpointName}"`);
+      return { EndpointName: e.name, EndpointStatus: e.status, EndpointConfigName: e.config, LastModifiedTime: e.modified, ...(e.pending ? { PendingDeploymentSummary: { EndpointConfigName: e.pending } } : {}) };
+    });
+    sm.on(UpdateEndpointCommand).callsFake((i) => {
+      const e = this.endpoints.get(i.EndpointName);
+      if (!e) throw notFound(`endpoint "${i.EndpointName}"`);
+      if (e.status !== 'InService') throw invalid(`Cannot update in-progress endpoint "${i.EndpointName}".`);
+      if (!this.configs.has(i.EndpointConfigName)) throw notFound(`endpoint configuration "${i.EndpointConfigName}"`);
+      Object.assign(e, { status: 'Updating', pending: i.EndpointConfigName, modified: this.now() });
+      return { EndpointArn: 'arn' };
+    });
+    sm.on(CreateEndpointCommand).callsFake((i) => {
+      if (this.endpoints.has(i.EndpointName)) throw invalid(`Cannot create already existing endpoint "${i.EndpointName}".`);
+      this.endpoints.set(i.EndpointName, { name: i.EndpointName, status: 'Creating', config: i.EndpointConfigName, modified: this.now() });
+      return { EndpointArn: 'arn' };
+    });
+    this.runtime.on(InvokeEndpointCommand).callsFake((i) => {
+      const e = this.endpoints.get(i.EndpointName);
+      if (!e || e.status === 'Creating') throw notFound(`endpoint "${i.EndpointName}"`);
+      const body = typeof i.Body === 'string' ? i.Body : new TextDecoder().decode(i.Body);
+      const rows = (JSON.parse(body) as { instances: unknown[] }).instances;
+      return { Body: new TextEncoder().encode(JSON.stringify({ predictions: rows.map(() => [0.25, 0.75]) })) as never, ContentType: 'application/json' };
+    });
+  }
+
+  /** CloudFormation's deployment of an endpoint: config and model as the template has them, InService. */
+  public cloudFormationEndpoint(name: string, configName: string, modelName: string, container: Record<string, unknown>, role: string, variants: any[]): void {
+    this.models.set(modelName, { containers: [container], role, created: this.now() });
+    this.configs.set(configName, { variants: variants.map((v) => ({ ...v, ModelName: modelName })), created: this.now() });
+    this.endpoints.set(name, { name, status: 'InService', config: configName, modified: this.now() });
+  }
+
+  /** Pending endpoint updates and creations finish. */
+  public settle(): void {
+    for (const e of this.endpoints.values()) {
+      if (e.pending) e.config = e.pending;
+      Object.assign(e, { status: 'InService', pending: undefined });
+    }
+  }
+
+  /** The package (ARN) each model of the endpoint's current config runs, or the image for a model without one. */
+  public served(endpointName: string): string[] {
+    const e = this.endpoints.get(endpointName);
+    if (!e) return [];
+    return this.configs.get(e.config)!.variants.flatMap((v) => this.models.get(v.ModelName)!.containers.map((c) => c.ModelPackageName ?? c.Image));
+  }
+
+  /** Takes the events emitted so far. */
+  public drain(): Record<string, any>[] {
+    return this.events.splice(0);
+  }
+
+  private emit(p: Package): void {
+    const s = this.sampleEvent;
+    this.events.push({
+      ...s,
+      id: `event-${this.events.length + 1}-${p.version}`,
+      account: p.arn.split(':')[4],
+      region: this.options.region,
+      time: this.now().toISOString(),
+      resources: [p.arn],
+      detail: { ...s.detail, ModelPackageGroupName: p.group, ModelPackageVersion: p.version, ModelPackageArn: p.arn, ModelApprovalStatus: p.status, InferenceSpecification: p.spec, CreationTime: p.created.getTime() },
+    });
+  }
+
+  private now(): Date {
+    this.clock += 60_000;
+    return new Date(this.clock);
+  }
+}
+
+// ---- Step Functions ---------------------------------------------------------------------------------------
+
+/** JSONPath as the definitions here use it: `$.a.b`, `$.a['b-c']` and one filter `[?(@.Key == 'value')]` (which maps the rest over the matches). */
+const get = (doc: any, path: string): any => {
+  if (path === '$') return doc;
+  const filter = /^(.*?)\[\?\(@\.(\w+) == '([^']*)'\)\](.*)$/.exec(path);
+  if (filter) {
+    const list = get(doc, filter[1]) as any[];
+    return (list ?? []).filter((x) => x[filter[2]] === filter[3]).map((x) => (filter[4] ? get(x, `$${filter[4]}`) : x));
+  }
+  const keys = [...path.replace(/^\$/, '').matchAll(/\.(\w+)|\['([^']+)'\]/g)].map((m) => m[1] ?? m[2]);
+  return keys.reduce((o, k) => (o === undefined ? undefined : o[k]), doc);
+};
+
+function evaluate(expr: string, doc: any): any {
+  const item = /^States\.ArrayGetItem\((.+),\s*(\d+)\)$/.exec(expr);
+  if (item) return (evaluate(item[1], doc) as any[])[Number(item[2])];
+  const format = /^States\.Format\('(.*)',\s*(.+)\)$/.exec(expr);
+  if (format) {
+    const args = format[2].split(/,\s*(?=\$)/).map((a) => get(doc, a.trim()));
+    let i = 0;
+    return format[1].replace(/\{\}/g, () => String(args[i++]));
+  }
+  return get(doc, expr);
+}
+
+function render(template: any, doc: any): any {
+  if (Array.isArray(template)) return template.map((t) => render(t, doc));
+  if (!template || typeof template !== 'object') return template;
+  return Object.fromEntries(Object.entries(template).map(([k, v]) => (k.endsWith('.$') ? [k.slice(0, -2), evaluate(v as string, doc)] : [k, render(v, doc)])));
+}
+
+const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * Runs a synthesized state machine whose states are `aws-sdk:<service>:<action>` Tasks (and Pass/Succeed),
+ * calling `clients[service]` with the SDK command of the action, with Parameters, ResultSelector and ResultPath
+ * applied as Step Functions does. Returns the final state's output; a failed call fails the execution.
+ */
+export async function runStateMachine(definition: { StartAt: string; States: Record<string, any> }, input: any,
+  clients: Record<string, { send: (command: any) => Promise<any> }>, commands: Record<string, new (input: any) => any>): Promise<any> {
+  let doc = input;
+  let name: string | undefined = definition.StartAt;
+  while (name) {
+    const state: any = definition.States[name];
+    if (!state) throw new Error(`No state ${name}`);
+    if (state.Type === 'Succeed') break;
+    if (state.Type !== 'Task') throw new Error(`State ${name}: only Task states are interpreted, got ${state.Type}`);
+    const m = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/.exec(state.Resource);
+    if (!m) throw new Error(`State ${name}: not an AWS SDK integration: ${state.Resource}`);
+    const Command = commands[`${upperFirst(m[2])}Command`];
+    if (!Command) throw new Error(`State ${name}: no SDK command for ${m[2]}`);
+    const result = await clients[m[1]].send(new Command(render(state.Parameters ?? {}, doc)));
+    const selected = state.ResultSelector ? render(state.ResultSelector, result) : result;
+    if (state.ResultPath === null) {
+      // DISCARD: the input passes through.
+    } else if (state.ResultPath === undefined || state.ResultPath === '$') {
+      doc = selected;
+    } else {
+      doc = { ...doc, [state.ResultPath.replace(/^\$\./, '')]: selected };
+    }
+    name = state.End ? undefined : state.Next;
+  }
+  return doc;
+}
