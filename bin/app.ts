@@ -2,7 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { buildPlatform } from '../lib/app';
 import { ConfigError } from '../lib/config';
-import { failedValidations } from '../lib/validation-gate';
+import { synthWithGate } from '../lib/validation-gate';
 import { PropsValidationError } from '../constructs/core/validation';
 import { printIdleCostSummary } from '../lib/cost/summary';
 
@@ -26,9 +26,5 @@ try {
   }
   throw e;
 }
-const failures = failedValidations(app.synth());
-if (failures.length > 0) {
-  console.error(`\nSynth blocked by ${failures.length} unacknowledged validation finding(s):\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
-  process.exitCode = 1;
-}
+synthWithGate(app);
 printIdleCostSummary(app.outdir);

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { type App } from 'aws-cdk-lib';
 import { type CloudAssembly } from 'aws-cdk-lib/cx-api';
 
 interface ReportViolation {
@@ -28,4 +29,21 @@ export function failedValidations(assembly: CloudAssembly): string[] {
     .flatMap((r) => r.violations
       .filter((v) => v.severity !== 'warning' && v.severity !== 'info')
       .flatMap((v) => v.violatingConstructs.map((c) => `[${r.pluginName}] ${v.ruleName} at ${c.constructPath ?? '(unknown)'}: ${v.description}`)));
+}
+
+/**
+ * Synthesizes `app` and fails the process on any failed validation finding (cdk-nag packs, CloudFormation rules):
+ * the findings go to stderr and the exit code becomes 1, so `cdk synth`/`cdk deploy` stop whichever stacks they
+ * selected. The CDK CLI runs apps with `@aws-cdk/core:failSynthOnValidationErrors: false` and reports findings only
+ * for the stacks it selected, so an app whose stacks sit in Stages would otherwise exit 0 with every finding only in
+ * `validation-report.json`. Call it instead of `app.synth()` as the last line of a CDK app.
+ */
+export function synthWithGate(app: App): CloudAssembly {
+  const assembly = app.synth();
+  const failures = failedValidations(assembly);
+  if (failures.length > 0) {
+    process.stderr.write(`\nSynth blocked by ${failures.length} unacknowledged validation finding(s):\n${failures.map((f) => `  - ${f}`).join('\n')}\n\n`);
+    process.exitCode = 1;
+  }
+  return assembly;
 }

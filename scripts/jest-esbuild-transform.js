@@ -8,7 +8,7 @@ module.exports = {
     const result = transformSync(source, {
       loader: filename.endsWith('.tsx') ? 'tsx' : 'ts',
       format: 'cjs',
-      target: 'node20',
+      target: 'node22',
       sourcemap: 'inline',
       sourcefile: filename,
     });

@@ -2,7 +2,6 @@
 # Packs the library, installs the tarball into a scratch consumer CDK app and synthesizes a stack built from
 # the package's constructs: proves `files`, `main`/`types` and runtime dependencies are right.
 set -euo pipefail
-export ONNXRUNTIME_NODE_INSTALL=skip
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

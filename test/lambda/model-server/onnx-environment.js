@@ -13,6 +13,8 @@ class OnnxEnvironment extends TestEnvironment {
     super(config, context);
     for (const name of SHARED) this.global[name] = globalThis[name];
     this.global.Buffer = Buffer;
+    // These tests assert on the structured logs they capture (test/setup-env.js silences them elsewhere).
+    this.global.process.env.CDK_MLOPS_TEST_KEEP_LOGS = '1';
   }
 }
 
