@@ -123,7 +123,7 @@ export type { PlatformConfig, StageConfig, LoadStageConfigOptions } from './conf
 export { ConfigError, DEFAULT_CONFIGS, DRIFT_EVENT, loadStageConfig, STAGE_NAMES } from './config';
 export type * from './app';
 export { buildPlatform } from './app';
-export { failedValidations } from './validation-gate';
+export { failedValidations, synthWithGate } from './validation-gate';
 export { nagPacks } from './nag';
 export type * from './cost';
 export { DEFAULT_PRICE_TABLE, estimateCloudAssembly, estimateIdleCost, IdleCostBudget, renderEstimate } from './cost';
