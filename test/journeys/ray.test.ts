@@ -22,7 +22,7 @@ const RAY_CONFIG: Record<string, unknown> = {
       env: { account: ACCOUNTS.dev, region: REGION },
       network: { availabilityZones: ZONES },
       // An SSM-managed box in the VPC to port-forward the private API endpoint through.
-      compute: { enabled: true, instances: [{ name: 'jump', instanceType: 'g5.xlarge' }] },
+      compute: { enabled: true, instances: [{ name: 'jump', instanceType: 'g5.xlarge', amiId: 'ami-0123456789abcdef0' }] },
       eks: {
         rayUserRoleArns: [SCIENTIST],
         viewerRoleArns: [`arn:aws:iam::${ACCOUNTS.dev}:role/on-call`],
