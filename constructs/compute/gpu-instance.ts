@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds, acknowledgeControls } from '../core/nag';
+import { acknowledge, acknowledgeControls, compliancePackIds, resourceWildcardId } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { type ImageRegistry } from '../registry';
 import { type DataLake } from '../storage';
@@ -411,6 +411,7 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
    */
   private agentPolicy(): iam.ManagedPolicy {
     const stack = Stack.of(this);
+    const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
     const policy = new iam.ManagedPolicy(this, 'AgentPolicy', {
       description: `Agents on GPU instance ${this.node.path}: SSM Session Manager and CloudWatch agent`,
       roles: [this.role],
@@ -418,7 +419,7 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
         new iam.PolicyStatement({
           sid: 'SsmAgentRegistration',
           actions: ['ssm:UpdateInstanceInformation', 'ssm:ListInstanceAssociations', 'ssm:UpdateInstanceAssociationStatus'],
-          resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+          resources: [instances],
         }),
         new iam.PolicyStatement({ sid: 'SsmAgentChannels', actions: SESSION_MANAGER_CHANNEL_ACTIONS, resources: ['*'] }),
         new iam.PolicyStatement({
@@ -431,7 +432,7 @@ export class GpuInstance extends Construct implements iam.IGrantable, ec2.IConne
     });
     acknowledge(policy, [
       'AwsSolutions-IAM5[Resource::*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      resourceWildcardId(policy, instances),
     ], 'The SSM agent (ssmmessages, ec2messages) and cloudwatch:PutMetricData support no resource-level permissions '
       + '(PutMetricData is held to one namespace by a condition); the SSM agent registers an instance it can only name '
       + 'as instance/* in this account and region (the role exists before the instance id); attaching the data volume '

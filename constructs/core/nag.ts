@@ -51,8 +51,17 @@ export function acknowledgeResourceWildcards(principal: unknown, resources: read
 function applyEntry(entry: PendingWildcard): void {
   const stack = Stack.of(entry.owner);
   for (const resource of entry.resources) {
-    Validations.of(entry.owner).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`, reason: entry.reason });
+    Validations.of(entry.owner).acknowledge({ id: resourceWildcardId(stack, resource), reason: entry.reason });
   }
+}
+
+/**
+ * The exact id of cdk-nag's IAM5 finding for a resource ARN, rendered as cdk-nag renders it in the ARN's stack: in
+ * token form for an environment-agnostic stack, with the literal account, region and partition for a concrete one.
+ * Acknowledgements written by hand in token form stop matching once a stage has an explicit environment.
+ */
+export function resourceWildcardId(scope: IConstruct, arn: string): string {
+  return `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(scope).resolve(arn))}]`;
 }
 
 /** Turns the records of {@link acknowledgeResourceWildcards} under `scope` into exact IAM5 acknowledgements. */

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
+import { acknowledge, acknowledgeResourceWildcards, resourceWildcardId } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import * as perms from './perms';
 
@@ -148,10 +148,7 @@ export class MlflowTrackingServer extends Construct {
         statements: [new iam.PolicyStatement({ actions: [...perms.MODEL_REGISTRATION_ACTIONS], resources: [groupArn, packageArn] })],
       });
       this.role.attachInlinePolicy(policy);
-      acknowledge(policy, [
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package-group/*]',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/*]',
-      ], 'Automatic model registration creates one model package group per MLflow registered model, named by the user at run time; '
+      acknowledge(policy, [resourceWildcardId(policy, groupArn), resourceWildcardId(policy, packageArn)], 'Automatic model registration creates one model package group per MLflow registered model, named by the user at run time; '
         + 'the grant is limited to model packages and groups of this account and region, with explicit actions and no delete.');
     }
 

@@ -70,7 +70,7 @@ export const ALL_ON_CONFIG: Record<string, unknown> = {
   lambdaInference: { enabled: true },
   monitoring: {
     enabled: true,
-    mlflow: { enabled: true },
+    mlflow: { enabled: true, automaticModelRegistration: true },
     featureGroups: [featureGroup],
   },
   stages: {
