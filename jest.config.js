@@ -11,6 +11,8 @@ module.exports = {
   setupFiles: ['<rootDir>/test/setup-env.js'],
   // Synthesizes the configs the journey tests share once per source tree (test/journeys/support/assembly.ts).
   globalSetup: '<rootDir>/test/journeys/support/global-setup.ts',
+  // Removes the cdk.out folders the run's apps left in the temp directory.
+  globalTeardown: '<rootDir>/test/journeys/support/global-teardown.ts',
   testTimeout: 120000,
   maxWorkers: 2,
 };
