@@ -7,7 +7,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import {
-  type CustomMetricGroup, DefaultDashboardFactory, MonitoringFacade, noopAction,
+  type CustomMetricGroup, type CustomThreshold, DefaultDashboardFactory, MonitoringFacade, noopAction,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import { acknowledge, compliancePackIds } from '../core/nag';
@@ -242,14 +242,7 @@ export class PlatformMonitoring extends Construct {
           {
             metric: new cloudwatch.MathExpression({ expression: 'l90 / 1000', usingMetrics: { l90: ep.metricModelLatency({ period, statistic: 'p90' }) }, label: 'p90', period }),
             alarmFriendlyName: 'LatencyP90',
-            addAlarm: {
-              Warning: {
-                alarmNameOverride: `${name}-latency-p90`,
-                threshold: latencyP90.toMilliseconds(),
-                comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                additionalDescription: `p90 model latency of endpoint ${ep.endpointName} above ${latencyP90.toMilliseconds()} ms`,
-              },
-            },
+            addAlarm: latencyP90Alarm(name, ep.endpointName, latencyP90),
           },
         ],
       },
@@ -342,14 +335,7 @@ export class PlatformMonitoring extends Construct {
             // ModelLatency is among the metrics async endpoints do publish (microseconds; shown and alarmed in ms).
             metric: new cloudwatch.MathExpression({ expression: 'l90 / 1000', usingMetrics: { l90: m('ModelLatency', 'p90', variants[0]) }, label: 'p90 model latency (ms)', period }),
             alarmFriendlyName: 'LatencyP90',
-            addAlarm: {
-              Warning: {
-                alarmNameOverride: `${name}-latency-p90`,
-                threshold: latencyP90.toMilliseconds(),
-                comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                additionalDescription: `p90 model latency of endpoint ${ep.endpointName} above ${latencyP90.toMilliseconds()} ms`,
-              },
-            },
+            addAlarm: latencyP90Alarm(name, ep.endpointName, latencyP90),
           },
         ],
       },
@@ -447,4 +433,16 @@ export class PlatformMonitoring extends Construct {
       ],
     });
   }
+}
+
+/** The p90 model-latency warning of an endpoint (real-time and async alike), in milliseconds. */
+function latencyP90Alarm(name: string, endpointName: string, latencyP90: Duration): Record<string, CustomThreshold> {
+  return {
+    Warning: {
+      alarmNameOverride: `${name}-latency-p90`,
+      threshold: latencyP90.toMilliseconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      additionalDescription: `p90 model latency of endpoint ${endpointName} above ${latencyP90.toMilliseconds()} ms`,
+    },
+  };
 }
