@@ -63,6 +63,13 @@ export interface GpuNodeGroupOptions {
   readonly diskSizeGiB?: number;
 }
 
+/** The taint GPU nodes carry, so only pods that tolerate it (GPU workloads) land there. */
+export interface GpuTaint {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: 'NoSchedule';
+}
+
 /** What a Ray GPU worker group needs to know about the GPU capacity it runs on. */
 export interface GpuCapacity {
   /** Node group name. */
@@ -74,7 +81,7 @@ export interface GpuCapacity {
   /** Node selector matching exactly this group's nodes. */
   readonly nodeSelector: Readonly<Record<string, string>>;
   /** Taint the group's nodes carry (pods must tolerate it). */
-  readonly taint: { readonly key: string; readonly value: string; readonly effect: 'NoSchedule' };
+  readonly taint: GpuTaint;
 }
 
 /** Kubernetes access of one IAM role, granted through one EKS access entry. */

@@ -20,7 +20,7 @@ import { acknowledge, acknowledgeControls, compliancePackIds } from '../core/nag
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
-import { type IModelEndpoint } from './sagemaker-endpoint';
+import { deploymentSpecRequest, type IModelEndpoint } from './sagemaker-endpoint';
 
 /** Deploy every approved version of the group's models to an endpoint. */
 export interface ApprovalDeploymentOptions {
@@ -309,7 +309,7 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
       vpcSubnets: d.vpc ? (d.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }) : undefined,
       securityGroups,
       environment: {
-        DEPLOYMENT_SPEC: stack.toJsonString(endpoint.deploymentSpec),
+        DEPLOYMENT_SPEC: stack.toJsonString(deploymentSpecRequest(endpoint.deploymentSpec)),
         MODEL_PACKAGE_GROUP_NAME: groupName,
         RESOURCE_NAME_PREFIX: prefix,
         POWERTOOLS_SERVICE_NAME: 'model-approval',

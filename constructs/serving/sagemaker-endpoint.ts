@@ -205,23 +205,66 @@ function hasLocalStorage(instanceType: string): boolean {
 }
 
 /**
- * Everything the model-approval handler needs to roll a new model version onto this endpoint, in the shape of
- * the SageMaker API (PascalCase), JSON-serialisable (values may be CDK tokens until synth).
+ * Everything the model-approval handler needs to roll a new model version onto this endpoint, JSON-serialisable
+ * (values may be CDK tokens until synth). Nested configs are in the SageMaker API's shape (PascalCase);
+ * {@link deploymentSpecRequest} renders the whole spec in that shape for the handler.
  */
 export interface EndpointDeploymentSpec {
-  readonly EndpointName: string;
-  readonly ExecutionRoleArn: string;
-  readonly EnableNetworkIsolation: boolean;
-  readonly VpcConfig?: { readonly SecurityGroupIds: string[]; readonly Subnets: string[] };
-  readonly Environment: Record<string, string>;
+  readonly endpointName: string;
+  readonly executionRoleArn: string;
+  readonly enableNetworkIsolation: boolean;
+  /** @default - no VPC */
+  readonly vpcConfig?: EndpointVpcConfig;
+  readonly environment: Record<string, string>;
   /** Production variants without `ModelName` (the handler fills in the new model). */
-  readonly ProductionVariants: Record<string, unknown>[];
-  readonly KmsKeyId?: string;
-  readonly DataCaptureConfig?: Record<string, unknown>;
-  readonly AsyncInferenceConfig?: Record<string, unknown>;
-  readonly DeploymentConfig?: Record<string, unknown>;
-  /** Variants with autoscaling: an update keeps their current instance count. */
-  readonly AutoScaledVariants?: string[];
+  readonly productionVariants: Record<string, unknown>[];
+  /** @default - SageMaker's own key */
+  readonly kmsKeyId?: string;
+  /** @default - no capture */
+  readonly dataCaptureConfig?: Record<string, unknown>;
+  /** @default - not async */
+  readonly asyncInferenceConfig?: Record<string, unknown>;
+  /** @default - all at once */
+  readonly deploymentConfig?: Record<string, unknown>;
+  /** Variants with autoscaling: an update keeps their current instance count. @default - none */
+  readonly autoScaledVariants?: string[];
+}
+
+/** The spec in the SageMaker API's shape (PascalCase keys), as the model-approval handler reads it. */
+export function deploymentSpecRequest(spec: EndpointDeploymentSpec): Record<string, unknown> {
+  return {
+    EndpointName: spec.endpointName,
+    ExecutionRoleArn: spec.executionRoleArn,
+    EnableNetworkIsolation: spec.enableNetworkIsolation,
+    VpcConfig: spec.vpcConfig ? { SecurityGroupIds: spec.vpcConfig.securityGroupIds, Subnets: spec.vpcConfig.subnets } : undefined,
+    Environment: spec.environment,
+    ProductionVariants: spec.productionVariants,
+    KmsKeyId: spec.kmsKeyId,
+    DataCaptureConfig: spec.dataCaptureConfig,
+    AsyncInferenceConfig: spec.asyncInferenceConfig,
+    DeploymentConfig: spec.deploymentConfig,
+    AutoScaledVariants: spec.autoScaledVariants,
+  };
+}
+
+/** Metric options of an endpoint metric, optionally for one production variant. */
+export interface EndpointMetricOptions extends cloudwatch.MetricOptions {
+  /** Production variant. @default - the endpoint as a whole (`metric`), the first variant (named metrics) */
+  readonly variantName?: string;
+}
+
+/** Where an endpoint's data capture writes: `<prefix><endpoint>/<variant>/YYYY/MM/DD/HH/`. */
+export interface DataCaptureLocation {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  /** Key SageMaker encrypts the captures with. */
+  readonly encryptionKey: kms.IKey;
+}
+
+/** The VPC an endpoint's models run in. */
+export interface EndpointVpcConfig {
+  readonly securityGroupIds: string[];
+  readonly subnets: string[];
 }
 
 /** A SageMaker endpoint other constructs (model registry, monitors) can deploy to or watch. */
@@ -236,7 +279,7 @@ export interface IModelEndpoint extends iam.IGrantable, IConstruct {
   /** Alarms a blue/green update rolls back on; whoever calls UpdateEndpoint needs cloudwatch:DescribeAlarms on them. */
   readonly rollbackAlarms?: cloudwatch.IAlarm[];
   /** Data capture location, when captured. */
-  readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
+  readonly dataCapture?: DataCaptureLocation;
 }
 
 interface ResolvedVariant {
@@ -267,13 +310,13 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
   /** Models by variant name. */
   public readonly models: Readonly<Record<string, sagemaker.CfnModel>>;
   /** Variant names, in order. */
-  public readonly variantNames: readonly string[];
+  public readonly variantNames: string[];
   /** The 5xx and latency alarms (one pair per variant). */
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly securityGroups: ec2.ISecurityGroup[] = [];
   /** Scalable targets by variant name, when autoscaling is on. */
   public readonly scalableTargets: Readonly<Record<string, appscaling.ScalableTarget>>;
-  public readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
+  public readonly dataCapture?: DataCaptureLocation;
   public readonly asyncSuccessTopic?: sns.ITopic;
   public readonly asyncErrorTopic?: sns.ITopic;
   public readonly deploymentSpec: EndpointDeploymentSpec;
@@ -572,17 +615,17 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
 
     // ---- what the approval handler needs to create the same config for a new model version ----
     this.deploymentSpec = {
-      EndpointName: endpointName,
-      ExecutionRoleArn: role.roleArn,
-      EnableNetworkIsolation: networkIsolation,
-      VpcConfig: vpcConfig ? { SecurityGroupIds: vpcConfig.securityGroupIds, Subnets: vpcConfig.subnets } : undefined,
-      Environment: props.environment ?? {},
-      ProductionVariants: productionVariants.map((p) => pascal(p) as Record<string, unknown>),
-      KmsKeyId: kmsAllowed ? this.encryptionKey.keyArn : undefined,
-      DataCaptureConfig: dataCaptureConfig ? (pascal(dataCaptureConfig) as Record<string, unknown>) : undefined,
-      AsyncInferenceConfig: asyncInferenceConfig ? (pascal(asyncInferenceConfig) as Record<string, unknown>) : undefined,
-      DeploymentConfig: deploymentConfig ? (pascal(deploymentConfig) as Record<string, unknown>) : undefined,
-      AutoScaledVariants: Object.keys(targets).length > 0 ? Object.keys(targets) : undefined,
+      endpointName,
+      executionRoleArn: role.roleArn,
+      enableNetworkIsolation: networkIsolation,
+      vpcConfig: vpcConfig ? { securityGroupIds: vpcConfig.securityGroupIds, subnets: vpcConfig.subnets } : undefined,
+      environment: props.environment ?? {},
+      productionVariants: productionVariants.map((p) => pascal(p) as Record<string, unknown>),
+      kmsKeyId: kmsAllowed ? this.encryptionKey.keyArn : undefined,
+      dataCaptureConfig: dataCaptureConfig ? (pascal(dataCaptureConfig) as Record<string, unknown>) : undefined,
+      asyncInferenceConfig: asyncInferenceConfig ? (pascal(asyncInferenceConfig) as Record<string, unknown>) : undefined,
+      deploymentConfig: deploymentConfig ? (pascal(deploymentConfig) as Record<string, unknown>) : undefined,
+      autoScaledVariants: Object.keys(targets).length > 0 ? Object.keys(targets) : undefined,
     };
 
     // Every statement above names the exact log group, key, bucket prefix or repository; these are the
@@ -609,7 +652,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
   }
 
   /** A metric of this endpoint in `AWS/SageMaker` (per variant when `variantName` is given). */
-  public metric(metricName: string, props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
+  public metric(metricName: string, props: EndpointMetricOptions = {}): cloudwatch.Metric {
     const { variantName, ...options } = props;
     return new cloudwatch.Metric({
       namespace: 'AWS/SageMaker',
@@ -621,32 +664,32 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
   }
 
   /** Requests sent to the model (Sum). Defaults to the first variant. */
-  public metricInvocations(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
+  public metricInvocations(props: EndpointMetricOptions = {}): cloudwatch.Metric {
     return this.metric('Invocations', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
   }
 
   /** Requests per instance (Sum), what autoscaling tracks. */
-  public metricInvocationsPerInstance(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
+  public metricInvocationsPerInstance(props: EndpointMetricOptions = {}): cloudwatch.Metric {
     return this.metric('InvocationsPerInstance', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
   }
 
   /** Time the model takes to respond, in microseconds (Average). */
-  public metricModelLatency(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
+  public metricModelLatency(props: EndpointMetricOptions = {}): cloudwatch.Metric {
     return this.metric('ModelLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
   }
 
   /** Time SageMaker adds on top of the model, in microseconds (Average). */
-  public metricOverheadLatency(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
+  public metricOverheadLatency(props: EndpointMetricOptions = {}): cloudwatch.Metric {
     return this.metric('OverheadLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
   }
 
   /** Requests the model answered with 5xx (Sum). */
-  public metric5xx(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
+  public metric5xx(props: EndpointMetricOptions = {}): cloudwatch.Metric {
     return this.metric('Invocation5XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
   }
 
   /** Requests the model answered with 4xx (Sum). */
-  public metric4xx(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
+  public metric4xx(props: EndpointMetricOptions = {}): cloudwatch.Metric {
     return this.metric('Invocation4XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
   }
 
