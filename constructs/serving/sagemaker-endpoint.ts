@@ -293,12 +293,127 @@ interface ResolvedVariant {
 }
 
 /**
+ * A SageMaker endpoint a team invokes, watches or monitors: a {@link SageMakerEndpoint} or one created elsewhere
+ * (another stack or account), imported with {@link SageMakerEndpoint.fromEndpointAttributes}.
+ */
+export interface ISageMakerEndpoint extends IConstruct {
+  readonly endpointName: string;
+  readonly endpointArn: string;
+  /** How the endpoint runs (decides which metrics it publishes). */
+  readonly mode: EndpointMode;
+  /** Production variant names, in order; named metrics default to the first. */
+  readonly variantNames: string[];
+  /** Allow `grantee` to invoke the endpoint (synchronous, streaming and asynchronous). */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant;
+  /** A metric of this endpoint in `AWS/SageMaker` (per variant when `variantName` is given). */
+  metric(metricName: string, props?: EndpointMetricOptions): cloudwatch.Metric;
+  /** Requests sent to the model (Sum). */
+  metricInvocations(props?: EndpointMetricOptions): cloudwatch.Metric;
+  /** Time the model takes to respond, in microseconds (Average). */
+  metricModelLatency(props?: EndpointMetricOptions): cloudwatch.Metric;
+  /** Requests the model answered with 5xx (Sum). */
+  metric5xx(props?: EndpointMetricOptions): cloudwatch.Metric;
+  /** Requests the model answered with 4xx (Sum). */
+  metric4xx(props?: EndpointMetricOptions): cloudwatch.Metric;
+}
+
+/** An endpoint created elsewhere, by name; grants and metrics are scoped to it. */
+export interface SageMakerEndpointAttributes {
+  readonly endpointName: string;
+  /** Account of the endpoint. @default - this stack's account */
+  readonly account?: string;
+  /** Region of the endpoint. @default - this stack's region */
+  readonly region?: string;
+  /** @default 'real-time' */
+  readonly mode?: EndpointMode;
+  /** @default ['AllTraffic'] */
+  readonly variantNames?: string[];
+}
+
+/** Grants and metrics shared by owned and imported endpoints. */
+abstract class SageMakerEndpointBase extends Construct implements ISageMakerEndpoint {
+  public abstract readonly endpointName: string;
+  public abstract readonly endpointArn: string;
+  public abstract readonly mode: EndpointMode;
+  public abstract readonly variantNames: string[];
+
+  /** Allow `grantee` to invoke the endpoint (synchronous, streaming and asynchronous). */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
+      resourceArns: [this.endpointArn],
+    });
+  }
+
+  /** A metric of this endpoint in `AWS/SageMaker` (per variant when `variantName` is given). */
+  public metric(metricName: string, props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    const { variantName, ...options } = props;
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SageMaker',
+      metricName,
+      dimensionsMap: variantName ? { EndpointName: this.endpointName, VariantName: variantName } : { EndpointName: this.endpointName },
+      period: Duration.minutes(1),
+      ...options,
+    });
+  }
+
+  /** Requests sent to the model (Sum). Defaults to the first variant. */
+  public metricInvocations(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('Invocations', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Requests per instance (Sum), what autoscaling tracks. */
+  public metricInvocationsPerInstance(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('InvocationsPerInstance', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Time the model takes to respond, in microseconds (Average). */
+  public metricModelLatency(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('ModelLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Time SageMaker adds on top of the model, in microseconds (Average). */
+  public metricOverheadLatency(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('OverheadLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Requests the model answered with 5xx (Sum). */
+  public metric5xx(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('Invocation5XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Requests the model answered with 4xx (Sum). */
+  public metric4xx(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('Invocation4XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Async endpoints: queued requests (Average). */
+  public metricBacklogSize(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('ApproximateBacklogSize', { statistic: 'Average', ...props });
+  }
+}
+
+/**
  * A SageMaker endpoint in one of three modes (real-time, serverless, async) with secure defaults: a generated
  * EndpointConfig encrypted with a customer-managed key, network isolation, an execution role granted only the
  * model object, the image and the capture/output prefixes, data capture, target-tracking autoscaling, 5xx and
  * latency alarms, and blue/green deployment guardrails (canary or linear) that roll back on those alarms.
  */
-export class SageMakerEndpoint extends Construct implements IModelEndpoint {
+export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEndpoint, ec2.IConnectable {
+  /** Uses an endpoint created elsewhere (this or another stack or account): invoke grants, metrics, monitoring. */
+  public static fromEndpointAttributes(scope: Construct, id: string, attrs: SageMakerEndpointAttributes): ISageMakerEndpoint {
+    class Imported extends SageMakerEndpointBase {
+      public readonly endpointName = attrs.endpointName;
+      public readonly mode = attrs.mode ?? 'real-time';
+      public readonly variantNames = attrs.variantNames ?? ['AllTraffic'];
+      public readonly endpointArn = Stack.of(scope).formatArn({
+        service: 'sagemaker', resource: 'endpoint', resourceName: attrs.endpointName.toLowerCase(), account: attrs.account, region: attrs.region,
+      });
+    }
+    return new Imported(scope, id);
+  }
+
   public readonly endpointName: string;
   public readonly endpointArn: string;
   public readonly mode: EndpointMode;
@@ -314,6 +429,10 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
   /** The 5xx and latency alarms (one pair per variant). */
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly securityGroups: ec2.ISecurityGroup[] = [];
+  /** The endpoint's security groups (none outside a VPC): allow the endpoint's models to reach a database, say. */
+  public get connections(): ec2.Connections {
+    return new ec2.Connections({ securityGroups: this.securityGroups });
+  }
   /** Scalable targets by variant name, when autoscaling is on. */
   public readonly scalableTargets: Readonly<Record<string, appscaling.ScalableTarget>>;
   public readonly dataCapture?: DataCaptureLocation;
@@ -640,62 +759,6 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       acknowledge(role, compliancePackIds('IAMNoInlinePolicy'),
         'The default policy CDK generates for this one execution role from scoped grants; it is not shared with other roles.');
     }
-  }
-
-  /** Allow `grantee` to invoke the endpoint (synchronous, streaming and asynchronous). */
-  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
-      resourceArns: [this.endpointArn],
-    });
-  }
-
-  /** A metric of this endpoint in `AWS/SageMaker` (per variant when `variantName` is given). */
-  public metric(metricName: string, props: EndpointMetricOptions = {}): cloudwatch.Metric {
-    const { variantName, ...options } = props;
-    return new cloudwatch.Metric({
-      namespace: 'AWS/SageMaker',
-      metricName,
-      dimensionsMap: variantName ? { EndpointName: this.endpointName, VariantName: variantName } : { EndpointName: this.endpointName },
-      period: Duration.minutes(1),
-      ...options,
-    });
-  }
-
-  /** Requests sent to the model (Sum). Defaults to the first variant. */
-  public metricInvocations(props: EndpointMetricOptions = {}): cloudwatch.Metric {
-    return this.metric('Invocations', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Requests per instance (Sum), what autoscaling tracks. */
-  public metricInvocationsPerInstance(props: EndpointMetricOptions = {}): cloudwatch.Metric {
-    return this.metric('InvocationsPerInstance', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Time the model takes to respond, in microseconds (Average). */
-  public metricModelLatency(props: EndpointMetricOptions = {}): cloudwatch.Metric {
-    return this.metric('ModelLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Time SageMaker adds on top of the model, in microseconds (Average). */
-  public metricOverheadLatency(props: EndpointMetricOptions = {}): cloudwatch.Metric {
-    return this.metric('OverheadLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Requests the model answered with 5xx (Sum). */
-  public metric5xx(props: EndpointMetricOptions = {}): cloudwatch.Metric {
-    return this.metric('Invocation5XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Requests the model answered with 4xx (Sum). */
-  public metric4xx(props: EndpointMetricOptions = {}): cloudwatch.Metric {
-    return this.metric('Invocation4XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Async endpoints: queued requests (Average). */
-  public metricBacklogSize(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.metric('ApproximateBacklogSize', { statistic: 'Average', ...props });
   }
 
   private newSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {
