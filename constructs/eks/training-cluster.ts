@@ -535,8 +535,12 @@ export class TrainingCluster extends TrainingClusterBase {
         volume: ec2.BlockDeviceVolume.ebs(o.diskSizeGiB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true }),
       }],
     });
-    return this.cluster.addNodegroupCapacity(id, {
-      instanceTypes: o.instanceTypes.map((t) => new ec2.InstanceType(t)),
+    // aws-cdk-lib checks GPU types against its own, older family list (no gr6, g7e, p5.4xlarge or p6; p6's hyphen is
+    // "malformed" to it) before accepting the NVIDIA AMI type. Our one list (core/gpu-families) has validated them, so
+    // GPU groups pass their types straight to CloudFormation.
+    const nvidia = o.amiType === eks.NodegroupAmiType.AL2023_X86_64_NVIDIA;
+    const group = this.cluster.addNodegroupCapacity(id, {
+      instanceTypes: nvidia ? undefined : o.instanceTypes.map((t) => new ec2.InstanceType(t)),
       minSize: o.minSize,
       maxSize: o.maxSize,
       desiredSize: o.minSize,
@@ -550,5 +554,7 @@ export class TrainingCluster extends TrainingClusterBase {
       enableNodeAutoRepair: true,
       maxUnavailablePercentage: 33,
     });
+    if (nvidia) (group.node.defaultChild as eks.CfnNodegroup).addPropertyOverride('InstanceTypes', o.instanceTypes);
+    return group;
   }
 }
