@@ -13,3 +13,16 @@ export function endpointName(prefix: string, stage: string, name: string): strin
 export function modelPackageGroupName(prefix: string, stage: string, group: string): string {
   return `${prefix}-${stage}-${group}`;
 }
+
+/** `<prefix>-Pipeline`: the stack of the infrastructure pipeline (CDK Pipelines), one per platform. */
+export function infrastructurePipelineStackName(prefix: string): string {
+  return `${prefix}-Pipeline`;
+}
+
+/**
+ * `<prefix>-Infrastructure`: the infrastructure pipeline's CodePipeline name. Fixed (not generated) so each stage's
+ * post-deploy role can be granted read access to its exact ARN, and `cdk-mlops status` reads it there.
+ */
+export function infrastructurePipelineName(prefix: string): string {
+  return `${prefix}-Infrastructure`;
+}
