@@ -48,6 +48,11 @@ export interface CapturingFunction {
   readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
 }
 
+/** What a Ray Serve app with capture offers (`OnnxRayService` has it). */
+export interface CapturingRayService {
+  readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+}
+
 /** Drift targets from the serving constructs, wired by reference. */
 export class DriftTargets {
   /** SageMaker data capture: SageMaker appends `<endpoint>/<variant>/YYYY/MM/DD/HH/` to the capture prefix. */
@@ -62,6 +67,13 @@ export class DriftTargets {
     const c = inference.capture;
     if (!c) throw new Error('DriftTargets.fromLambdaInference: the function has no capture; give LambdaInference capture to detect drift');
     return { name, servingPath: 'lambda', bucket: c.bucket, prefix: `${c.prefix}${c.source}/`, encryptionKey: c.encryptionKey, baselineUri };
+  }
+
+  /** The Ray Serve app's capture (`lambda/ray-serve-onnx/capture.py`): `<prefix><service name>/<model>/YYYY/MM/DD/HH/`. */
+  public static fromRayService(name: string, service: CapturingRayService, baselineUri?: string): DriftTarget {
+    const c = service.capture;
+    if (!c) throw new Error('DriftTargets.fromRayService: the service has no capture; give OnnxRayService capture to detect drift');
+    return { name, servingPath: 'ray', bucket: c.bucket, prefix: `${c.prefix}${c.source}/`, encryptionKey: c.encryptionKey, baselineUri };
   }
 }
 
