@@ -13,3 +13,11 @@ export function endpointName(prefix: string, stage: string, name: string): strin
 export function modelPackageGroupName(prefix: string, stage: string, group: string): string {
   return `${prefix}-${stage}-${group}`;
 }
+
+/**
+ * `<prefix>-<stage>-drift-detection`: the drift job's role. The stage hosting the model pipeline names it in its
+ * artifacts bucket and key policies, so the other stages' (accounts') drift jobs can read the baselines training wrote.
+ */
+export function driftJobRoleName(prefix: string, stage: string): string {
+  return `${prefix}-${stage}-drift-detection`.slice(0, 64);
+}
