@@ -6,6 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IDependable } from 'constructs';
 import { acknowledgeResourceWildcards } from '../../core/nag';
+import { isModelPackageArn } from '../../../lambda/model-server/src/capture-format';
 import { lambdaPath } from '../../core/paths';
 import { PropsValidator } from '../../core/validation';
 import * as perms from '../../storage/perms';
@@ -98,7 +99,7 @@ export class OnnxRayService extends Construct {
     if (capture) {
       v.intRange('capture.samplingPercentage', capture.samplingPercentage, 1, 100, 'percent');
       v.check(Token.isUnresolved(capturePrefix) || /^[A-Za-z0-9!_.*'()/-]{1,256}\/$/.test(capturePrefix), 'capture.prefix', capturePrefix, 'must be an S3 key prefix ending in "/"');
-      v.check(capture.modelPackageArn === undefined || Token.isUnresolved(capture.modelPackageArn) || /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/.test(capture.modelPackageArn),
+      v.check(capture.modelPackageArn === undefined || Token.isUnresolved(capture.modelPackageArn) || isModelPackageArn(capture.modelPackageArn),
         'capture.modelPackageArn', capture.modelPackageArn, 'must be a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)');
     }
     v.throwIfInvalid();
