@@ -26,3 +26,11 @@ export function infrastructurePipelineStackName(prefix: string): string {
 export function infrastructurePipelineName(prefix: string): string {
   return `${prefix}-Infrastructure`;
 }
+
+/**
+ * `<prefix>-<stage>-drift-detection`: the drift job's role. The stage hosting the model pipeline names it in its
+ * artifacts bucket and key policies, so the other stages' (accounts') drift jobs can read the baselines training wrote.
+ */
+export function driftJobRoleName(prefix: string, stage: string): string {
+  return `${prefix}-${stage}-drift-detection`.slice(0, 64);
+}

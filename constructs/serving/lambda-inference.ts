@@ -17,6 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
+import { isModelPackageArn } from '../../lambda/model-server/src/capture-format';
 import { lambdaPath } from '../core/paths';
 import { PropsValidator } from '../core/validation';
 
@@ -216,6 +217,8 @@ export class LambdaInference extends Construct {
     if (capture) {
       v.intRange('capture.samplingPercentage', capture.samplingPercentage, 1, 100, 'percent');
       v.check(Token.isUnresolved(capturePrefix) || /^[A-Za-z0-9!_.*'()/-]{1,256}\/$/.test(capturePrefix), 'capture.prefix', capturePrefix, 'must be an S3 key prefix ending in "/"');
+      v.check(capture.modelPackageArn === undefined || Token.isUnresolved(capture.modelPackageArn) || isModelPackageArn(capture.modelPackageArn), 'capture.modelPackageArn', capture.modelPackageArn,
+        'must be a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)');
     }
     v.throwIfInvalid();
 

@@ -229,6 +229,10 @@ export class EksTraining extends Construct {
         } : undefined,
         image: this.rayImages.image,
         dependsOn: [tc.kubeRayOperator!],
+        // Sampled traffic to the lake for drift detection (the bucket SageMaker and Lambda capture to).
+        capture: svc.captureSamplingPercent > 0
+          ? { bucket: props.dataLake.artifactsBucket, samplingPercentage: svc.captureSamplingPercent, modelPackageArn: svc.modelPackageArn }
+          : undefined,
       });
     }
     return { jobs, cronJobs, services };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   cpuCores, cpuTypesHint, EFA_REFUSAL, gpusPerInstance, gpuTypesHint, isCpuInstanceType, memoryGiB, needsEfa, podCapacity,
 } from '../../../constructs/eks/instance-types';
-import { intRange, resourceName, roleArn, type StageDefaults } from '../common';
+import { intRange, modelPackageArn, resourceName, roleArn, type StageDefaults } from '../common';
 
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, { error: 'must be an IPv4 CIDR such as 203.0.113.0/24' });
 
@@ -102,6 +102,10 @@ export const rayServiceConfig = z.strictObject({
   modelS3Key: z.string().regex(/^[\w!\-.*'()/]{1,1024}\.onnx$/, { error: 'must be an S3 key ending in .onnx' }).default('models/reference/model.onnx'),
   /** Upload the repository's reference model there when the key is empty. */
   seedReferenceModel: z.boolean().default(true),
+  /** Share of successful predictions sampled to the data lake for drift detection (0: no capture). */
+  captureSamplingPercent: intRange(0, 100, ' percent').default(10),
+  /** The model package this service serves (its drift baseline; its captures are partitioned by it). Update it with modelS3Key. */
+  modelPackageArn: modelPackageArn.optional(),
   minReplicas: intRange(1, 100, ' replicas').default(1),
   maxReplicas: intRange(1, 100, ' replicas').default(2),
   /** Behind an internal NLB reachable from the VPC (otherwise ClusterIP + port-forward). */
@@ -303,7 +307,7 @@ const rayDefaults = (head: EksConfig['ray']['head'], maxCpuWorkers: number, maxG
 
 /** The reference ONNX model served by Ray Serve behind an internal load balancer (dev): proves the serving path end to end. */
 const referenceService: EksConfig['ray']['services'][number] = {
-  name: 'reference-model', modelS3Key: 'models/reference/model.onnx', seedReferenceModel: true, minReplicas: 1, maxReplicas: 2, internalLoadBalancer: true,
+  name: 'reference-model', modelS3Key: 'models/reference/model.onnx', seedReferenceModel: true, captureSamplingPercent: 10, minReplicas: 1, maxReplicas: 2, internalLoadBalancer: true,
 };
 
 /**
