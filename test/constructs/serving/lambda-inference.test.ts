@@ -131,10 +131,18 @@ describe('LambdaInference defaults', () => {
 
   test('cdk-nag AwsSolutions finds nothing unacknowledged; acknowledgements are the X-Ray and CodeDeploy ones only', () => {
     expect(nagFindings(stack)).toEqual([]);
-    const acks = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => `${c.node.path} ${JSON.stringify(m.data)}`));
+    const all = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => `${c.node.path} ${JSON.stringify(m.data)}`));
+    const acks = all.filter((a) => a.includes('AwsSolutions-'));
     expect(acks.join('\n')).toMatch(/Inf\/Role\/DefaultPolicy.*AwsSolutions-IAM5\[Resource::\*\]/);
     expect(acks.join('\n')).toMatch(/Inf\/Deployment\/ServiceRole.*AWSCodeDeployRoleForLambdaLimited/);
     expect(acks).toHaveLength(2);
+    // The compliance packs' (NIST 800-53 R5, HIPAA): outside a VPC, no DLQ for a synchronous function, no reserved
+    // concurrency unless given, and rollback alarms CodeDeploy acts on.
+    const packRules = [...new Set(all.filter((a) => a.includes('NIST.800.53.R5-')).map((a) => `${a.split(' ')[0].replace(/^Test\/Inf\//, '')} ${/NIST\.800\.53\.R5-(\w+)/.exec(a)?.[1]}`))].sort();
+    expect(packRules).toEqual([
+      'ErrorsAlarm CloudWatchAlarmAction', 'Function LambdaConcurrency', 'Function LambdaDLQ', 'Function LambdaInsideVPC',
+      'LatencyAlarm CloudWatchAlarmAction', 'ServerErrorsAlarm CloudWatchAlarmAction',
+    ]);
   });
 });
 
