@@ -80,7 +80,7 @@ export function encryptedLogGroup(scope: Construct, id: string, options: Encrypt
   });
   if (options.retention < logs.RetentionDays.ONE_YEAR) {
     acknowledgeCheck(group, 'logGroupRetention',
-      `Retention of ${options.retention} days is the caller's choice (the platform config's retention for this stage: dev and staging keep logs shorter to save cost); give 365 days or more where Control Tower's one-year minimum applies.`);
+      `Retention of ${options.retention} days is the caller's setting or the construct's default (in the platform app, the stage's: dev and staging keep logs shorter to save cost); give 365 days or more where Control Tower's one-year minimum applies.`);
   }
   return group;
 }
