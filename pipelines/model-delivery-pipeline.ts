@@ -17,7 +17,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, platformKey } from '../constructs/core/defaults';
-import { acknowledge, acknowledgeResourceWildcards, acknowledgeControls } from '../constructs/core/nag';
+import { acknowledge, acknowledgeResourceWildcards, acknowledgeControls, compliancePackIds, CODEPIPELINE_SOURCE_REASON } from '../constructs/core/nag';
 import { accessLogsBucket, kmsBucket } from './buckets';
 import { type IModelPackageGroup } from '../constructs/serving/model-registry';
 import { PropsValidator } from '../constructs/core/validation';
@@ -385,6 +385,8 @@ export class ModelDeliveryPipeline extends Construct {
     if (notifications) {
       acknowledge(notifications, ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]'],
         'aws-cdk-lib\'s bucket-notifications custom resource (it turns on EventBridge notifications of the source bucket); its role is not configurable.');
+      acknowledgeControls(notifications.node.defaultChild ?? notifications, ['CT.LAMBDA.PR.3 lambda_inside_vpc_check'],
+        'aws-cdk-lib\'s bucket-notifications custom resource: it runs at deploy time and calls only the S3 API (PutBucketNotificationConfiguration); aws-cdk-lib offers no VPC option for it.');
     }
 
     // Continuous training.
@@ -416,6 +418,7 @@ export class ModelDeliveryPipeline extends Construct {
       logging: { cloudWatch: { logGroup } },
       timeout: Duration.minutes(60),
     });
+    acknowledge(project, compliancePackIds('CodeBuildProjectSourceRepoUrl'), CODEPIPELINE_SOURCE_REASON);
     if (privileged) {
       // Docker builds need privileged mode; the project runs only this pipeline's image build.
       acknowledge(project, ['AwsSolutions-CB3'], 'Privileged mode is required to run the Docker daemon that builds the model image.');

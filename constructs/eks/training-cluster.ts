@@ -14,7 +14,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge } from '../core/nag';
+import { acknowledge, acknowledgeCheck } from '../core/nag';
 import { PropsValidationError, PropsValidator } from '../core/validation';
 import { type IClusterAddOn } from './addons/add-on';
 import { ClusterAutoscaler } from './addons/cluster-autoscaler';
@@ -519,6 +519,28 @@ export class TrainingCluster extends Construct {
       managed('service-role/AWSLambdaBasicExecutionRole'), managed('service-role/AWSLambdaVPCAccessExecutionRole'),
       `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
     ], 'aws-cdk-lib custom-resource provider framework of the kubectl handler: Lambda logging, VPC ENIs, and invoking the handler\'s versions (<arn>:*).');
+    for (const fn of [handler, onEvent]) {
+      acknowledgeCheck(fn, 'lambdaInsideVpc',
+        'aws-cdk-lib places the kubectl handler and its provider in the cluster VPC\'s private subnets; the subnet ids come from the network stack (a cross-stack reference), which the static rule cannot read.');
+      acknowledgeCheck(fn, ['lambdaDlq', 'lambdaConcurrency'],
+        'aws-cdk-lib kubectl custom-resource function: CloudFormation invokes it synchronously during deploys and retries or fails the deployment itself, so a DLQ never receives anything; deploys are serial, so it needs no reserved concurrency.');
+      const logGroup = fn.node.tryFindChild('LogGroup');
+      if (logGroup) {
+        acknowledgeCheck(logGroup, 'logGroupEncrypted',
+          'Log group aws-cdk-lib creates for the kubectl handler or its provider (no key option): it holds deploy-time kubectl/Helm output, no workload data.');
+      }
+    }
+    // aws-cdk-lib adds its CfnUtils provider to the stack when a manifest or chart needs it, after this constructor.
+    this.node.addValidation({
+      validate: () => {
+        const cfnUtils = stack.node.tryFindChild('AWSCDKCfnUtilsProviderCustomResourceProvider')?.node.tryFindChild('Handler');
+        if (cfnUtils) {
+          acknowledgeCheck(cfnUtils, 'lambdaInsideVpc',
+            'aws-cdk-lib\'s CfnUtils provider (JSON helpers for the EKS custom resources) computes values at deploy time and calls no AWS or VPC endpoint; aws-cdk-lib offers no VPC option for it.');
+        }
+        return [];
+      },
+    });
   }
 
   private nodegroup(id: string, o: {

@@ -13,7 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { handlerCode } from '../core/handler-code';
-import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import * as perms from '../storage/perms';
 
@@ -217,6 +217,11 @@ export class DriftDetection extends Construct {
       },
     });
 
+    acknowledgeCheck(this.function, 'lambdaInsideVpc',
+      'The drift job calls only AWS service APIs (S3, SageMaker, EventBridge, CloudWatch) with IAM-signed TLS requests and reaches nothing inside a VPC; in a VPC it would need NAT or interface endpoints for the same calls.');
+    acknowledgeCheck(this.function, 'lambdaDlq',
+      'A scheduled, idempotent job: a failed run is retried by the schedule (retryAttempts) and the next run re-reads the same capture window; an undelivered event carries no data a queue could replay.');
+
     // Read the captures (prefix-scoped), write reports, read baselines; keys of each.
     const wildcards: string[] = [];
     for (const t of props.targets) {
@@ -294,6 +299,10 @@ export class DriftDetection extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       if (props.alarmTopic) alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+      else {
+        acknowledgeCheck(alarm, 'alarmAction',
+          'The drift run that trips this alarm also publishes a retraining request event (requestSource), which is how drift is acted on; the alarm is its dashboard view. Give alarmTopic to notify people too.');
+      }
       this.alarms[t.name] = alarm;
     }
   }

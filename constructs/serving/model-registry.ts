@@ -16,7 +16,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, acknowledgeControls, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeControls, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
@@ -318,6 +318,13 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
       },
     });
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 2 }));
+    if (!d.vpc) {
+      acknowledgeCheck(fn, 'lambdaInsideVpc',
+        'No vpc given: the handler calls only the SageMaker API with IAM-signed TLS requests and reaches nothing inside a VPC. Give vpc to run it in private subnets.');
+    } else if (fn.isBoundToVpc && d.vpc.privateSubnets.some((subnet) => Stack.of(subnet) !== Stack.of(this))) {
+      acknowledgeControls(fn, ['CT.LAMBDA.PR.3 lambda_inside_vpc_check'],
+        'The handler runs in the given VPC\'s private subnets with its own security group; the subnet ids come from the network stack (a cross-stack reference), which the static rule cannot read.');
+    }
 
     if (d.vpc) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({

@@ -10,7 +10,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import { platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, compliancePackIds } from '../core/nag';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { PropsValidator } from '../core/validation';
 import { type ModelImage } from './model-image';
@@ -532,7 +532,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       }
     } else {
       for (const alarm of this.alarms) {
-        acknowledge(alarm, compliancePackIds('CloudWatchAlarmAction'),
+        acknowledgeCheck(alarm, 'alarmAction',
           'SageMaker acts on this alarm: the endpoint\'s deployment config rolls a blue/green update back when it fires. Give alarmTopic to be notified too.');
       }
     }

@@ -1,6 +1,7 @@
 import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { Stack } from 'aws-cdk-lib';
 import {
@@ -69,6 +70,8 @@ export class EksTraining extends Construct {
       rayCronJobs: eks.ray.enabled && eks.ray.jobs.some((j) => j.schedule !== undefined),
       gangScheduling: eks.ray.enabled && eks.ray.gangScheduling,
       removalPolicy,
+      // prod keeps the control-plane audit trail a year (Control Tower CT.CLOUDWATCH.PR.2); other stages the default.
+      logRetention: stage === 'prod' ? logs.RetentionDays.ONE_YEAR : undefined,
     });
     const cluster = this.trainingCluster.cluster;
     new CfnOutput(this, 'ClusterName', { key: 'ClusterName', value: cluster.clusterName, description: 'EKS cluster: aws eks update-kubeconfig --name <ClusterName>' });
