@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -20,7 +20,7 @@ import { acknowledge, acknowledgeControls, compliancePackIds } from '../core/nag
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
-import { type IModelEndpoint } from './sagemaker-endpoint';
+import { type IModelEndpoint, SageMakerEndpoint } from './sagemaker-endpoint';
 
 /** Deploy every approved version of the group's models to an endpoint. */
 export interface ApprovalDeploymentOptions {
@@ -319,6 +319,16 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
     });
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 2 }));
 
+    // One owner per endpoint: stack deploys ask this handler which model the endpoint config runs.
+    if (endpoint instanceof SageMakerEndpoint && Stack.of(endpoint) === stack) {
+      endpoint.chooseModelsWith(fn);
+      // A new endpoint starts from the newest approved version: ListModelPackages has no resource-level permissions.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindNewestApproved', actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
+    } else {
+      Annotations.of(this).addWarningV2('@cdk-mlops/serving:endpointModelOwner',
+        `The endpoint ${endpointName} is not a SageMakerEndpoint of this stack: its own stack keeps the model in its template, and a deploy of it replaces the approved version. Deploy approved versions from a ModelRegistry in the endpoint's stack.`);
+    }
+
     if (d.vpc) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
@@ -347,7 +357,7 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
     acknowledgePolicyWildcards(role, {
       ReadApprovedPackages: 'Package versions are created at run time; access is limited to this one model package group.',
       ManageVersionedModels: 'Models and endpoint configs are named per approved version at run time; access is limited to this endpoint\'s name prefix.',
-    }, 'Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants); ENI ids are generated.');
+    }, 'sagemaker:ListModelPackages (finding the newest approved version of the group for a new endpoint) has no resource-level permissions; Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants), whose ids are generated.');
     acknowledge(role, compliancePackIds('IAMNoInlinePolicy'),
       'The default policy CDK generates for this one handler role from scoped grants; it is not shared with other roles.');
     // SQS (not an async invocation) drives the function: failed events go to the queue's dead-letter queue.

@@ -120,8 +120,23 @@ describe('ModelRegistry with approval-driven deployment', () => {
     const pass = statements.find((s) => s.Action === 'iam:PassRole')!;
     expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
     expect(statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat()).sort()).toEqual(
-      ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses'],
+      ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses', 'sagemaker:ListModelPackages'],
     );
+  });
+
+  test('one owner per endpoint: the endpoint config takes its name and models from the handler\'s Custom::ServedModel', () => {
+    const [[servedId, served]] = Object.entries(t.findResources('Custom::ServedModel'));
+    const fnId = Object.keys(t.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler', Environment: { Variables: { MODEL_PACKAGE_GROUP_NAME: 'churn' } } } }))[0];
+    expect(served.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    expect(served.Properties.EndpointName).toBe('mlops-dev-churn');
+    // The template's model (served until a version is approved) and the spec: a changed config asks again.
+    const [modelId] = Object.keys(t.findResources('AWS::SageMaker::Model'));
+    expect(served.Properties.BakedModelNames).toEqual([{ 'Fn::GetAtt': [modelId, 'ModelName'] }]);
+    expect(JSON.stringify(served.Properties.Spec)).toContain('ml.m5.large');
+    const config = Object.values(t.findResources('AWS::SageMaker::EndpointConfig'))[0];
+    expect(config.Properties.EndpointConfigName).toEqual({ 'Fn::GetAtt': [servedId, 'EndpointConfigName'] });
+    expect(config.Properties.ProductionVariants.map((v: { ModelName: unknown }) => v.ModelName)).toEqual([{ 'Fn::GetAtt': [servedId, 'ModelName0'] }]);
+    expect(() => endpoint.chooseModelsWith(registry.handler!)).toThrow(/already chosen/);
   });
 
   test('the endpoint role may read registered artifacts under models/ and pull the registry\'s images', () => {
