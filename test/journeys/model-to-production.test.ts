@@ -11,7 +11,7 @@ import { Aws } from '../../lib/cli/aws';
 import { planPromotion } from '../../lib/cli/commands/promote';
 import { runRollback } from '../../lib/cli/commands/rollback';
 import { type Io } from '../../lib/cli/output';
-import { synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
+import { synthesizeConfig, synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
 import { ACCOUNTS } from './support/configs';
 import { decide, expectAllowed } from './support/iam';
 import { AGNOSTIC_ACCOUNT, AGNOSTIC_REGION } from './support/resolve';
@@ -26,6 +26,20 @@ const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname
 const SAMPLE_EVENT = fixture('sagemaker-model-package-state-change.json');
 const APPROVAL_EVENT = fixture('codepipeline-action-execution-state-change.json');
 const TARGETS = ['staging', 'prod'] as const;
+/** The built-in defaults with prod's endpoint changed: 25 % capture and a 15-minute bake (the `cdk deploy` after a promotion). */
+const REDEPLOY_CONFIG = {
+  stages: {
+    prod: {
+      sagemaker: {
+        endpoints: [{
+          name: 'default', mode: 'real-time', instanceType: 'ml.m5.large', instanceCount: 2, dataCaptureSamplingPercent: 25, modelPackageGroup: 'default',
+          autoScaling: { minCapacity: 2, maxCapacity: 6, targetInvocationsPerInstance: 100 },
+          guardrails: { trafficShifting: 'canary', canaryPercent: 10, bakeMinutes: 15, latencyAlarmMs: 1000, errorAlarmCount: 5 },
+        }],
+      },
+    },
+  },
+};
 
 /** The pipeline's actions, with their input (CodePipeline variables left as written). */
 function pipelineActions(platform: SynthesizedPlatform, stage: string): { stage: string; name: string; input?: any; env?: any }[] {
@@ -103,7 +117,7 @@ describe('model journey with the built-in defaults: register → approve → sta
   const region = AGNOSTIC_REGION;
   const io: Io = { out: () => undefined, err: () => undefined, interactive: false, color: false, confirm: async () => true };
 
-  beforeAll(() => {
+  beforeAll(async () => {
     platform = synthesizedPlatform('defaults');
     world = new SageMakerWorld({ region, accountOf: () => account }, SAMPLE_EVENT);
     for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
@@ -111,16 +125,8 @@ describe('model journey with the built-in defaults: register → approve → sta
       jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
       jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
     }
-    // Each stage's endpoint as CloudFormation deployed it: the template's config and model (the baked model server).
-    for (const stage of ['dev', ...TARGETS]) {
-      for (const e of platform.resources('AWS::SageMaker::Endpoint', { stack: `${stage}/SageMaker` })) {
-        const nameOf = (r: FoundResource) => platform.resolver.physicalName(r.stack, r.logicalId);
-        const config = platform.resources('AWS::SageMaker::EndpointConfig', { stack: e.stack.id }).find((c) => nameOf(c) === e.properties.EndpointConfigName)!;
-        const model = platform.resources('AWS::SageMaker::Model', { stack: e.stack.id }).find((m) => nameOf(m) === config.properties.ProductionVariants[0].ModelName)!;
-        world.cloudFormationEndpoint(e.properties.EndpointName, nameOf(config), nameOf(model), { Image: model.properties.PrimaryContainer.Image },
-          model.properties.ExecutionRoleArn, config.properties.ProductionVariants.map((v: any) => ({ VariantName: v.VariantName, InstanceType: v.InstanceType, InitialInstanceCount: v.InitialInstanceCount })));
-      }
-    }
+    // Each stage's SageMaker stack as CloudFormation deploys it: nothing is approved yet, so the template's model serves.
+    for (const stage of ['dev', ...TARGETS]) await deploySageMakerStack(platform, stage);
     cfn.on(DescribeStacksCommand).callsFake(({ StackName }: { StackName: string }) => {
       const stack = platform.tryStack(StackName);
       if (!stack || !/^mlops-(dev|staging|prod)-/.test(StackName)) throw Object.assign(new Error(`Stack with id ${StackName} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
@@ -134,6 +140,80 @@ describe('model journey with the built-in defaults: register → approve → sta
     world.runtime.restore();
     cfn.restore();
   });
+
+  /** What each endpoint's `Custom::ServedModel` last answered, and its properties then (CloudFormation's memory). */
+  const servedMemory = new Map<string, { properties: unknown; data: Record<string, string> }>();
+  /** The endpoint config name each endpoint's last deployed template gave it. */
+  const deployedConfigs = new Map<string, string>();
+
+  /** CloudFormation invoking the Lambda-backed `Custom::ServedModel`: the approval handler answers on the response URL. */
+  async function invokeServedModel(p: SynthesizedPlatform, served: FoundResource, requestType: 'Create' | 'Update'): Promise<Record<string, string>> {
+    const fn = p.byIdentifier(served.properties.ServiceToken)!;
+    expect(fn.type).toBe('AWS::Lambda::Function');
+    Object.assign(process.env, fn.properties.Environment.Variables);
+    let answer: any;
+    const put = jest.spyOn(globalThis, 'fetch').mockImplementation((async (_url: string, init: { body: string }) => {
+      answer = JSON.parse(init.body);
+      return { ok: true, status: 200 };
+    }) as never);
+    try {
+      await approval.handler({
+        RequestType: requestType, ServiceToken: served.properties.ServiceToken, ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/signed',
+        StackId: `arn:aws:cloudformation:${region}:${account}:stack/${served.stack.stackName}/guid`, RequestId: `${requestType}-${served.logicalId}`,
+        LogicalResourceId: served.logicalId, ResourceType: 'Custom::ServedModel', ResourceProperties: served.properties,
+        ...(requestType === 'Update' ? { PhysicalResourceId: `${served.properties.EndpointName}-served-model`, OldResourceProperties: servedMemory.get(served.properties.EndpointName)?.properties } : {}),
+      } as never);
+    } finally {
+      put.mockRestore();
+    }
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    return answer.Data;
+  }
+
+  /** Replaces `Fn::GetAtt` of the custom resource by its answer, as CloudFormation does before creating the config. */
+  const withAnswer = (value: any, servedId: string, data: Record<string, string>): any => {
+    if (Array.isArray(value)) return value.map((v) => withAnswer(v, servedId, data));
+    if (!value || typeof value !== 'object') return value;
+    const att = value['Fn::GetAtt'];
+    if (Array.isArray(att) && att[0] === servedId) return data[att[1]];
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withAnswer(v, servedId, data)]));
+  };
+
+  /**
+   * CloudFormation deploying `stage`'s SageMaker stack of `p`: a changed `Custom::ServedModel` is asked again, a changed
+   * config is created, an endpoint whose config changed is updated. Returns what changed, per endpoint.
+   */
+  async function deploySageMakerStack(p: SynthesizedPlatform, stage: string): Promise<string[]> {
+    const changes: string[] = [];
+    for (const e of p.resources('AWS::SageMaker::Endpoint', { stack: `${stage}/SageMaker` })) {
+      const name = e.properties.EndpointName as string;
+      const configId = e.raw.Properties.EndpointConfigName['Fn::GetAtt'][0] as string;
+      const configRaw = e.stack.template.Resources![configId];
+      const servedId = configRaw.Properties.EndpointConfigName['Fn::GetAtt'][0] as string;
+      const served = p.resource(e.stack, servedId);
+      expect(served.type).toBe('Custom::ServedModel');
+      const memory = servedMemory.get(name);
+      let data = memory?.data;
+      if (!memory || JSON.stringify(memory.properties) !== JSON.stringify(served.properties)) {
+        data = await invokeServedModel(p, served, memory ? 'Update' : 'Create');
+        servedMemory.set(name, { properties: served.properties, data });
+        changes.push(`${name}: Custom::ServedModel ${memory ? 'updated' : 'created'}`);
+      }
+      const config = p.resolver.resolve(e.stack, withAnswer(configRaw.Properties, servedId, data!));
+      for (const modelName of served.properties.BakedModelNames as string[]) {
+        const model = p.resources('AWS::SageMaker::Model', { stack: e.stack.id }).find((m) => p.resolver.physicalName(m.stack, m.logicalId) === modelName)!;
+        world.cloudFormationModel(modelName, { Image: model.properties.PrimaryContainer.Image }, model.properties.ExecutionRoleArn);
+      }
+      world.cloudFormationConfig(config.EndpointConfigName, config.ProductionVariants.map((v: any) => ({
+        VariantName: v.VariantName, ModelName: v.ModelName, InstanceType: v.InstanceType, InitialInstanceCount: v.InitialInstanceCount, ServerlessConfig: v.ServerlessConfig,
+      })));
+      // CloudFormation compares templates, not the endpoint: an unchanged config name leaves the endpoint alone.
+      const deployed = deployedConfigs.get(name);
+      deployedConfigs.set(name, config.EndpointConfigName);
+      changes.push(`${name}: endpoint ${deployed === config.EndpointConfigName ? 'unchanged' : world.cloudFormationEndpoint(name, config.EndpointConfigName)}`);
+    }
+    return changes;
+  }
 
   /** SageMaker's events reach the rules of their account; matching rules deliver through SQS to their handler. */
   async function deliverEvents(): Promise<string[]> {
@@ -241,6 +321,26 @@ describe('model journey with the built-in defaults: register → approve → sta
     await expect(planPromotion(aws, 'mlops-dev-default')).rejects.toThrow(/No version of "mlops-dev-default" is pending approval; the newest is version 3 \(Rejected\)/);
   });
 
+  test('a later `cdk deploy` that changes prod\'s endpoint (capture 25 %, 15 min bake) keeps serving the approved v2, not the template\'s model', async () => {
+    expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v2);
+    const before = world.endpoints.get(endpointOf('prod'))!.config;
+    const changes = await deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod');
+    // The change reaches the endpoint: the custom resource is asked again, a new config is made, the endpoint updated.
+    expect(changes).toEqual([`${endpointOf('prod')}: Custom::ServedModel updated`, `${endpointOf('prod')}: endpoint updated`]);
+    world.settle();
+    const after = world.endpoints.get(endpointOf('prod'))!.config;
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/^mlops-prod-default-v2-[0-9a-f]{8}$/);
+    expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v2);
+    // Negative control: the template's own model is the model server image, which a redeploy used to put back.
+    const template = platform.resources('AWS::SageMaker::Model', { stack: 'prod/SageMaker' })[0];
+    expect(world.served(endpointOf('prod'))).not.toContain(template.properties.PrimaryContainer.Image);
+    // A deploy that does not touch the endpoint changes nothing; staging was not touched at all.
+    expect(await deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod')).toEqual([`${endpointOf('prod')}: endpoint unchanged`]);
+    expect(await deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'staging')).toEqual([`${endpointOf('staging')}: endpoint unchanged`]);
+    expect(sourceOf(world.served(endpointOf('staging'))[0])).toBe(v2);
+  });
+
   test('cdk-mlops rollback (endpoint, from the stage\'s stack outputs) returns prod to the previous package', async () => {
     const result = await runRollback(new Aws({ region, sleep: async () => undefined }), io, 'mlops', 'prod', 'endpoint', { yes: true });
     expect(result.changed).toBe(true);
@@ -298,7 +398,12 @@ describe('model journey permissions with the built-in defaults (one account): ea
       { principal: role, action: 'sagemaker:CreateModel', resource: arn(`model/${name}`) },
       { principal: role, action: 'sagemaker:CreateEndpointConfig', resource: arn(`endpoint-config/${name}`) },
       { principal: role, action: 'sagemaker:UpdateEndpoint', resource: arn(`endpoint/${spec.EndpointName}`) },
-      { principal: role, action: 'iam:PassRole', resource: spec.ExecutionRoleArn, context: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+      { principal: role, action: 'iam:PassRole', resource: spec.ExecutionRoleArn, context: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      // Custom::ServedModel: what the endpoint serves (a stack deploy's own config included), the newest approved version.
+      { principal: role, action: 'sagemaker:DescribeEndpoint', resource: arn(`endpoint/${spec.EndpointName}`) },
+      { principal: role, action: 'sagemaker:DescribeEndpointConfig', resource: arn(`endpoint-config/${fn.properties.Environment.Variables.RESOURCE_NAME_PREFIX}-v2-0a1b2c3d`) },
+      { principal: role, action: 'sagemaker:DescribeModel', resource: arn(`model/${name}`) },
+      { principal: role, action: 'sagemaker:ListModelPackages', resource: '*' });
     const smokeFn = platform.resources('AWS::Lambda::Function', { stack: 'dev/Delivery', filter: (f) => /[Ss]moke/.test(f.logicalId) })[0];
     const smokeRole = roleOf(smokeFn, 'Role');
     await expectAllowed(platform,

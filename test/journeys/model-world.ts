@@ -151,11 +151,29 @@ export class SageMakerWorld {
     });
   }
 
-  /** CloudFormation's deployment of an endpoint: config and model as the template has them, InService. */
-  public cloudFormationEndpoint(name: string, configName: string, modelName: string, container: Record<string, unknown>, role: string, variants: any[]): void {
-    this.models.set(modelName, { containers: [container], role, created: this.now() });
-    this.configs.set(configName, { variants: variants.map((v) => ({ ...v, ModelName: modelName })), created: this.now() });
-    this.endpoints.set(name, { name, status: 'InService', config: configName, modified: this.now() });
+  /** CloudFormation creating a template's model (kept when it exists: an unchanged resource is not touched). */
+  public cloudFormationModel(name: string, container: Record<string, unknown>, role: string): void {
+    if (!this.models.has(name)) this.models.set(name, { containers: [container], role, created: this.now() });
+  }
+
+  /** CloudFormation creating a template's endpoint config (its models must exist, as SageMaker checks). */
+  public cloudFormationConfig(name: string, variants: any[]): void {
+    if (this.configs.has(name)) return;
+    for (const v of variants) if (!this.models.has(v.ModelName)) throw notFound(`model "${v.ModelName}"`);
+    this.configs.set(name, { variants, created: this.now() });
+  }
+
+  /** CloudFormation creating the endpoint (InService), or updating it to another config (Updating until settled). */
+  public cloudFormationEndpoint(name: string, configName: string): 'created' | 'updated' | 'unchanged' {
+    const e = this.endpoints.get(name);
+    if (!e) {
+      this.endpoints.set(name, { name, status: 'InService', config: configName, modified: this.now() });
+      return 'created';
+    }
+    if (e.config === configName) return 'unchanged';
+    if (e.status !== 'InService') throw invalid(`Cannot update in-progress endpoint "${name}".`);
+    Object.assign(e, { status: 'Updating', pending: configName, modified: this.now() });
+    return 'updated';
   }
 
   /** Pending endpoint updates and creations finish. */
