@@ -13,3 +13,12 @@ export function endpointName(prefix: string, stage: string, name: string): strin
 export function modelPackageGroupName(prefix: string, stage: string, group: string): string {
   return `${prefix}-${stage}-${group}`;
 }
+
+/**
+ * `<prefix>-<stage>-<endpoint>-smoke`: the smoke test function a stage runs for its endpoint of config
+ * `sagemaker.endpoints[].name` when a model pipeline of another account promotes to it (the pipeline invokes it
+ * across accounts and waits for its answer).
+ */
+export function smokeTestFunctionName(prefix: string, stage: string, endpoint: string): string {
+  return `${prefix}-${stage}-${endpoint}-smoke`.slice(0, 64);
+}

@@ -62,6 +62,11 @@ export interface ModelRegistryProps {
   readonly description?: string;
   /** Accounts (e.g. the staging and prod stages) allowed to read and deploy this group's packages. @default - none */
   readonly crossAccountIds?: string[];
+  /**
+   * Accounts whose model pipelines promote into this group: they may add versions (`CreateModelPackage`, naming the
+   * group by ARN) and read them; this account's approval rule then deploys each approved copy. @default - none
+   */
+  readonly promoterAccountIds?: string[];
   /** Deploy approved versions automatically. @default - no automatic deployment */
   readonly deployment?: ApprovalDeploymentOptions;
   /** What happens to the group and the key on stack deletion (a group with packages cannot be deleted). @default RemovalPolicy.RETAIN */
@@ -122,10 +127,12 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
     super(scope, id);
     const name = props.modelPackageGroupName;
     const accounts = props.crossAccountIds ?? [];
+    const promoters = props.promoterAccountIds ?? [];
     const d = props.deployment;
     const v = new PropsValidator(this, 'ModelRegistry')
       .check(Token.isUnresolved(name) || GROUP_NAME.test(name), 'modelPackageGroupName', name, 'must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit');
     for (const a of accounts) v.check(/^\d{12}$/.test(a), 'crossAccountIds', a, 'each must be a 12-digit account id');
+    for (const a of promoters) v.check(/^\d{12}$/.test(a), 'promoterAccountIds', a, 'each must be a 12-digit account id');
     if (d) {
       v.check(!Token.isUnresolved(d.endpoint.endpointName), 'deployment.endpoint', d.endpoint.endpointName, 'the endpoint name must be known at synth time (it scopes the handler\'s permissions)');
       if (d.maxReceiveCount !== undefined) v.intRange('deployment.maxReceiveCount', d.maxReceiveCount, 1, 1000, 'deliveries');
@@ -141,21 +148,37 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'Group', {
       modelPackageGroupName: name,
       modelPackageGroupDescription: props.description,
-      modelPackageGroupPolicy: accounts.length > 0
+      modelPackageGroupPolicy: accounts.length + promoters.length > 0
         ? new iam.PolicyDocument({
           statements: [
-            new iam.PolicyStatement({
-              sid: 'CrossAccountReadGroup',
-              principals: accounts.map((a) => new iam.AccountPrincipal(a)),
-              actions: ['sagemaker:DescribeModelPackageGroup'],
-              resources: [groupArn],
-            }),
-            new iam.PolicyStatement({
-              sid: 'CrossAccountDeployPackages',
-              principals: accounts.map((a) => new iam.AccountPrincipal(a)),
-              actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
-              resources: [packagesArn],
-            }),
+            ...(accounts.length > 0 ? [
+              new iam.PolicyStatement({
+                sid: 'CrossAccountReadGroup',
+                principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackageGroup'],
+                resources: [groupArn],
+              }),
+              new iam.PolicyStatement({
+                sid: 'CrossAccountDeployPackages',
+                principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
+                resources: [packagesArn],
+              }),
+            ] : []),
+            ...(promoters.length > 0 ? [
+              new iam.PolicyStatement({
+                sid: 'CrossAccountPromoteGroup',
+                principals: promoters.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackageGroup'],
+                resources: [groupArn],
+              }),
+              new iam.PolicyStatement({
+                sid: 'CrossAccountPromotePackages',
+                principals: promoters.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage'],
+                resources: [packagesArn],
+              }),
+            ] : []),
           ],
         }).toJSON()
         : undefined,

@@ -62,6 +62,16 @@ const groupNamed = (platform: SynthesizedPlatform, stage: string, name: string) 
 const endpointNamed = (platform: SynthesizedPlatform, stage: string, name: string) =>
   platform.resources('AWS::SageMaker::Endpoint', { stack: `${stage}/`, filter: (r) => r.properties.EndpointName === name });
 
+/** The group a deploy action names: its name, or (another account's group) its ARN. */
+const groupNameOf = (nameOrArn: string) => (nameOrArn.startsWith('arn:') ? nameOrArn.split('/').pop()! : nameOrArn);
+
+/** The state machine the SmokeTest action of Deploy-<target> runs (by logical id: generated names can share a 63-character prefix). */
+function smokeStateMachine(platform: SynthesizedPlatform, target: string): FoundResource {
+  const pipeline = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');
+  const stage = pipeline.raw.Properties.Stages.find((s: any) => s.Name === `Deploy-${target}`);
+  return platform.resource(pipeline.stack, stage.Actions.find((a: any) => a.Name === 'SmokeTest').Configuration.StateMachineArn.Ref);
+}
+
 const registerProject = (platform: SynthesizedPlatform) =>
   platform.only('AWS::CodeBuild::Project', 'dev/Delivery', (r) => (r.properties.Environment.EnvironmentVariables ?? []).some((v: any) => v.Name === 'MODEL_PACKAGE_GROUP'));
 
@@ -80,19 +90,31 @@ describe.each([
   test.each(TARGETS)('it promotes into a group %s creates, and smoke-tests the endpoint there that this group deploys to', (target) => {
     const deploy = action(platform, `Deploy-${target}`, 'Deploy').input;
     const smokeTest = action(platform, `Deploy-${target}`, 'SmokeTest').input.request;
-    const [group] = groupNamed(platform, target, deploy.targetModelPackageGroupName);
+    const groupName = groupNameOf(deploy.targetModelPackageGroupName);
+    const [group] = groupNamed(platform, target, groupName);
     const [endpoint] = endpointNamed(platform, target, smokeTest.endpointName);
     expect(group).toBeDefined();
     expect(endpoint).toBeDefined();
     // That group's approval handler deploys to that very endpoint.
-    const handler = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === deploy.targetModelPackageGroupName);
+    const handler = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === groupName);
     expect(JSON.parse(handler.properties.Environment.Variables.DEPLOYMENT_SPEC).EndpointName).toBe(endpoint.properties.EndpointName);
-    if (config === 'allOn') expect(group.stack.account).toBe(ACCOUNTS[target]);
+    if (config === 'allOn') {
+      // Another account: the group is named by its ARN there, and the smoke test is that stage's own function.
+      expect(group.stack.account).toBe(ACCOUNTS[target]);
+      expect(deploy.targetModelPackageGroupName).toBe(group.arn);
+      const machine = smokeStateMachine(platform, target);
+      const invoked = JSON.parse(machine.properties.DefinitionString).States['Smoke-' + target + 'Check'].Parameters.FunctionName;
+      const fn = platform.byIdentifier(invoked)!;
+      expect(fn.stack.id).toBe(`${target}/SageMaker`);
+      expect(fn.properties.Handler).toBe('index.handler');
+    } else {
+      expect(deploy.targetModelPackageGroupName).toBe(group.properties.ModelPackageGroupName);
+    }
   });
 
   test('each target\'s approval rule matches SageMaker\'s event for its group, not another group\'s or a rejection', () => {
     for (const target of TARGETS) {
-      const group = action(platform, `Deploy-${target}`, 'Deploy').input.targetModelPackageGroupName;
+      const group = groupNameOf(action(platform, `Deploy-${target}`, 'Deploy').input.targetModelPackageGroupName);
       const rule = platform.only('AWS::Events::Rule', `${target}/SageMaker`, (r) => r.properties.EventPattern?.detail?.ModelPackageGroupName?.includes(group));
       const event = { ...SAMPLE_EVENT, detail: { ...SAMPLE_EVENT.detail, ModelPackageGroupName: group } };
       expect(matchesPattern(rule.properties.EventPattern, event)).toBe(true);
