@@ -13,7 +13,7 @@ import { runRollback } from '../../lib/cli/commands/rollback';
 import { type Io } from '../../lib/cli/output';
 import { synthesizeConfig, synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
 import { ACCOUNTS } from './support/configs';
-import { decide, expectAllowed } from './support/iam';
+import { decide, expectAllowed, resourcePolicyOf } from './support/iam';
 import { AGNOSTIC_ACCOUNT, AGNOSTIC_REGION } from './support/resolve';
 import { matchesPattern, runStateMachine, SageMakerWorld } from './model-world';
 
@@ -131,38 +131,12 @@ function approvalHandlerOf(platform: SynthesizedPlatform, rule: FoundResource): 
   return platform.only('AWS::Lambda::Function', rule.stack.id, (f) => f.ref === mapping.properties.FunctionName);
 }
 
-describe('model journey with the built-in defaults: register → approve → staging → smoke → approve → prod → v2 → rollback', () => {
-  let platform: SynthesizedPlatform;
-  let world: SageMakerWorld;
-  const cfn = mockClient(CloudFormationClient);
-  const account = AGNOSTIC_ACCOUNT;
-  const region = AGNOSTIC_REGION;
-  const io: Io = { out: () => undefined, err: () => undefined, interactive: false, color: false, confirm: async () => true };
-
-  beforeAll(async () => {
-    platform = synthesizedPlatform('defaults');
-    world = new SageMakerWorld({ region, accountOf: () => account }, SAMPLE_EVENT);
-    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
-    for (const metrics of [approval.metrics, smoke.metrics]) {
-      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
-      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
-    }
-    // Each stage's SageMaker stack as CloudFormation deploys it: nothing is approved yet, so the template's model serves.
-    for (const stage of ['dev', ...TARGETS]) await deploySageMakerStack(platform, stage);
-    cfn.on(DescribeStacksCommand).callsFake(({ StackName }: { StackName: string }) => {
-      const stack = platform.tryStack(StackName);
-      if (!stack || !/^mlops-(dev|staging|prod)-/.test(StackName)) throw Object.assign(new Error(`Stack with id ${StackName} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
-      const Outputs = Object.keys(stack.template.Outputs ?? {}).map((OutputKey) => ({ OutputKey, OutputValue: platform.output(stack.id, OutputKey) }));
-      return { Stacks: [{ StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs }] };
-    });
-  });
-  afterAll(() => {
-    jest.restoreAllMocks();
-    world.sm.restore();
-    world.runtime.restore();
-    cfn.restore();
-  });
-
+/**
+ * CloudFormation and EventBridge as the journey needs them, over one synthesized platform and one SageMaker world:
+ * stack deploys of a stage's SageMaker stack (with `Custom::ServedModel` answered by the approval handler) and the
+ * delivery of SageMaker's events to the matching rules of their account, through SQS, to their handler.
+ */
+function journeyRuntime(platform: SynthesizedPlatform, world: SageMakerWorld, region: string) {
   /** What each endpoint's `Custom::ServedModel` last answered, and its properties then (CloudFormation's memory). */
   const servedMemory = new Map<string, { properties: unknown; data: Record<string, string> }>();
   /** The endpoint config name each endpoint's last deployed template gave it. */
@@ -181,7 +155,7 @@ describe('model journey with the built-in defaults: register → approve → sta
     try {
       await approval.handler({
         RequestType: requestType, ServiceToken: served.properties.ServiceToken, ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/signed',
-        StackId: `arn:aws:cloudformation:${region}:${account}:stack/${served.stack.stackName}/guid`, RequestId: `${requestType}-${served.logicalId}`,
+        StackId: `arn:aws:cloudformation:${region}:${p.resolver.account(served.stack)}:stack/${served.stack.stackName}/guid`, RequestId: `${requestType}-${served.logicalId}`,
         LogicalResourceId: served.logicalId, ResourceType: 'Custom::ServedModel', ResourceProperties: served.properties,
         ...(requestType === 'Update' ? { PhysicalResourceId: `${served.properties.EndpointName}-served-model`, OldResourceProperties: servedMemory.get(served.properties.EndpointName)?.properties } : {}),
       } as never);
@@ -254,6 +228,43 @@ describe('model journey with the built-in defaults: register → approve → sta
     return outcomes;
   }
 
+  return { deploySageMakerStack, deliverEvents };
+}
+
+describe('model journey with the built-in defaults: register → approve → staging → smoke → approve → prod → v2 → rollback', () => {
+  let platform: SynthesizedPlatform;
+  let world: SageMakerWorld;
+  let rt: ReturnType<typeof journeyRuntime>;
+  const cfn = mockClient(CloudFormationClient);
+  const account = AGNOSTIC_ACCOUNT;
+  const region = AGNOSTIC_REGION;
+  const io: Io = { out: () => undefined, err: () => undefined, interactive: false, color: false, confirm: async () => true };
+
+  beforeAll(async () => {
+    platform = synthesizedPlatform('defaults');
+    world = new SageMakerWorld({ region, accountOf: () => account }, SAMPLE_EVENT);
+    rt = journeyRuntime(platform, world, region);
+    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
+    for (const metrics of [approval.metrics, smoke.metrics]) {
+      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+    }
+    // Each stage's SageMaker stack as CloudFormation deploys it: nothing is approved yet, so the template's model serves.
+    for (const stage of ['dev', ...TARGETS]) await rt.deploySageMakerStack(platform, stage);
+    cfn.on(DescribeStacksCommand).callsFake(({ StackName }: { StackName: string }) => {
+      const stack = platform.tryStack(StackName);
+      if (!stack || !/^mlops-(dev|staging|prod)-/.test(StackName)) throw Object.assign(new Error(`Stack with id ${StackName} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
+      const Outputs = Object.keys(stack.template.Outputs ?? {}).map((OutputKey) => ({ OutputKey, OutputValue: platform.output(stack.id, OutputKey) }));
+      return { Stacks: [{ StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs }] };
+    });
+  });
+  afterAll(() => {
+    jest.restoreAllMocks();
+    world.sm.restore();
+    world.runtime.restore();
+    cfn.restore();
+  });
+
   const deployDefinition = () => {
     const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
     return JSON.parse(machine.properties.DefinitionString);
@@ -275,7 +286,7 @@ describe('model journey with the built-in defaults: register → approve → sta
   async function promote(target: string, packageArn: string): Promise<{ outcomes: string[]; smoke: string[] }> {
     const input = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'Deploy').input).replaceAll('#{Register.MODEL_PACKAGE_ARN}', packageArn));
     await runStateMachine(deployDefinition(), input, { sagemaker: new SageMakerClient({ region }) }, sagemakerSdk as never);
-    const outcomes = await deliverEvents();
+    const outcomes = await rt.deliverEvents();
     const request = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'SmokeTest').input.request).replaceAll('#{Register.MODEL_PACKAGE_ARN}', packageArn));
     const results: string[] = [(await smoke.handler(request)).status];
     world.settle();
@@ -346,7 +357,7 @@ describe('model journey with the built-in defaults: register → approve → sta
   test('a later `cdk deploy` that changes prod\'s endpoint (capture 25 %, 15 min bake) keeps serving the approved v2, not the template\'s model', async () => {
     expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v2);
     const before = world.endpoints.get(endpointOf('prod'))!.config;
-    const changes = await deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod');
+    const changes = await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod');
     // The change reaches the endpoint: the custom resource is asked again, a new config is made, the endpoint updated.
     expect(changes).toEqual([`${endpointOf('prod')}: Custom::ServedModel updated`, `${endpointOf('prod')}: endpoint updated`]);
     world.settle();
@@ -358,8 +369,8 @@ describe('model journey with the built-in defaults: register → approve → sta
     const template = platform.resources('AWS::SageMaker::Model', { stack: 'prod/SageMaker' })[0];
     expect(world.served(endpointOf('prod'))).not.toContain(template.properties.PrimaryContainer.Image);
     // A deploy that does not touch the endpoint changes nothing; staging was not touched at all.
-    expect(await deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod')).toEqual([`${endpointOf('prod')}: endpoint unchanged`]);
-    expect(await deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'staging')).toEqual([`${endpointOf('staging')}: endpoint unchanged`]);
+    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod')).toEqual([`${endpointOf('prod')}: endpoint unchanged`]);
+    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'staging')).toEqual([`${endpointOf('staging')}: endpoint unchanged`]);
     expect(sourceOf(world.served(endpointOf('staging'))[0])).toBe(v2);
   });
 
@@ -368,6 +379,98 @@ describe('model journey with the built-in defaults: register → approve → sta
     expect(result.changed).toBe(true);
     world.settle();
     expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v1);
+  });
+});
+
+describe('model journey across accounts (dev 111111111111 → staging 222222222222 → prod 333333333333): the copy lands in the target account, its handler deploys it, its smoke test answers the pipeline', () => {
+  let platform: SynthesizedPlatform;
+  let world: SageMakerWorld;
+  let rt: ReturnType<typeof journeyRuntime>;
+  const region = 'us-east-1';
+  const stageOf = (name: string) => (['dev', 'staging', 'prod'] as const).find((s) => name.startsWith(`acme-ml-${s}-`))!;
+
+  beforeAll(async () => {
+    platform = synthesizedPlatform('allOn');
+    world = new SageMakerWorld({ region, accountOf: (name) => ACCOUNTS[stageOf(name)] }, SAMPLE_EVENT);
+    rt = journeyRuntime(platform, world, region);
+    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
+    for (const metrics of [approval.metrics, smoke.metrics]) {
+      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+    }
+    for (const stage of ['dev', ...TARGETS]) await rt.deploySageMakerStack(platform, stage);
+  });
+  afterAll(() => {
+    jest.restoreAllMocks();
+    world.sm.restore();
+    world.runtime.restore();
+  });
+
+  test('v1 registered in dev reaches staging, then prod, each in its own account, and the pipeline\'s wait on the target\'s smoke test passes', async () => {
+    const group = registerProject(platform).properties.Environment.EnvironmentVariables.find((v: any) => v.Name === 'MODEL_PACKAGE_GROUP').Value;
+    const v1 = (await new SageMakerClient({ region }).send(new sagemakerSdk.CreateModelPackageCommand({
+      ModelPackageGroupName: group, ModelApprovalStatus: 'PendingManualApproval',
+      InferenceSpecification: { Containers: [{ Image: `${ACCOUNTS.dev}.dkr.ecr.${region}.amazonaws.com/acme-ml-dev/training:run1`, ModelDataUrl: 's3://dev-artifacts/training-jobs/acme-ml-dev-run1/output/model.tar.gz' }], SupportedContentTypes: ['application/json'], SupportedResponseMIMETypes: ['application/json'] },
+    }))).ModelPackageArn!;
+    expect(v1.split(':')[4]).toBe(ACCOUNTS.dev);
+    const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
+    for (const target of TARGETS) {
+      const input = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'Deploy').input).replaceAll('#{Register.MODEL_PACKAGE_ARN}', v1));
+      const out = await runStateMachine(JSON.parse(machine.properties.DefinitionString), input, { sagemaker: new SageMakerClient({ region }) }, sagemakerSdk as never);
+      // The copy is a version of the target's group in the target's account; that account's rule and handler deploy it.
+      expect(out.promoted.modelPackageArn).toMatch(new RegExp(`^arn:aws:sagemaker:${region}:${ACCOUNTS[target]}:model-package/acme-ml-${target}-realtime/1$`));
+      const outcomes = await rt.deliverEvents();
+      expect(outcomes).toContain(`${target}/SageMaker:acme-ml-${target}-realtime/1`);
+      // The pipeline waits on the target's own smoke test function (the one its SmokeTest state machine invokes).
+      const request = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'SmokeTest').input.request).replaceAll('#{Register.MODEL_PACKAGE_ARN}', v1));
+      const fnArn = JSON.parse(smokeStateMachine(platform, target).properties.DefinitionString).States[`Smoke-${target}Check`].Parameters.FunctionName;
+      const fn = platform.byIdentifier(fnArn)!;
+      expect(fn.stack.account).toBe(ACCOUNTS[target]);
+      expect((await smoke.handler(request)).status).toBe('PENDING');
+      world.settle();
+      expect((await smoke.handler(request)).status).toBe('PASSED');
+      const served = world.served(request.endpointName);
+      expect(served).toEqual([out.promoted.modelPackageArn]);
+      expect(world.packages.get(served[0])!.metadata?.SourceModelPackageArn).toBe(v1);
+    }
+  });
+});
+
+describe('model journey permissions across accounts: identity policy in the pipeline\'s account, resource policy in the target\'s', () => {
+  let platform: SynthesizedPlatform;
+  beforeAll(() => { platform = synthesizedPlatform('allOn'); });
+  const roleOf = (r: FoundResource, prop: string) => platform.byIdentifier(r.properties[prop])!.arn;
+
+  test.each(TARGETS)('the deploy state machine (dev) may add a version to %s\'s group only because that group\'s policy lets dev\'s account', async (target) => {
+    const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
+    const role = roleOf(machine, 'RoleArn');
+    expect(role.split(':')[4]).toBe(ACCOUNTS.dev);
+    const group = platform.only('AWS::SageMaker::ModelPackageGroup', `${target}/SageMaker`, (g) => g.properties.ModelPackageGroupName === `acme-ml-${target}-realtime`);
+    const version = `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:model-package/acme-ml-${target}-realtime/1`;
+    const policy = resourcePolicyOf(platform, group, version);
+    // CreateModelPackage authorizes on the new version's ARN (its only resource type), inside the shared group.
+    await expectAllowed(platform, { principal: role, action: 'sagemaker:CreateModelPackage', resource: version, resourcePolicy: policy });
+    // Negative controls: without the group's policy the identity policy alone is not enough; other groups are not shared.
+    expect(await decide(platform, { principal: role, action: 'sagemaker:CreateModelPackage', resource: version, resourcePolicy: null })).not.toBe('Allowed');
+    const async = platform.only('AWS::SageMaker::ModelPackageGroup', `${target}/SageMaker`, (g) => g.properties.ModelPackageGroupName === `acme-ml-${target}-async`);
+    const asyncVersion = `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:model-package/acme-ml-${target}-async/1`;
+    expect(await decide(platform, { principal: role, action: 'sagemaker:CreateModelPackage', resource: asyncVersion, resourcePolicy: resourcePolicyOf(platform, async, asyncVersion) ?? null })).not.toBe('Allowed');
+  });
+
+  test.each(TARGETS)('the pipeline may invoke %s\'s smoke test function (its permission names dev\'s account), which may watch and invoke its endpoint', async (target) => {
+    const machine = smokeStateMachine(platform, target);
+    const fnArn = JSON.parse(machine.properties.DefinitionString).States[`Smoke-${target}Check`].Parameters.FunctionName;
+    const smokeRole = machine.raw.Properties.RoleArn['Fn::GetAtt'][0];
+    const role = platform.resource(machine.stack, smokeRole).arn;
+    await expectAllowed(platform, { principal: role, action: 'lambda:InvokeFunction', resource: fnArn });
+    // Another role of dev (the register step) has no such grant: the resource policy alone does not let it in.
+    expect(await decide(platform, { principal: roleOf(registerProject(platform), 'ServiceRole'), action: 'lambda:InvokeFunction', resource: fnArn })).not.toBe('Allowed');
+    const fn = platform.byIdentifier(fnArn)!;
+    const endpoint = `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:endpoint/acme-ml-${target}-realtime`;
+    await expectAllowed(platform,
+      { principal: roleOf(fn, 'Role'), action: 'sagemaker:DescribeEndpoint', resource: endpoint },
+      { principal: roleOf(fn, 'Role'), action: 'sagemaker:InvokeEndpoint', resource: endpoint },
+      { principal: roleOf(fn, 'Role'), action: 'sagemaker:DescribeModelPackage', resource: `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:model-package/acme-ml-${target}-realtime/1` });
   });
 });
 

@@ -71,9 +71,11 @@ export class SageMakerWorld {
   constructor(private readonly options: WorldOptions, private readonly sampleEvent: Record<string, any>) {
     const { sm } = this;
     sm.on(CreateModelPackageCommand).callsFake((i) => {
-      const group = i.ModelPackageGroupName;
+      // A group of another account is named by its ARN; the version is created in that account.
+      const byArn = /^arn:aws[a-z-]*:sagemaker:[^:]+:(\d{12}):model-package-group\/(.+)$/.exec(i.ModelPackageGroupName);
+      const group = byArn ? byArn[2] : i.ModelPackageGroupName;
       const version = [...this.packages.values()].filter((p) => p.group === group).length + 1;
-      const arn = `arn:aws:sagemaker:${options.region}:${options.accountOf(group)}:model-package/${group.toLowerCase()}/${version}`;
+      const arn = `arn:aws:sagemaker:${options.region}:${byArn ? byArn[1] : options.accountOf(group)}:model-package/${group.toLowerCase()}/${version}`;
       const p: Package = { arn, group, version, status: i.ModelApprovalStatus ?? 'PendingManualApproval', spec: i.InferenceSpecification, metadata: i.CustomerMetadataProperties, created: this.now() };
       this.packages.set(arn, p);
       if (p.status === 'Approved') this.emit(p);
