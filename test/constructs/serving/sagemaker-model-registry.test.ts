@@ -187,6 +187,19 @@ describe('ModelRegistry without deployment', () => {
   });
 });
 
+test('promoterAccountIds: another account\'s pipeline may add and read versions of the group, nothing else', () => {
+  const stack = newStack();
+  new ModelRegistry(stack, 'Registry', { modelPackageGroupName: 'churn', promoterAccountIds: ['111111111111'] });
+  const group = Object.values(template(stack).findResources('AWS::SageMaker::ModelPackageGroup'))[0];
+  const statements = group.Properties.ModelPackageGroupPolicy.Statement;
+  expect(statements.map((x: { Sid: string; Action: unknown }) => [x.Sid, x.Action])).toEqual([
+    ['CrossAccountPromoteGroup', 'sagemaker:DescribeModelPackageGroup'],
+    ['CrossAccountPromotePackages', ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage']],
+  ]);
+  expect(JSON.stringify(statements)).toContain(':iam::111111111111:root');
+  expect(JSON.stringify(statements[1].Resource)).toContain(':model-package/churn/*');
+});
+
 describe('ModelRegistry validation', () => {
   test('group name, accounts and retry interval name the prop', () => {
     const stack = newStack();
@@ -195,6 +208,7 @@ describe('ModelRegistry validation', () => {
       new ModelRegistry(stack, 'Registry', {
         modelPackageGroupName: 'churn_model',
         crossAccountIds: ['12345'],
+        promoterAccountIds: ['1111'],
         deployment: { endpoint, retryInterval: Duration.minutes(1), maxReceiveCount: 0 },
       });
       throw new Error('expected a PropsValidationError');
@@ -203,6 +217,7 @@ describe('ModelRegistry validation', () => {
       const message = (e as Error).message;
       expect(message).toMatch(/modelPackageGroupName: "churn_model" — must be 1-63 letters, digits and hyphens/);
       expect(message).toMatch(/crossAccountIds: "12345" — each must be a 12-digit account id/);
+      expect(message).toMatch(/promoterAccountIds: "1111" — each must be a 12-digit account id/);
       expect(message).toMatch(/deployment\.retryInterval: 60 — must be a whole number between 360 and 43200/);
       expect(message).toMatch(/deployment\.maxReceiveCount: 0/);
     }
