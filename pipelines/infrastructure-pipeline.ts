@@ -40,6 +40,14 @@ export interface InfrastructurePipelineProps {
   readonly pipelineName?: string;
 }
 
+/** A stage of an infrastructure pipeline, in deployment order. */
+export interface PipelineStageInfo {
+  /** Stage name. */
+  readonly name: string;
+  /** Whether a manual approval precedes the stage. */
+  readonly approval: boolean;
+}
+
 /** Options of a stage the pipeline deploys. */
 export interface InfrastructureStageOptions {
   /** A manual approval before the stage deploys. @default false */
@@ -58,7 +66,7 @@ export class InfrastructurePipeline extends Construct {
   public readonly sourceBucket?: s3.Bucket;
   public readonly accessLogsBucket: s3.Bucket;
   /** Stage names in deployment order, with whether an approval precedes them. */
-  public readonly stages: { readonly name: string; readonly approval: boolean }[] = [];
+  public readonly stages: PipelineStageInfo[] = [];
 
   constructor(scope: Construct, id: string, props: InfrastructurePipelineProps = {}) {
     super(scope, id);

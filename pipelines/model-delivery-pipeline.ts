@@ -25,7 +25,7 @@ import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
 import { ModelPromotion, type PromotionTarget } from './model-promotion';
 import { acknowledgeGeneratedWildcards, loggedStateMachine } from './step-function-parts';
 import { type IPipelineTrainingStep } from './ray-training-step';
-import { TrainingWorkflow, type TrainingWorkflowProps } from './training-workflow';
+import { TrainingWorkflow, type TrainingWorkflowOptions } from './training-workflow';
 import { DRIFT_BASELINE_URI_SHELL } from '../lambda/model-evaluation/baseline-location';
 
 /** The pipeline variable holding why a run started; the retraining trigger sets it. */
@@ -72,7 +72,7 @@ export interface ModelDeliveryPipelineProps {
    */
   readonly trainingStep?: IPipelineTrainingStep;
   /** Training and evaluation settings. @default - the TrainingWorkflow defaults */
-  readonly training?: Omit<TrainingWorkflowProps, 'imageRepository' | 'inputBucket' | 'outputBucket' | 'vpc' | 'vpcSubnets' | 'encryptionKey' | 'logRetention' | 'removalPolicy'>;
+  readonly training?: TrainingWorkflowOptions;
   /** Scan gate threshold. @default 'CRITICAL' */
   readonly scanFailOnSeverity?: ScanSeverity;
   /** @default 0 */

@@ -12,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { acknowledge, acknowledgeCheck } from '../core/nag';
 import { PropsValidationError, PropsValidator } from '../core/validation';
@@ -62,6 +62,13 @@ export interface GpuNodeGroupOptions {
   readonly diskSizeGiB?: number;
 }
 
+/** The taint GPU nodes carry, so only pods that tolerate it (GPU workloads) land there. */
+export interface GpuTaint {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: 'NoSchedule';
+}
+
 /** What a Ray GPU worker group needs to know about the GPU capacity it runs on. */
 export interface GpuCapacity {
   /** Node group name. */
@@ -73,7 +80,7 @@ export interface GpuCapacity {
   /** Node selector matching exactly this group's nodes. */
   readonly nodeSelector: Readonly<Record<string, string>>;
   /** Taint the group's nodes carry (pods must tolerate it). */
-  readonly taint: { readonly key: string; readonly value: string; readonly effect: 'NoSchedule' };
+  readonly taint: GpuTaint;
 }
 
 /** Kubernetes access of one IAM role, granted through one EKS access entry. */
@@ -185,6 +192,102 @@ const validCidr = (c: string) => {
 };
 
 /**
+ * An EKS cluster Ray workloads and add-ons run on: a {@link TrainingCluster} or one created elsewhere (another stack
+ * or app), adopted with {@link TrainingCluster.fromTrainingClusterAttributes}.
+ */
+export interface ITrainingCluster extends IConstruct, ec2.IConnectable {
+  readonly cluster: eks.ICluster;
+  /** GPU capacity by node group name, for Ray GPU worker groups. */
+  readonly gpuCapacity: Readonly<Record<string, GpuCapacity>>;
+  /** Node selector of the system nodes (Ray heads, operators). */
+  readonly systemNodeSelector: Readonly<Record<string, string>>;
+  /** Node selector of the CPU worker nodes, when there are any. */
+  readonly workerNodeSelector?: Readonly<Record<string, string>>;
+  /** The KubeRay operator release, when this app installs it (Ray objects are ordered after it). */
+  readonly kubeRayOperator?: Construct;
+  /** Kubernetes access of one IAM role through one EKS access entry. */
+  grantAccess(id: string, role: iam.IRole, options: ClusterAccessOptions): eks.CfnAccessEntry;
+  /** Lets a host in the VPC reach the private API endpoint on 443. */
+  allowApiFrom(peer: ec2.IConnectable, description?: string): void;
+  /** The capacity of one GPU node group. Throws if there is no such group. */
+  gpuCapacityOf(name: string): GpuCapacity;
+}
+
+/** A cluster created elsewhere, and what its nodes offer. */
+export interface TrainingClusterAttributes {
+  /** The cluster, e.g. `eks.Cluster.fromClusterAttributes(...)` with a kubectl provider where manifests are applied. */
+  readonly cluster: eks.ICluster;
+  /** Its GPU node groups' capacity, for Ray GPU worker groups. @default - no GPU capacity */
+  readonly gpuCapacity?: Record<string, GpuCapacity>;
+  /** Node selector of the nodes Ray heads and operators run on. @default - none (any node) */
+  readonly systemNodeSelector?: Record<string, string>;
+  /** Node selector of CPU worker nodes. @default - none */
+  readonly workerNodeSelector?: Record<string, string>;
+}
+
+/** Access, networking and capacity look-ups shared by owned and adopted clusters. */
+abstract class TrainingClusterBase extends Construct implements ITrainingCluster {
+  public abstract readonly cluster: eks.ICluster;
+  public abstract readonly gpuCapacity: Readonly<Record<string, GpuCapacity>>;
+  public abstract readonly systemNodeSelector: Readonly<Record<string, string>>;
+  public abstract readonly workerNodeSelector?: Readonly<Record<string, string>>;
+  public abstract readonly kubeRayOperator?: Construct;
+
+  /** The cluster's security group (control plane and managed nodes). */
+  public get connections(): ec2.Connections {
+    return this.cluster.connections;
+  }
+
+  /**
+   * Gives one IAM role Kubernetes access through one EKS access entry: cluster-wide or namespaced read-only,
+   * namespaced edit, and Kubernetes groups for in-cluster RBAC. A role can have only one access entry per cluster.
+   */
+  public grantAccess(id: string, role: iam.IRole, options: ClusterAccessOptions): eks.CfnAccessEntry {
+    const v = new PropsValidator(this, 'TrainingCluster.grantAccess');
+    [...(options.viewNamespaces ?? []), ...(options.editNamespaces ?? [])].forEach((ns) => checkK8sName(v, `${id}.namespaces`, ns));
+    (options.kubernetesGroups ?? []).forEach((g) => v.check(/^[a-zA-Z0-9][\w.:-]{0,62}$/.test(g) && !g.startsWith('system:'), `${id}.kubernetesGroups`, g,
+      'must be a group name of letters, digits, ".", ":", "_" and "-", not starting with "system:" (reserved by Kubernetes)'));
+    const policies = [
+      ...(options.clusterView ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'cluster' } }] : []),
+      ...(options.viewNamespaces?.length ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'namespace', namespaces: options.viewNamespaces } }] : []),
+      ...(options.editNamespaces?.length ? [{ name: 'AmazonEKSEditPolicy', scope: { type: 'namespace', namespaces: options.editNamespaces } }] : []),
+    ];
+    v.check(policies.length > 0 || (options.kubernetesGroups ?? []).length > 0, id, options, 'grants nothing: give clusterView, namespaces or kubernetesGroups');
+    v.throwIfInvalid();
+    const partition = Stack.of(this).partition;
+    const entry = new eks.CfnAccessEntry(this, `Access${id}`, {
+      clusterName: this.cluster.clusterName,
+      principalArn: role.roleArn,
+      type: 'STANDARD',
+      ...(options.kubernetesGroups?.length ? { kubernetesGroups: options.kubernetesGroups } : {}),
+      accessPolicies: policies.map((p) => ({
+        policyArn: `arn:${partition}:eks::aws:cluster-access-policy/${p.name}`,
+        accessScope: p.scope,
+      })),
+    });
+    return entry;
+  }
+
+  /**
+   * Lets a host in the VPC reach the private API endpoint on 443 (e.g. an SSM-managed instance people port-forward
+   * through: `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost`).
+   */
+  public allowApiFrom(peer: ec2.IConnectable, description = 'Kubernetes API from a host in the VPC'): void {
+    peer.connections.securityGroups.forEach((sg) => this.cluster.clusterSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description));
+  }
+
+  /** The capacity of one GPU node group, for a Ray GPU worker group. Throws if there is no such group. */
+  public gpuCapacityOf(name: string): GpuCapacity {
+    const capacity = this.gpuCapacity[name];
+    if (!capacity) {
+      const problem = `gpuNodeGroups: no group named "${name}" — known groups: ${Object.keys(this.gpuCapacity).join(', ') || 'none'}`;
+      throw new PropsValidationError(`TrainingCluster at "${this.node.path}" has no such GPU capacity:\n  - ${problem}`, [problem]);
+    }
+    return capacity;
+  }
+}
+
+/**
  * An EKS 1.35 cluster for distributed training with Ray: private API endpoint, all control-plane logs to a
  * KMS-encrypted log group, secrets encrypted with a CMK, admin access through access entries; an on-demand
  * system node group, GPU node groups that scale from and to zero with the Cluster Autoscaler, an optional
@@ -197,7 +300,19 @@ const validCidr = (c: string) => {
  * groups become Karpenter NodePools instead (faster launches, any listed type that fits, spot with on-demand
  * fallback, interruption handling) and no Cluster Autoscaler is installed.
  */
-export class TrainingCluster extends Construct {
+export class TrainingCluster extends TrainingClusterBase {
+  /** Adopts a cluster created elsewhere: Ray objects, add-ons and access entries then target it. */
+  public static fromTrainingClusterAttributes(scope: Construct, id: string, attrs: TrainingClusterAttributes): ITrainingCluster {
+    class Imported extends TrainingClusterBase {
+      public readonly cluster = attrs.cluster;
+      public readonly gpuCapacity = attrs.gpuCapacity ?? {};
+      public readonly systemNodeSelector = attrs.systemNodeSelector ?? {};
+      public readonly workerNodeSelector = attrs.workerNodeSelector;
+      public readonly kubeRayOperator = undefined;
+    }
+    return new Imported(scope, id);
+  }
+
   public readonly cluster: eks.Cluster;
   /** Key of secrets encryption and the control-plane log group. */
   public readonly encryptionKey: kms.IKey;
@@ -445,54 +560,6 @@ export class TrainingCluster extends Construct {
     }
     this.addOns = installed;
     this.kubeRayOperator = kubeRay ? installed[kubeRay.name] : undefined;
-  }
-
-  /**
-   * Gives one IAM role Kubernetes access through one EKS access entry: cluster-wide or namespaced read-only,
-   * namespaced edit, and Kubernetes groups for in-cluster RBAC. A role can have only one access entry per cluster.
-   */
-  public grantAccess(id: string, role: iam.IRole, options: ClusterAccessOptions): eks.CfnAccessEntry {
-    const v = new PropsValidator(this, 'TrainingCluster.grantAccess');
-    [...(options.viewNamespaces ?? []), ...(options.editNamespaces ?? [])].forEach((ns) => checkK8sName(v, `${id}.namespaces`, ns));
-    (options.kubernetesGroups ?? []).forEach((g) => v.check(/^[a-zA-Z0-9][\w.:-]{0,62}$/.test(g) && !g.startsWith('system:'), `${id}.kubernetesGroups`, g,
-      'must be a group name of letters, digits, ".", ":", "_" and "-", not starting with "system:" (reserved by Kubernetes)'));
-    const policies = [
-      ...(options.clusterView ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'cluster' } }] : []),
-      ...(options.viewNamespaces?.length ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'namespace', namespaces: options.viewNamespaces } }] : []),
-      ...(options.editNamespaces?.length ? [{ name: 'AmazonEKSEditPolicy', scope: { type: 'namespace', namespaces: options.editNamespaces } }] : []),
-    ];
-    v.check(policies.length > 0 || (options.kubernetesGroups ?? []).length > 0, id, options, 'grants nothing: give clusterView, namespaces or kubernetesGroups');
-    v.throwIfInvalid();
-    const partition = Stack.of(this).partition;
-    const entry = new eks.CfnAccessEntry(this, `Access${id}`, {
-      clusterName: this.cluster.clusterName,
-      principalArn: role.roleArn,
-      type: 'STANDARD',
-      ...(options.kubernetesGroups?.length ? { kubernetesGroups: options.kubernetesGroups } : {}),
-      accessPolicies: policies.map((p) => ({
-        policyArn: `arn:${partition}:eks::aws:cluster-access-policy/${p.name}`,
-        accessScope: p.scope,
-      })),
-    });
-    return entry;
-  }
-
-  /**
-   * Lets a host in the VPC reach the private API endpoint on 443 (e.g. an SSM-managed instance people port-forward
-   * through: `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost`).
-   */
-  public allowApiFrom(peer: ec2.IConnectable, description = 'Kubernetes API from a host in the VPC'): void {
-    peer.connections.securityGroups.forEach((sg) => this.cluster.clusterSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description));
-  }
-
-  /** The capacity of one GPU node group, for a Ray GPU worker group. Throws if there is no such group. */
-  public gpuCapacityOf(name: string): GpuCapacity {
-    const capacity = this.gpuCapacity[name];
-    if (!capacity) {
-      const problem = `gpuNodeGroups: no group named "${name}" — known groups: ${Object.keys(this.gpuCapacity).join(', ') || 'none'}`;
-      throw new PropsValidationError(`TrainingCluster at "${this.node.path}" has no such GPU capacity:\n  - ${problem}`, [problem]);
-    }
-    return capacity;
   }
 
   /** cdk-nag findings on resources aws-cdk-lib's EKS module generates, acknowledged where they are. */

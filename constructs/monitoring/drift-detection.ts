@@ -15,6 +15,8 @@ import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/de
 import { handlerCode } from '../core/handler-code';
 import { acknowledge, acknowledgeCheck, acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
+import type { TrafficCaptureLocation } from '../serving/lambda-inference';
+import type { DataCaptureLocation } from '../serving/sagemaker-endpoint';
 import * as perms from '../storage/perms';
 
 /** CloudWatch namespace of the drift job's metrics. */
@@ -40,12 +42,12 @@ export interface DriftTarget {
 /** What a SageMaker endpoint with data capture offers (`SageMakerEndpoint` has it). */
 export interface CapturingEndpoint {
   readonly endpointName: string;
-  readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
+  readonly dataCapture?: DataCaptureLocation;
 }
 
 /** What a Lambda inference function with capture offers (`LambdaInference` has it). */
 export interface CapturingFunction {
-  readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+  readonly capture?: TrafficCaptureLocation;
 }
 
 /** What a Ray Serve app with capture offers (`OnnxRayService` has it). */

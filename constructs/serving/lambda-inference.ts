@@ -32,15 +32,27 @@ export enum InferenceFrontDoor {
 }
 
 /** Authorization of the HTTP API front door. Unauthenticated access is not offered. */
-export type InferenceAuthorization =
-  | { readonly type: 'iam' }
-  | {
-    readonly type: 'jwt';
-    /** Token issuer URL, e.g. a Cognito user pool `https://cognito-idp.<region>.amazonaws.com/<pool id>`. */
-    readonly issuer: string;
-    /** Accepted `aud` (or `client_id`) values. */
-    readonly audience: string[];
-  };
+export interface InferenceAuthorization {
+  /** `iam` (SigV4-signed callers with `execute-api:Invoke`) or `jwt` (tokens of `issuer` for `audience`). */
+  readonly type: 'iam' | 'jwt';
+  /**
+   * JWT only: token issuer URL, e.g. a Cognito user pool `https://cognito-idp.<region>.amazonaws.com/<pool id>`.
+   * @default - required with `type: 'jwt'`
+   */
+  readonly issuer?: string;
+  /** JWT only: accepted `aud` (or `client_id`) values. @default - required with `type: 'jwt'` */
+  readonly audience?: string[];
+}
+
+/** Where a serving path writes sampled traffic: `<prefix><source>/<model>/YYYY/MM/DD/HH/`. */
+export interface TrafficCaptureLocation {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  /** Serving path folder under the prefix (e.g. `lambda`). */
+  readonly source: string;
+  /** Key of the captured objects. @default - the bucket's key */
+  readonly encryptionKey?: kms.IKey;
+}
 
 /** The model the function serves, read from S3 at start-up. */
 export interface InferenceModelLocation {
@@ -162,13 +174,13 @@ export class LambdaInference extends Construct {
   public readonly latencyAlarm: cloudwatch.Alarm;
   public readonly frontDoor: InferenceFrontDoor;
   /** Where sampled traffic goes: `<prefix><source>/<model>/YYYY/MM/DD/HH/`, when capture is on. */
-  public readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+  public readonly capture?: TrafficCaptureLocation;
   public readonly modelName: string;
 
   constructor(scope: Construct, id: string, props: LambdaInferenceProps = {}) {
     super(scope, id);
     const frontDoor = props.frontDoor ?? InferenceFrontDoor.HTTP_API;
-    const authorization = props.authorization ?? { type: 'iam' };
+    const authorization: InferenceAuthorization = props.authorization ?? { type: 'iam' };
     const memorySize = props.memorySize ?? 2048;
     const timeout = props.timeout ?? Duration.seconds(30);
     const ephemeral = props.ephemeralStorageSize ?? Size.mebibytes(512);
@@ -209,8 +221,10 @@ export class LambdaInference extends Construct {
       'must be a non-empty S3 object key without a leading "/"');
     if (authorization.type === 'jwt') {
       v.check(frontDoor === InferenceFrontDoor.HTTP_API, 'authorization', authorization.type, 'JWT authorization needs frontDoor HTTP_API (function URLs support only AWS_IAM)');
-      v.check(Token.isUnresolved(authorization.issuer) || /^https:\/\/\S+$/.test(authorization.issuer), 'authorization.issuer', authorization.issuer, 'must be an https:// issuer URL');
-      v.check(authorization.audience.length > 0, 'authorization.audience', authorization.audience, 'must list at least one accepted audience');
+      v.check(authorization.issuer !== undefined && (Token.isUnresolved(authorization.issuer) || /^https:\/\/\S+$/.test(authorization.issuer)), 'authorization.issuer', authorization.issuer, 'must be an https:// issuer URL');
+      v.check((authorization.audience ?? []).length > 0, 'authorization.audience', authorization.audience, 'must list at least one accepted audience');
+    } else {
+      v.check(authorization.issuer === undefined && authorization.audience === undefined, 'authorization', authorization, 'issuer and audience apply only to type "jwt"');
     }
     const capture = props.capture;
     const capturePrefix = capture?.prefix ?? 'capture/lambda/';
@@ -366,7 +380,7 @@ export class LambdaInference extends Construct {
 
   private createHttpApi(authorization: InferenceAuthorization, props: LambdaInferenceProps, retention: logs.RetentionDays, removalPolicy: RemovalPolicy): apigwv2.HttpApi {
     const defaultAuthorizer = authorization.type === 'jwt'
-      ? new authorizers.HttpJwtAuthorizer('JwtAuthorizer', authorization.issuer, { jwtAudience: authorization.audience })
+      ? new authorizers.HttpJwtAuthorizer('JwtAuthorizer', authorization.issuer!, { jwtAudience: authorization.audience! })
       : new authorizers.HttpIamAuthorizer();
     const api = new apigwv2.HttpApi(this, 'Api', {
       description: `Inference API for ${this.modelName}`,

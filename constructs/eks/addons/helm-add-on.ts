@@ -51,8 +51,11 @@ export abstract class HelmAddOn implements IClusterAddOn {
   /** Chart values for this cluster. */
   protected abstract values(cluster: eks.ICluster): Record<string, unknown>;
 
-  /** Extra prop checks of a subclass, collected with the release checks and thrown once. */
-  protected validate(_v: PropsValidator): void {
+  /**
+   * Extra prop checks of a subclass, collected with the release checks and thrown once.
+   * @internal
+   */
+  protected _validate(_v: PropsValidator): void {
     // Only the common release checks by default.
   }
 
@@ -64,7 +67,7 @@ export abstract class HelmAddOn implements IClusterAddOn {
       .check(/^(https|oci):\/\//.test(p.repository), 'repository', p.repository, 'must be an https:// chart repository URL or an oci:// chart reference');
     checkK8sName(v, 'namespace', p.namespace);
     checkK8sName(v, 'release', p.release ?? p.name);
-    this.validate(v);
+    this._validate(v);
     v.throwIfInvalid();
     return this.installResources(scope, cluster);
   }

@@ -130,7 +130,7 @@ export class Karpenter extends HelmAddOn {
     return this.installed?.nodePools;
   }
 
-  protected override validate(v: PropsValidator): void {
+  protected override _validate(v: PropsValidator): void {
     const o = this.options;
     const literalName = !Token.isUnresolved(o.clusterName);
     v.check(literalName && /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/.test(o.clusterName), 'clusterName', literalName ? o.clusterName : '(a token)',
