@@ -10,7 +10,7 @@ import {
   type CustomMetricGroup, type CustomThreshold, DefaultDashboardFactory, MonitoringFacade, noopAction,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledgeCheck } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 /** What the dashboard needs of a SageMaker endpoint (`SageMakerEndpoint` has it). */
@@ -196,7 +196,7 @@ export class PlatformMonitoring extends Construct {
     this.servingAlarms = facade.createdAlarms().map((a) => a.alarm);
     const servingAlarmCount = alarmCount();
     for (const a of this.servingAlarms) {
-      acknowledge(a, compliancePackIds('CloudWatchAlarmAction'),
+      acknowledgeCheck(a, 'alarmAction',
         'Child of the composite "serving degraded" alarm, which notifies the alarm topic: an action here would notify the same incident twice.');
     }
 
@@ -381,7 +381,7 @@ export class PlatformMonitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    acknowledge(alarm, compliancePackIds('CloudWatchAlarmAction'),
+    acknowledgeCheck(alarm, 'alarmAction',
       'Dashboard state only: each failed execution is already sent to the alarm topic by an EventBridge rule, with its execution id.');
     this.pipelineFailureAlarms.push(alarm);
 

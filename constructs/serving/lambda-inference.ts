@@ -16,7 +16,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards } from '../core/nag';
+import { isModelPackageArn } from '../../lambda/model-server/src/capture-format';
 import { lambdaPath } from '../core/paths';
 import { PropsValidator } from '../core/validation';
 
@@ -230,6 +231,8 @@ export class LambdaInference extends Construct {
     if (capture) {
       v.intRange('capture.samplingPercentage', capture.samplingPercentage, 1, 100, 'percent');
       v.check(Token.isUnresolved(capturePrefix) || /^[A-Za-z0-9!_.*'()/-]{1,256}\/$/.test(capturePrefix), 'capture.prefix', capturePrefix, 'must be an S3 key prefix ending in "/"');
+      v.check(capture.modelPackageArn === undefined || Token.isUnresolved(capture.modelPackageArn) || isModelPackageArn(capture.modelPackageArn), 'capture.modelPackageArn', capture.modelPackageArn,
+        'must be a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)');
     }
     v.throwIfInvalid();
 
@@ -283,6 +286,14 @@ export class LambdaInference extends Construct {
       environment,
       description: `ONNX inference: ${this.modelName}`,
     });
+    acknowledgeCheck(this.function, 'lambdaInsideVpc',
+      'The model server computes in memory and calls only AWS service APIs (S3 for the model object and captures, CloudWatch, X-Ray) with IAM-signed TLS requests; it reaches nothing inside a VPC, and a VPC would add ENI cold starts and NAT cost to every request path.');
+    acknowledgeCheck(this.function, 'lambdaDlq',
+      'Invoked synchronously (HTTP API, function URL or InvokeFunction): the caller gets every error back; a dead-letter queue only receives failed asynchronous invocations, which this function does not serve.');
+    if (props.reservedConcurrentExecutions === undefined) {
+      acknowledgeCheck(this.function, 'lambdaConcurrency',
+        'No reservedConcurrentExecutions given: the function scales in the unreserved pool, limited by the HTTP API stage\'s throttle; reserving would fail the deploy in accounts at the minimum unreserved quota. Set it to reserve and cap capacity (prod does).');
+    }
     if (props.model) {
       // Exactly the model object: bucket.grantRead would add s3:GetBucket*/List* on the whole bucket.
       iam.Grant.addToPrincipal({ grantee: this.role, actions: ['s3:GetObject'], resourceArns: [props.model.bucket.arnForObjects(props.model.key)] });
@@ -337,6 +348,12 @@ export class LambdaInference extends Construct {
         alarms: [this.errorsAlarm, this.serverErrorsAlarm, this.latencyAlarm],
         autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
       });
+      if (!props.alarmTopic) {
+        for (const a of [this.errorsAlarm, this.serverErrorsAlarm, this.latencyAlarm]) {
+          acknowledgeCheck(a, 'alarmAction',
+            'CodeDeploy acts on this alarm: the deployment group rolls a canary back when it fires (the platform\'s monitoring alarms notify people). Give alarmTopic to be notified by it too.');
+        }
+      }
       acknowledge(this.deploymentGroup.role, ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]'],
         'aws-cdk-lib\'s LambdaDeploymentGroup always attaches this AWS-managed CodeDeploy service policy; AWS scopes it to alias updates, alarm reads and CodeDeploy-named hooks.');
     }
@@ -404,6 +421,16 @@ export class LambdaInference extends Construct {
       timeout: Duration.seconds(Math.min(this.function.timeout?.toSeconds() ?? 29, 29)),
     });
     for (const [method, path] of LambdaInference.ROUTES) api.addRoutes({ path, methods: [method], integration });
+    // The routes' invoke permissions name this API's route (SourceArn) and, explicitly, this account
+    // (SourceAccount): Control Tower's CT.LAMBDA.PR.2 reads a literal account, not the joined ARN.
+    const account = Stack.of(this).account;
+    for (const permission of api.node.findAll().filter((c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission)) {
+      permission.sourceAccount = account;
+      if (Token.isUnresolved(account)) {
+        acknowledgeControls(permission, ['CT.LAMBDA.PR.2 lambda_function_public_access_prohibited_check'],
+          'API Gateway may invoke only from this API\'s route (SourceArn) in the deploying account (SourceAccount = AWS::AccountId); the stack has no literal account, so the static rule cannot read either.');
+      }
+    }
     return api;
   }
 

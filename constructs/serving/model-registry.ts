@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -16,11 +16,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, acknowledgeControls, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
-import { deploymentSpecRequest, type IModelEndpoint } from './sagemaker-endpoint';
+import { deploymentSpecRequest, type IModelEndpoint, SageMakerEndpoint } from './sagemaker-endpoint';
 
 /** Deploy every approved version of the group's models to an endpoint. */
 export interface ApprovalDeploymentOptions {
@@ -62,6 +62,11 @@ export interface ModelRegistryProps {
   readonly description?: string;
   /** Accounts (e.g. the staging and prod stages) allowed to read and deploy this group's packages. @default - none */
   readonly crossAccountIds?: string[];
+  /**
+   * Accounts whose model pipelines promote into this group: they may add versions (`CreateModelPackage`, naming the
+   * group by ARN) and read them; this account's approval rule then deploys each approved copy. @default - none
+   */
+  readonly promoterAccountIds?: string[];
   /** Deploy approved versions automatically. @default - no automatic deployment */
   readonly deployment?: ApprovalDeploymentOptions;
   /** What happens to the group and the key on stack deletion (a group with packages cannot be deleted). @default RemovalPolicy.RETAIN */
@@ -151,10 +156,12 @@ export class ModelRegistry extends Construct implements IModelRegistry {
     super(scope, id);
     const name = props.modelPackageGroupName;
     const accounts = props.crossAccountIds ?? [];
+    const promoters = props.promoterAccountIds ?? [];
     const d = props.deployment;
     const v = new PropsValidator(this, 'ModelRegistry')
       .check(Token.isUnresolved(name) || GROUP_NAME.test(name), 'modelPackageGroupName', name, 'must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit');
     for (const a of accounts) v.check(/^\d{12}$/.test(a), 'crossAccountIds', a, 'each must be a 12-digit account id');
+    for (const a of promoters) v.check(/^\d{12}$/.test(a), 'promoterAccountIds', a, 'each must be a 12-digit account id');
     if (d) {
       v.check(!Token.isUnresolved(d.endpoint.endpointName), 'deployment.endpoint', d.endpoint.endpointName, 'the endpoint name must be known at synth time (it scopes the handler\'s permissions)');
       if (d.maxReceiveCount !== undefined) v.intRange('deployment.maxReceiveCount', d.maxReceiveCount, 1, 1000, 'deliveries');
@@ -170,21 +177,37 @@ export class ModelRegistry extends Construct implements IModelRegistry {
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'Group', {
       modelPackageGroupName: name,
       modelPackageGroupDescription: props.description,
-      modelPackageGroupPolicy: accounts.length > 0
+      modelPackageGroupPolicy: accounts.length + promoters.length > 0
         ? new iam.PolicyDocument({
           statements: [
-            new iam.PolicyStatement({
-              sid: 'CrossAccountReadGroup',
-              principals: accounts.map((a) => new iam.AccountPrincipal(a)),
-              actions: ['sagemaker:DescribeModelPackageGroup'],
-              resources: [groupArn],
-            }),
-            new iam.PolicyStatement({
-              sid: 'CrossAccountDeployPackages',
-              principals: accounts.map((a) => new iam.AccountPrincipal(a)),
-              actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
-              resources: [packagesArn],
-            }),
+            ...(accounts.length > 0 ? [
+              new iam.PolicyStatement({
+                sid: 'CrossAccountReadGroup',
+                principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackageGroup'],
+                resources: [groupArn],
+              }),
+              new iam.PolicyStatement({
+                sid: 'CrossAccountDeployPackages',
+                principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
+                resources: [packagesArn],
+              }),
+            ] : []),
+            ...(promoters.length > 0 ? [
+              new iam.PolicyStatement({
+                sid: 'CrossAccountPromoteGroup',
+                principals: promoters.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackageGroup'],
+                resources: [groupArn],
+              }),
+              new iam.PolicyStatement({
+                sid: 'CrossAccountPromotePackages',
+                principals: promoters.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage'],
+                resources: [packagesArn],
+              }),
+            ] : []),
           ],
         }).toJSON()
         : undefined,
@@ -339,6 +362,23 @@ export class ModelRegistry extends Construct implements IModelRegistry {
       },
     });
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 2 }));
+    if (!d.vpc) {
+      acknowledgeCheck(fn, 'lambdaInsideVpc',
+        'No vpc given: the handler calls only the SageMaker API with IAM-signed TLS requests and reaches nothing inside a VPC. Give vpc to run it in private subnets.');
+    } else if (fn.isBoundToVpc && d.vpc.privateSubnets.some((subnet) => Stack.of(subnet) !== Stack.of(this))) {
+      acknowledgeControls(fn, ['CT.LAMBDA.PR.3 lambda_inside_vpc_check'],
+        'The handler runs in the given VPC\'s private subnets with its own security group; the subnet ids come from the network stack (a cross-stack reference), which the static rule cannot read.');
+    }
+
+    // One owner per endpoint: stack deploys ask this handler which model the endpoint config runs.
+    if (endpoint instanceof SageMakerEndpoint && Stack.of(endpoint) === stack) {
+      endpoint.chooseModelsWith(fn);
+      // A new endpoint starts from the newest approved version: ListModelPackages has no resource-level permissions.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindNewestApproved', actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
+    } else {
+      Annotations.of(this).addWarningV2('@cdk-mlops/serving:endpointModelOwner',
+        `The endpoint ${endpointName} is not a SageMakerEndpoint of this stack: its own stack keeps the model in its template, and a deploy of it replaces the approved version. Deploy approved versions from a ModelRegistry in the endpoint's stack.`);
+    }
 
     if (d.vpc) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -368,7 +408,7 @@ export class ModelRegistry extends Construct implements IModelRegistry {
     acknowledgePolicyWildcards(role, {
       ReadApprovedPackages: 'Package versions are created at run time; access is limited to this one model package group.',
       ManageVersionedModels: 'Models and endpoint configs are named per approved version at run time; access is limited to this endpoint\'s name prefix.',
-    }, 'Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants); ENI ids are generated.');
+    }, 'sagemaker:ListModelPackages (finding the newest approved version of the group for a new endpoint) has no resource-level permissions; Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants), whose ids are generated.');
     acknowledge(role, compliancePackIds('IAMNoInlinePolicy'),
       'The default policy CDK generates for this one handler role from scoped grants; it is not shared with other roles.');
     // SQS (not an async invocation) drives the function: failed events go to the queue's dead-letter queue.

@@ -1,16 +1,17 @@
-import { ArnFormat, Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import { platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, compliancePackIds } from '../core/nag';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { PropsValidator } from '../core/validation';
 import { type ModelImage } from './model-image';
@@ -440,6 +441,8 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
   public readonly asyncErrorTopic?: sns.ITopic;
   public readonly deploymentSpec: EndpointDeploymentSpec;
   public readonly rollbackAlarms?: cloudwatch.IAlarm[];
+  private served?: CustomResource;
+  private readonly productionVariants: sagemaker.CfnEndpointConfig.ProductionVariantProperty[];
 
   constructor(scope: Construct, id: string, props: SageMakerEndpointProps) {
     super(scope, id);
@@ -657,6 +660,7 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
       dataCaptureConfig,
       asyncInferenceConfig,
     });
+    this.productionVariants = productionVariants;
     if (!kmsAllowed) {
       acknowledge(this.endpointConfig, compliancePackIds('SageMakerEndpointConfigurationKMSKeyConfigured'),
         'The instance types of this endpoint have local NVMe storage, which SageMaker encrypts in hardware and for which it rejects a KmsKeyId.');
@@ -694,7 +698,7 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
       }
     } else {
       for (const alarm of this.alarms) {
-        acknowledge(alarm, compliancePackIds('CloudWatchAlarmAction'),
+        acknowledgeCheck(alarm, 'alarmAction',
           'SageMaker acts on this alarm: the endpoint\'s deployment config rolls a blue/green update back when it fires. Give alarmTopic to be notified too.');
       }
     }
@@ -723,6 +727,11 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
       endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
       deploymentConfig,
+      // A stack update that changes the config would otherwise reset an autoscaled fleet to its initial count.
+      ...(scaling ? {
+        retainAllVariantProperties: true,
+        excludeRetainedVariantProperties: [{ variantPropertyType: 'DesiredWeight' }, { variantPropertyType: 'DataCaptureConfig' }],
+      } : {}),
     });
 
     // ---- autoscaling ----
@@ -759,6 +768,37 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
       acknowledge(role, compliancePackIds('IAMNoInlinePolicy'),
         'The default policy CDK generates for this one execution role from scoped grants; it is not shared with other roles.');
     }
+  }
+
+  /**
+   * One owner for the model the endpoint serves: from now on `owner` (the approval handler of a {@link ModelRegistry}
+   * deploying to this endpoint, `lambda/model-approval`) answers the `Custom::ServedModel` resource that names the
+   * endpoint config and its models whenever a stack deploy creates or changes them. It keeps the approved version the
+   * endpoint serves (or starts a new endpoint on the newest approved version), so a `cdk deploy` that changes the
+   * endpoint (instance type, capture, guardrails) rolls out the change with the approved model, not the template's.
+   * The template's models run only until a version is approved. Called once, by the registry.
+   */
+  public chooseModelsWith(owner: lambda.IFunction): CustomResource {
+    if (this.served) throw new Error(`SageMakerEndpoint at "${this.node.path}": its models are already chosen by ${this.served.node.path}; one registry deploys to an endpoint`);
+    const served = new CustomResource(this, 'ServedModel', {
+      serviceToken: owner.functionArn,
+      resourceType: 'Custom::ServedModel',
+      properties: {
+        EndpointName: this.endpointName,
+        BakedModelNames: this.variantNames.map((n) => this.models[n].attrModelName),
+        // Any change of the config or the endpoint asks again (and renames the config, which CloudFormation then replaces).
+        Spec: Stack.of(this).toJsonString(this.deploymentSpec),
+      },
+    });
+    this.endpointConfig.endpointConfigName = served.getAttString('EndpointConfigName');
+    this.endpointConfig.productionVariants = this.productionVariants.map((p, i) => ({ ...p, modelName: served.getAttString(`ModelName${i}`) }));
+    this.served = served;
+    return served;
+  }
+
+  /** `Custom::ServedModel`, once {@link SageMakerEndpoint.chooseModelsWith} handed the choice of model to an owner. */
+  public get servedModel(): CustomResource | undefined {
+    return this.served;
   }
 
   private newSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {

@@ -11,6 +11,7 @@ import {
   DriftDetection, type DriftTarget, RetrainingRequestForwarder, RetrainOnDrift,
 } from '../../constructs/monitoring';
 import { retrainingBusArn } from '../config/components/pipelines';
+import { driftJobRoleName } from '../naming';
 import { logsServicePrincipal, platformKey } from '../../constructs/core/defaults';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
@@ -97,6 +98,8 @@ export class MonitoringStack extends PlatformStack {
         // The pipeline that wrote the baseline may be another stage's (dev by default) or another account's.
         readBaselinesAnywhere: true,
         encryptionKey: driftKey,
+        // A known name: the pipeline account's artifacts bucket and key policies let exactly this role read baselines.
+        roleName: driftJobRoleName(prefix, stage),
         schedule: scheduler.ScheduleExpression.expression(d.schedule),
         windowHours: d.windowHours,
         minRecords: d.minRecords,

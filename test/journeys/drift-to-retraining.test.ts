@@ -10,7 +10,8 @@ import * as driftJob from '../../lambda/drift-detection';
 import * as trigger from '../../lambda/retrain-trigger';
 import { retrainingBusArn } from '../../lib/config/components/pipelines';
 import { argmax, classify, rows, s3Store, sageMakerCaptureLines } from '../lambda/drift-detection/support';
-import { ACCOUNTS, REGION, decide, expectAllowed, type FoundResource, synthesizedPlatform, type SynthesizedPlatform } from './support';
+import { driftJobRoleName } from '../../lib/naming';
+import { ACCOUNTS, REGION, decide, expectAllowed, type FoundResource, identityPoliciesOf, synthesizedPlatform, type SynthesizedPlatform } from './support';
 
 /**
  * Drift journey, everything on with one account per stage: traffic captured by the prod `realtime` endpoint drifts
@@ -176,6 +177,30 @@ describe('drift journey: prod drift â†’ retraining bus in the pipeline account â
       eb.restore();
       store.mock.restore();
     }
+  });
+
+  test('the prod drift job reads the baseline dev\'s training wrote in dev\'s account: identity policy in prod, bucket and key policies in dev', async () => {
+    const role = platform.byIdentifier(driftFn.properties.Role)!;
+    // The name dev's policies use is the name prod's role has.
+    expect(role.arn).toBe(`arn:aws:iam::${ACCOUNTS.prod}:role/${driftJobRoleName('acme-ml', 'prod')}`);
+    const artifacts = platform.only('AWS::S3::Bucket', 'dev/Data', (b) => b.logicalId.includes('Artifacts'));
+    const keyArn = artifacts.properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID as string;
+    const key = platform.byIdentifier(keyArn)!;
+    expect(key.arn.split(':')[4]).toBe(ACCOUNTS.dev);
+    // Where Register's baseline lives: beside the training job's model.tar.gz in dev's artifacts bucket.
+    const baseline = `arn:aws:s3:::${artifacts.ref}/training-jobs/acme-ml-dev-e4/output/drift-baseline.json`;
+    const read = { principal: role.arn, action: 's3:GetObject', resource: baseline, resourceAccount: ACCOUNTS.dev };
+    const decrypt = { principal: role.arn, action: 'kms:Decrypt', resource: key.arn, context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } };
+    await expectAllowed(platform, read, decrypt);
+    // Negative controls: only baselines, only through S3, only this role (same identity policy, another prod role).
+    expect(await decide(platform, { ...read, resource: `arn:aws:s3:::${artifacts.ref}/training-jobs/acme-ml-dev-e4/output/model.tar.gz` })).not.toBe('Allowed');
+    expect(await decide(platform, { ...decrypt, context: {} })).not.toBe('Allowed');
+    const impostor = { principal: `arn:aws:iam::${ACCOUNTS.prod}:role/other`, identityPolicies: identityPoliciesOf(platform, role) };
+    expect(await decide(platform, { ...read, ...impostor })).not.toBe('Allowed');
+    expect(await decide(platform, { ...decrypt, ...impostor })).not.toBe('Allowed');
+    // Staging's drift job routes to dev too and gets the same; prod's own bucket needs no such statement.
+    const staging = `arn:aws:iam::${ACCOUNTS.staging}:role/${driftJobRoleName('acme-ml', 'staging')}`;
+    await expectAllowed(platform, { ...read, principal: staging }, { ...decrypt, principal: staging });
   });
 
   test('the prod drift job may read prod\'s captures and put its event on prod\'s default bus', async () => {

@@ -20,7 +20,7 @@ export interface HelmAddOnProps {
   readonly name: string;
   /** Chart name in the repository. */
   readonly chart: string;
-  /** Chart repository URL (HTTPS). */
+  /** Chart repository: an `https://` repository URL, or the `oci://` reference of the chart (e.g. `oci://public.ecr.aws/karpenter/karpenter`). */
   readonly repository: string;
   /** Exact chart version (semver, no ranges): upgrades are deliberate code changes. */
   readonly version: string;
@@ -73,7 +73,7 @@ export abstract class HelmAddOn implements IClusterAddOn {
     const p = this.props;
     const v = new PropsValidator(scope, this.constructor.name)
       .check(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(p.version), 'version', p.version, 'must be an exact chart version such as 1.7.0 (no ranges)')
-      .check(p.repository.startsWith('https://'), 'repository', p.repository, 'must be an https:// chart repository URL');
+      .check(/^(https|oci):\/\//.test(p.repository), 'repository', p.repository, 'must be an https:// chart repository URL or an oci:// chart reference');
     checkK8sName(v, 'namespace', p.namespace);
     checkK8sName(v, 'release', p.release ?? p.name);
     this._validate(v);

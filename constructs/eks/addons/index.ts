@@ -7,3 +7,4 @@ export * from './ray-observability';
 export * from './container-insights';
 export * from './volcano-scheduler';
 export * from './cluster-capabilities';
+export * from './karpenter';

@@ -1,9 +1,12 @@
 import * as fs from 'node:fs';
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IDependable } from 'constructs';
+import { acknowledgeResourceWildcards } from '../../core/nag';
+import { isModelPackageArn } from '../../../lambda/model-server/src/capture-format';
 import { lambdaPath } from '../../core/paths';
 import { PropsValidator } from '../../core/validation';
 import * as perms from '../../storage/perms';
@@ -53,6 +56,22 @@ export interface OnnxRayServiceProps {
   readonly image?: string;
   /** The KubeRay operator release and anything else that must exist first. @default - none */
   readonly dependsOn?: IDependable[];
+  /** Sample requests and responses to the lake for drift detection (`lambda/ray-serve-onnx/capture.py`). @default - no capture */
+  readonly capture?: RayServeCaptureOptions;
+}
+
+/** Traffic capture of the Ray Serve app, in the platform's capture format (as the Lambda model server's). */
+export interface RayServeCaptureOptions {
+  /** The data lake bucket captures go to. */
+  readonly bucket: s3.IBucket;
+  /** @default 'capture/ray/' */
+  readonly prefix?: string;
+  /** Share of successful predictions captured, 1-100. */
+  readonly samplingPercentage: number;
+  /** Key the objects are encrypted with. @default - the bucket's key */
+  readonly encryptionKey?: kms.IKey;
+  /** The model package served, for the partition and the baseline. @default - none: captures are partitioned by the service name */
+  readonly modelPackageArn?: string;
 }
 
 /**
@@ -69,6 +88,8 @@ export class OnnxRayService extends Construct {
   public readonly modelUri: string;
   /** Route prefix of the app. */
   public readonly routePrefix: string;
+  /** Where sampled traffic goes: `<prefix><source>/<model>/YYYY/MM/DD/HH/`, when capture is on (`source` is the service name). */
+  public readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
 
   constructor(scope: Construct, id: string, props: OnnxRayServiceProps) {
     super(scope, id);
@@ -80,6 +101,14 @@ export class OnnxRayService extends Construct {
     v.check(/^[\w!\-.*'()/]{1,1024}$/.test(modelKey) && modelKey.endsWith('.onnx'), 'modelKey', modelKey, 'must be an S3 key ending in .onnx, e.g. models/churn/v7/model.onnx');
     v.check(Number.isInteger(replicas.min) && Number.isInteger(replicas.max) && replicas.min >= 1 && replicas.min <= replicas.max, 'replicas', replicas,
       'must be whole numbers with 1 <= min <= max (min 1 keeps the service answering)');
+    const capture = props.capture;
+    const capturePrefix = capture?.prefix ?? 'capture/ray/';
+    if (capture) {
+      v.intRange('capture.samplingPercentage', capture.samplingPercentage, 1, 100, 'percent');
+      v.check(Token.isUnresolved(capturePrefix) || /^[A-Za-z0-9!_.*'()/-]{1,256}\/$/.test(capturePrefix), 'capture.prefix', capturePrefix, 'must be an S3 key prefix ending in "/"');
+      v.check(capture.modelPackageArn === undefined || Token.isUnresolved(capture.modelPackageArn) || isModelPackageArn(capture.modelPackageArn),
+        'capture.modelPackageArn', capture.modelPackageArn, 'must be a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)');
+    }
     v.throwIfInvalid();
 
     const namespace = props.serviceAccount.namespace;
@@ -91,6 +120,15 @@ export class OnnxRayService extends Construct {
       resources: [props.modelBucket.arnForObjects(modelKey)],
     }));
     props.modelBucket.encryptionKey?.grant(props.serviceAccount, ...(seed ? perms.KMS_WRITE_ACTIONS : perms.KMS_READ_ACTIONS));
+    const captureKey = capture ? capture.encryptionKey ?? capture.bucket.encryptionKey : undefined;
+    if (capture) {
+      // Write-only, under the capture prefix: the app never reads what it captured.
+      const objects = capture.bucket.arnForObjects(`${capturePrefix}${props.name}/*`);
+      props.serviceAccount.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] }));
+      captureKey?.grant(props.serviceAccount, 'kms:Encrypt', 'kms:GenerateDataKey');
+      acknowledgeResourceWildcards(props.serviceAccount.role, [objects], 'Captured traffic is written under generated keys (hour partitions, unique file ids); limited to this service\'s capture folder, s3:PutObject only.');
+      this.capture = { bucket: capture.bucket, prefix: capturePrefix, source: props.name, encryptionKey: captureKey };
+    }
 
     const configMapName = `${props.name}-serve-app`;
     this.appConfigMap = new eks.KubernetesManifest(this, 'App', {
@@ -99,7 +137,7 @@ export class OnnxRayService extends Construct {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: { name: configMapName, namespace, labels: { 'app.kubernetes.io/managed-by': 'cdk-mlops' } },
-        data: { 'serve_onnx.py': fs.readFileSync(lambdaPath('ray-serve-onnx', 'serve_onnx.py'), 'utf8') },
+        data: Object.fromEntries(['serve_onnx.py', 'capture.py'].map((f) => [f, fs.readFileSync(lambdaPath('ray-serve-onnx', f), 'utf8')])),
         binaryData: { 'reference.onnx': fs.readFileSync(lambdaPath('model-server', 'model', 'model.onnx')).toString('base64') },
       }],
     });
@@ -116,7 +154,18 @@ export class OnnxRayService extends Construct {
         routePrefix: this.routePrefix,
         runtimeEnv: {
           pip: ONNX_SERVE_PIP,
-          env_vars: { MODEL_S3_URI: this.modelUri, SEED_REFERENCE_MODEL: seed ? '1' : '0', AWS_REGION: Stack.of(this).region },
+          env_vars: {
+            MODEL_S3_URI: this.modelUri, SEED_REFERENCE_MODEL: seed ? '1' : '0', AWS_REGION: Stack.of(this).region,
+            ...(capture ? {
+              CAPTURE_BUCKET: capture.bucket.bucketName,
+              CAPTURE_PREFIX: capturePrefix,
+              CAPTURE_SAMPLING_PERCENT: String(capture.samplingPercentage),
+              CAPTURE_SOURCE: props.name,
+              MODEL_NAME: props.name,
+              ...(captureKey ? { CAPTURE_KMS_KEY_ID: captureKey.keyArn } : {}),
+              ...(capture.modelPackageArn ? { MODEL_PACKAGE_ARN: capture.modelPackageArn } : {}),
+            } : {}),
+          },
         },
         deployments: [{ name: 'OnnxModel', autoscaling: { minReplicas: replicas.min, maxReplicas: replicas.max, targetOngoingRequests: 4 }, numCpus: 1 }],
       }],

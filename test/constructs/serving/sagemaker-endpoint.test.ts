@@ -105,6 +105,11 @@ describe('SageMakerEndpoint real-time with every option (platform network, data 
     });
     const target = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalableTarget'))[0];
     expect(target.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/ChurnEndpoint/)]));
+    // A stack update of the config keeps the fleet autoscaling sized; weights and capture come from the template.
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      RetainAllVariantProperties: true,
+      ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DesiredWeight' }, { VariantPropertyType: 'DataCaptureConfig' }],
+    });
   });
 
   test('the execution role gets the model object, the capture prefix, its log group and the image — nothing broader', () => {
@@ -174,7 +179,7 @@ describe('SageMakerEndpoint defaults', () => {
     });
     t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     t.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: true, PrimaryContainer: { Image: { 'Fn::Join': Match.anyValue() } } });
-    t.hasResourceProperties('AWS::SageMaker::Endpoint', { DeploymentConfig: Match.absent() });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', { DeploymentConfig: Match.absent(), RetainAllVariantProperties: Match.absent() });
     t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     // Alarms exist only when something acts on them (a topic or a guardrail).
     t.resourceCountIs('AWS::CloudWatch::Alarm', 0);
