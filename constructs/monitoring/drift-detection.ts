@@ -52,7 +52,7 @@ export interface CapturingFunction {
 
 /** What a Ray Serve app with capture offers (`OnnxRayService` has it). */
 export interface CapturingRayService {
-  readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+  readonly capture?: TrafficCaptureLocation;
 }
 
 /** Drift targets from the serving constructs, wired by reference. */
@@ -316,7 +316,7 @@ export class DriftDetection extends Construct {
    * `kms:Decrypt` only through S3. The roles are matched by `aws:PrincipalArn` under their account's principal, so
    * the policies deploy before the roles exist (S3 and KMS reject a policy naming a role that does not exist yet).
    */
-  public static allowBaselineReaders(bucket: s3.IBucket, roleArns: readonly string[]): void {
+  public static allowBaselineReaders(bucket: s3.IBucket, roleArns: string[]): void {
     const byAccount = new Map<string, string[]>();
     for (const arn of roleArns) {
       // The partition may be a token; the account must be literal (one statement per account).

@@ -12,6 +12,7 @@ import { PropsValidator } from '../../core/validation';
 import * as perms from '../../storage/perms';
 import { checkK8sName } from '../addons/helm-add-on';
 import { type GcsFaultToleranceOptions, type RayHeadOptions, type RayWorkerGroupOptions } from './ray-cluster-spec';
+import type { TrafficCaptureLocation } from '../../serving/lambda-inference';
 import { type InternalLoadBalancerOptions } from './ray-manifest-base';
 import { RayService } from './ray-service';
 import { type RayServiceAccount } from './ray-service-account';
@@ -89,7 +90,7 @@ export class OnnxRayService extends Construct {
   /** Route prefix of the app. */
   public readonly routePrefix: string;
   /** Where sampled traffic goes: `<prefix><source>/<model>/YYYY/MM/DD/HH/`, when capture is on (`source` is the service name). */
-  public readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+  public readonly capture?: TrafficCaptureLocation;
 
   constructor(scope: Construct, id: string, props: OnnxRayServiceProps) {
     super(scope, id);
