@@ -25,8 +25,10 @@ const copy = (rel) => fs.cpSync(path.join(root, rel), path.join(work, rel), {
   filter: (src) => !/\.test\.ts$|node_modules|[\\/]dist[\\/]?/.test(path.relative(root, src)),
 });
 for (const rel of ['constructs', 'pipelines', 'lib/library.ts', 'LICENSE', 'README.md']) copy(rel);
-// The model-evaluation handler's shared baseline location is the one lambda/ module the pipelines import.
+// The model-evaluation handler's shared baseline location is a lambda/ module the pipelines import.
 copy('lambda/model-evaluation/baseline-location.ts');
+// The capture format is shared by the serving constructs and the handlers that write and read capture files.
+copy('lambda/model-server/src/capture-format.ts');
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'dir');
 
 const jsiiPackage = {

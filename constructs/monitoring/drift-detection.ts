@@ -16,6 +16,7 @@ import { handlerCode } from '../core/handler-code';
 import { acknowledge, acknowledgeCheck, acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import type { TrafficCaptureLocation } from '../serving/lambda-inference';
+import type { RayServeCaptureLocation } from '../eks/ray/onnx-ray-service';
 import type { DataCaptureLocation } from '../serving/sagemaker-endpoint';
 import * as perms from '../storage/perms';
 
@@ -52,7 +53,7 @@ export interface CapturingFunction {
 
 /** What a Ray Serve app with capture offers (`OnnxRayService` has it). */
 export interface CapturingRayService {
-  readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+  readonly capture?: RayServeCaptureLocation;
 }
 
 /** Drift targets from the serving constructs, wired by reference. */
@@ -316,7 +317,7 @@ export class DriftDetection extends Construct {
    * `kms:Decrypt` only through S3. The roles are matched by `aws:PrincipalArn` under their account's principal, so
    * the policies deploy before the roles exist (S3 and KMS reject a policy naming a role that does not exist yet).
    */
-  public static allowBaselineReaders(bucket: s3.IBucket, roleArns: readonly string[]): void {
+  public static allowBaselineReaders(bucket: s3.IBucket, roleArns: string[]): void {
     const byAccount = new Map<string, string[]>();
     for (const arn of roleArns) {
       // The partition may be a token; the account must be literal (one statement per account).

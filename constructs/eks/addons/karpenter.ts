@@ -130,6 +130,7 @@ export class Karpenter extends HelmAddOn {
     return this.installed?.nodePools;
   }
 
+  /** @internal */
   protected override _validate(v: PropsValidator): void {
     const o = this.options;
     const literalName = !Token.isUnresolved(o.clusterName);
@@ -213,7 +214,7 @@ export class Karpenter extends HelmAddOn {
     return chart;
   }
 
-  protected values(): Record<string, unknown> {
+  protected values(_cluster: eks.ICluster): Record<string, unknown> {
     const o = this.options;
     return {
       settings: { clusterName: o.clusterName, interruptionQueue: this.queue?.queueName },
