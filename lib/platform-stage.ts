@@ -86,6 +86,7 @@ export class PlatformStage extends Stage {
         dataLake: this.dataStack.dataLake,
         registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
+        stageConfig: props.stageConfig,
       }));
     }
 

@@ -13,8 +13,10 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { handlerCode } from '../core/handler-code';
-import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
+import type { TrafficCaptureLocation } from '../serving/lambda-inference';
+import type { DataCaptureLocation } from '../serving/sagemaker-endpoint';
 import * as perms from '../storage/perms';
 
 /** CloudWatch namespace of the drift job's metrics. */
@@ -40,12 +42,12 @@ export interface DriftTarget {
 /** What a SageMaker endpoint with data capture offers (`SageMakerEndpoint` has it). */
 export interface CapturingEndpoint {
   readonly endpointName: string;
-  readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
+  readonly dataCapture?: DataCaptureLocation;
 }
 
 /** What a Lambda inference function with capture offers (`LambdaInference` has it). */
 export interface CapturingFunction {
-  readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+  readonly capture?: TrafficCaptureLocation;
 }
 
 /** What a Ray Serve app with capture offers (`OnnxRayService` has it). */
@@ -217,6 +219,11 @@ export class DriftDetection extends Construct {
       },
     });
 
+    acknowledgeCheck(this.function, 'lambdaInsideVpc',
+      'The drift job calls only AWS service APIs (S3, SageMaker, EventBridge, CloudWatch) with IAM-signed TLS requests and reaches nothing inside a VPC; in a VPC it would need NAT or interface endpoints for the same calls.');
+    acknowledgeCheck(this.function, 'lambdaDlq',
+      'A scheduled, idempotent job: a failed run is retried by the schedule (retryAttempts) and the next run re-reads the same capture window; an undelivered event carries no data a queue could replay.');
+
     // Read the captures (prefix-scoped), write reports, read baselines; keys of each.
     const wildcards: string[] = [];
     for (const t of props.targets) {
@@ -294,6 +301,10 @@ export class DriftDetection extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       if (props.alarmTopic) alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+      else {
+        acknowledgeCheck(alarm, 'alarmAction',
+          'The drift run that trips this alarm also publishes a retraining request event (requestSource), which is how drift is acted on; the alarm is its dashboard view. Give alarmTopic to notify people too.');
+      }
       this.alarms[t.name] = alarm;
     }
   }

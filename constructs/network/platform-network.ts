@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 /** Interface endpoints an ML platform in private subnets needs to reach AWS without the internet. */
@@ -117,6 +117,11 @@ export class PlatformNetwork extends Construct {
       },
     }));
     this.vpc = vpc;
+    const restrictDefaultSg = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider')?.node.tryFindChild('Handler');
+    if (restrictDefaultSg) {
+      acknowledgeCheck(restrictDefaultSg, 'lambdaInsideVpc',
+        'aws-cdk-lib\'s provider that strips the default security group\'s rules at deploy time: it calls only the EC2 API and must run before anything in the VPC exists; aws-cdk-lib offers no VPC option for it.');
+    }
     for (const subnet of vpc.publicSubnets) {
       acknowledge(subnet, compliancePackIds('VPCNoUnrestrictedRouteToIGW'),
         'Public subnets hold only the NAT gateways (no public IPs are mapped on launch); their default route must reach the internet gateway.');

@@ -52,7 +52,11 @@ export function controlTowerFailures(templates: readonly string[]): GuardFailure
       failures.set(`${f.control} ${f.template} ${f.logicalId}`, f);
     }
   }
-  return [...failures.values()].sort((a, b) => `${a.control} ${a.template} ${a.logicalId}`.localeCompare(`${b.control} ${b.template} ${b.logicalId}`));
+  // cfn-guard also reports some failing rules once per template without a resource (an empty location); those entries
+  // repeat a per-resource finding of the same rule and template and are dropped. One with no such finding is kept.
+  const all = [...failures.values()];
+  const located = new Set(all.filter((f) => f.logicalId).map((f) => `${f.rule} ${f.template}`));
+  return all.filter((f) => f.logicalId || !located.has(`${f.rule} ${f.template}`)).sort((a, b) => `${a.control} ${a.template} ${a.logicalId}`.localeCompare(`${b.control} ${b.template} ${b.logicalId}`));
 }
 
 /** The findings not acknowledged by their resource's `Metadata.guard.SuppressedRules`. */

@@ -301,6 +301,13 @@ describe('bad props name the prop, the value and what is allowed', () => {
     }))).toThrow(/targets\[0\]\.modelPackageGroupName: "churn" — must differ[\s\S]*targets\[0\]: \{\} — give exactly one[\s\S]*targets\[1\]: \{"endpointName":"e","functionName":"f"\}[\s\S]*targets\[1\]\.functionName: "f" — Lambda targets are not supported/);
   });
 
+  test('a target in another account needs its own smoke test function and a 12-digit account', () => {
+    expect(build((_f, s) => new ModelPromotion(s, 'P', {
+      sourceModelPackageGroupName: 'churn',
+      targets: [{ name: 'staging', modelPackageGroupName: 'churn-staging', endpointName: 'e', account: '2222' }],
+    }))).toThrow(/targets\[0\]\.account: "2222" — must be a 12-digit account id[\s\S]*targets\[0\]\.smokeTestFunctionName: .* — a target in another account runs its own smoke test/);
+  });
+
   test('scan gate severity and timeout', () => {
     expect(build((f, s) => new ImageScanGate(s, 'G', { repository: f.registry.repositories.training, failOnSeverity: 'SEVERE' as never, timeout: Duration.hours(2) })))
       .toThrow(/failOnSeverity: "SEVERE" — must be one of CRITICAL, HIGH, MEDIUM, LOW[\s\S]*timeout: 120 — must be a whole number between 1 and 60 minutes/);

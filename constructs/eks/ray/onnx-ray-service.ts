@@ -12,6 +12,7 @@ import { PropsValidator } from '../../core/validation';
 import * as perms from '../../storage/perms';
 import { checkK8sName } from '../addons/helm-add-on';
 import { type GcsFaultToleranceOptions, type RayHeadOptions, type RayWorkerGroupOptions } from './ray-cluster-spec';
+import { type InternalLoadBalancerOptions } from './ray-manifest-base';
 import { RayService } from './ray-service';
 import { type RayServiceAccount } from './ray-service-account';
 
@@ -19,6 +20,12 @@ import { type RayServiceAccount } from './ray-service-account';
 export const ONNX_SERVE_PIP = ['onnxruntime==1.22.0', 'boto3==1.40.0'];
 /** Where the app's ConfigMap is mounted (also on PYTHONPATH). */
 const APP_DIR = '/home/ray/serve-app';
+
+/** Replica bounds of a Serve deployment. */
+export interface ReplicaRange {
+  readonly min: number;
+  readonly max: number;
+}
 
 export interface OnnxRayServiceProps {
   readonly cluster: eks.ICluster;
@@ -37,12 +44,12 @@ export interface OnnxRayServiceProps {
    */
   readonly seedReferenceModel?: boolean;
   /** Replicas of the model deployment (Serve autoscaling on ongoing requests). @default { min: 1, max: 4 } */
-  readonly replicas?: { readonly min: number; readonly max: number };
+  readonly replicas?: ReplicaRange;
   readonly head: RayHeadOptions;
   /** CPU worker group of the replicas (e.g. on the CPU worker node group). */
   readonly workers: RayWorkerGroupOptions;
   /** Serve behind an internal NLB reachable from these CIDRs. @default - ClusterIP only */
-  readonly internalLoadBalancer?: { readonly sourceCidrs: string[] };
+  readonly internalLoadBalancer?: InternalLoadBalancerOptions;
   /** GCS fault tolerance through an external Redis (for prod). @default - none */
   readonly gcsFaultTolerance?: GcsFaultToleranceOptions;
   /** Ray image of head and workers (e.g. from a pull-through cache). @default RAY_IMAGE */
