@@ -170,7 +170,7 @@ export class PlatformStage extends Stage {
         driftTargets: [
           ...Object.entries(this.sageMakerStack?.endpoints ?? {}).filter(([, ep]) => ep.dataCapture).map(([name, ep]) => DriftTargets.fromSageMakerEndpoint(name, ep)),
           ...(this.inferenceStack?.inference.capture ? [DriftTargets.fromLambdaInference('inference', this.inferenceStack.inference)] : []),
-          ...Object.entries(eks?.rayServices ?? {}).filter(([, svc]) => svc.capture).map(([name, svc]) => DriftTargets.fromRayService(`ray-${name}`, svc)),
+          ...Object.entries(eks?.rayServices ?? {}).filter(([, svc]) => svc.capture).map(([name, svc]) => DriftTargets.fromRayService(name, svc)),
         ],
         reportBucket: this.dataStack.dataLake.artifactsBucket,
       }));

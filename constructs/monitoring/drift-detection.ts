@@ -16,6 +16,7 @@ import { handlerCode } from '../core/handler-code';
 import { acknowledge, acknowledgeCheck, acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import type { TrafficCaptureLocation } from '../serving/lambda-inference';
+import type { RayServeCaptureLocation } from '../eks/ray/onnx-ray-service';
 import type { DataCaptureLocation } from '../serving/sagemaker-endpoint';
 import * as perms from '../storage/perms';
 
@@ -52,7 +53,7 @@ export interface CapturingFunction {
 
 /** What a Ray Serve app with capture offers (`OnnxRayService` has it). */
 export interface CapturingRayService {
-  readonly capture?: TrafficCaptureLocation;
+  readonly capture?: RayServeCaptureLocation;
 }
 
 /** Drift targets from the serving constructs, wired by reference. */

@@ -2,7 +2,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { type ConfigError, loadStageConfig } from '../../lib/config';
 import { modelPartition } from '../../lambda/model-server/src/capture-format';
 import { captureSettingsFromEnv } from '../../lambda/model-server/src/capture';
-import { platformStage } from '../helpers';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { LambdaInference } from '../../constructs/serving/lambda-inference';
+import { newStack, platformStage } from '../helpers';
 
 const OTHERS_OFF = { compute: { enabled: false }, eks: { enabled: false }, sagemaker: { enabled: false }, pipelines: { enabled: false }, monitoring: { enabled: false } };
 const pkg = (v: number) => `arn:aws:sagemaker:us-east-1:111111111111:model-package/mlops-dev-churn/${v}`;
@@ -56,5 +59,13 @@ describe('Lambda inference: MODEL_PACKAGE_ARN follows the deployed model', () =>
     expect(problems({ modelPackageArn: pkg(3) })).toEqual([expect.stringMatching(/^lambdaInference\.modelPackageArn: .* — names the package served, but the function serves the reference model baked into its image: set modelS3Key/)]);
     expect(problems({ modelS3Key: 'm.onnx', modelPackageArn: 'mlops-dev-churn/3' })).toEqual([expect.stringMatching(/^lambdaInference\.modelPackageArn: "mlops-dev-churn\/3" — must be a versioned model package ARN/)]);
     expect(problems({ modelS3Key: 'm.onnx', modelPackageArn: pkg(3) })).toEqual([]);
+  });
+
+  test('the construct refuses a capture package that is not a versioned model package ARN', () => {
+    const stack = newStack();
+    const bucket = new s3.Bucket(stack, 'Lake');
+    const repository = new ecr.Repository(stack, 'Repo');
+    expect(() => new LambdaInference(stack, 'Fn', { repository, imageTag: 'v1', capture: { bucket, samplingPercentage: 10, modelPackageArn: 'arn:aws:sagemaker:us-east-1:111111111111:model-package-group/churn' } }))
+      .toThrow(/capture\.modelPackageArn: "arn:aws:sagemaker:us-east-1:111111111111:model-package-group\/churn" — must be a versioned model package ARN/);
   });
 });

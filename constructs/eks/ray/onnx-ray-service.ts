@@ -12,7 +12,6 @@ import { PropsValidator } from '../../core/validation';
 import * as perms from '../../storage/perms';
 import { checkK8sName } from '../addons/helm-add-on';
 import { type GcsFaultToleranceOptions, type RayHeadOptions, type RayWorkerGroupOptions } from './ray-cluster-spec';
-import type { TrafficCaptureLocation } from '../../serving/lambda-inference';
 import { type InternalLoadBalancerOptions } from './ray-manifest-base';
 import { RayService } from './ray-service';
 import { type RayServiceAccount } from './ray-service-account';
@@ -75,6 +74,18 @@ export interface RayServeCaptureOptions {
   readonly modelPackageArn?: string;
 }
 
+/** Where a Ray Serve app's sampled traffic lands (the lake's raw bucket, a prefix and the service's name). */
+export interface RayServeCaptureLocation {
+  /** Bucket the capture files are written to. */
+  readonly bucket: s3.IBucket;
+  /** Key prefix of the capture files. */
+  readonly prefix: string;
+  /** The serving path's name in the keys (the service name). */
+  readonly source: string;
+  /** Key the bucket encrypts with. @default - the bucket's default encryption */
+  readonly encryptionKey?: kms.IKey;
+}
+
 /**
  * A RayService serving an ONNX model from S3 with the same JSON contract as the platform's model server
  * (`POST /invocations {"instances": [...]}` → `{"predictions": [...]}`, `GET /metadata`, `GET /ping`), so the same
@@ -90,7 +101,7 @@ export class OnnxRayService extends Construct {
   /** Route prefix of the app. */
   public readonly routePrefix: string;
   /** Where sampled traffic goes: `<prefix><source>/<model>/YYYY/MM/DD/HH/`, when capture is on (`source` is the service name). */
-  public readonly capture?: TrafficCaptureLocation;
+  public readonly capture?: RayServeCaptureLocation;
 
   constructor(scope: Construct, id: string, props: OnnxRayServiceProps) {
     super(scope, id);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthesizedPlatform } from './assembly';
 
@@ -10,8 +11,10 @@ const DAY_MS = 24 * 3600 * 1000;
 // read one cached cloud assembly instead of each worker synthesizing the same config (a no-op when the cache is warm).
 // The two configs are synthesized side by side (the everything-on one in a child process), one per core.
 export default async function warmJourneyAssemblies(): Promise<void> {
-  // For global-teardown.ts: temp folders created from now on belong to this run.
-  process.env.CDK_MLOPS_TEST_STARTED = String(Date.now());
+  // The run's own temp directory (workers inherit TMPDIR; os.tmpdir() reads it), removed by global-teardown.ts.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-test-run-'));
+  process.env.CDK_MLOPS_TEST_TMPDIR = tmp;
+  process.env.TMPDIR = tmp;
   const allOn = warmInChild('allOn');
   synthesizedPlatform('defaults');
   await allOn;

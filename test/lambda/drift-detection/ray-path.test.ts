@@ -42,7 +42,7 @@ for line in sys.stdin:
 capture.flush()
 json.dump({"objects": written, "stats": capture.stats}, open(os.path.join(out, "result.json"), "w"))
 `;
-  execFileSync('python3', ['-c', program], { input: pairs.map((p) => JSON.stringify(p)).join('\n'), env: { PATH: process.env.PATH, ...env } });
+  execFileSync('python3', ['-B', '-c', program], { input: pairs.map((p) => JSON.stringify(p)).join('\n'), env: { PATH: process.env.PATH, ...env } });
   const result = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
   fs.rmSync(out, { recursive: true, force: true });
   return result;
@@ -56,6 +56,75 @@ function traffic(instances: number[][]): { input: string; output: string }[] {
     pairs.push({ input: JSON.stringify({ instances: batch }), output: JSON.stringify({ predictions: batch.map(classify) }) });
   }
   return pairs;
+}
+
+/**
+ * Runs the Serve app itself (`serve_onnx.py`) on requests, with stand-ins only for what is not installed here: Ray
+ * Serve's decorator, Starlette's request/response classes and an ONNX session computing the reference classifier
+ * (numpy). Its capture is the real one; the S3 writer is replaced by one that keeps the objects. Returns the
+ * responses' bodies and the objects written.
+ */
+function serveWithPython(bodies: string[], env: Record<string, string>): { responses: { status: number; body: string }[]; objects: { key: string; body: string; kms: string | null }[] } {
+  const stubs = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-stubs-'));
+  const files: Record<string, string> = {
+    'ray/__init__.py': '',
+    'ray/serve.py': 'def deployment(**_):\n    def wrap(cls):\n        cls.bind = classmethod(lambda c: c)\n        return cls\n    return wrap\n',
+    'starlette/__init__.py': '',
+    'starlette/requests.py': 'class Request: pass\n',
+    'starlette/responses.py': [
+      'class Response:',
+      '    def __init__(self, content=None, status_code=200, media_type=None):',
+      '        self.body, self.status_code, self.media_type = content, status_code, media_type',
+      'class JSONResponse(Response):',
+      '    def __init__(self, content, status_code=200):',
+      '        import json',
+      '        super().__init__(json.dumps(content), status_code, "application/json")',
+    ].join('\n'),
+    'onnxruntime/__init__.py': [
+      'import numpy as np',
+      'W = np.array([[1, 0, -1], [0, 2, 0], [-0.5, 0.5, 1.5], [0.25, -0.25, 0]], dtype=np.float32)',
+      'B = np.array([0.5, -0.5, 0], dtype=np.float32)',
+      'class _Node:',
+      '    def __init__(self, name): self.name, self.type, self.shape = name, "tensor(float)", ["N", 4]',
+      'class InferenceSession:',
+      '    def __init__(self, model, providers=None): pass',
+      '    def get_inputs(self): return [_Node("input")]',
+      '    def get_outputs(self): return [_Node("probabilities")]',
+      '    def run(self, _, feeds):',
+      '        z = feeds["input"] @ W + B',
+      '        e = np.exp(z - z.max(axis=1, keepdims=True))',
+      '        return [np.round(e / e.sum(axis=1, keepdims=True), 6)]',
+    ].join('\n'),
+  };
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(stubs, f)), { recursive: true });
+    fs.writeFileSync(path.join(stubs, f), text);
+  }
+  const program = `
+import asyncio, json, sys
+sys.path[:0] = [${JSON.stringify(stubs)}, ${JSON.stringify(APP_DIR)}]
+import serve_onnx
+written = []
+serve_onnx.s3_writer = lambda: (lambda bucket, key, body, kms: written.append({"key": key, "body": body, "kms": kms}))
+serve_onnx.fetch_model = lambda uri, seed: b"onnx"
+model = serve_onnx.app()
+class Req:
+    def __init__(self, body):
+        self.method, self._body = "POST", body.encode()
+        self.url = type("U", (), {"path": "/churn/invocations"})()
+    async def body(self): return self._body
+out = []
+for line in sys.stdin:
+    r = asyncio.run(model(Req(json.loads(line))))
+    out.append({"status": r.status_code, "body": r.body})
+model.capture.flush()
+print(json.dumps({"responses": out, "objects": written}))
+`;
+  try {
+    return JSON.parse(execFileSync('python3', ['-B', '-c', program], { input: bodies.map((b) => JSON.stringify(b)).join('\n'), env: { PATH: process.env.PATH, MODEL_S3_URI: 's3://lake/models/churn.onnx', ...env } }).toString());
+  } finally {
+    fs.rmSync(stubs, { recursive: true, force: true });
+  }
 }
 
 const ENV = {
@@ -116,7 +185,7 @@ const ENV = {
     expect(stats.captured).toBeGreaterThan(200 - 4 * 12.3);
     expect(stats.captured).toBeLessThan(200 + 4 * 12.3);
     expect(stats.written).toBe(stats.captured);
-    const off = (env: Record<string, string>) => execFileSync('python3', ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(APP_DIR)}); from capture import settings_from_env; print(settings_from_env())`], { env: { PATH: process.env.PATH, ...env } }).toString().trim();
+    const off = (env: Record<string, string>) => execFileSync('python3', ['-B', '-c', `import sys; sys.path.insert(0, ${JSON.stringify(APP_DIR)}); from capture import settings_from_env; print(settings_from_env())`], { env: { PATH: process.env.PATH, ...env } }).toString().trim();
     expect(off({ ...ENV, CAPTURE_SAMPLING_PERCENT: '0' })).toBe('None');
     expect(off({ CAPTURE_SAMPLING_PERCENT: '10' })).toBe('None');
     expect(() => off({ ...ENV, CAPTURE_SAMPLING_PERCENT: '150' })).toThrow(/CAPTURE_SAMPLING_PERCENT='150' is invalid: must be a number between 0 and 100/);
@@ -126,6 +195,22 @@ const ENV = {
     const { objects, stats } = captureWithPython(traffic(rows(300, 63)), { ...ENV, FAIL_WRITES: '1' });
     expect(objects).toEqual([]);
     expect(stats).toMatchObject({ captured: 150, written: 0, failed_writes: 2, dropped_records: 150 });
+  });
+
+  test('the Serve app captures exactly the bytes it answers, never a bad request; the drift job reads its files', async () => {
+    const instances = rows(400, 66, [0, 0, 0, 1.5]);
+    const bodies = [...traffic(instances).map((p) => p.input), '{"rows": [[1, 2, 3, 4]]}'];
+    const { responses, objects } = serveWithPython(bodies, ENV);
+    expect(responses.slice(0, -1).every((r) => r.status === 200)).toBe(true);
+    expect(responses.at(-1)!.status).toBe(400);
+    const lines = objects.flatMap((o) => o.body.trimEnd().split('\n').map((l) => JSON.parse(l)));
+    expect(lines).toHaveLength(200); // 100 % of the 200 good requests
+    expect(lines.map((l) => l.captureData.endpointOutput.data)).toEqual(responses.slice(0, -1).map((r) => r.body));
+    expect(lines.map((l) => l.captureData.endpointInput.data)).toEqual(bodies.slice(0, -1));
+    load(objects);
+    const { results } = await driftJob({});
+    expect(results[0]).toMatchObject({ model: 'ray-churn', status: 'drift', records: 400, malformed: 0 });
+    expect(results[0].driftedFeatures).toContain('f3');
   });
 
   test('the drift job reads the captured files: no drift on training-like traffic, drift on f3 when callers shift it', async () => {
