@@ -1,13 +1,11 @@
 import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import { logsServicePrincipal, platformKey } from '../../constructs/core/defaults';
-import { lambdaPath } from '../../constructs/core/paths';
 import { type ImageRegistry } from '../../constructs/registry';
 import { DataQualityMonitor } from '../../constructs/serving/data-quality-monitor';
 import { ModelImage } from '../../constructs/serving/model-image';
@@ -84,7 +82,7 @@ export class SageMakerStack extends PlatformStack {
     const image = (cfg: ImageConfig): ModelImage => {
       if (!cfg) {
         // SageMaker's CPU hosts and serverless inference run x86_64 images, whatever machine builds them.
-        return ModelImage.fromAsset(lambdaPath('model-server'), { file: 'Dockerfile.sagemaker', platform: ecrAssets.Platform.LINUX_AMD64 });
+        return ModelImage.fromReferenceServer();
       }
       if ('uri' in cfg) return ModelImage.fromImageUri(cfg.uri, cfg.architecture);
       return ModelImage.fromEcrRepository(props.registry.repository(cfg.repository), cfg.tag, props.registry.encryptionKey, cfg.architecture);
