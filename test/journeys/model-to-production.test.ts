@@ -546,12 +546,16 @@ describe('model journey permissions with the built-in defaults (one account): ea
       ...TARGETS.map((t) => ({ principal: role, action: 'sagemaker:CreateModelPackage', resource: arn(`model-package/mlops-${t}-default/1`) })));
   });
 
-  test('the evaluation gate may read the champion: the newest approved version of the pipeline\'s group', async () => {
+  test('the evaluation gate may read the champion (the newest approved version of the pipeline\'s group) and write its report', async () => {
     const fn = platform.only('AWS::Lambda::Function', 'dev/Delivery', (f) => f.logicalId.includes('EvaluationHandler'));
     const role = roleOf(fn, 'Role');
+    const artifacts = platform.output('dev/Data', 'ArtifactsBucketName');
     await expectAllowed(platform,
       { principal: role, action: 'sagemaker:ListModelPackages', resource: '*' },
-      { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn('model-package/mlops-dev-default/4') });
+      { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn('model-package/mlops-dev-default/4') },
+      // Its report beside the training job's model, which Register attaches as ModelMetrics.
+      { principal: role, action: 's3:PutObject', resource: `arn:aws:s3:::${artifacts}/training-jobs/mlops-dev-run1/output/evaluation.json` });
+    expect(await decide(platform, { principal: role, action: 's3:PutObject', resource: `arn:aws:s3:::${artifacts}/training-jobs/mlops-dev-run1/output/model.tar.gz` })).toBe('ImplicitlyDenied');
   });
 
   test('the rejection state machine may read the pipeline\'s action executions and reject the registered version', async () => {
