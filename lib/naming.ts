@@ -14,6 +14,27 @@ export function modelPackageGroupName(prefix: string, stage: string, group: stri
   return `${prefix}-${stage}-${group}`;
 }
 
+/** `<prefix>-Pipeline`: the stack of the infrastructure pipeline (CDK Pipelines), one per platform. */
+export function infrastructurePipelineStackName(prefix: string): string {
+  return `${prefix}-Pipeline`;
+}
+
+/**
+ * `<prefix>-Infrastructure`: the infrastructure pipeline's CodePipeline name. Fixed (not generated) so each stage's
+ * post-deploy role can be granted read access to its exact ARN, and `cdk-mlops status` reads it there.
+ */
+export function infrastructurePipelineName(prefix: string): string {
+  return `${prefix}-Infrastructure`;
+}
+
+/**
+ * `<prefix>-<stage>-drift-detection`: the drift job's role. The stage hosting the model pipeline names it in its
+ * artifacts bucket and key policies, so the other stages' (accounts') drift jobs can read the baselines training wrote.
+ */
+export function driftJobRoleName(prefix: string, stage: string): string {
+  return `${prefix}-${stage}-drift-detection`.slice(0, 64);
+}
+
 /**
  * `<prefix>-<stage>-<endpoint>-smoke`: the smoke test function a stage runs for its endpoint of config
  * `sagemaker.endpoints[].name` when a model pipeline of another account promotes to it (the pipeline invokes it

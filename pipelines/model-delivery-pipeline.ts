@@ -17,7 +17,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, platformKey } from '../constructs/core/defaults';
-import { acknowledge, acknowledgeResourceWildcards, acknowledgeControls } from '../constructs/core/nag';
+import { acknowledge, acknowledgeResourceWildcards, acknowledgeControls, compliancePackIds, CODEPIPELINE_SOURCE_REASON } from '../constructs/core/nag';
 import { accessLogsBucket, kmsBucket } from './buckets';
 import { type IModelPackageGroup } from '../constructs/serving/model-registry';
 import { PropsValidator } from '../constructs/core/validation';
@@ -25,7 +25,7 @@ import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
 import { ModelPromotion, type PromotionTarget } from './model-promotion';
 import { acknowledgeGeneratedWildcards, loggedStateMachine } from './step-function-parts';
 import { type IPipelineTrainingStep } from './ray-training-step';
-import { TrainingWorkflow, type TrainingWorkflowProps } from './training-workflow';
+import { TrainingWorkflow, type TrainingWorkflowOptions } from './training-workflow';
 import { DRIFT_BASELINE_URI_SHELL, EVALUATION_REPORT_URI_SHELL } from '../lambda/model-evaluation/baseline-location';
 
 /** The pipeline variable holding why a run started; the retraining trigger sets it. */
@@ -72,7 +72,7 @@ export interface ModelDeliveryPipelineProps {
    */
   readonly trainingStep?: IPipelineTrainingStep;
   /** Training and evaluation settings. @default - the TrainingWorkflow defaults */
-  readonly training?: Omit<TrainingWorkflowProps, 'imageRepository' | 'inputBucket' | 'outputBucket' | 'vpc' | 'vpcSubnets' | 'encryptionKey' | 'logRetention' | 'removalPolicy'>;
+  readonly training?: TrainingWorkflowOptions;
   /** Scan gate threshold. @default 'CRITICAL' */
   readonly scanFailOnSeverity?: ScanSeverity;
   /** @default 0 */
@@ -388,6 +388,8 @@ export class ModelDeliveryPipeline extends Construct {
     if (notifications) {
       acknowledge(notifications, ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]'],
         'aws-cdk-lib\'s bucket-notifications custom resource (it turns on EventBridge notifications of the source bucket); its role is not configurable.');
+      acknowledgeControls(notifications.node.defaultChild ?? notifications, ['CT.LAMBDA.PR.3 lambda_inside_vpc_check'],
+        'aws-cdk-lib\'s bucket-notifications custom resource: it runs at deploy time and calls only the S3 API (PutBucketNotificationConfiguration); aws-cdk-lib offers no VPC option for it.');
     }
 
     // Continuous training.
@@ -419,6 +421,7 @@ export class ModelDeliveryPipeline extends Construct {
       logging: { cloudWatch: { logGroup } },
       timeout: Duration.minutes(60),
     });
+    acknowledge(project, compliancePackIds('CodeBuildProjectSourceRepoUrl'), CODEPIPELINE_SOURCE_REASON);
     if (privileged) {
       // Docker builds need privileged mode; the project runs only this pipeline's image build.
       acknowledge(project, ['AwsSolutions-CB3'], 'Privileged mode is required to run the Docker daemon that builds the model image.');

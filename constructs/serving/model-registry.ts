@@ -14,13 +14,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, acknowledgeControls, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
-import { type IModelEndpoint, SageMakerEndpoint } from './sagemaker-endpoint';
+import { deploymentSpecRequest, type IModelEndpoint, SageMakerEndpoint } from './sagemaker-endpoint';
 
 /** Deploy every approved version of the group's models to an endpoint. */
 export interface ApprovalDeploymentOptions {
@@ -83,11 +83,35 @@ export interface IModelPackageGroup {
   grantApprove(grantee: iam.IGrantable): iam.Grant;
 }
 
+/**
+ * A model registry a pipeline registers in and approvers approve in: a {@link ModelRegistry} or one created
+ * elsewhere (another stack or account), imported with {@link ModelRegistry.fromModelRegistryAttributes}.
+ */
+export interface IModelRegistry extends IModelPackageGroup, IConstruct {}
+
+/** A model package group created elsewhere. */
+export interface ModelRegistryAttributes {
+  readonly modelPackageGroupName: string;
+  /** Account holding the group (e.g. a shared tooling account). @default - this stack's account */
+  readonly account?: string;
+  /** @default - this stack's region */
+  readonly region?: string;
+}
+
 const REGISTER_ACTIONS = ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
 const APPROVE_ACTIONS = ['sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
 
 /** ListModelPackages has no resource-level permissions: finding the version to approve needs it on `*`. */
-const listPackages = (grantee: iam.IGrantable): iam.Grant => iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
+const listPackages = (grantee: iam.IGrantable): iam.Grant => {
+  acknowledgeResourceWildcards(grantee.grantPrincipal, ['*'], 'sagemaker:ListModelPackages has no resource-level permissions; reading and approving versions stays scoped to one model package group.');
+  return iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
+};
+const VERSIONS_REASON = 'Model package versions are created at run time with generated numbers; access is limited to this one model package group.';
+/** Grant on a group and its versions, the versions' wildcard acknowledged for cdk-nag with its reason. */
+const grantOnGroup = (grantee: iam.IGrantable, actions: string[], groupArn: string, packagesArn: string): iam.Grant => {
+  acknowledgeResourceWildcards(grantee.grantPrincipal, [packagesArn], VERSIONS_REASON);
+  return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [groupArn, packagesArn] });
+};
 /** Where SageMaker training jobs of a model pipeline write their output (`<prefix><job>/output/model.tar.gz`). */
 export const TRAINING_OUTPUT_PREFIX = 'training-jobs/';
 
@@ -107,10 +131,15 @@ export const approvedPackagePattern = (groupName: string): events.EventPattern =
  * every `retryInterval`; after `maxReceiveCount` deliveries the event moves to a dead-letter queue whose alarm
  * notifies `alarmTopic`.
  */
-export class ModelRegistry extends Construct implements IModelPackageGroup {
+export class ModelRegistry extends Construct implements IModelRegistry {
   /** A group created elsewhere (another stack or app), by name; grants are scoped to it and its versions. */
-  public static fromModelPackageGroupName(scope: Construct, id: string, modelPackageGroupName: string): IModelPackageGroup {
-    return new ImportedModelPackageGroup(scope, id, modelPackageGroupName);
+  public static fromModelPackageGroupName(scope: Construct, id: string, modelPackageGroupName: string): IModelRegistry {
+    return new ImportedModelPackageGroup(scope, id, { modelPackageGroupName });
+  }
+
+  /** A group created elsewhere, in this or another account: grants name the group and its versions there. */
+  public static fromModelRegistryAttributes(scope: Construct, id: string, attrs: ModelRegistryAttributes): IModelRegistry {
+    return new ImportedModelPackageGroup(scope, id, attrs);
   }
 
   public readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
@@ -198,24 +227,16 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
 
   /** Allow `grantee` (e.g. a training pipeline) to register new versions in the group. */
   public grantRegister(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: REGISTER_ACTIONS,
-      resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
-    });
+    return grantOnGroup(grantee, REGISTER_ACTIONS, this.modelPackageGroupArn, this.packagesArn());
   }
 
   /**
    * Allow `grantee` (e.g. a reviewer or a pipeline gate) to list versions, read them and set their approval status.
-   * Listing is granted on `*` (IAM has no resource type for it): acknowledge `AwsSolutions-IAM5[Resource::*]` on the
-   * grantee's policy if cdk-nag runs.
+   * Listing is granted on `*` (IAM has no resource type for it); the grant acknowledges that wildcard and the versions'
+   * for cdk-nag on the grantee, with their reasons.
    */
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: APPROVE_ACTIONS,
-      resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
-    }).combine(listPackages(grantee));
+    return grantOnGroup(grantee, APPROVE_ACTIONS, this.modelPackageGroupArn, this.packagesArn()).combine(listPackages(grantee));
   }
 
   private packagesArn(): string {
@@ -332,7 +353,7 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
       vpcSubnets: d.vpc ? (d.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }) : undefined,
       securityGroups,
       environment: {
-        DEPLOYMENT_SPEC: stack.toJsonString(endpoint.deploymentSpec),
+        DEPLOYMENT_SPEC: stack.toJsonString(deploymentSpecRequest(endpoint.deploymentSpec)),
         MODEL_PACKAGE_GROUP_NAME: groupName,
         RESOURCE_NAME_PREFIX: prefix,
         POWERTOOLS_SERVICE_NAME: 'model-approval',
@@ -341,6 +362,13 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
       },
     });
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 2 }));
+    if (!d.vpc) {
+      acknowledgeCheck(fn, 'lambdaInsideVpc',
+        'No vpc given: the handler calls only the SageMaker API with IAM-signed TLS requests and reaches nothing inside a VPC. Give vpc to run it in private subnets.');
+    } else if (fn.isBoundToVpc && d.vpc.privateSubnets.some((subnet) => Stack.of(subnet) !== Stack.of(this))) {
+      acknowledgeControls(fn, ['CT.LAMBDA.PR.3 lambda_inside_vpc_check'],
+        'The handler runs in the given VPC\'s private subnets with its own security group; the subnet ids come from the network stack (a cross-stack reference), which the static rule cannot read.');
+    }
 
     // One owner per endpoint: stack deploys ask this handler which model the endpoint config runs.
     if (endpoint instanceof SageMakerEndpoint && Stack.of(endpoint) === stack) {
@@ -393,22 +421,26 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
   }
 }
 
-class ImportedModelPackageGroup extends Construct implements IModelPackageGroup {
+class ImportedModelPackageGroup extends Construct implements IModelRegistry {
+  public readonly modelPackageGroupName: string;
   public readonly modelPackageGroupArn: string;
   private readonly packagesArn: string;
-  constructor(scope: Construct, id: string, public readonly modelPackageGroupName: string) {
+  constructor(scope: Construct, id: string, attrs: ModelRegistryAttributes) {
     super(scope, id);
     const stack = Stack.of(this);
+    const name = attrs.modelPackageGroupName;
+    const where = { account: attrs.account, region: attrs.region };
+    this.modelPackageGroupName = name;
     // SageMaker lowercases names in ARNs.
-    this.modelPackageGroupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: modelPackageGroupName.toLowerCase() });
-    this.packagesArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${modelPackageGroupName.toLowerCase()}/*` });
+    this.modelPackageGroupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: name.toLowerCase(), ...where });
+    this.packagesArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${name.toLowerCase()}/*`, ...where });
   }
 
   public grantRegister(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: REGISTER_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] });
+    return grantOnGroup(grantee, REGISTER_ACTIONS, this.modelPackageGroupArn, this.packagesArn);
   }
 
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: APPROVE_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] }).combine(listPackages(grantee));
+    return grantOnGroup(grantee, APPROVE_ACTIONS, this.modelPackageGroupArn, this.packagesArn).combine(listPackages(grantee));
   }
 }

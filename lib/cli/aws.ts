@@ -1,4 +1,5 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -43,6 +44,10 @@ export class Aws {
 
   get cloudFormation(): CloudFormationClient {
     return this.client('cloudformation', () => new CloudFormationClient(this.clientConfig));
+  }
+
+  get codePipeline(): CodePipelineClient {
+    return this.client('codepipeline', () => new CodePipelineClient(this.clientConfig));
   }
 
   get eks(): EKSClient {

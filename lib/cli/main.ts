@@ -56,7 +56,7 @@ const STAGE_HELP = '  --stage <name>           the stage to inspect (dev, stagin
 
 const COMMANDS: Record<string, Command> = {
   status: {
-    summary: 'Health of a stage: stacks, EKS, Lambda inference, SageMaker endpoints, ECR images',
+    summary: 'Health of a stage: stacks, EKS, Lambda inference, SageMaker endpoints, ECR images, pipelines',
     usage: 'cdk-mlops status --stage <name> [global options]',
     options: { stage: { type: 'string' } },
     details: `${STAGE_HELP}
@@ -64,8 +64,10 @@ const COMMANDS: Record<string, Command> = {
 Reads the stage's CloudFormation stack outputs, then concurrently: the EKS cluster and its node groups
 (status, desired/min/max, GPU nodes), the Lambda inference alias (traffic per version, state, provisioned
 concurrency), each SageMaker endpoint (status, variants, instances, last deployment) and model package group,
-and the latest image of each ECR repository with its scan findings by severity.
-Exit 0 when healthy (warnings such as a canary in progress included), 1 when anything fails, 3 when the
+and the latest image of each ECR repository with its scan findings by severity; the stage's pipelines (its
+model delivery pipeline, and the infrastructure pipeline when it runs in this account and region): the last
+execution (status, start, trigger, where a failed one stopped) and every pending manual approval with its link.
+Exit 0 when healthy (warnings such as a canary in progress or a failed pipeline run included), 1 when anything fails, 3 when the
 stage is not deployed, 4 when AWS refuses (credentials, permissions, throttling).`,
   },
   smoke: {

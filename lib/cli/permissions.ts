@@ -4,6 +4,7 @@
  * stack) is granted exactly these, and `test/journeys/gitops.test.ts` simulates every call the CLI makes against
  * them, so the names here and the names the CLI reads meet in one place.
  */
+import { infrastructurePipelineStackName } from '../naming';
 
 /** The stage the statements are scoped to. */
 export interface CheckScope {
@@ -33,7 +34,12 @@ export function statusStatements(s: CheckScope): CheckStatement[] {
   const arn = (service: string, resource: string) => `arn:${s.partition}:${service}:${s.region}:${s.account}:${resource}`;
   const base = `${s.prefix}-${s.stage}`;
   return [
-    { sid: 'ReadStageStacks', actions: ['cloudformation:DescribeStacks'], resources: [arn('cloudformation', `stack/${base}-*/*`)] },
+    {
+      sid: 'ReadStageStacks',
+      actions: ['cloudformation:DescribeStacks'],
+      // The stage's stacks, and the infrastructure pipeline's stack (status looks for it in the stage's account).
+      resources: [arn('cloudformation', `stack/${base}-*/*`), arn('cloudformation', `stack/${infrastructurePipelineStackName(s.prefix)}/*`)],
+    },
     {
       sid: 'ReadStageCluster',
       actions: ['eks:DescribeCluster', 'eks:ListNodegroups', 'eks:DescribeNodegroup'],
@@ -58,4 +64,20 @@ export function smokeStatements(s: CheckScope): CheckStatement[] {
     { sid: 'InvokeStageFunctions', actions: ['lambda:InvokeFunction'], resources: [arn('lambda', `function:${base}-*:*`)] },
     { sid: 'InvokeStageEndpoints', actions: ['sagemaker:InvokeEndpoint'], resources: [arn('sagemaker', `endpoint/${base.toLowerCase()}-*`)] },
   ];
+}
+
+/** What `cdk-mlops status` calls on each pipeline it reports (last executions, pending approvals). */
+export const PIPELINE_READ_ACTIONS = ['codepipeline:GetPipelineState', 'codepipeline:ListPipelineExecutions'] as const;
+
+/** The ARN of a CodePipeline pipeline of the stage's account and region. */
+export function pipelineArn(s: Omit<CheckScope, 'prefix' | 'stage'>, name: string): string {
+  return `arn:${s.partition}:codepipeline:${s.region}:${s.account}:${name}`;
+}
+
+/**
+ * What `cdk-mlops status` adds for the stage's pipelines: the model delivery pipeline of its Delivery stack and the
+ * infrastructure pipeline where it runs in the stage's account and region, each on its exact ARN. None without pipelines.
+ */
+export function pipelineStatements(pipelineArns: readonly string[]): CheckStatement[] {
+  return pipelineArns.length > 0 ? [{ sid: 'ReadStagePipelines', actions: [...PIPELINE_READ_ACTIONS], resources: [...pipelineArns] }] : [];
 }

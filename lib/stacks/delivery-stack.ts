@@ -12,12 +12,12 @@ import { GITHUB_OIDC_ISSUER, GitHubDeployRole } from '../../pipelines/github-dep
 import { RetrainingTrigger } from '../../constructs/monitoring/retraining-trigger';
 import { type DeliveryTarget, ModelDeliveryPipeline, RETRAIN_REASON_VARIABLE } from '../../pipelines/model-delivery-pipeline';
 import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
-import { type CheckStatement, smokeStatements, statusStatements } from '../cli/permissions';
+import { type CheckStatement, pipelineArn, pipelineStatements, smokeStatements, statusStatements } from '../cli/permissions';
 import { type ModelRegistry } from '../../constructs/serving/model-registry';
 import { RayTrainingStep } from '../../pipelines/ray-training-step';
-import { ConfigError, type StageConfig } from '../config';
+import { ConfigError, STAGE_NAMES, type StageConfig } from '../config';
 import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
-import { endpointName, modelPackageGroupName, smokeTestFunctionName } from '../naming';
+import { endpointName, infrastructurePipelineName, modelPackageGroupName, smokeTestFunctionName } from '../naming';
 import { type EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
@@ -76,6 +76,16 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
     });
   });
   return { targets, problems };
+}
+
+/**
+ * Whether the infrastructure pipeline (configured by the first stage's `pipelines.infrastructure`, in its tooling account
+ * and region, else the first stage's) runs in this stage's account and region. Environment-agnostic stages and an
+ * environment-agnostic pipeline share the deploying account.
+ */
+export function infrastructurePipelineRunsIn(config: StageConfig, first: StageConfig): boolean {
+  const infra = first.pipelines.infrastructure;
+  return infra.enabled && (infra.account ?? first.env.account) === config.env.account && (infra.region ?? first.env.region) === config.env.region;
 }
 
 /**
@@ -171,7 +181,13 @@ export class DeliveryStack extends PlatformStack {
       const stack = Stack.of(this);
       const scope = { partition: stack.partition, account: stack.account, region: stack.region, prefix, stage };
       const toPolicy = (list: CheckStatement[]) => list.map((c) => new iam.PolicyStatement({ sid: c.sid, actions: [...c.actions], resources: [...c.resources] }));
-      const status = statusStatements(scope);
+      // status also reads the stage's pipelines, each on its exact ARN: this stack's model pipeline, and the
+      // infrastructure pipeline where it runs in this stage's account and region (its name is fixed by lib/naming.ts).
+      const pipelineArns = [
+        ...(this.modelPipeline ? [this.modelPipeline.pipeline.pipelineArn] : []),
+        ...(infrastructurePipelineRunsIn(props.config, props.targetConfigs(STAGE_NAMES[0])) ? [pipelineArn(scope, infrastructurePipelineName(prefix))] : []),
+      ];
+      const status = [...statusStatements(scope), ...pipelineStatements(pipelineArns)];
       const checks = [...status, ...smokeStatements(scope)];
       // One provider per account: imported by its fixed ARN unless this stage is the one that creates it.
       const providerArn = p.github.existingProviderArn ?? `arn:${stack.partition}:iam::${stack.account}:oidc-provider/${GITHUB_OIDC_ISSUER}`;

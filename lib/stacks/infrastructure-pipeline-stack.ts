@@ -3,6 +3,7 @@ import { type Construct } from 'constructs';
 import { ScopedNagPlugin } from '../../constructs/core/nag';
 import { InfrastructurePipeline } from '../../pipelines/infrastructure-pipeline';
 import { ConfigError, type StageConfig } from '../config';
+import { infrastructurePipelineName, infrastructurePipelineStackName } from '../naming';
 import { nagPacks } from '../nag';
 import { PlatformStage } from '../platform-stage';
 
@@ -33,7 +34,7 @@ export class InfrastructurePipelineStack extends Stack {
         ['pipelines.infrastructure.region: (missing)']);
     }
     super(scope, id, {
-      stackName: `${first.prefix}-Pipeline`,
+      stackName: infrastructurePipelineStackName(first.prefix),
       description: 'cdk-mlops: infrastructure delivery pipeline (CDK Pipelines)',
       terminationProtection: true,
       env,
@@ -43,6 +44,7 @@ export class InfrastructurePipelineStack extends Stack {
     this.infrastructure = new InfrastructurePipeline(this, 'Infrastructure', {
       source: src.connectionArn && src.repository ? { connectionArn: src.connectionArn, repository: src.repository, branch: src.branch } : undefined,
       crossAccount: true,
+      pipelineName: infrastructurePipelineName(first.prefix),
       configFile: props.configFile,
     });
     const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -1,4 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import { CodePipelineClient, GetPipelineStateCommand, ListPipelineExecutionsCommand } from '@aws-sdk/client-codepipeline';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient, ListNodegroupsCommand, type Nodegroup } from '@aws-sdk/client-eks';
 import { GetAliasCommand, GetFunctionConfigurationCommand, GetProvisionedConcurrencyConfigCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
@@ -14,6 +15,7 @@ import { type Io } from '../../lib/cli/output';
 
 export const mocks = {
   cfn: mockClient(CloudFormationClient),
+  cp: mockClient(CodePipelineClient),
   eks: mockClient(EKSClient),
   ecr: mockClient(ECRClient),
   lambda: mockClient(LambdaClient),
@@ -37,7 +39,10 @@ export const FUNCTION = 'mlops-dev-inference';
 export const GROUP = 'mlops-dev-models';
 const T0 = new Date('2026-11-20T10:00:00Z');
 
-type Part = 'Network' | 'Data' | 'Alerts' | 'Training' | 'Inference' | 'SageMaker';
+type Part = 'Network' | 'Data' | 'Alerts' | 'Training' | 'Inference' | 'SageMaker' | 'Delivery' | 'Monitoring' | 'Experiments';
+/** The dev Delivery stack's model pipeline (output ModelPipelineName) and the infrastructure pipeline (mlops-Pipeline's PipelineName). */
+export const MODEL_PIPELINE = 'mlops-dev-Delivery-ModelPipelineC0FFEE12-1AB2C3D4E5F6';
+export const INFRA_PIPELINE = 'mlops-Infrastructure';
 const OUTPUTS: Record<Part, Record<string, string>> = {
   Network: { VpcId: 'vpc-0abc' },
   Data: {
@@ -49,10 +54,20 @@ const OUTPUTS: Record<Part, Record<string, string>> = {
   Training: { ClusterName: 'mlops-dev-training' },
   Inference: { InferenceFunctionName: FUNCTION, InferenceAliasName: 'live', InferenceUrl: 'https://abc.lambda-url.eu-west-1.on.aws/' },
   SageMaker: { EndpointNames: ENDPOINT, ModelPackageGroupNames: GROUP },
+  Delivery: { ModelPipelineName: MODEL_PIPELINE, ModelSourceBucketName: 'mlops-dev-delivery-source' },
+  Monitoring: {},
+  Experiments: { FeatureStoreWorkgroup: 'mlops-dev-features' },
 };
 
+/** DescribeStacks of the infrastructure pipeline's stack `mlops-Pipeline` (call after stackMocks, which answers "does not exist" for it). */
+export function infrastructureStackMock(): void {
+  mocks.cfn.on(DescribeStacksCommand, { StackName: 'mlops-Pipeline' }).resolves({
+    Stacks: [{ StackName: 'mlops-Pipeline', StackStatus: 'UPDATE_COMPLETE', CreationTime: T0, Outputs: [{ OutputKey: 'PipelineName', OutputValue: INFRA_PIPELINE }] }],
+  });
+}
+
 /** Makes DescribeStacks answer for the given parts (with their outputs) and "does not exist" for the rest. */
-export function stackMocks(parts: Part[] = ['Network', 'Data', 'Alerts', 'Training', 'Inference', 'SageMaker'], overrides: Partial<Record<Part, Partial<Stack>>> = {}): void {
+export function stackMocks(parts: Part[] = ['Network', 'Data', 'Alerts', 'Training', 'Inference', 'SageMaker', 'Delivery', 'Monitoring', 'Experiments'], overrides: Partial<Record<Part, Partial<Stack>>> = {}): void {
   mocks.cfn.on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
     const part = input.StackName.split('-').pop() as Part;
     if (!input.StackName.startsWith('mlops-dev-') || !parts.includes(part)) {
@@ -78,6 +93,24 @@ export function nodegroup(name: string, extra: Partial<Nodegroup> = {}): Nodegro
 /** A healthy dev stage: every component deployed and fine; list calls return two pages. */
 export function healthyStage(): void {
   stackMocks();
+  infrastructureStackMock();
+  // The model pipeline's last run succeeded; the infrastructure pipeline is deploying a push, its previous run succeeded.
+  mocks.cp.on(GetPipelineStateCommand).resolves({ pipelineName: MODEL_PIPELINE, pipelineVersion: 3, stageStates: [
+    { stageName: 'Source', inboundTransitionState: { enabled: true }, latestExecution: { pipelineExecutionId: 'a1b2c3d4-0000-4000-8000-000000000001', status: 'Succeeded' }, actionStates: [{ actionName: 'Source', latestExecution: { status: 'Succeeded' } }] },
+    { stageName: 'Approve', inboundTransitionState: { enabled: true }, latestExecution: { pipelineExecutionId: 'a1b2c3d4-0000-4000-8000-000000000001', status: 'Succeeded' }, actionStates: [{ actionName: 'Approve', latestExecution: { status: 'Succeeded', lastStatusChange: T0 } }] },
+  ] });
+  mocks.cp.on(ListPipelineExecutionsCommand).resolves({ pipelineExecutionSummaries: [{
+    pipelineExecutionId: 'a1b2c3d4-0000-4000-8000-000000000001', status: 'Succeeded', startTime: T0, lastUpdateTime: new Date('2026-11-20T11:30:00Z'),
+    trigger: { triggerType: 'CloudWatchEvent', triggerDetail: 'arn:aws:events:eu-west-1:123456789012:rule/mlops-dev-Delivery-SourceUploaded' },
+    sourceRevisions: [{ actionName: 'Source', revisionId: 'v3.IYqSvF4X' }],
+  }] });
+  mocks.cp.on(GetPipelineStateCommand, { name: INFRA_PIPELINE }).resolves({ pipelineName: INFRA_PIPELINE, stageStates: [
+    { stageName: 'Build', inboundTransitionState: { enabled: true }, latestExecution: { pipelineExecutionId: 'e5f6a7b8-0000-4000-8000-000000000002', status: 'InProgress' }, actionStates: [{ actionName: 'Synth', latestExecution: { status: 'InProgress' } }] },
+  ] });
+  mocks.cp.on(ListPipelineExecutionsCommand, { pipelineName: INFRA_PIPELINE }).resolves({ pipelineExecutionSummaries: [
+    { pipelineExecutionId: 'e5f6a7b8-0000-4000-8000-000000000002', status: 'InProgress', startTime: new Date('2026-11-22T09:00:00Z'), trigger: { triggerType: 'Webhook', triggerDetail: 'arn:aws:codeconnections:eu-west-1:123456789012:connection/0f5c6b8e-1111-2222-3333-444455556666' } },
+    { pipelineExecutionId: 'c9d0e1f2-0000-4000-8000-000000000003', status: 'Succeeded', startTime: new Date('2026-11-21T09:00:00Z'), trigger: { triggerType: 'Webhook' } },
+  ] });
   mocks.eks.on(DescribeClusterCommand).resolves({ cluster: { name: 'mlops-dev-training', status: 'ACTIVE', version: '1.35', platformVersion: 'eks.4', health: { issues: [] } } });
   mocks.eks.on(ListNodegroupsCommand).resolves({ nodegroups: ['system'], nextToken: 'page2' });
   mocks.eks.on(ListNodegroupsCommand, { clusterName: 'mlops-dev-training', nextToken: 'page2' }).resolves({ nodegroups: ['gpu-a10g'] });
@@ -145,6 +178,7 @@ export async function cli(argv: string[], opts: { interactive?: boolean; answer?
 }
 
 export {
+  GetPipelineStateCommand, ListPipelineExecutionsCommand,
   DescribeClusterCommand, DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeImagesCommand, DescribeModelCommand, DescribeModelPackageCommand, DescribeNodegroupCommand,
   DescribeStacksCommand, GetAliasCommand, GetFunctionConfigurationCommand, GetProvisionedConcurrencyConfigCommand, InvokeCommand, InvokeEndpointCommand, ListEndpointConfigsCommand,
   ListModelPackagesCommand, ListNodegroupsCommand, ListVersionsByFunctionCommand, UpdateAliasCommand, UpdateEndpointCommand, UpdateModelPackageCommand,

@@ -1,6 +1,8 @@
+import { type GetPipelineStateCommandOutput } from '@aws-sdk/client-codepipeline';
 import {
   awsError, cli, DescribeClusterCommand, DescribeEndpointCommand, DescribeImagesCommand, DescribeNodegroupCommand, DescribeStacksCommand, GetAliasCommand,
-  GetProvisionedConcurrencyConfigCommand, healthyStage, ListNodegroupsCommand, mocks, nodegroup, resetMocks, stackMocks,
+  GetPipelineStateCommand, GetProvisionedConcurrencyConfigCommand, healthyStage, INFRA_PIPELINE, ListNodegroupsCommand, ListPipelineExecutionsCommand, mocks,
+  MODEL_PIPELINE, nodegroup, resetMocks, stackMocks,
 } from './fixtures';
 
 describe('status of a healthy stage', () => {
@@ -18,7 +20,9 @@ describe('status of a healthy stage', () => {
     expect(r.json).toMatchObject({ stage: 'dev', prefix: 'mlops', region: 'eu-west-1', health: 'ok', healthy: true, problems: [] });
     expect(r.json.stacks.map((s: { name: string }) => s.name)).toEqual([
       'mlops-dev-Network', 'mlops-dev-Data', 'mlops-dev-Alerts', 'mlops-dev-Training', 'mlops-dev-Inference', 'mlops-dev-SageMaker',
+      'mlops-dev-Delivery', 'mlops-dev-Monitoring', 'mlops-dev-Experiments',
     ]);
+    expect(r.json.stacks.find((x: { part: string }) => x.part === 'Experiments')).toMatchObject({ status: 'UPDATE_COMPLETE', health: 'ok' });
   });
 
   test('EKS: cluster, node groups from every page, desired/min/max and GPU node count', () => {
@@ -57,6 +61,27 @@ describe('status of a healthy stage', () => {
     ]);
     expect(r.json.ecr.repositories[1].latestImage).toMatchObject({ tags: ['v2'], digest: 'sha256:new', scanStatus: 'COMPLETE', findings: { MEDIUM: 2, LOW: 5 } });
     expect(mocks.ecr.commandCalls(DescribeImagesCommand, { registryId: '123456789012', repositoryName: 'mlops-dev-training' })).toHaveLength(4);
+  });
+
+  test('pipelines: the model pipeline\'s last run, and the infrastructure pipeline\'s running and last finished run', () => {
+    expect(r.json.pipelines.state).toBe('deployed');
+    expect(r.json.pipelines.pipelines).toEqual([
+      expect.objectContaining({
+        name: MODEL_PIPELINE, kind: 'model', stack: 'mlops-dev-Delivery', health: 'ok', pendingApprovals: [], disabledTransitions: [],
+        consoleLink: `https://console.aws.amazon.com/codepipeline/home?region=eu-west-1#/view/${MODEL_PIPELINE}`,
+        lastExecution: {
+          id: 'a1b2c3d4-0000-4000-8000-000000000001', status: 'Succeeded', started: '2026-11-20T10:00:00.000Z', updated: '2026-11-20T11:30:00.000Z',
+          trigger: { type: 'CloudWatchEvent', detail: 'arn:aws:events:eu-west-1:123456789012:rule/mlops-dev-Delivery-SourceUploaded' },
+          revisions: [{ action: 'Source', revision: 'v3.IYqSvF4X' }],
+        },
+      }),
+      expect.objectContaining({
+        name: INFRA_PIPELINE, kind: 'infrastructure', stack: 'mlops-Pipeline', health: 'ok',
+        lastExecution: expect.objectContaining({ id: 'e5f6a7b8-0000-4000-8000-000000000002', status: 'InProgress', trigger: expect.objectContaining({ type: 'Webhook' }) }),
+        lastFinished: expect.objectContaining({ id: 'c9d0e1f2-0000-4000-8000-000000000003', status: 'Succeeded' }),
+      }),
+    ]);
+    expect(mocks.cp.commandCalls(ListPipelineExecutionsCommand, { pipelineName: MODEL_PIPELINE })[0].args[0].input).toEqual({ pipelineName: MODEL_PIPELINE, maxResults: 10 });
   });
 
   test('the human table (backstop snapshot)', () => {
@@ -236,5 +261,118 @@ describe('status: deployment shape and AWS errors', () => {
     const r = await cli(['status', '--stage', 'dev']);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('AWS rejected the credentials (ExpiredToken)');
+  });
+});
+
+describe('status: pipelines', () => {
+  beforeEach(() => resetMocks());
+  const HOUR = 3600 * 1000;
+  const approvalState = (waitingSince: Date): GetPipelineStateCommandOutput => ({ $metadata: {}, pipelineName: INFRA_PIPELINE, stageStates: [
+    { stageName: 'Staging', inboundTransitionState: { enabled: true }, latestExecution: { pipelineExecutionId: 'e5f6a7b8-0000-4000-8000-000000000002', status: 'InProgress' }, actionStates: [
+      { actionName: 'Approve-Staging', latestExecution: { status: 'InProgress', lastStatusChange: waitingSince, token: '1a2b3c4d-573f-4ea7-a67e-00000000abcd' } },
+      { actionName: 'Deploy' },
+    ] },
+  ] });
+
+  test('a pending approval: stage/action, since when, when it expires and the approval link; exit 0, no problem', async () => {
+    healthyStage();
+    const since = new Date(Date.now() - 2 * HOUR);
+    mocks.cp.on(GetPipelineStateCommand, { name: INFRA_PIPELINE }).resolves(approvalState(since));
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.problems).toEqual([]);
+    const infra = r.json.pipelines.pipelines.find((p: { kind: string }) => p.kind === 'infrastructure');
+    expect(infra.pendingApprovals).toEqual([{
+      stage: 'Staging', action: 'Approve-Staging', since: since.toISOString(), expires: new Date(since.getTime() + 7 * 24 * HOUR).toISOString(),
+      executionId: 'e5f6a7b8-0000-4000-8000-000000000002',
+      link: 'https://console.aws.amazon.com/codepipeline/home?region=eu-west-1#/view/mlops-Infrastructure/Staging/Approve-Staging/approve/1a2b3c4d-573f-4ea7-a67e-00000000abcd',
+    }]);
+    const table = await cli(['status', '--stage', 'dev']);
+    expect(table.stdout).toContain('Pending approvals\n  mlops-Infrastructure Staging/Approve-Staging: waiting since ');
+    expect(table.stdout).toContain('    https://console.aws.amazon.com/codepipeline/home?region=eu-west-1#/view/mlops-Infrastructure/Staging/Approve-Staging/approve/1a2b3c4d-573f-4ea7-a67e-00000000abcd');
+  });
+
+  test('an approval within a day of its 7-day timeout: a warning, exit 0', async () => {
+    healthyStage();
+    mocks.cp.on(GetPipelineStateCommand, { name: INFRA_PIPELINE }).resolves(approvalState(new Date(Date.now() - 6.5 * 24 * HOUR)));
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.health).toBe('warn');
+    expect(r.json.problems).toEqual([expect.objectContaining({ component: 'pipelines', resource: 'infrastructure pipeline mlops-Infrastructure', health: 'warn', message: expect.stringMatching(/^approval Staging\/Approve-Staging expires 20\d\d-/) })]);
+  });
+
+  test('a failed last run: where it stopped and why, as a warning (a delivery result, not a broken stage), exit 0', async () => {
+    healthyStage();
+    mocks.cp.on(ListPipelineExecutionsCommand, { pipelineName: MODEL_PIPELINE }).resolves({ pipelineExecutionSummaries: [
+      { pipelineExecutionId: 'f0000000-0000-4000-8000-000000000009', status: 'Failed', startTime: new Date('2026-11-23T09:30:00Z'), trigger: { triggerType: 'StartPipelineExecution', triggerDetail: 'arn:aws:sts::123456789012:assumed-role/ops/alice' } },
+    ] });
+    mocks.cp.on(GetPipelineStateCommand, { name: MODEL_PIPELINE }).resolves({ stageStates: [
+      { stageName: 'Train', latestExecution: { pipelineExecutionId: 'f0000000-0000-4000-8000-000000000009', status: 'Succeeded' }, actionStates: [{ actionName: 'Train', latestExecution: { status: 'Succeeded' } }] },
+      { stageName: 'Evaluate', latestExecution: { pipelineExecutionId: 'f0000000-0000-4000-8000-000000000009', status: 'Failed' }, actionStates: [
+        { actionName: 'Evaluate', latestExecution: { status: 'Failed', errorDetails: { code: 'JobFailed', message: 'validation:accuracy 0.71 is below the threshold 0.8' } } },
+      ] },
+    ] });
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(0);
+    const model = r.json.pipelines.pipelines[0];
+    expect(model).toMatchObject({ health: 'warn', lastExecution: { status: 'Failed', failure: { stage: 'Evaluate', action: 'Evaluate', message: 'validation:accuracy 0.71 is below the threshold 0.8' }, trigger: { type: 'StartPipelineExecution' } } });
+    expect(r.json.problems).toEqual([{
+      component: 'pipelines', resource: `model pipeline ${MODEL_PIPELINE}`, health: 'warn',
+      message: 'last execution f0000000-0000-4000-8000-000000000009 failed at Evaluate/Evaluate: validation:accuracy 0.71 is below the threshold 0.8',
+    }]);
+    const table = await cli(['status', '--stage', 'dev']);
+    expect(table.stdout).toMatch(new RegExp(`${MODEL_PIPELINE}\\s+model delivery\\s+Failed at Evaluate/Evaluate\\s+f0000000\\s+2026-11-23 09:30Z\\s+WARN\\s+StartPipelineExecution arn:aws:sts::123456789012:assumed-role/ops/alice`));
+  });
+
+  test('a disabled transition: a warning naming the stage and the reason', async () => {
+    healthyStage();
+    mocks.cp.on(GetPipelineStateCommand, { name: INFRA_PIPELINE }).resolves({ stageStates: [
+      { stageName: 'Prod', inboundTransitionState: { enabled: false, disabledReason: 'change freeze', lastChangedBy: 'arn:aws:sts::123456789012:assumed-role/ops/bob', lastChangedAt: new Date('2026-11-22T12:00:00Z') } },
+    ] });
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.pipelines.pipelines[1].disabledTransitions).toEqual([{ stage: 'Prod', reason: 'change freeze', since: '2026-11-22T12:00:00.000Z' }]);
+    expect(r.json.problems).toEqual([expect.objectContaining({ component: 'pipelines', health: 'warn', message: 'transition into stage Prod is disabled: change freeze (by arn:aws:sts::123456789012:assumed-role/ops/bob)' })]);
+  });
+
+  test('a pipeline that never ran, and one named in the outputs but gone (exit 1)', async () => {
+    healthyStage();
+    mocks.cp.on(ListPipelineExecutionsCommand, { pipelineName: MODEL_PIPELINE }).resolves({ pipelineExecutionSummaries: [] });
+    mocks.cp.on(GetPipelineStateCommand, { name: INFRA_PIPELINE }).rejects(awsError('PipelineNotFoundException', `Account '123456789012' does not have a pipeline with name '${INFRA_PIPELINE}'`));
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json.pipelines.pipelines[0]).toMatchObject({ health: 'ok', lastExecution: null });
+    expect(r.json.problems).toEqual([{ component: 'pipelines', resource: `infrastructure pipeline ${INFRA_PIPELINE}`, health: 'error', message: 'named in the mlops-Pipeline stack outputs but does not exist' }]);
+    const table = await cli(['status', '--stage', 'dev']);
+    expect(table.stdout).toMatch(/model delivery\s+never ran/);
+  });
+
+  test('access denied on a pipeline: the pipelines are unreadable naming the action, the rest is reported, exit 1', async () => {
+    healthyStage();
+    mocks.cp.on(GetPipelineStateCommand).rejects(awsError('AccessDeniedException', `User: arn:aws:sts::123456789012:assumed-role/deploy/gh is not authorized to perform: codepipeline:GetPipelineState on resource: arn:aws:codepipeline:eu-west-1:123456789012:${MODEL_PIPELINE}`, 400));
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json.pipelines).toEqual({ state: 'unreadable', health: 'error', message: expect.stringContaining('missing permission codepipeline:GetPipelineState') });
+    expect(r.json.eks.health).toBe('ok');
+  });
+
+  test('the infrastructure pipeline\'s stack cannot be read: unreadable, not a failed discovery', async () => {
+    healthyStage();
+    mocks.cfn.on(DescribeStacksCommand, { StackName: 'mlops-Pipeline' }).rejects(awsError('AccessDenied', 'User is not authorized to perform: cloudformation:DescribeStacks on resource: arn:aws:cloudformation:eu-west-1:123456789012:stack/mlops-Pipeline/*', 403));
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json.pipelines).toMatchObject({ state: 'unreadable', message: expect.stringContaining('cloudformation:DescribeStacks') });
+    expect(r.json.stacks).toHaveLength(9);
+  });
+
+  test('no pipelines (no model pipeline, no infrastructure pipeline here): reported as none, no CodePipeline call', async () => {
+    healthyStage();
+    stackMocks(['Network', 'Data', 'Alerts', 'Delivery'], { Delivery: { Outputs: [{ OutputKey: 'GitHubDeployRoleArn', OutputValue: 'arn:aws:iam::123456789012:role/gh' }] } });
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.pipelines).toEqual({ state: 'disabled' });
+    expect(mocks.cp.calls()).toHaveLength(0);
+    const table = await cli(['status', '--stage', 'dev']);
+    expect(table.stdout).toContain('Pipelines: none in this stage');
   });
 });

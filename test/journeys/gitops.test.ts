@@ -85,8 +85,34 @@ describe('GitOps journey over the everything-on platform (one account per stage)
     // the version resource type; it is granted in the same statement, on the same ARNs, as lambda:GetAlias.
     const functionStatement = JSON.stringify(identityPoliciesOf(platform, role(stage, 'Role'))).match(/"Action":\[[^\]]*"lambda:GetAlias"[^\]]*\]/)?.[0];
     expect(functionStatement).toContain('lambda:GetProvisionedConcurrencyConfig');
+    // status looks for the infrastructure pipeline's stack in the stage's account, and reads the stage's pipelines:
+    // dev's Delivery stack holds the model pipeline (its output is the name the CLI reads); prod has none, and the
+    // infrastructure pipeline runs in the tooling account here (see the next test).
+    requests.push({ action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', 'stack/acme-ml-Pipeline/6b1c1d40-0000-11f0-9d8a-0a1b2c3d4e5f') });
+    const pipelines = platform.resources('AWS::CodePipeline::Pipeline', { stack: `${stage}/Delivery` });
+    expect(pipelines.map((p) => p.ref)).toEqual(stage === 'dev' ? [platform.output('dev/Delivery', 'ModelPipelineName')] : []);
+    for (const p of pipelines) {
+      expect(p.arn).toBe(arn('codepipeline', p.ref));
+      // The calls lib/cli/pipelines.ts makes.
+      for (const action of ['codepipeline:GetPipelineState', 'codepipeline:ListPipelineExecutions']) requests.push({ action, resource: p.arn });
+    }
     const decisions = await Promise.all(requests.map(async (r) => [r, await ask(stage, 'Role', r.action, r.resource, r.target)] as const));
     expect(decisions.filter(([, d]) => d !== 'Allowed').map(([r, d]) => `${r.action} on ${r.resource}: ${d}`)).toEqual([]);
+  });
+
+  test('pipeline reads stay on exact ARNs: no stage role reads the infrastructure pipeline of the tooling account, another pipeline, or writes to its own', async () => {
+    const infra = platform.only('AWS::CodePipeline::Pipeline', 'Pipeline', (r) => r.stack.id === 'Pipeline');
+    expect(infra.arn).toBe(`arn:aws:codepipeline:${REGION}:${ACCOUNTS.tooling}:acme-ml-Infrastructure`);
+    expect(platform.output('Pipeline', 'PipelineName')).toBe('acme-ml-Infrastructure');
+    const model = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');
+    for (const stage of STAGE_NAMES) expect(await ask(stage, 'Role', 'codepipeline:GetPipelineState', infra.arn)).toBe('ImplicitlyDenied');
+    expect(await ask('dev', 'Role', 'codepipeline:ListPipelineExecutions', `arn:aws:codepipeline:${REGION}:${ACCOUNTS.dev}:acme-ml-dev-other-pipeline`)).toBe('ImplicitlyDenied');
+    for (const action of ['codepipeline:StartPipelineExecution', 'codepipeline:UpdatePipeline', 'codepipeline:DeletePipeline']) {
+      expect(await ask('dev', 'Role', action, model.arn)).toBe('ImplicitlyDenied');
+    }
+    // Approving is a person's call in the console (the link status prints), never the workflow's.
+    expect(await ask('dev', 'Role', 'codepipeline:PutApprovalResult', `${model.arn}/Approve/Approve`)).toBe('ImplicitlyDenied');
+    expect(await ask('staging', 'Role', 'codepipeline:GetPipelineState', model.arn)).toBe('ImplicitlyDenied');
   });
 
   test('the checks stay in their stage: another stage\'s stack, function and endpoint, and writes, are denied', async () => {

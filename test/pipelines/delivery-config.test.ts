@@ -118,6 +118,21 @@ describe('the dev stage with the default config and a GitHub role', () => {
     t.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['cdk-mlops.monitoring'], 'detail-type': ['Model Drift Detected'] } });
   });
 
+  test('status may read exactly this stage\'s pipelines: the model pipeline by reference, the infrastructure pipeline (same account here) by its fixed name', () => {
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: { Sid?: string }) => st.Sid === 'ReadStagePipelines');
+    // The deploy role and the diff role (whose job runs status before the approval).
+    expect(statements).toHaveLength(2);
+    const pipeline = Object.keys(t.findResources('AWS::CodePipeline::Pipeline'))[0];
+    for (const st of statements) {
+      expect(st.Action).toEqual(['codepipeline:GetPipelineState', 'codepipeline:ListPipelineExecutions']);
+      expect(st.Resource).toEqual([
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':codepipeline:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', { Ref: pipeline }]] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':codepipeline:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':mlops-Infrastructure']] },
+      ]);
+    }
+  });
+
   test('cdk-nag AwsSolutions has no unacknowledged findings in the Delivery stack', () => {
     expect(nagFindings(stage.deliveryStack!)).toEqual([]);
   });

@@ -158,7 +158,7 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
       'printf "%s\\n" "$@" > "$ARGS_FILE"; echo arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1',
     ].join('\n'), { mode: 0o755 });
     const argsFile = path.join(dir, 'args');
-    execFileSync('bash', ['-ec', commands.join('\n')], {
+    execFileSync('bash', ['--norc', '--noprofile', '-ec', commands.join('\n')], {
       env: { PATH: `${dir}:${process.env.PATH}`, ARGS_FILE: argsFile, MODEL_PACKAGE_GROUP: 'churn', TRAINING_JOB_NAME: 'mlops-dev-e1', IMAGE_URI: 'repo:tag', SOURCE_VERSION: 'v1', RETRAIN_REASON: 'Drift on default: f2 (PSI 0.6, KS 0.4)' },
       encoding: 'utf8',
     });

@@ -6,12 +6,13 @@ import { type Aws, mapLimit } from '../aws';
 import { type DeployedStack, discoverStage, type Stage } from '../discovery';
 import { CliError } from '../errors';
 import { type Health, iso, mark, shortTime, table, worst } from '../output';
+import { type PipelineProblem, type PipelineReport, type PipelinesReport, pipelinesReport } from '../pipelines';
 
 /** Parallel requests per component; enough for a full stage, well under the APIs' rate limits. */
 const CONCURRENCY = 8;
 
 export interface Problem {
-  readonly component: 'stacks' | 'eks' | 'lambda' | 'sagemaker' | 'ecr';
+  readonly component: 'stacks' | 'eks' | 'lambda' | 'sagemaker' | 'ecr' | 'pipelines';
   readonly resource: string;
   readonly health: Health;
   readonly message: string;
@@ -117,6 +118,8 @@ export interface StatusReport {
   readonly lambda: LambdaReport | Unavailable;
   readonly sagemaker: SageMakerReport | Unavailable;
   readonly ecr: EcrReport | Unavailable;
+  /** The stage's model delivery pipeline and the infrastructure pipeline where it runs in this account and region. */
+  readonly pipelines: PipelinesReport | Unavailable;
   readonly problems: Problem[];
 }
 
@@ -354,16 +357,22 @@ export async function collectStatus(aws: Aws, prefix: string, stageName: string)
     return { name: s.name, part: s.part, status: s.status, health, updated: s.lastUpdated, reason: s.statusReason };
   });
   const disabled: Unavailable = { state: 'disabled' };
-  const [eks, lambda, sagemaker, ecr] = await Promise.all([
+  const [eks, lambda, sagemaker, ecr, pipelines] = await Promise.all([
     stage.clusterName ? guarded('eks', `cluster ${stage.clusterName}`, problems, () => eksReport(aws, stage.clusterName!, problems)) : disabled,
     stage.inference ? guarded('lambda', stage.inference.functionName, problems, () => lambdaReport(aws, stage.inference!, problems)) : disabled,
     stage.stacks.SageMaker ? guarded('sagemaker', 'endpoints', problems, () => sageMakerReport(aws, stage, problems)) : disabled,
     stage.repositories.length > 0 ? guarded('ecr', 'repositories', problems, () => ecrReport(aws, stage, problems)) : disabled,
+    guarded('pipelines', 'pipelines', problems, async () => {
+      const found: PipelineProblem[] = [];
+      const report = await pipelinesReport(aws, stage, found);
+      problems.push(...found.map((p) => ({ component: 'pipelines' as const, ...p })));
+      return report ?? disabled;
+    }),
   ]);
   const health = worst(...problems.map((p) => p.health));
-  const order: Record<Problem['component'], number> = { stacks: 0, eks: 1, lambda: 2, sagemaker: 3, ecr: 4 };
+  const order: Record<Problem['component'], number> = { stacks: 0, eks: 1, lambda: 2, sagemaker: 3, ecr: 4, pipelines: 5 };
   problems.sort((a, b) => order[a.component] - order[b.component] || a.resource.localeCompare(b.resource));
-  return { stage: stageName, prefix, region: stage.region, health, healthy: health !== 'error', stacks, eks, lambda, sagemaker, ecr, problems };
+  return { stage: stageName, prefix, region: stage.region, health, healthy: health !== 'error', stacks, eks, lambda, sagemaker, ecr, pipelines, problems };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -433,6 +442,11 @@ export function renderStatus(r: StatusReport, color: boolean): string {
     })));
   } else out.push(unavailable('ECR repositories', r.ecr, color));
 
+  out.push('');
+  if (r.pipelines.state === 'deployed') renderPipelines(r.pipelines.pipelines, color, out);
+  else if (r.pipelines.state === 'disabled') out.push('Pipelines: none in this stage (no model pipeline here, no infrastructure pipeline in this account and region)');
+  else out.push(unavailable('Pipelines', r.pipelines, color));
+
   if (r.problems.length) {
     out.push('', 'Problems');
     for (const p of r.problems) out.push(`  ${mark(p.health, color)} ${p.component} ${p.resource}: ${p.message}`);
@@ -441,3 +455,28 @@ export function renderStatus(r: StatusReport, color: boolean): string {
 }
 
 const totalWeight = (e: EndpointReport): number => e.variants.reduce((s, v) => s + (v.currentWeight ?? 0), 0) || 1;
+
+const execution = (e: PipelineReport['lastExecution'] | undefined): string[] => {
+  if (!e) return ['never ran', '', ''];
+  const where = e.failure?.stage ? ` at ${e.failure.stage}${e.failure.action ? `/${e.failure.action}` : ''}` : '';
+  return [`${e.status}${where}`, e.id.slice(0, 8), shortTime(e.started)];
+};
+const trigger = (e: PipelineReport['lastExecution'] | undefined): string => [e?.trigger?.type, e?.trigger?.detail].filter(Boolean).join(' ');
+
+/** One row per pipeline (and its last finished run while one is running), then every pending approval with its link. */
+function renderPipelines(pipelines: PipelineReport[], color: boolean, out: string[]): void {
+  out.push('Pipelines');
+  const rows: string[][] = [];
+  for (const p of pipelines) {
+    rows.push([p.name, p.kind === 'model' ? 'model delivery' : 'infrastructure', ...(p.message ? [p.message, '', ''] : execution(p.lastExecution)), mark(p.health, color), trigger(p.lastExecution)]);
+    if (p.lastFinished) rows.push(['', '  last finished', ...execution(p.lastFinished), '', trigger(p.lastFinished)]);
+  }
+  out.push(table(['PIPELINE', 'KIND', 'LAST EXECUTION', 'ID', 'STARTED', 'HEALTH', 'TRIGGER'], rows));
+  const approvals = pipelines.flatMap((p) => p.pendingApprovals.map((a) => ({ p, a })));
+  if (approvals.length) {
+    out.push('', 'Pending approvals');
+    for (const { p, a } of approvals) {
+      out.push(`  ${p.name} ${a.stage}/${a.action}: waiting since ${shortTime(a.since) || '?'}${a.expires ? `, expires ${shortTime(a.expires)}` : ''}`, `    ${a.link}`);
+    }
+  }
+}

@@ -150,11 +150,11 @@ describe('SageMakerEndpoint real-time with every option (platform network, data 
 
   test('the deployment spec for approvals carries the same sizing, key, capture and guardrails', () => {
     const spec = endpoint.deploymentSpec;
-    expect(spec.EndpointName).toBe(endpoint.endpointName);
-    expect(spec.ProductionVariants).toEqual([{ VariantName: 'AllTraffic', InitialVariantWeight: 1, InstanceType: 'ml.c6i.xlarge', InitialInstanceCount: 2 }]);
-    expect(spec.EnableNetworkIsolation).toBe(true);
-    expect(spec.DeploymentConfig).toMatchObject({ BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'LINEAR' } } });
-    expect(spec.DataCaptureConfig).toMatchObject({ EnableCapture: true, InitialSamplingPercentage: 50 });
+    expect(spec.endpointName).toBe(endpoint.endpointName);
+    expect(spec.productionVariants).toEqual([{ VariantName: 'AllTraffic', InitialVariantWeight: 1, InstanceType: 'ml.c6i.xlarge', InitialInstanceCount: 2 }]);
+    expect(spec.enableNetworkIsolation).toBe(true);
+    expect(spec.deploymentConfig).toMatchObject({ BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'LINEAR' } } });
+    expect(spec.dataCaptureConfig).toMatchObject({ EnableCapture: true, InitialSamplingPercentage: 50 });
   });
 
   test('cdk-nag AwsSolutions and NIST 800-53 R5 find nothing (endpoint config KMS key set)', () => {
