@@ -262,6 +262,14 @@ export interface DataCaptureLocation {
   readonly encryptionKey: kms.IKey;
 }
 
+/** Where an async endpoint's requests are read from (`<prefix>input/`) and its results written. */
+export interface AsyncInferenceLocation {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  /** Key SageMaker encrypts the results with. */
+  readonly encryptionKey: kms.IKey;
+}
+
 /** The VPC an endpoint's models run in. */
 export interface EndpointVpcConfig {
   readonly securityGroupIds: string[];
@@ -438,7 +446,7 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
   public readonly scalableTargets: Readonly<Record<string, appscaling.ScalableTarget>>;
   public readonly dataCapture?: DataCaptureLocation;
   /** Async endpoints: where requests may be read from (`<prefix>input/`, the role may read it) and results are written. */
-  public readonly asyncInference?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
+  public readonly asyncInference?: AsyncInferenceLocation;
   public readonly asyncSuccessTopic?: sns.ITopic;
   public readonly asyncErrorTopic?: sns.ITopic;
   public readonly deploymentSpec: EndpointDeploymentSpec;
