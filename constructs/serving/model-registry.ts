@@ -19,6 +19,7 @@ import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/de
 import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
+import { SAGEMAKER_NAMESPACE, SCALING_EVENT_SOURCE, SCALING_SUSPENDED, VARIANT_DIMENSION } from '../../lambda/model-approval/scaling-event';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { deploymentSpecRequest, type IModelEndpoint, SageMakerEndpoint } from './sagemaker-endpoint';
 
@@ -307,6 +308,7 @@ export class ModelRegistry extends Construct implements IModelRegistry {
     if (endpoint.rollbackAlarms && endpoint.rollbackAlarms.length > 0) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: endpoint.rollbackAlarms.map((a) => a.alarmArn) }));
     }
+    const scaling = this.grantScalingAroundTypeChanges(role, endpoint, queue);
     // CreateEndpointConfig with a KmsKeyId makes SageMaker create a grant on the key as the caller.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:CreateGrant', 'kms:DescribeKey'], resources: [endpoint.encryptionKey.keyArn] }));
 
@@ -408,7 +410,10 @@ export class ModelRegistry extends Construct implements IModelRegistry {
     acknowledgePolicyWildcards(role, {
       ReadApprovedPackages: 'Package versions are created at run time; access is limited to this one model package group.',
       ManageVersionedModels: 'Models and endpoint configs are named per approved version at run time; access is limited to this endpoint\'s name prefix.',
-    }, 'sagemaker:ListModelPackages (finding the newest approved version of the group for a new endpoint) has no resource-level permissions; Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants), whose ids are generated.');
+      ...(scaling ? {
+        SuspendEndpointScaling: 'Application Auto Scaling names scalable targets by generated ids (scalable-target/<id>), not by the endpoint; the statement is limited to the sagemaker namespace and the variant instance count dimension, and the handler acts only on this endpoint\'s variants.',
+      } : {}),
+    }, `sagemaker:ListModelPackages (finding the newest approved version of the group for a new endpoint) has no resource-level permissions; Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants), whose ids are generated${scaling ? '; Application Auto Scaling\'s DescribeScalableTargets and DescribeScalingPolicies have no resource-level permissions' : ''}.`);
     acknowledge(role, compliancePackIds('IAMNoInlinePolicy'),
       'The default policy CDK generates for this one handler role from scoped grants; it is not shared with other roles.');
     // SQS (not an async invocation) drives the function: failed events go to the queue's dead-letter queue.
@@ -418,6 +423,48 @@ export class ModelRegistry extends Construct implements IModelRegistry {
     acknowledge(fn, compliancePackIds('LambdaConcurrency'),
       'Concurrency is bounded by the SQS event source mapping (maxConcurrency 2); reserved concurrency would fail in accounts at the minimum unreserved quota.');
     return { handler: fn, queue, deadLetterQueue: dlq, approvalRule };
+  }
+
+  /**
+   * SageMaker rejects an instance-type change of a variant with a registered scalable target. For an autoscaled
+   * endpoint the handler saves the target and its policies, deregisters it for the update and registers it again
+   * afterwards; what to restore travels as an event on the default bus, routed by this rule to the approval queue.
+   */
+  private grantScalingAroundTypeChanges(role: iam.Role, endpoint: IModelEndpoint, queue: sqs.IQueue): events.Rule | undefined {
+    if (!endpoint.deploymentSpec.autoScaledVariants?.length) return undefined;
+    const stack = Stack.of(this);
+    const rule = new events.Rule(this, 'ScalingSuspendedRule', {
+      description: `Scalable targets of ${endpoint.endpointName} deregistered for an instance type change → registered again when the update ends`,
+      eventPattern: { source: [SCALING_EVENT_SOURCE], detailType: [SCALING_SUSPENDED], detail: { EndpointName: [endpoint.endpointName] } },
+      targets: [new targets.SqsQueue(queue)],
+    });
+    const scope = { StringEquals: { 'application-autoscaling:service-namespace': SAGEMAKER_NAMESPACE, 'application-autoscaling:scalable-dimension': VARIANT_DIMENSION } };
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['application-autoscaling:DescribeScalableTargets', 'application-autoscaling:DescribeScalingPolicies'],
+      resources: ['*'], // no resource-level permissions
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'SuspendEndpointScaling',
+      actions: ['application-autoscaling:DeregisterScalableTarget', 'application-autoscaling:RegisterScalableTarget', 'application-autoscaling:PutScalingPolicy'],
+      resources: [stack.formatArn({ service: 'application-autoscaling', resource: 'scalable-target', resourceName: '*' })],
+      conditions: scope,
+    }));
+    // RegisterScalableTarget for a SageMaker variant: Application Auto Scaling checks the endpoint as the caller.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:UpdateEndpointWeightsAndCapacities'], resources: [endpoint.endpointArn] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['iam:CreateServiceLinkedRole'],
+      resources: [stack.formatArn({
+        service: 'iam', region: '', resource: 'role',
+        resourceName: 'aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
+      })],
+      conditions: { StringLike: { 'iam:AWSServiceName': 'sagemaker.application-autoscaling.amazonaws.com' } },
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['events:PutEvents'],
+      resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+      conditions: { StringEquals: { 'events:source': SCALING_EVENT_SOURCE, 'events:detail-type': SCALING_SUSPENDED } },
+    }));
+    return rule;
   }
 }
 

@@ -16,6 +16,7 @@ import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { PropsValidator } from '../core/validation';
 import { type ModelImage } from './model-image';
 import { instanceArchitecture, isHostingInstanceType } from './hosting-instance-types';
+import { VARIANT_DIMENSION, variantResourceId } from '../../lambda/model-approval/scaling-event';
 
 /** How the endpoint runs: always-on instances, serverless (scales to zero), or queued asynchronous inference. */
 export type EndpointMode = 'real-time' | 'serverless' | 'async';
@@ -860,8 +861,8 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
     const suffix = this.variantNames.length === 1 ? '' : `-${x.name}`;
     const target = new appscaling.ScalableTarget(this, `Scaling${suffix}`, {
       serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
-      resourceId: `endpoint/${this.endpointName}/variant/${x.name}`,
-      scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      resourceId: variantResourceId(this.endpointName, x.name),
+      scalableDimension: VARIANT_DIMENSION,
       minCapacity: scaling.minCapacity ?? (mode === 'async' ? 0 : x.instanceCount),
       maxCapacity: scaling.maxCapacity,
     });

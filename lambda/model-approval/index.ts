@@ -22,6 +22,12 @@ import {
   DescribeModelCommand, DescribeModelPackageCommand, ListModelPackagesCommand, type ProductionVariant, SageMakerClient, UpdateEndpointCommand,
 } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import {
+  changedInstanceTypes, recordSuspended, restoreScaling, SCALING_EVENT_SOURCE, type SavedTarget, type ScalingSuspended, suspendScaling,
+  variantResourceId,
+} from './scaling';
+
+export { autoscaling, eventBridge, SCALING_EVENT_SOURCE, SCALING_SUSPENDED, type ScalingSuspended } from './scaling';
 
 export const logger = new Logger({ serviceName: 'model-approval' });
 export const metrics = new Metrics({ namespace: 'cdk-mlops', serviceName: 'model-approval' });
@@ -56,7 +62,7 @@ export interface ModelPackageStateChange {
   };
 }
 
-export type Outcome = 'deployed' | 'created' | 'duplicate' | 'superseded' | 'not-approved' | 'other-group' | 'invalid-event';
+export type Outcome = 'deployed' | 'created' | 'duplicate' | 'superseded' | 'not-approved' | 'other-group' | 'invalid-event' | 'scaling-restored';
 
 /** The endpoint cannot take a deployment now; try again later. */
 export class EndpointBusyError extends Error {
@@ -173,18 +179,29 @@ export async function deploy(event: ModelPackageStateChange, cfg: Config = confi
     logger.info('Endpoint created with the approved model', { ...log, endpointConfigName: name });
     return 'created';
   }
+  // SageMaker rejects an instance-type change of a variant with a registered scalable target: save and deregister it.
+  const saved = await suspendForTypeChange(cfg.spec.EndpointName, endpoint.EndpointConfigName, cfg.spec.ProductionVariants, cfg.spec.AutoScaledVariants ?? [], name);
   try {
     await sagemaker.send(new UpdateEndpointCommand({
       EndpointName: cfg.spec.EndpointName,
       EndpointConfigName: name,
       DeploymentConfig: cfg.spec.DeploymentConfig as never,
       // Without this an update resets an autoscaled fleet to the config's initial count; weights and capture come from the new config.
+      // A new instance type starts at the config's count (the old type's count says nothing about the new one).
       ...(cfg.spec.AutoScaledVariants?.length ? {
         RetainAllVariantProperties: true,
-        ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DesiredWeight' }, { VariantPropertyType: 'DataCaptureConfig' }],
+        ExcludeRetainedVariantProperties: [
+          { VariantPropertyType: 'DesiredWeight' }, { VariantPropertyType: 'DataCaptureConfig' },
+          ...(saved.length > 0 ? [{ VariantPropertyType: 'DesiredInstanceCount' as const }] : []),
+        ],
       } : {}),
     }));
   } catch (e) {
+    // The update did not start: the fleet keeps its old type, so it gets its scaling back now.
+    if (saved.length > 0) {
+      await restoreScaling(saved);
+      logger.warn('Endpoint update failed to start; scalable targets registered again', { ...log, variants: saved.map((t) => t.VariantName) });
+    }
     // Another update started between DescribeEndpoint and UpdateEndpoint.
     if (errorName(e) === 'ValidationException' && /in-progress|in progress|status/i.test(errorMessage(e))) {
       throw new EndpointBusyError(`Endpoint ${cfg.spec.EndpointName} became busy: ${errorMessage(e)}`);
@@ -193,6 +210,65 @@ export async function deploy(event: ModelPackageStateChange, cfg: Config = confi
   }
   logger.info('Endpoint update started with the approved model', { ...log, endpointConfigName: name, guardrails: !!cfg.spec.DeploymentConfig });
   return 'deployed';
+}
+
+/**
+ * Deregisters the scalable targets of the autoscaled variants whose instance type `wanted` changes (after saving them)
+ * and records what to restore; returns the saved targets (none when no type changes or no target is registered).
+ */
+async function suspendForTypeChange(
+  endpointName: string, deployedConfigName: string | undefined, wanted: { VariantName?: string; InstanceType?: string }[], autoScaled: string[], toConfigName: string,
+): Promise<SavedTarget[]> {
+  if (autoScaled.length === 0 || !deployedConfigName) return [];
+  let deployed;
+  try {
+    deployed = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: deployedConfigName }));
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+  const changed = changedInstanceTypes(deployed.ProductionVariants, wanted, autoScaled);
+  if (changed.length === 0) return [];
+  const saved = await suspendScaling(endpointName, changed);
+  if (saved.length === 0) return [];
+  const detail: ScalingSuspended = { EndpointName: endpointName, FromEndpointConfigName: deployedConfigName, EndpointConfigName: toConfigName, Targets: saved };
+  try {
+    await recordSuspended(detail);
+  } catch (e) {
+    await restoreScaling(saved);
+    throw e;
+  }
+  logger.info('Instance type changes: scalable targets deregistered for the update, restored when the endpoint is InService', {
+    endpointName, variants: saved.map((t) => t.VariantName), fromEndpointConfigName: deployedConfigName, endpointConfigName: toConfigName,
+  });
+  return saved;
+}
+
+/**
+ * Registers the targets an instance-type change deregistered once the endpoint is InService again. Until the endpoint
+ * left the old config (or a retry interval passed: the update failed to start or was rolled back), the event is retried.
+ */
+export async function restoreAfterUpdate(event: { source?: string; 'detail-type'?: string; detail?: Partial<ScalingSuspended> }, attempt: number, cfg: Config = config()): Promise<Outcome> {
+  const d = event.detail;
+  const own = new Set(cfg.spec.AutoScaledVariants ?? []);
+  // Only this endpoint's autoscaled variants: anyone allowed to put events on the default bus can send this event.
+  if (!d || d.EndpointName !== cfg.spec.EndpointName || !Array.isArray(d.Targets)
+    || !d.Targets.every((t) => own.has(t.VariantName) && t.ResourceId === variantResourceId(cfg.spec.EndpointName, t.VariantName))) {
+    logger.error('Not a scaling event of this endpoint; ignored', { detail: d, endpointName: cfg.spec.EndpointName });
+    return 'invalid-event';
+  }
+  const endpoint = await describeEndpoint(cfg.spec.EndpointName);
+  if (endpoint && BUSY.has(endpoint.EndpointStatus ?? '')) {
+    throw new EndpointBusyError(`Endpoint ${cfg.spec.EndpointName} is ${endpoint.EndpointStatus}; scaling of ${d.Targets.map((t) => t.VariantName).join(', ')} is restored when it is InService`);
+  }
+  if (endpoint && endpoint.EndpointConfigName === d.FromEndpointConfigName && attempt <= 1) {
+    throw new EndpointBusyError(`Endpoint ${cfg.spec.EndpointName} has not started the update to ${d.EndpointConfigName} yet; scaling is restored after it`);
+  }
+  const { restored, alreadyRegistered } = await restoreScaling(d.Targets);
+  logger.info('Scalable targets and their policies registered again after the instance type change', {
+    endpointName: cfg.spec.EndpointName, endpointConfigName: endpoint?.EndpointConfigName, status: endpoint?.EndpointStatus, restored, alreadyRegistered,
+  });
+  return 'scaling-restored';
 }
 
 async function describeEndpoint(endpointName: string) {
@@ -308,6 +384,24 @@ export async function servedModels(props: ServedModelProperties, cfg: Config = c
   return { ...chosen, endpointConfigName: `${cfg.namePrefix.slice(0, 40).replace(/-+$/, '')}-v${chosen.version}-${hash}` };
 }
 
+/**
+ * The stack deploy that asks is about to update the endpoint to a config whose instance types are in `Spec` (the
+ * deploy's own spec, also on a rollback): deregister the targets of autoscaled variants whose type it changes, so
+ * CloudFormation's UpdateEndpoint is accepted; the recorded event registers them again after the update.
+ */
+async function suspendForStackUpdate(props: ServedModelProperties, toConfigName: string, cfg: Config = config()): Promise<void> {
+  let spec: { productionVariants?: { VariantName?: string; InstanceType?: string }[]; autoScaledVariants?: string[] };
+  try {
+    spec = JSON.parse(props.Spec ?? '{}');
+  } catch {
+    return;
+  }
+  if (!spec.autoScaledVariants?.length || !spec.productionVariants) return;
+  const endpoint = await describeEndpoint(cfg.spec.EndpointName);
+  if (!endpoint) return;
+  await suspendForTypeChange(cfg.spec.EndpointName, endpoint.EndpointConfigName, spec.productionVariants, spec.autoScaledVariants, toConfigName);
+}
+
 /** Answers a `Custom::ServedModel` request on its pre-signed response URL; never leaves CloudFormation waiting. */
 export async function servedModelResource(event: CloudFormationCustomResourceEvent): Promise<{ Status: 'SUCCESS' | 'FAILED'; Reason?: string; Data?: Record<string, string> }> {
   const physicalId = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${String(event.ResourceProperties.EndpointName ?? 'endpoint')}-served-model`;
@@ -317,7 +411,9 @@ export async function servedModelResource(event: CloudFormationCustomResourceEve
       // The endpoint's models outlive the resource: a rollback may still need them.
       response = { Status: 'SUCCESS' };
     } else {
-      const served = await servedModels(event.ResourceProperties as ServedModelProperties);
+      const props = event.ResourceProperties as ServedModelProperties;
+      const served = await servedModels(props);
+      await suspendForStackUpdate(props, served.endpointConfigName);
       const data: Record<string, string> = { EndpointConfigName: served.endpointConfigName, Version: String(served.version), ModelPackageArn: served.modelPackageArn ?? 'none' };
       served.modelNames.forEach((m, i) => { data[`ModelName${i}`] = m; });
       logger.info('Endpoint config of the stack deploy runs the served model', { requestType: event.RequestType, ...data });
@@ -346,7 +442,7 @@ export async function handler(event: SQSEvent | ModelPackageStateChange | CloudF
     if (!('Records' in event)) {
       // Invoked directly by EventBridge: a thrown error makes Lambda retry the async invocation.
       try {
-        const outcome = await deploy(event, cfg);
+        const outcome = event.source === SCALING_EVENT_SOURCE ? await restoreAfterUpdate(event as never, 2, cfg) : await deploy(event, cfg);
         metrics.addMetric(`Outcome_${outcome}`, MetricUnit.Count, 1);
         return { outcome };
       } catch (e) {
@@ -364,12 +460,12 @@ export async function handler(event: SQSEvent | ModelPackageStateChange | CloudF
         metrics.addMetric('Outcome_invalid-event', MetricUnit.Count, 1);
         continue;
       }
+      const attempt = Number(record.attributes?.ApproximateReceiveCount ?? 1);
       try {
-        const outcome = await deploy(parsed, cfg);
+        const outcome = parsed.source === SCALING_EVENT_SOURCE ? await restoreAfterUpdate(parsed as never, attempt, cfg) : await deploy(parsed, cfg);
         metrics.addMetric(`Outcome_${outcome}`, MetricUnit.Count, 1);
       } catch (e) {
         const retryable = isRetryable(e);
-        const attempt = Number(record.attributes?.ApproximateReceiveCount ?? 1);
         const details = { messageId: record.messageId, attempt, error: errorName(e), reason: errorMessage(e), retryable };
         if (retryable) logger.warn('Deployment deferred; SQS will deliver the event again', details);
         else logger.error('Deployment failed; SQS will retry, then move the event to the dead-letter queue', details);

@@ -1,0 +1,10 @@
+/**
+ * The event that records a deregistered scalable target until the endpoint update ends (no SDK imports: the
+ * registry construct builds its EventBridge rule from the same names).
+ */
+export const SCALING_EVENT_SOURCE = 'cdk-mlops.model-approval';
+export const SCALING_SUSPENDED = 'Endpoint Scaling Suspended';
+/** Application Auto Scaling's names of a SageMaker variant's instance count. */
+export const SAGEMAKER_NAMESPACE = 'sagemaker';
+export const VARIANT_DIMENSION = 'sagemaker:variant:DesiredInstanceCount';
+export const variantResourceId = (endpointName: string, variant: string): string => `endpoint/${endpointName}/variant/${variant}`;
