@@ -462,7 +462,11 @@ export class ModelRegistry extends Construct implements IModelRegistry {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['events:PutEvents'],
       resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
-      conditions: { StringEquals: { 'events:source': SCALING_EVENT_SOURCE, 'events:detail-type': SCALING_SUSPENDED } },
+      // Multivalued keys (one value per entry of the PutEvents call): every entry must be this record, and there must be entries.
+      conditions: {
+        'ForAllValues:StringEquals': { 'events:source': [SCALING_EVENT_SOURCE], 'events:detail-type': [SCALING_SUSPENDED] },
+        'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+      },
     }));
     return rule;
   }

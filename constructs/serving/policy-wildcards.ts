@@ -8,6 +8,7 @@ export const UNSCOPABLE_ACTIONS: ReadonlySet<string> = new Set([
   'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses',
   'cloudwatch:PutMetricData', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords',
   'sagemaker:ListModelPackages',
+  'application-autoscaling:DescribeScalableTargets', 'application-autoscaling:DescribeScalingPolicies',
 ]);
 
 /**

@@ -77,9 +77,16 @@ export async function suspendScaling(endpointName: string, variants: string[]): 
       })),
     });
   }
-  // Saved first, then deregistered: a failure here leaves the remaining targets registered and the update not started.
-  for (const t of saved) {
-    await autoscaling.send(new DeregisterScalableTargetCommand({ ServiceNamespace: NAMESPACE, ResourceId: t.ResourceId, ScalableDimension: DIMENSION }));
+  // Saved first, then deregistered.
+  const done: SavedTarget[] = [];
+  try {
+    for (const t of saved) {
+      await autoscaling.send(new DeregisterScalableTargetCommand({ ServiceNamespace: NAMESPACE, ResourceId: t.ResourceId, ScalableDimension: DIMENSION }));
+      done.push(t);
+    }
+  } catch (e) {
+    await restoreScaling(done); // all or nothing: the update does not start with half the fleet unscaled
+    throw e;
   }
   return saved;
 }

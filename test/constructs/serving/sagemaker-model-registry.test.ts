@@ -223,3 +223,60 @@ describe('ModelRegistry validation', () => {
     }
   });
 });
+
+describe('ModelRegistry deploying to an autoscaled endpoint: scaling around an instance type change', () => {
+  const stack = newStack();
+  const images = new ImageRegistry(stack, 'Images', { repositories: ['inference'] });
+  const endpoint = new SageMakerEndpoint(stack, 'Churn', {
+    image: ModelImage.fromEcrRepository(images.repositories.inference, 'bootstrap', images.encryptionKey),
+    endpointName: 'mlops-dev-churn',
+    instanceCount: 2,
+    autoScaling: { maxCapacity: 6 },
+    deployment: { trafficShifting: 'canary' },
+  });
+  new ModelRegistry(stack, 'Registry', { modelPackageGroupName: 'churn', deployment: { endpoint } });
+  const plain = newStack();
+  const plainImages = new ImageRegistry(plain, 'Images', { repositories: ['inference'] });
+  new ModelRegistry(plain, 'Registry', {
+    modelPackageGroupName: 'churn',
+    deployment: { endpoint: new SageMakerEndpoint(plain, 'Churn', { image: ModelImage.fromEcrRepository(plainImages.repositories.inference, 'bootstrap'), endpointName: 'mlops-dev-churn' }) },
+  });
+  let t: Template;
+  beforeAll(() => { t = template(stack); });
+
+  test('the recorded event is routed to the approval queue, for this endpoint only', () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['cdk-mlops.model-approval'], 'detail-type': ['Endpoint Scaling Suspended'], detail: { EndpointName: ['mlops-dev-churn'] } },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RegistryQueue'), 'Arn'] } })],
+    });
+  });
+
+  test('the handler may deregister and register SageMaker variant targets only, and record only its own event', () => {
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^RegistryHandlerRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Action: ['application-autoscaling:DescribeScalableTargets', 'application-autoscaling:DescribeScalingPolicies'], Effect: 'Allow', Resource: '*' },
+          {
+            Sid: 'SuspendEndpointScaling', Effect: 'Allow',
+            Action: ['application-autoscaling:DeregisterScalableTarget', 'application-autoscaling:PutScalingPolicy', 'application-autoscaling:RegisterScalableTarget'],
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':application-autoscaling:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':scalable-target/*']] },
+            Condition: { StringEquals: { 'application-autoscaling:service-namespace': 'sagemaker', 'application-autoscaling:scalable-dimension': 'sagemaker:variant:DesiredInstanceCount' } },
+          },
+          Match.objectLike({ Action: 'iam:CreateServiceLinkedRole', Condition: { StringLike: { 'iam:AWSServiceName': 'sagemaker.application-autoscaling.amazonaws.com' } } }),
+          Match.objectLike({ Action: 'events:PutEvents', Condition: Match.objectLike({ 'ForAllValues:StringEquals': { 'events:source': ['cdk-mlops.model-approval'], 'events:detail-type': ['Endpoint Scaling Suspended'] } }) }),
+        ]),
+      },
+    });
+  });
+
+  test('an endpoint without autoscaling gets neither', () => {
+    const p = template(plain);
+    p.resourcePropertiesCountIs('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['cdk-mlops.model-approval'] }) }, 0);
+    expect(JSON.stringify(p.findResources('AWS::IAM::Policy'))).not.toMatch(/application-autoscaling:DeregisterScalableTarget|events:PutEvents/);
+  });
+
+  test('cdk-nag clean: the scalable-target wildcard is acknowledged with its reason', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
