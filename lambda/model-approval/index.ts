@@ -13,6 +13,10 @@
  * approved version the endpoint serves now, or for a new endpoint the newest approved version of the group, else the
  * model in the template — and the config's name, `<prefix>-v<version>-<hash>`. A `cdk deploy` therefore never
  * puts the template's model back over an approved one.
+ *
+ * In both paths an instance type change of an autoscaled variant first deregisters its scalable target (SageMaker
+ * rejects the update otherwise) and records it; the recorded event, delivered to the same queue, registers the target
+ * and its policies again once the endpoint is InService (`./scaling.ts`).
  */
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
