@@ -4,7 +4,12 @@
  * Writes go to a stub that takes 30 ms like an S3 PUT, so background writes overlap later requests as they would.
  * Rounds interleave the three variants; reports per-request p50/p99 and mean in µs, and the mean difference.
  * Env: BENCH_CAPTURE_REQUESTS (per variant per round, default 3000), BENCH_CAPTURE_ROUNDS (default 5).
+ *
+ * Then the Ray Serve path (with python3 on PATH): what the request path pays for `TrafficCapture.offer` of
+ * `lambda/ray-serve-onnx/capture.py` per request at 10 % and 100 %, against a baseline of building the same
+ * response without capture; writes go to a thread that takes 30 ms per object like an S3 PUT.
  */
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -63,6 +68,49 @@ async function main(): Promise<void> {
     console.log(`${v.name.padEnd(14)} p50 ${s.p50.toFixed(1).padStart(7)} µs  p99 ${s.p99.toFixed(1).padStart(7)} µs  mean ${s.mean.toFixed(1).padStart(7)} µs  (mean +${(s.mean - base.mean).toFixed(1)} µs vs off)`);
   }
   console.log(`captured bytes written by the stub: ${written.toLocaleString('en-US')}`);
+  rayServe();
+}
+
+/** The Ray Serve app's capture cost per request, measured in python (its runtime). */
+function rayServe(): void {
+  const program = `
+import json, statistics, sys, time
+sys.path.insert(0, ${JSON.stringify(join(__dirname, '..', 'lambda', 'ray-serve-onnx'))})
+from capture import TrafficCapture
+N, ROUNDS = ${REQUESTS * 3}, ${ROUNDS}
+body = json.dumps({"instances": [[0.1, 1.5, -0.3, 2.2]]}).encode()
+def slow_s3(bucket, key, body, kms):
+    time.sleep(0.03)
+def settings(p):
+    return {"bucket": "lake", "prefix": "capture/ray/", "sampling_percent": p, "kms_key_id": "k", "source": "bench", "model_package_arn": "arn:aws:sagemaker:us-east-1:111111111111:model-package/bench/1", "model_name": "bench", "max_records": 200, "max_age_ms": 60000}
+captures = {"capture off": None, "capture 10 %": TrafficCapture(settings(10), slow_s3), "capture 100 %": TrafficCapture(settings(100), slow_s3)}
+samples = {k: [] for k in captures}
+for _ in range(ROUNDS):
+    for name, cap in captures.items():
+        for _ in range(N):
+            t = time.perf_counter_ns()
+            raw = body.decode("utf-8", "replace")
+            text = json.dumps({"predictions": [[0.2, 0.5, 0.3]]}, separators=(",", ":"))
+            if cap:
+                cap.offer(raw, text)
+            samples[name].append((time.perf_counter_ns() - t) / 1000)
+for cap in captures.values():
+    if cap:
+        cap.flush()
+base = statistics.fmean(samples["capture off"])
+print(f"Ray Serve app, response serialization + capture.offer, python {sys.version.split()[0]}; {ROUNDS} rounds x {N} requests per variant")
+for name, xs in samples.items():
+    xs.sort()
+    mean = statistics.fmean(xs)
+    print(f"{name:<14} p50 {xs[len(xs)//2]:7.1f} µs  p99 {xs[int(len(xs)*0.99)]:7.1f} µs  mean {mean:7.1f} µs  (mean +{mean - base:.1f} µs vs off)")
+print("captured records written by the stub:", sum(c.stats["written"] for c in captures.values() if c))
+`;
+  const r = spawnSync('python3', ['-c', program], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    console.log(`Ray Serve path not measured: python3 ${r.error ? 'not found' : `failed: ${r.stderr.trim().split('\n').pop()}`}`);
+    return;
+  }
+  console.log(r.stdout.trimEnd());
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

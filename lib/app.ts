@@ -52,15 +52,43 @@ export function withRetrainingRoutes(configs: StageConfig[]): StageConfig[] {
   });
 }
 
+/**
+ * An explicit `monitoring.drift.pipelineAccount`/`pipelineRegion` must name where the model pipeline runs: the stage
+ * with pipelines.enabled and pipelines.retrainOnDrift hosts the retraining bus, and events sent anywhere else reach
+ * no pipeline (they would wait in the forwarder's dead-letter queue). One message per bad key.
+ */
+export function retrainingRouteProblems(configs: StageConfig[]): string[] {
+  const host = configs.find((c) => c.pipelines.enabled && c.pipelines.retrainOnDrift);
+  const problems: string[] = [];
+  for (const c of configs.filter((x) => x.monitoring.enabled && x.monitoring.drift.enabled)) {
+    for (const [key, value, hostValue] of [
+      ['pipelineAccount', c.monitoring.drift.pipelineAccount, host?.env.account],
+      ['pipelineRegion', c.monitoring.drift.pipelineRegion, host?.env.region],
+    ] as const) {
+      if (value === undefined) continue;
+      const at = `stages.${c.stage}.monitoring.drift.${key}: "${value}" —`;
+      if (!host) {
+        problems.push(`${at} no stage hosts the model pipeline with retraining on drift (pipelines.enabled and pipelines.retrainOnDrift), so no retraining bus exists there; switch the pipeline on in one stage or remove the key`);
+      } else if (hostValue === undefined) {
+        problems.push(`${at} the model pipeline's stage ${host.stage} has no explicit env.${key === 'pipelineAccount' ? 'account' : 'region'}, so where its retraining bus lives is decided at deploy time; set stages.${host.stage}.env.${key === 'pipelineAccount' ? 'account' : 'region'} (drift then routes there by default) or remove the key`);
+      } else if (value !== hostValue) {
+        problems.push(`${at} the model pipeline and its retraining bus are in stage ${host.stage} (${key === 'pipelineAccount' ? 'account' : 'region'} ${hostValue}); drift sent to ${value} reaches no pipeline. Use "${hostValue}" or leave it unset (drift routes to the pipeline's ${key === 'pipelineAccount' ? 'account' : 'region'} by default)`);
+      }
+    }
+  }
+  return problems;
+}
+
 /** Adds one PlatformStage per selected stage to the app. */
 export function buildPlatform(app: App, options: PlatformAppOptions = {}): PlatformStage[] {
   // The selected stages first, so their config errors are the ones reported; then every stage's (cheap), so drift
   // is routed to the pipeline's account whichever stages are built.
   const selected = loadPlatformConfigs(options);
-  const all = withRetrainingRoutes(STAGE_NAMES.map((stage) => selected.find((c) => c.stage === stage) ?? loadStageConfig({ stage, file: options.configFile })));
+  const given = STAGE_NAMES.map((stage) => selected.find((c) => c.stage === stage) ?? loadStageConfig({ stage, file: options.configFile }));
+  const all = withRetrainingRoutes(given);
   const pipelineConfigs = options.pipeline ? all : [];
   const configs = selected.map((s) => all.find((c) => c.stage === s.stage) ?? s);
-  const problems = githubProviderProblems(all);
+  const problems = [...githubProviderProblems(all), ...retrainingRouteProblems(given)];
   if (options.requireGitHubRole) {
     for (const c of configs.filter((x) => !x.pipelines.github)) {
       problems.push(`stages.${c.stage}.pipelines.github: (missing) — required with -c require-github-role=true: the GitHub workflow deploys ${c.stage} with this role, and a deploy without it deletes the role it runs as; configure it in ${options.configFile ?? 'a config file passed with -c config=platform.yaml (none was given)'}`);

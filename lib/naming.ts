@@ -26,3 +26,20 @@ export function infrastructurePipelineStackName(prefix: string): string {
 export function infrastructurePipelineName(prefix: string): string {
   return `${prefix}-Infrastructure`;
 }
+
+/**
+ * `<prefix>-<stage>-drift-detection`: the drift job's role. The stage hosting the model pipeline names it in its
+ * artifacts bucket and key policies, so the other stages' (accounts') drift jobs can read the baselines training wrote.
+ */
+export function driftJobRoleName(prefix: string, stage: string): string {
+  return `${prefix}-${stage}-drift-detection`.slice(0, 64);
+}
+
+/**
+ * `<prefix>-<stage>-<endpoint>-smoke`: the smoke test function a stage runs for its endpoint of config
+ * `sagemaker.endpoints[].name` when a model pipeline of another account promotes to it (the pipeline invokes it
+ * across accounts and waits for its answer).
+ */
+export function smokeTestFunctionName(prefix: string, stage: string, endpoint: string): string {
+  return `${prefix}-${stage}-${endpoint}-smoke`.slice(0, 64);
+}

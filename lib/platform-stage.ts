@@ -1,7 +1,8 @@
-import { Stage, type StageProps, Tags, Validations } from 'aws-cdk-lib';
+import { Aws, Stage, type StageProps, Tags, Validations } from 'aws-cdk-lib';
 import { type NagPack } from 'cdk-nag';
 import { type Construct } from 'constructs';
-import { loadStageConfig, type StageConfig } from './config';
+import { loadStageConfig, STAGE_NAMES, type StageConfig } from './config';
+import { driftJobRoleName } from './naming';
 import { applyNag } from './nag';
 import { IdleCostBudget } from './cost/budget';
 import { AlertsStack, DataStack, NetworkStack, type PlatformStack } from './stacks';
@@ -13,7 +14,7 @@ import { MonitoringStack } from './stacks/monitoring-stack';
 import { EksObservability } from './stacks/eks-observability';
 import { DeliveryStack } from './stacks/delivery-stack';
 import { DRIFT_EVENT } from './config';
-import { DriftTargets } from '../constructs/monitoring/drift-detection';
+import { DriftDetection, DriftTargets } from '../constructs/monitoring/drift-detection';
 
 export interface PlatformStageProps extends StageProps {
   /** The stage's validated config (see `loadStageConfig`). */
@@ -85,6 +86,7 @@ export class PlatformStage extends Stage {
         dataLake: this.dataStack.dataLake,
         registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
+        stageConfig: props.stageConfig,
       }));
     }
 
@@ -124,6 +126,15 @@ export class PlatformStage extends Stage {
       }));
     }
 
+    // The pipeline's stage: drift jobs of stages in other accounts that route here read the baselines training wrote.
+    if (this.deliveryStack?.retrainingTrigger && config.env.account) {
+      const other = props.stageConfig ?? ((stage: string) => loadStageConfig({ stage }));
+      const readers = STAGE_NAMES.filter((s) => s !== config.stage).map(other)
+        .filter((c) => c.monitoring.enabled && c.monitoring.drift.enabled && c.env.account && c.env.account !== config.env.account && c.monitoring.drift.pipelineAccount === config.env.account)
+        .map((c) => `arn:${Aws.PARTITION}:iam::${c.env.account}:role/${driftJobRoleName(c.prefix, c.stage)}`);
+      if (readers.length > 0) DriftDetection.allowBaselineReaders(this.dataStack.dataLake.artifactsBucket, readers);
+    }
+
     // Training principals log to MLflow and read the feature groups' offline stores.
     const training = this.trainingStack;
     for (const principal of [
@@ -159,6 +170,7 @@ export class PlatformStage extends Stage {
         driftTargets: [
           ...Object.entries(this.sageMakerStack?.endpoints ?? {}).filter(([, ep]) => ep.dataCapture).map(([name, ep]) => DriftTargets.fromSageMakerEndpoint(name, ep)),
           ...(this.inferenceStack?.inference.capture ? [DriftTargets.fromLambdaInference('inference', this.inferenceStack.inference)] : []),
+          ...Object.entries(eks?.rayServices ?? {}).filter(([, svc]) => svc.capture).map(([name, svc]) => DriftTargets.fromRayService(name, svc)),
         ],
         reportBucket: this.dataStack.dataLake.artifactsBucket,
       }));

@@ -2,6 +2,7 @@ import { ArnFormat, Duration, type RemovalPolicy, Stack, Token } from 'aws-cdk-l
 import * as cpactions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaFn from 'aws-cdk-lib/aws-lambda';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -24,6 +25,16 @@ export interface PromotionTarget {
   readonly endpointName?: string;
   /** Lambda inference function (`name:alias`) the smoke test invokes instead. @default - none */
   readonly functionName?: string;
+  /** Account of the target stage, when it is not the pipeline's: its group is addressed by ARN. @default - the pipeline's account */
+  readonly account?: string;
+  /** @default - the pipeline's region */
+  readonly region?: string;
+  /**
+   * Smoke test function the target stage runs for its endpoint (same `lambda/smoke-test` handler), invoked across
+   * accounts; the pipeline cannot reach another account's endpoint itself. Required for a target in another account.
+   * @default - the pipeline's own smoke test handler
+   */
+  readonly smokeTestFunctionName?: string;
 }
 
 export interface ModelPromotionProps {
@@ -53,8 +64,11 @@ export interface ModelPromotionProps {
  */
 export class ModelPromotion extends Construct {
   public readonly deployStateMachine: sfn.StateMachine;
-  public readonly smokeTestStateMachine: sfn.StateMachine;
-  public readonly smokeTestHandler: lambda.IFunction;
+  /** Smoke tests of targets in the pipeline's account (with {@link ModelPromotion.smokeTestHandler}); absent when every target is in another account. */
+  public readonly smokeTestStateMachine?: sfn.StateMachine;
+  public readonly smokeTestHandler?: lambda.IFunction;
+  /** Smoke tests of targets in other accounts, by target name: each invokes that stage's own smoke test function. */
+  public readonly remoteSmokeTestStateMachines: Readonly<Record<string, sfn.StateMachine>>;
   public readonly encryptionKey: kms.IKey;
   private readonly instances: number[][];
   private readonly targets = new Map<string, PromotionTarget>();
@@ -78,6 +92,10 @@ export class ModelPromotion extends Construct {
       if (t.endpointName !== undefined) v.check(GROUP.test(t.endpointName), `targets[${i}].endpointName`, t.endpointName, 'must be a SageMaker endpoint name');
       // A Lambda function serves the model in its image: a promoted package never reaches it, the smoke test would pass on the old model.
       if (t.functionName !== undefined) v.check(false, `targets[${i}].functionName`, t.functionName, 'Lambda targets are not supported (the function serves the model baked in its image); give endpointName');
+      if (t.account !== undefined) {
+        v.check(Token.isUnresolved(t.account) || /^\d{12}$/.test(t.account), `targets[${i}].account`, t.account, 'must be a 12-digit account id');
+        v.check(t.smokeTestFunctionName !== undefined, `targets[${i}].smokeTestFunctionName`, undefined, 'a target in another account runs its own smoke test (the pipeline cannot reach its endpoint); name that function');
+      }
       this.targets.set(t.name, t);
     });
     v.throwIfInvalid();
@@ -85,10 +103,11 @@ export class ModelPromotion extends Construct {
     const stack = Stack.of(this);
     this.encryptionKey = props.encryptionKey ?? platformKey(this, 'Key', { description: 'Model promotion logs and state', removalPolicy: props.removalPolicy });
     const parts = { encryptionKey: this.encryptionKey, logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy: props.removalPolicy };
-    const sm = (resource: string, resourceName: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName });
+    const sm = (resource: string, resourceName: string, t?: PromotionTarget) => stack.formatArn({ service: 'sagemaker', resource, resourceName, account: t?.account, region: t?.region });
     const sourcePackages = sm('model-package', `${props.sourceModelPackageGroupName.toLowerCase()}/*`);
-    const targetGroups = props.targets.map((t) => sm('model-package-group', t.modelPackageGroupName.toLowerCase()));
-    const targetPackages = props.targets.map((t) => sm('model-package', `${t.modelPackageGroupName.toLowerCase()}/*`));
+    // Targets in other accounts: the group and its versions there (their group policy lets this account add versions).
+    const targetGroups = props.targets.map((t) => sm('model-package-group', t.modelPackageGroupName.toLowerCase(), t));
+    const targetPackages = props.targets.map((t) => sm('model-package', `${t.modelPackageGroupName.toLowerCase()}/*`, t));
 
     // Deploy: approve the registered version, then copy it (Approved) into the target stage's group.
     const describe = new tasks.CallAwsService(this, 'DescribeSource', {
@@ -121,28 +140,40 @@ export class ModelPromotion extends Construct {
       'Model package versions are numbered as they are created; the statements name the source and target groups\' versions only.');
 
     // Smoke test: wait for the deployment, then check the model's answer.
-    const fn = gateFunction(this, 'SmokeTestHandler', 'smoke-test', 'Smoke test: invokes a deployed model with a sample request', { ...parts, timeout: Duration.minutes(1) });
-    this.smokeTestHandler = fn;
-    const endpoints = props.targets.filter((t) => t.endpointName).map((t) => t.endpointName!.toLowerCase());
-    const functions = props.targets.filter((t) => t.functionName).map((t) => t.functionName!);
-    if (endpoints.length > 0) {
-      fn.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'], resources: endpoints.map((e) => sm('endpoint', e)),
-      }));
-      // The approval handler names endpoint configs and models after the endpoint and the package version.
-      const generated = endpoints.flatMap((e) => [sm('endpoint-config', `${e}*`), sm('model', `${e}*`)]);
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel'], resources: generated }));
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: targetPackages }));
-      acknowledgeResourceWildcards(fn.role, [...generated, ...targetPackages],
-        'Endpoint configs, models and package versions are created per deployment with names derived from the endpoint and group; read-only Describe actions.');
+    const local = props.targets.filter((t) => t.account === undefined);
+    if (local.length > 0) {
+      const fn = gateFunction(this, 'SmokeTestHandler', 'smoke-test', 'Smoke test: invokes a deployed model with a sample request', { ...parts, timeout: Duration.minutes(1) });
+      this.smokeTestHandler = fn;
+      const endpoints = local.filter((t) => t.endpointName).map((t) => t.endpointName!.toLowerCase());
+      const localPackages = local.map((t) => sm('model-package', `${t.modelPackageGroupName.toLowerCase()}/*`));
+      if (endpoints.length > 0) {
+        fn.addToRolePolicy(new iam.PolicyStatement({
+          actions: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync'], resources: endpoints.map((e) => sm('endpoint', e)),
+        }));
+        // The approval handler names endpoint configs and models after the endpoint and the package version.
+        const generated = endpoints.flatMap((e) => [sm('endpoint-config', `${e}*`), sm('model', `${e}*`)]);
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel'], resources: generated }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: localPackages }));
+        acknowledgeResourceWildcards(fn.role, [...generated, ...localPackages],
+          'Endpoint configs, models and package versions are created per deployment with names derived from the endpoint and group; read-only Describe actions.');
+      }
+      for (const f of local.filter((t) => t.functionName).map((t) => t.functionName!)) {
+        const [name, qualifier] = f.split(':');
+        const arn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: qualifier ? `${name}:${qualifier}` : name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] }));
+      }
+      const smoke = pollUntilDecided(this, 'Smoke', fn, sfn.TaskInput.fromJsonPathAt('$.request'), interval, 'SmokeTestFailed');
+      this.smokeTestStateMachine = loggedStateMachine(this, 'SmokeTestStateMachine', smoke, timeout, { ...parts, comment: 'Waits for a promoted model to serve and checks its answer' });
     }
-    for (const f of functions) {
-      const [name, qualifier] = f.split(':');
-      const arn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: qualifier ? `${name}:${qualifier}` : name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] }));
+    // Another account's target tests its own endpoint: the pipeline invokes that stage's function until it decides.
+    const remote: Record<string, sfn.StateMachine> = {};
+    for (const t of props.targets.filter((x) => x.account !== undefined)) {
+      const arn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: t.smokeTestFunctionName!, arnFormat: ArnFormat.COLON_RESOURCE_NAME, account: t.account, region: t.region });
+      const fn = lambdaFn.Function.fromFunctionAttributes(this, `SmokeTest-${t.name}`, { functionArn: arn, sameEnvironment: false, skipPermissions: true });
+      const smoke = pollUntilDecided(this, `Smoke-${t.name}`, fn, sfn.TaskInput.fromJsonPathAt('$.request'), interval, 'SmokeTestFailed');
+      remote[t.name] = loggedStateMachine(this, `SmokeTestStateMachine-${t.name}`, smoke, timeout, { ...parts, comment: `Waits until ${t.name} (account ${t.account}) serves the promoted model and its smoke test passes` });
     }
-    const smoke = pollUntilDecided(this, 'Smoke', fn, sfn.TaskInput.fromJsonPathAt('$.request'), interval, 'SmokeTestFailed');
-    this.smokeTestStateMachine = loggedStateMachine(this, 'SmokeTestStateMachine', smoke, timeout, { ...parts, comment: 'Waits for a promoted model to serve and checks its answer' });
+    this.remoteSmokeTestStateMachines = remote;
   }
 
   /** Pipeline action that promotes `sourceModelPackageArn` (e.g. `#{Register.MODEL_PACKAGE_ARN}`) to a target. */
@@ -154,7 +185,10 @@ export class ModelPromotion extends Construct {
       stateMachine: this.deployStateMachine,
       stateMachineInput: cpactions.StateMachineInput.literal({
         sourceModelPackageArn,
-        targetModelPackageGroupName: t.modelPackageGroupName,
+        // Another account's group is named by ARN (CreateModelPackage then adds the version there).
+        targetModelPackageGroupName: t.account !== undefined
+          ? Stack.of(this).formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: t.modelPackageGroupName.toLowerCase(), account: t.account, region: t.region })
+          : t.modelPackageGroupName,
         approvalDescription: `Promoted to ${t.name} by the model delivery pipeline`,
       }),
     });
@@ -169,7 +203,7 @@ export class ModelPromotion extends Construct {
     return new cpactions.StepFunctionInvokeAction({
       actionName: 'SmokeTest',
       runOrder,
-      stateMachine: this.smokeTestStateMachine,
+      stateMachine: this.remoteSmokeTestStateMachines[t.name] ?? this.smokeTestStateMachine!,
       stateMachineInput: cpactions.StateMachineInput.literal({ request }),
     });
   }

@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { type Construct } from 'constructs';
 import { encryptedLogGroup } from '../constructs/core/defaults';
-import { acknowledge, acknowledgeResolvedPolicy, wildcardFindingIds } from '../constructs/core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeResolvedPolicy, wildcardFindingIds } from '../constructs/core/nag';
 import { handlerCode } from '../constructs/core/handler-code';
 
 /** Options shared by the pipeline's gate functions and state machines. */
@@ -41,6 +41,12 @@ export function gateFunction(scope: Construct, id: string, name: string, descrip
   });
   acknowledge(role.node.tryFindChild('DefaultPolicy') ?? role, ['AwsSolutions-IAM5[Resource::*]'],
     'X-Ray PutTraceSegments and PutTelemetryRecords (added by tracing: ACTIVE) support only Resource "*"; the other statements name this function\'s log group and resources.');
+  acknowledgeCheck(fn, 'lambdaInsideVpc',
+    'Pipeline gate handler: it calls only AWS service APIs (ECR, SageMaker, SageMaker Runtime, Lambda) with IAM-signed TLS requests and reaches nothing inside a VPC; in a VPC it would need NAT or interface endpoints for the same calls.');
+  acknowledgeCheck(fn, 'lambdaDlq',
+    'Invoked synchronously by a Step Functions task, which receives the error and retries or fails the pipeline execution; a dead-letter queue only receives failed asynchronous invocations.');
+  acknowledgeCheck(fn, 'lambdaConcurrency',
+    'Runs once per pipeline execution step (CodePipeline runs one execution at a time per stage); reserved concurrency would fail the deploy in accounts at the minimum unreserved quota.');
   return fn;
 }
 

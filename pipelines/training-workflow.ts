@@ -19,21 +19,12 @@ import { gateFunction, loggedStateMachine, pollUntilDecided } from './step-funct
 const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.(?:\d*x?large|medium|small|\d+xlarge)$/;
 const PREFIX = /^[A-Za-z0-9!_.*'()/-]{1,512}$/;
 
-export interface TrainingWorkflowProps {
-  /** Repository of the training image (the role may pull from it only). */
-  readonly imageRepository: ecr.IRepository;
-  /** Bucket with the training data; `inputPrefix` becomes the `train` channel. */
-  readonly inputBucket: s3.IBucket;
+/** Training and evaluation settings: what a `ModelDeliveryPipeline` passes through to its `TrainingWorkflow`. */
+export interface TrainingWorkflowOptions {
   /** @default 'training/' */
   readonly inputPrefix?: string;
-  /** Bucket the model artifacts (and spot checkpoints) are written to. */
-  readonly outputBucket: s3.IBucket;
   /** Model registries grant endpoints read on the default. @default 'training-jobs/' */
   readonly outputPrefix?: string;
-  /** Training runs in this VPC (private subnets, no internet unless the subnets route to it). */
-  readonly vpc: ec2.IVpc;
-  /** @default - the VPC's private subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
   /** SageMaker training instance type; GPU types are allowed. @default 'ml.m5.xlarge' */
   readonly instanceType?: string;
   /** @default 1 */
@@ -57,18 +48,32 @@ export interface TrainingWorkflowProps {
    * `<metricName>`) on this registry's newest Approved version. @default - the threshold only
    */
   readonly championRegistry?: IModelPackageGroup;
-  /** Key of volumes, artifacts written by the job, logs and state machines. @default - a new customer-managed key */
-  readonly encryptionKey?: kms.IKey;
-  /** @default logs.RetentionDays.ONE_YEAR */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
   /**
    * Environment of the training container, e.g. `MlflowTrackingServer.trackingEnvironment` (`MLFLOW_TRACKING_URI`)
    * so the training code logs its run to MLflow.
    * @default - none
    */
   readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** Props of a `TrainingWorkflow`: its settings plus the image, buckets, network and key it runs with. */
+export interface TrainingWorkflowProps extends TrainingWorkflowOptions {
+  /** Repository of the training image (the role may pull from it only). */
+  readonly imageRepository: ecr.IRepository;
+  /** Bucket with the training data; `inputPrefix` becomes the `train` channel. */
+  readonly inputBucket: s3.IBucket;
+  /** Bucket the model artifacts (and spot checkpoints) are written to. */
+  readonly outputBucket: s3.IBucket;
+  /** Training runs in this VPC (private subnets, no internet unless the subnets route to it). */
+  readonly vpc: ec2.IVpc;
+  /** @default - the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Key of volumes, artifacts written by the job, logs and state machines. @default - a new customer-managed key */
+  readonly encryptionKey?: kms.IKey;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**

@@ -4,7 +4,7 @@ import { App, type AppProps, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, type NagPack } from 'cdk-nag';
 import { type IConstruct } from 'constructs';
-import { applyPendingAcknowledgements } from '../constructs/core/nag';
+import { acknowledgeSingleRolePolicies, applyPendingAcknowledgements } from '../constructs/core/nag';
 import { loadStageConfig } from '../lib/config';
 import { PlatformStage } from '../lib/platform-stage';
 
@@ -25,6 +25,7 @@ export function newStack(id = 'Test', region?: string): Stack {
 /** Unacknowledged findings of a cdk-nag pack on a scope, as `ruleId at path` lines. */
 export function nagFindings(scope: IConstruct, pack: NagPack = new AwsSolutionsChecks()): string[] {
   applyPendingAcknowledgements(scope);
+  acknowledgeSingleRolePolicies(scope);
   return pack
     .validateScope(scope)
     .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`));

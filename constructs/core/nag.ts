@@ -1,7 +1,7 @@
 import {
   CfnResource, type IPolicyValidationContext, type IPolicyValidationPlugin, type PolicyValidationPluginReport, Stack, Validations,
 } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { type NagPack } from 'cdk-nag';
 // cdk-nag's own rendering of a CloudFormation value inside a finding id, so computed ids match its findings.
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
@@ -11,6 +11,13 @@ import { Construct, type IConstruct } from 'constructs';
 export function compliancePackIds(rule: string): string[] {
   return [`NIST.800.53.R5-${rule}`, `HIPAA.Security-${rule}`];
 }
+
+/**
+ * Reason for the packs' CodeBuildProjectSourceRepoUrl on projects whose source is the pipeline (source type
+ * CODEPIPELINE): the rule asks GitHub/Bitbucket sources to use OAuth instead of credentials in the URL, and these
+ * projects have no repository URL at all.
+ */
+export const CODEPIPELINE_SOURCE_REASON = 'The project\'s source is CodePipeline (source type CODEPIPELINE): it has no repository URL or credentials; the pipeline\'s source action (CodeStar connection or S3) fetches the code.';
 
 /**
  * Acknowledges cdk-nag findings on exactly one construct (and its children) with the reason a reviewer
@@ -145,7 +152,29 @@ export class ScopedNagPlugin implements IPolicyValidationPlugin {
 
   validate(_context: IPolicyValidationContext): PolicyValidationPluginReport {
     applyPendingAcknowledgements(this.scope);
+    acknowledgeSingleRolePolicies(this.scope);
     return this.pack.validateScope(this.scope);
+  }
+}
+
+/** Why an inline policy of exactly one role is acknowledged for the packs' IAMNoInlinePolicy. */
+export const SINGLE_ROLE_POLICY_REASON = 'Inline policy of exactly one role (what grant* writes, or a statement group kept beside its role): it is created, '
+  + 'changed and deleted with that role in one stack, reviewed in the template diff and versioned by CloudFormation, and cannot widen another principal; '
+  + 'a customer managed policy would add a shared object and a 6,144-character limit the pipeline roles exceed.';
+
+/**
+ * Acknowledges the compliance packs' IAMNoInlinePolicy (NIST 800-53 R5, HIPAA) on every `AWS::IAM::Policy` under
+ * `scope` that is attached to exactly one role and no user or group: such a policy is that role's own, least-privilege
+ * statement list (CDK's `grant*` output). A policy shared by several roles, or on a user or group, stays a finding.
+ * Runs at validation time (references resolved); {@link ScopedNagPlugin} calls it before each pack.
+ */
+export function acknowledgeSingleRolePolicies(scope: IConstruct): void {
+  for (const node of scope.node.findAll()) {
+    if (!(node instanceof iam.CfnPolicy)) continue;
+    const resolve = (v: unknown): unknown[] => (Stack.of(node).resolve(v) as unknown[] | undefined) ?? [];
+    if (resolve(node.roles).length === 1 && resolve(node.users).length === 0 && resolve(node.groups).length === 0) {
+      acknowledge(node, compliancePackIds('IAMNoInlinePolicy'), SINGLE_ROLE_POLICY_REASON);
+    }
   }
 }
 
@@ -174,4 +203,38 @@ export function acknowledgeControls(construct: IConstruct, controls: readonly st
   }
   resource.addMetadata('guard', { ...guard, SuppressedRules: [...rules] });
   resource.addMetadata(GUARD_REASONS_METADATA_KEY, reasons);
+}
+
+/**
+ * Checks that cdk-nag's compliance packs and AWS Control Tower make in the same way, so one acknowledgement (one
+ * reason) covers all three judges: the NIST 800-53 R5 and HIPAA rule names and the Control Tower control.
+ */
+const SAME_CHECK = {
+  /** An alarm with no AlarmActions of its own. */
+  alarmAction: { packs: ['CloudWatchAlarmAction'], controls: ['CT.CLOUDWATCH.PR.1 cloudwatch_alarm_action_check'] },
+  /** A function outside a VPC (or whose subnets the static rule cannot read). */
+  lambdaInsideVpc: { packs: ['LambdaInsideVPC'], controls: ['CT.LAMBDA.PR.3 lambda_inside_vpc_check'] },
+  /** A log group without a customer-managed KMS key. */
+  logGroupEncrypted: { packs: ['CloudWatchLogGroupEncrypted'], controls: ['CT.CLOUDWATCH.PR.3 cloudwatch_log_group_encrypted_check'] },
+  /** A log group kept for less than a year. */
+  logGroupRetention: { packs: [], controls: ['CT.CLOUDWATCH.PR.2 cloudwatch_log_group_retention_period_check'] },
+  /** A function without a dead-letter queue for asynchronous invocations. */
+  lambdaDlq: { packs: ['LambdaDLQ'], controls: [] },
+  /** A function without reserved concurrency. */
+  lambdaConcurrency: { packs: ['LambdaConcurrency'], controls: [] },
+} as const;
+
+/** A check that both the compliance packs and Control Tower make; see {@link acknowledgeCheck}. */
+export type SharedCheck = keyof typeof SAME_CHECK;
+
+/**
+ * Acknowledges one check on one resource for every judge that makes it: the NIST 800-53 R5 and HIPAA packs (cdk-nag)
+ * and the Control Tower control (cfn-guard metadata), with one reason. Same bar as {@link acknowledge}.
+ */
+export function acknowledgeCheck(construct: IConstruct, checks: SharedCheck | readonly SharedCheck[], reason: string): void {
+  for (const check of typeof checks === 'string' ? [checks] : checks) {
+    const { packs, controls } = SAME_CHECK[check];
+    acknowledge(construct, packs.flatMap((rule) => compliancePackIds(rule)), reason);
+    if (controls.length > 0) acknowledgeControls(construct, controls, reason);
+  }
 }

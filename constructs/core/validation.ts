@@ -1,8 +1,17 @@
 import { Token } from 'aws-cdk-lib';
 import { type IConstruct } from 'constructs';
 
-/** Thrown at synth time when a construct's props are invalid. The message names each prop, value and rule. */
-export class PropsValidationError extends Error {
+// jsii cannot model a subclass of JavaScript's `Error` (it is a variable, not a class, in the standard library's
+// types), so, as aws-cdk-lib does for its `ValidationError`, the error class derives from an unexported base and is
+// hidden from jsii: TypeScript consumers import `PropsValidationError`, Python sees a `RuntimeError` with the same
+// message.
+abstract class ConstructPropsError extends Error {}
+
+/**
+ * Thrown at synth time when a construct's props are invalid. The message names each prop, value and rule.
+ * @internal
+ */
+export class PropsValidationError extends ConstructPropsError {
   /** One entry per invalid prop. */
   declare public readonly problems: readonly string[];
 
@@ -17,6 +26,7 @@ export class PropsValidationError extends Error {
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) || (v && typeof v === 'object') ? JSON.stringify(v) : String(v));
 
 /**
+ * @internal
  * Collects every prop problem of a construct, then throws once with all of them. Values that are
  * unresolved tokens are skipped: they can only be checked at deploy time.
  */

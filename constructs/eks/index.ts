@@ -3,3 +3,4 @@ export * from './addons';
 export * from './training-cluster';
 export * from './image-cache';
 export * from './ray';
+export * from './image-pre-puller';

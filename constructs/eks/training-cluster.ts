@@ -12,24 +12,23 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge } from '../core/nag';
+import { acknowledge, acknowledgeCheck } from '../core/nag';
 import { PropsValidationError, PropsValidator } from '../core/validation';
 import { type IClusterAddOn } from './addons/add-on';
 import { ClusterAutoscaler } from './addons/cluster-autoscaler';
 import { checkK8sName } from './addons/helm-add-on';
+import { Karpenter, type KarpenterCapacityType, type KarpenterNodePoolOptions } from './addons/karpenter';
 import { KubeRayOperator } from './addons/kuberay-operator';
 import { VolcanoScheduler } from './addons/volcano-scheduler';
 import { ACCELERATOR_LABEL, GPU_TAINT_KEY, NvidiaDevicePlugin } from './addons/nvidia-device-plugin';
+import { CAPACITY_LABEL, NODE_GROUP_LABEL } from './labels';
 import {
   acceleratorOf, cpuTypesHint, EFA_REFUSAL, gpusPerInstance, gpuTypesHint, isCpuInstanceType, needsEfa,
 } from './instance-types';
 
-/** Label naming the node group a node belongs to; Ray pods select their group with it. */
-export const NODE_GROUP_LABEL = 'cdk-mlops/node-group';
-/** Label with the capacity type of a node: `on-demand` or `spot`. */
-export const CAPACITY_LABEL = 'cdk-mlops/capacity';
+export { CAPACITY_LABEL, NODE_GROUP_LABEL } from './labels';
 
 /** Size and instance types of a CPU node group. */
 export interface CpuNodeGroupOptions {
@@ -63,6 +62,13 @@ export interface GpuNodeGroupOptions {
   readonly diskSizeGiB?: number;
 }
 
+/** The taint GPU nodes carry, so only pods that tolerate it (GPU workloads) land there. */
+export interface GpuTaint {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: 'NoSchedule';
+}
+
 /** What a Ray GPU worker group needs to know about the GPU capacity it runs on. */
 export interface GpuCapacity {
   /** Node group name. */
@@ -74,7 +80,7 @@ export interface GpuCapacity {
   /** Node selector matching exactly this group's nodes. */
   readonly nodeSelector: Readonly<Record<string, string>>;
   /** Taint the group's nodes carry (pods must tolerate it). */
-  readonly taint: { readonly key: string; readonly value: string; readonly effect: 'NoSchedule' };
+  readonly taint: GpuTaint;
 }
 
 /** Kubernetes access of one IAM role, granted through one EKS access entry. */
@@ -91,6 +97,21 @@ export interface ClusterAccessOptions {
    * @default - none
    */
   readonly kubernetesGroups?: string[];
+}
+
+/** Who adds and removes nodes for pending pods. */
+export type NodeProvisioner = 'cluster-autoscaler' | 'karpenter';
+
+/** Karpenter settings of a TrainingCluster (with `nodeProvisioner: 'karpenter'`). */
+export interface TrainingClusterKarpenterOptions {
+  /** When nodes are removed: only empty ones, or also underutilized ones (restarting their pods elsewhere). @default 'WhenEmpty' */
+  readonly consolidationPolicy?: 'WhenEmpty' | 'WhenEmptyOrUnderutilized';
+  /** Spot pools (`spot: true`) may fall back to on-demand when spot has no capacity. @default true */
+  readonly onDemandFallback?: boolean;
+  /** AL2023 EKS AMI release of the nodes (`latest` or e.g. `v20251120`). @default 'latest' */
+  readonly amiVersion?: string;
+  /** Karpenter chart and controller version. @default KARPENTER_VERSION */
+  readonly version?: string;
 }
 
 export interface TrainingClusterProps {
@@ -136,8 +157,17 @@ export interface TrainingClusterProps {
    * @default - none
    */
   readonly workerNodeGroup?: WorkerNodeGroupOptions;
-  /** Minutes a node must be unneeded before the Cluster Autoscaler removes it. @default 10 */
+  /** Minutes a node must be unneeded before it is removed (Cluster Autoscaler scale-down, Karpenter `consolidateAfter`). @default 10 */
   readonly scaleDownUnneededMinutes?: number;
+  /**
+   * Who adds and removes nodes. `cluster-autoscaler`: the GPU and CPU worker groups are EKS managed node groups the
+   * Cluster Autoscaler resizes (from zero). `karpenter`: they become Karpenter NodePools of the same names, labels
+   * and taints (from zero, no minimum), and only the system group is a managed node group, kept at its `minSize`.
+   * @default 'cluster-autoscaler'
+   */
+  readonly nodeProvisioner?: NodeProvisioner;
+  /** Karpenter settings, with `nodeProvisioner: 'karpenter'`. @default - see TrainingClusterKarpenterOptions */
+  readonly karpenter?: TrainingClusterKarpenterOptions;
   /** Install the KubeRay operator 1.7.0. @default true */
   readonly kubeRay?: boolean;
   /** Turn on KubeRay's RayCronJob controller (alpha feature gate). @default false */
@@ -150,6 +180,11 @@ export interface TrainingClusterProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** Name and label value of the CPU worker group (node group or Karpenter pool). */
+const CPU_WORKERS = 'cpu-workers';
+/** Node group label values of the system and CPU worker groups, which GPU groups must not reuse. */
+const RESERVED_GROUP_NAMES = ['system', CPU_WORKERS];
+
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const validCidr = (c: string) => {
   const m = CIDR.exec(c);
@@ -157,17 +192,127 @@ const validCidr = (c: string) => {
 };
 
 /**
+ * An EKS cluster Ray workloads and add-ons run on: a {@link TrainingCluster} or one created elsewhere (another stack
+ * or app), adopted with {@link TrainingCluster.fromTrainingClusterAttributes}.
+ */
+export interface ITrainingCluster extends IConstruct, ec2.IConnectable {
+  readonly cluster: eks.ICluster;
+  /** GPU capacity by node group name, for Ray GPU worker groups. */
+  readonly gpuCapacity: Readonly<Record<string, GpuCapacity>>;
+  /** Node selector of the system nodes (Ray heads, operators). */
+  readonly systemNodeSelector: Readonly<Record<string, string>>;
+  /** Node selector of the CPU worker nodes, when there are any. */
+  readonly workerNodeSelector?: Readonly<Record<string, string>>;
+  /** The KubeRay operator release, when this app installs it (Ray objects are ordered after it). */
+  readonly kubeRayOperator?: Construct;
+  /** Kubernetes access of one IAM role through one EKS access entry. */
+  grantAccess(id: string, role: iam.IRole, options: ClusterAccessOptions): eks.CfnAccessEntry;
+  /** Lets a host in the VPC reach the private API endpoint on 443. */
+  allowApiFrom(peer: ec2.IConnectable, description?: string): void;
+  /** The capacity of one GPU node group. Throws if there is no such group. */
+  gpuCapacityOf(name: string): GpuCapacity;
+}
+
+/** A cluster created elsewhere, and what its nodes offer. */
+export interface TrainingClusterAttributes {
+  /** The cluster, e.g. `eks.Cluster.fromClusterAttributes(...)` with a kubectl provider where manifests are applied. */
+  readonly cluster: eks.ICluster;
+  /** Its GPU node groups' capacity, for Ray GPU worker groups. @default - no GPU capacity */
+  readonly gpuCapacity?: Record<string, GpuCapacity>;
+  /** Node selector of the nodes Ray heads and operators run on. @default - none (any node) */
+  readonly systemNodeSelector?: Record<string, string>;
+  /** Node selector of CPU worker nodes. @default - none */
+  readonly workerNodeSelector?: Record<string, string>;
+}
+
+/** Access, networking and capacity look-ups shared by owned and adopted clusters. */
+abstract class TrainingClusterBase extends Construct implements ITrainingCluster {
+  public abstract readonly cluster: eks.ICluster;
+  public abstract readonly gpuCapacity: Readonly<Record<string, GpuCapacity>>;
+  public abstract readonly systemNodeSelector: Readonly<Record<string, string>>;
+  public abstract readonly workerNodeSelector?: Readonly<Record<string, string>>;
+  public abstract readonly kubeRayOperator?: Construct;
+
+  /** The cluster's security group (control plane and managed nodes). */
+  public get connections(): ec2.Connections {
+    return this.cluster.connections;
+  }
+
+  /**
+   * Gives one IAM role Kubernetes access through one EKS access entry: cluster-wide or namespaced read-only,
+   * namespaced edit, and Kubernetes groups for in-cluster RBAC. A role can have only one access entry per cluster.
+   */
+  public grantAccess(id: string, role: iam.IRole, options: ClusterAccessOptions): eks.CfnAccessEntry {
+    const v = new PropsValidator(this, 'TrainingCluster.grantAccess');
+    [...(options.viewNamespaces ?? []), ...(options.editNamespaces ?? [])].forEach((ns) => checkK8sName(v, `${id}.namespaces`, ns));
+    (options.kubernetesGroups ?? []).forEach((g) => v.check(/^[a-zA-Z0-9][\w.:-]{0,62}$/.test(g) && !g.startsWith('system:'), `${id}.kubernetesGroups`, g,
+      'must be a group name of letters, digits, ".", ":", "_" and "-", not starting with "system:" (reserved by Kubernetes)'));
+    const policies = [
+      ...(options.clusterView ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'cluster' } }] : []),
+      ...(options.viewNamespaces?.length ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'namespace', namespaces: options.viewNamespaces } }] : []),
+      ...(options.editNamespaces?.length ? [{ name: 'AmazonEKSEditPolicy', scope: { type: 'namespace', namespaces: options.editNamespaces } }] : []),
+    ];
+    v.check(policies.length > 0 || (options.kubernetesGroups ?? []).length > 0, id, options, 'grants nothing: give clusterView, namespaces or kubernetesGroups');
+    v.throwIfInvalid();
+    const partition = Stack.of(this).partition;
+    const entry = new eks.CfnAccessEntry(this, `Access${id}`, {
+      clusterName: this.cluster.clusterName,
+      principalArn: role.roleArn,
+      type: 'STANDARD',
+      ...(options.kubernetesGroups?.length ? { kubernetesGroups: options.kubernetesGroups } : {}),
+      accessPolicies: policies.map((p) => ({
+        policyArn: `arn:${partition}:eks::aws:cluster-access-policy/${p.name}`,
+        accessScope: p.scope,
+      })),
+    });
+    return entry;
+  }
+
+  /**
+   * Lets a host in the VPC reach the private API endpoint on 443 (e.g. an SSM-managed instance people port-forward
+   * through: `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost`).
+   */
+  public allowApiFrom(peer: ec2.IConnectable, description = 'Kubernetes API from a host in the VPC'): void {
+    peer.connections.securityGroups.forEach((sg) => this.cluster.clusterSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description));
+  }
+
+  /** The capacity of one GPU node group, for a Ray GPU worker group. Throws if there is no such group. */
+  public gpuCapacityOf(name: string): GpuCapacity {
+    const capacity = this.gpuCapacity[name];
+    if (!capacity) {
+      const problem = `gpuNodeGroups: no group named "${name}" — known groups: ${Object.keys(this.gpuCapacity).join(', ') || 'none'}`;
+      throw new PropsValidationError(`TrainingCluster at "${this.node.path}" has no such GPU capacity:\n  - ${problem}`, [problem]);
+    }
+    return capacity;
+  }
+}
+
+/**
  * An EKS 1.35 cluster for distributed training with Ray: private API endpoint, all control-plane logs to a
  * KMS-encrypted log group, secrets encrypted with a CMK, admin access through access entries; an on-demand
  * system node group, GPU node groups that scale from and to zero with the Cluster Autoscaler, an optional
  * CPU worker group (spot or on-demand), the NVIDIA device plugin and the KubeRay operator.
  *
- * GPU scale-from-zero uses the Cluster Autoscaler on managed node groups rather than Karpenter: the GPU
- * capacity stays in plain EKS managed node groups (AMI updates, node repair and draining handled by EKS), the
- * autoscaler needs only a small IAM policy (no interruption queue, no node-launching permissions) and one
- * Helm chart, and it reads labels and taints of empty groups with `eks:DescribeNodegroup`.
+ * GPU scale-from-zero uses the Cluster Autoscaler on managed node groups by default: the GPU capacity stays in
+ * plain EKS managed node groups (AMI updates, node repair and draining handled by EKS), the autoscaler needs only a
+ * small IAM policy (no interruption queue, no node-launching permissions) and one Helm chart, and it reads labels
+ * and taints of empty groups with `eks:DescribeNodegroup`. With `nodeProvisioner: 'karpenter'` the GPU and CPU worker
+ * groups become Karpenter NodePools instead (faster launches, any listed type that fits, spot with on-demand
+ * fallback, interruption handling) and no Cluster Autoscaler is installed.
  */
-export class TrainingCluster extends Construct {
+export class TrainingCluster extends TrainingClusterBase {
+  /** Adopts a cluster created elsewhere: Ray objects, add-ons and access entries then target it. */
+  public static fromTrainingClusterAttributes(scope: Construct, id: string, attrs: TrainingClusterAttributes): ITrainingCluster {
+    class Imported extends TrainingClusterBase {
+      public readonly cluster = attrs.cluster;
+      public readonly gpuCapacity = attrs.gpuCapacity ?? {};
+      public readonly systemNodeSelector = attrs.systemNodeSelector ?? {};
+      public readonly workerNodeSelector = attrs.workerNodeSelector;
+      public readonly kubeRayOperator = undefined;
+    }
+    return new Imported(scope, id);
+  }
+
   public readonly cluster: eks.Cluster;
   /** Key of secrets encryption and the control-plane log group. */
   public readonly encryptionKey: kms.IKey;
@@ -176,17 +321,22 @@ export class TrainingCluster extends Construct {
   /** Role of every node (EC2 instance role registered through an EC2_LINUX access entry). */
   public readonly nodeRole: iam.Role;
   public readonly systemNodegroup: eks.Nodegroup;
-  /** GPU node groups by name. */
+  /** GPU managed node groups by name (none with Karpenter: see `gpuCapacity`). */
   public readonly gpuNodegroups: Readonly<Record<string, eks.Nodegroup>>;
-  /** GPU capacity by node group name, for Ray GPU worker groups. */
+  /** GPU capacity by node group (or Karpenter pool) name, for Ray GPU worker groups. */
   public readonly gpuCapacity: Readonly<Record<string, GpuCapacity>>;
-  /** The CPU worker node group, when there is one. */
+  /** The CPU worker managed node group, when there is one (none with Karpenter: its pool has the same selector). */
   public readonly workerNodegroup?: eks.Nodegroup;
   /** Node selector of the system group (Ray heads, operators). */
   public readonly systemNodeSelector: Readonly<Record<string, string>>;
-  /** Node selector of the CPU worker group, when there is one. */
+  /** Node selector of the CPU worker group or pool, when there is one. */
   public readonly workerNodeSelector?: Readonly<Record<string, string>>;
-  public readonly clusterAutoscaler: ClusterAutoscaler;
+  /** Who adds and removes nodes. */
+  public readonly nodeProvisioner: NodeProvisioner;
+  /** The Cluster Autoscaler (with `nodeProvisioner: 'cluster-autoscaler'`). */
+  public readonly clusterAutoscaler?: ClusterAutoscaler;
+  /** Karpenter, its node role, interruption queue and node pools (with `nodeProvisioner: 'karpenter'`). */
+  public readonly karpenter?: Karpenter;
   /** The KubeRay operator release (Ray objects must depend on it: it installs the CRDs). */
   public readonly kubeRayOperator?: Construct;
   /** What each add-on returned from `install`, by add-on name. */
@@ -205,6 +355,9 @@ export class TrainingCluster extends Construct {
     const adminRoles = props.adminRoles ?? [];
     const deployRoleAdmin = props.deployRoleAdmin ?? adminRoles.length === 0;
     const synthesizer = Stack.of(this).synthesizer;
+    const provisioner = props.nodeProvisioner ?? 'cluster-autoscaler';
+    const karpenterMode = provisioner === 'karpenter';
+    this.nodeProvisioner = provisioner;
 
     const v = new PropsValidator(this, 'TrainingCluster')
       .check(adminRoles.length > 0 || deployRoleAdmin, 'adminRoles', adminRoles.map((r) => r.roleArn),
@@ -226,13 +379,21 @@ export class TrainingCluster extends Construct {
     cpuTypes('systemNodeGroup', system.instanceTypes);
     // Add-ons (CoreDNS, autoscaler, operators) need somewhere to run: the system group never scales to zero.
     sizes('systemNodeGroup', system, 1);
+    v.check(provisioner === 'cluster-autoscaler' || provisioner === 'karpenter', 'nodeProvisioner', provisioner, 'must be "cluster-autoscaler" or "karpenter"');
+    v.check(karpenterMode || props.karpenter === undefined, 'karpenter', props.karpenter, 'needs nodeProvisioner: "karpenter"');
+    // Karpenter keeps no minimum: it launches nodes for pending pods only.
+    const noMinimum = (prop: string, min: number) => v.check(!karpenterMode || min === 0, `${prop}.minSize`, min,
+      'must be 0 with nodeProvisioner "karpenter" (Karpenter launches nodes for pending pods and keeps no minimum; use the Cluster Autoscaler to keep nodes warm)');
     if (workers) {
       cpuTypes('workerNodeGroup', workers.instanceTypes);
       sizes('workerNodeGroup', workers, 0);
+      noMinimum('workerNodeGroup', workers.minSize);
     }
     gpuGroups.forEach((g, i) => {
       const prop = `gpuNodeGroups[${i}]`;
       checkK8sName(v, `${prop}.name`, g.name);
+      v.check(!RESERVED_GROUP_NAMES.includes(g.name), `${prop}.name`, g.name, `must differ from ${RESERVED_GROUP_NAMES.join(' and ')} (the system and CPU worker groups' labels)`);
+      noMinimum(prop, g.minSize);
       v.check(gpuGroups.findIndex((o) => o.name === g.name) === i, `${prop}.name`, g.name, 'must be unique among gpuNodeGroups');
       v.check(!['system', 'cpu-workers'].includes(g.name), `${prop}.name`, g.name, 'must not be "system" or "cpu-workers" (used by the CPU groups)');
       v.check(g.instanceTypes.length > 0, `${prop}.instanceTypes`, g.instanceTypes, 'must list at least one instance type');
@@ -244,9 +405,10 @@ export class TrainingCluster extends Construct {
       sizes(prop, g, 0);
       v.intRange(`${prop}.diskSizeGiB`, g.diskSizeGiB, 20, 16384, 'GiB');
     });
-    const addOnNames = ['cluster-autoscaler', 'nvidia-device-plugin', 'kuberay-operator', 'volcano', ...(props.addOns ?? []).map((a) => a.name)];
-    (props.addOns ?? []).forEach((a, i) => v.check(addOnNames.indexOf(a.name) === i + 4, `addOns[${i}].name`, a.name,
-      'must be unique and differ from the built-in add-ons (cluster-autoscaler, nvidia-device-plugin, kuberay-operator, volcano)'));
+    const builtIn = ['cluster-autoscaler', 'karpenter', 'nvidia-device-plugin', 'kuberay-operator', 'volcano'];
+    const addOnNames = [...builtIn, ...(props.addOns ?? []).map((a) => a.name)];
+    (props.addOns ?? []).forEach((a, i) => v.check(addOnNames.indexOf(a.name) === i + builtIn.length, `addOns[${i}].name`, a.name,
+      `must be unique and differ from the built-in add-ons (${builtIn.join(', ')})`));
     v.check(!(props.gangScheduling || props.rayCronJobs) || (props.kubeRay ?? true), 'kubeRay', props.kubeRay, 'must stay true with gangScheduling or rayCronJobs (both are KubeRay features)');
     v.throwIfInvalid();
 
@@ -319,7 +481,7 @@ export class TrainingCluster extends Construct {
     for (const g of gpuGroups) {
       const accelerator = acceleratorOf(g.instanceTypes[0])!;
       const nodeSelector = { [NODE_GROUP_LABEL]: g.name };
-      gpuNodegroups[g.name] = this.nodegroup(`Gpu-${g.name}`, {
+      if (!karpenterMode) gpuNodegroups[g.name] = this.nodegroup(`Gpu-${g.name}`, {
         instanceTypes: g.instanceTypes, minSize: g.minSize, maxSize: g.maxSize, diskSizeGiB: g.diskSizeGiB,
         amiType: eks.NodegroupAmiType.AL2023_X86_64_NVIDIA,
         capacityType: g.spot ? eks.CapacityType.SPOT : eks.CapacityType.ON_DEMAND,
@@ -340,26 +502,48 @@ export class TrainingCluster extends Construct {
     this.gpuCapacity = gpuCapacity;
 
     if (workers) {
-      this.workerNodeSelector = { [NODE_GROUP_LABEL]: 'cpu-workers' };
-      this.workerNodegroup = this.nodegroup('CpuWorkers', {
+      this.workerNodeSelector = { [NODE_GROUP_LABEL]: CPU_WORKERS };
+      if (!karpenterMode) this.workerNodegroup = this.nodegroup('CpuWorkers', {
         instanceTypes: workers.instanceTypes, minSize: workers.minSize, maxSize: workers.maxSize, diskSizeGiB: 100,
         amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD, capacityType: workers.spot ? eks.CapacityType.SPOT : eks.CapacityType.ON_DEMAND,
         labels: { ...this.workerNodeSelector, [CAPACITY_LABEL]: workers.spot ? 'spot' : 'on-demand' },
       }, subnets);
     }
 
-    this.clusterAutoscaler = new ClusterAutoscaler({
-      nodegroups: [this.systemNodegroup, ...Object.values(gpuNodegroups), ...(this.workerNodegroup ? [this.workerNodegroup] : [])],
-      scaleDownUnneededMinutes: props.scaleDownUnneededMinutes,
-      nodeSelector: this.systemNodeSelector,
-    });
+    if (karpenterMode) {
+      const k = props.karpenter ?? {};
+      const capacity = (spot: boolean): KarpenterCapacityType[] => (spot ? ((k.onDemandFallback ?? true) ? ['spot', 'on-demand'] : ['spot']) : ['on-demand']);
+      const pools: KarpenterNodePoolOptions[] = [
+        ...gpuGroups.map((g) => ({ name: g.name, instanceTypes: g.instanceTypes, capacityTypes: capacity(g.spot), maxNodes: g.maxSize, diskSizeGiB: g.diskSizeGiB })),
+        ...(workers ? [{ name: CPU_WORKERS, instanceTypes: workers.instanceTypes, capacityTypes: capacity(workers.spot), maxNodes: workers.maxSize, diskSizeGiB: 100 }] : []),
+      ];
+      this.karpenter = new Karpenter({
+        clusterName,
+        subnetIds: props.vpc.selectSubnets(subnets).subnetIds,
+        securityGroupIds: [this.cluster.clusterSecurityGroupId],
+        nodePools: pools,
+        consolidationPolicy: k.consolidationPolicy,
+        consolidateAfterMinutes: props.scaleDownUnneededMinutes,
+        amiVersion: k.amiVersion,
+        version: k.version,
+        // One controller per system node (the chart keeps replicas on different hosts).
+        replicas: Math.min(2, system.minSize),
+        nodeSelector: { ...this.systemNodeSelector },
+      });
+    } else {
+      this.clusterAutoscaler = new ClusterAutoscaler({
+        nodegroups: [this.systemNodegroup, ...Object.values(gpuNodegroups), ...(this.workerNodegroup ? [this.workerNodegroup] : [])],
+        scaleDownUnneededMinutes: props.scaleDownUnneededMinutes,
+        nodeSelector: this.systemNodeSelector,
+      });
+    }
     const kubeRay = (props.kubeRay ?? true) ? new KubeRayOperator({
       nodeSelector: this.systemNodeSelector,
       rayCronJob: props.rayCronJobs,
       batchScheduler: props.gangScheduling ? 'volcano' : undefined,
     }) : undefined;
     const addOns: IClusterAddOn[] = [
-      this.clusterAutoscaler,
+      this.clusterAutoscaler ?? this.karpenter!,
       ...(gpuGroups.length > 0 ? [new NvidiaDevicePlugin()] : []),
       // Before the operator, which checks for Volcano's PodGroup CRD at start-up.
       ...(kubeRay && props.gangScheduling ? [new VolcanoScheduler()] : []),
@@ -376,54 +560,6 @@ export class TrainingCluster extends Construct {
     }
     this.addOns = installed;
     this.kubeRayOperator = kubeRay ? installed[kubeRay.name] : undefined;
-  }
-
-  /**
-   * Gives one IAM role Kubernetes access through one EKS access entry: cluster-wide or namespaced read-only,
-   * namespaced edit, and Kubernetes groups for in-cluster RBAC. A role can have only one access entry per cluster.
-   */
-  public grantAccess(id: string, role: iam.IRole, options: ClusterAccessOptions): eks.CfnAccessEntry {
-    const v = new PropsValidator(this, 'TrainingCluster.grantAccess');
-    [...(options.viewNamespaces ?? []), ...(options.editNamespaces ?? [])].forEach((ns) => checkK8sName(v, `${id}.namespaces`, ns));
-    (options.kubernetesGroups ?? []).forEach((g) => v.check(/^[a-zA-Z0-9][\w.:-]{0,62}$/.test(g) && !g.startsWith('system:'), `${id}.kubernetesGroups`, g,
-      'must be a group name of letters, digits, ".", ":", "_" and "-", not starting with "system:" (reserved by Kubernetes)'));
-    const policies = [
-      ...(options.clusterView ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'cluster' } }] : []),
-      ...(options.viewNamespaces?.length ? [{ name: 'AmazonEKSViewPolicy', scope: { type: 'namespace', namespaces: options.viewNamespaces } }] : []),
-      ...(options.editNamespaces?.length ? [{ name: 'AmazonEKSEditPolicy', scope: { type: 'namespace', namespaces: options.editNamespaces } }] : []),
-    ];
-    v.check(policies.length > 0 || (options.kubernetesGroups ?? []).length > 0, id, options, 'grants nothing: give clusterView, namespaces or kubernetesGroups');
-    v.throwIfInvalid();
-    const partition = Stack.of(this).partition;
-    const entry = new eks.CfnAccessEntry(this, `Access${id}`, {
-      clusterName: this.cluster.clusterName,
-      principalArn: role.roleArn,
-      type: 'STANDARD',
-      ...(options.kubernetesGroups?.length ? { kubernetesGroups: options.kubernetesGroups } : {}),
-      accessPolicies: policies.map((p) => ({
-        policyArn: `arn:${partition}:eks::aws:cluster-access-policy/${p.name}`,
-        accessScope: p.scope,
-      })),
-    });
-    return entry;
-  }
-
-  /**
-   * Lets a host in the VPC reach the private API endpoint on 443 (e.g. an SSM-managed instance people port-forward
-   * through: `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost`).
-   */
-  public allowApiFrom(peer: ec2.IConnectable, description = 'Kubernetes API from a host in the VPC'): void {
-    peer.connections.securityGroups.forEach((sg) => this.cluster.clusterSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description));
-  }
-
-  /** The capacity of one GPU node group, for a Ray GPU worker group. Throws if there is no such group. */
-  public gpuCapacityOf(name: string): GpuCapacity {
-    const capacity = this.gpuCapacity[name];
-    if (!capacity) {
-      const problem = `gpuNodeGroups: no group named "${name}" — known groups: ${Object.keys(this.gpuCapacity).join(', ') || 'none'}`;
-      throw new PropsValidationError(`TrainingCluster at "${this.node.path}" has no such GPU capacity:\n  - ${problem}`, [problem]);
-    }
-    return capacity;
   }
 
   /** cdk-nag findings on resources aws-cdk-lib's EKS module generates, acknowledged where they are. */
@@ -450,6 +586,28 @@ export class TrainingCluster extends Construct {
       managed('service-role/AWSLambdaBasicExecutionRole'), managed('service-role/AWSLambdaVPCAccessExecutionRole'),
       `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
     ], 'aws-cdk-lib custom-resource provider framework of the kubectl handler: Lambda logging, VPC ENIs, and invoking the handler\'s versions (<arn>:*).');
+    for (const fn of [handler, onEvent]) {
+      acknowledgeCheck(fn, 'lambdaInsideVpc',
+        'aws-cdk-lib places the kubectl handler and its provider in the cluster VPC\'s private subnets; the subnet ids come from the network stack (a cross-stack reference), which the static rule cannot read.');
+      acknowledgeCheck(fn, ['lambdaDlq', 'lambdaConcurrency'],
+        'aws-cdk-lib kubectl custom-resource function: CloudFormation invokes it synchronously during deploys and retries or fails the deployment itself, so a DLQ never receives anything; deploys are serial, so it needs no reserved concurrency.');
+      const logGroup = fn.node.tryFindChild('LogGroup');
+      if (logGroup) {
+        acknowledgeCheck(logGroup, 'logGroupEncrypted',
+          'Log group aws-cdk-lib creates for the kubectl handler or its provider (no key option): it holds deploy-time kubectl/Helm output, no workload data.');
+      }
+    }
+    // aws-cdk-lib adds its CfnUtils provider to the stack when a manifest or chart needs it, after this constructor.
+    this.node.addValidation({
+      validate: () => {
+        const cfnUtils = stack.node.tryFindChild('AWSCDKCfnUtilsProviderCustomResourceProvider')?.node.tryFindChild('Handler');
+        if (cfnUtils) {
+          acknowledgeCheck(cfnUtils, 'lambdaInsideVpc',
+            'aws-cdk-lib\'s CfnUtils provider (JSON helpers for the EKS custom resources) computes values at deploy time and calls no AWS or VPC endpoint; aws-cdk-lib offers no VPC option for it.');
+        }
+        return [];
+      },
+    });
   }
 
   private nodegroup(id: string, o: {

@@ -83,7 +83,7 @@ const PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)+$/;
  * gives a training role (EC2 GPU instance, Ray pod, SageMaker training job) the MLflow actions on this server
  * and write access to the artifact prefix — nothing else.
  */
-export class MlflowTrackingServer extends Construct {
+export class MlflowTrackingServer extends Construct implements ec2.IConnectable {
   public readonly trackingServer: sagemaker.CfnMlflowTrackingServer;
   /** Role SageMaker uses for the artifact store (and model registration when on). */
   public readonly role: iam.IRole;
@@ -104,6 +104,14 @@ export class MlflowTrackingServer extends Construct {
   public readonly trackingEnvironment: Readonly<Record<string, string>>;
   /** The MLflow API interface endpoint, when `privateAccess` is given. */
   public readonly interfaceEndpoint?: ec2.InterfaceVpcEndpoint;
+
+  /**
+   * The private endpoint's security groups, HTTPS by default (`connections.allowDefaultPortFrom(cluster)` lets a client
+   * group reach the server). Without `privateAccess` the server is reached over AWS's public API: no groups.
+   */
+  public get connections(): ec2.Connections {
+    return this.interfaceEndpoint?.connections ?? new ec2.Connections({ defaultPort: ec2.Port.tcp(443) });
+  }
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
     super(scope, id);

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeResourceWildcards } from '../core/nag';
+import { acknowledgeControls, acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 /** Athena calls a client makes to run a query in the workgroup and read its results. */
@@ -86,6 +86,10 @@ export class OfflineStoreWorkgroup extends Construct {
       },
     });
     this.workGroup.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    if (Token.isUnresolved(this.resultsKey.keyArn) && Stack.of(this.resultsKey) !== Stack.of(this)) {
+      acknowledgeControls(this.workGroup, ['CT.ATHENA.PR.2 athena_workgroup_results_encrypted_at_rest_kms_check'],
+        'Results are SSE-KMS encrypted with a customer-managed key and enforced; the key lives in another stack (a cross-stack reference), which the static rule does not accept as a key reference.');
+    }
     this.workGroupArn = Stack.of(this).formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.workGroupName });
   }
 

@@ -13,8 +13,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { handlerCode } from '../core/handler-code';
-import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeResourceWildcards } from '../core/nag';
 import { PropsValidator } from '../core/validation';
+import type { TrafficCaptureLocation } from '../serving/lambda-inference';
+import type { RayServeCaptureLocation } from '../eks/ray/onnx-ray-service';
+import type { DataCaptureLocation } from '../serving/sagemaker-endpoint';
 import * as perms from '../storage/perms';
 
 /** CloudWatch namespace of the drift job's metrics. */
@@ -40,12 +43,17 @@ export interface DriftTarget {
 /** What a SageMaker endpoint with data capture offers (`SageMakerEndpoint` has it). */
 export interface CapturingEndpoint {
   readonly endpointName: string;
-  readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
+  readonly dataCapture?: DataCaptureLocation;
 }
 
 /** What a Lambda inference function with capture offers (`LambdaInference` has it). */
 export interface CapturingFunction {
-  readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+  readonly capture?: TrafficCaptureLocation;
+}
+
+/** What a Ray Serve app with capture offers (`OnnxRayService` has it). */
+export interface CapturingRayService {
+  readonly capture?: RayServeCaptureLocation;
 }
 
 /** Drift targets from the serving constructs, wired by reference. */
@@ -62,6 +70,13 @@ export class DriftTargets {
     const c = inference.capture;
     if (!c) throw new Error('DriftTargets.fromLambdaInference: the function has no capture; give LambdaInference capture to detect drift');
     return { name, servingPath: 'lambda', bucket: c.bucket, prefix: `${c.prefix}${c.source}/`, encryptionKey: c.encryptionKey, baselineUri };
+  }
+
+  /** The Ray Serve app's capture (`lambda/ray-serve-onnx/capture.py`): `<prefix><service name>/<model>/YYYY/MM/DD/HH/`. */
+  public static fromRayService(name: string, service: CapturingRayService, baselineUri?: string): DriftTarget {
+    const c = service.capture;
+    if (!c) throw new Error('DriftTargets.fromRayService: the service has no capture; give OnnxRayService capture to detect drift');
+    return { name, servingPath: 'ray', bucket: c.bucket, prefix: `${c.prefix}${c.source}/`, encryptionKey: c.encryptionKey, baselineUri };
   }
 }
 
@@ -103,6 +118,8 @@ export interface DriftDetectionProps {
   readonly alarmTopic?: sns.ITopic;
   /** Prefix of alarm names (`<prefix>-<endpoint|lambda|ray>-<model>-drift`). @default - CloudFormation generated names */
   readonly alarmNamePrefix?: string;
+  /** Name of the job's role (for other accounts' bucket and key policies that let it read baselines). @default - CloudFormation generated */
+  readonly roleName?: string;
   /** Key of the log group. @default - a new customer-managed key */
   readonly encryptionKey?: kms.IKey;
   /** @default logs.RetentionDays.ONE_YEAR */
@@ -163,7 +180,7 @@ export class DriftDetection extends Construct {
     const stack = Stack.of(this);
     this.encryptionKey = props.encryptionKey ?? platformKey(this, 'Key', { description: 'Drift detection logs', removalPolicy, servicePrincipals: [logsServicePrincipal(this)] });
     const logGroup = encryptedLogGroup(this, 'Logs', { encryptionKey: this.encryptionKey, retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy });
-    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'Drift detection job' });
+    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'Drift detection job', roleName: props.roleName });
     logGroup.grantWrite(role);
 
     const bus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
@@ -202,6 +219,11 @@ export class DriftDetection extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
     });
+
+    acknowledgeCheck(this.function, 'lambdaInsideVpc',
+      'The drift job calls only AWS service APIs (S3, SageMaker, EventBridge, CloudWatch) with IAM-signed TLS requests and reaches nothing inside a VPC; in a VPC it would need NAT or interface endpoints for the same calls.');
+    acknowledgeCheck(this.function, 'lambdaDlq',
+      'A scheduled, idempotent job: a failed run is retried by the schedule (retryAttempts) and the next run re-reads the same capture window; an undelivered event carries no data a queue could replay.');
 
     // Read the captures (prefix-scoped), write reports, read baselines; keys of each.
     const wildcards: string[] = [];
@@ -280,7 +302,40 @@ export class DriftDetection extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       if (props.alarmTopic) alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+      else {
+        acknowledgeCheck(alarm, 'alarmAction',
+          'The drift run that trips this alarm also publishes a retraining request event (requestSource), which is how drift is acted on; the alarm is its dashboard view. Give alarmTopic to notify people too.');
+      }
       this.alarms[t.name] = alarm;
+    }
+  }
+
+  /**
+   * Lets drift jobs in other accounts read the baselines in `bucket` (the pipeline account's artifacts bucket, where
+   * training writes `…/drift-baseline.json`): its bucket policy and its key's policy allow exactly these roles
+   * (`readBaselinesAnywhere` gives them the matching identity policy), `s3:GetObject` on baseline objects only and
+   * `kms:Decrypt` only through S3. The roles are matched by `aws:PrincipalArn` under their account's principal, so
+   * the policies deploy before the roles exist (S3 and KMS reject a policy naming a role that does not exist yet).
+   */
+  public static allowBaselineReaders(bucket: s3.IBucket, roleArns: string[]): void {
+    const byAccount = new Map<string, string[]>();
+    for (const arn of roleArns) {
+      // The partition may be a token; the account must be literal (one statement per account).
+      const account = /^arn:[^:]+:iam::(\d{12}):role\/.+$/.exec(arn)?.[1];
+      if (!account) throw new Error(`DriftDetection.allowBaselineReaders: ${arn} must be an IAM role ARN with a literal account`);
+      byAccount.set(account, [...(byAccount.get(account) ?? []), arn]);
+    }
+    const stack = Stack.of(bucket);
+    for (const [account, arns] of byAccount) {
+      const principal = new iam.AccountPrincipal(account);
+      const onlyThese = { ArnEquals: { 'aws:PrincipalArn': arns } };
+      bucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: `DriftBaselineRead${account}`, principals: [principal], actions: ['s3:GetObject'], resources: [bucket.arnForObjects('*/drift-baseline.json')], conditions: onlyThese,
+      }));
+      bucket.encryptionKey?.addToResourcePolicy(new iam.PolicyStatement({
+        sid: `DriftBaselineDecrypt${account}`, principals: [principal], actions: ['kms:Decrypt'], resources: ['*'],
+        conditions: { ...onlyThese, StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } },
+      }));
     }
   }
 

@@ -10,11 +10,11 @@ import {
   type CustomMetricGroup, type CustomThreshold, DefaultDashboardFactory, MonitoringFacade, noopAction,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledgeCheck } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 /** What the dashboard needs of a SageMaker endpoint (`SageMakerEndpoint` has it). */
-export interface MonitoredEndpoint {
+export interface IMonitoredEndpoint {
   readonly endpointName: string;
   /**
    * How the endpoint runs. Async endpoints publish no `Invocations` metrics, so they are watched through their
@@ -23,7 +23,7 @@ export interface MonitoredEndpoint {
    */
   readonly mode?: 'real-time' | 'serverless' | 'async';
   /** Production variants; async per-variant metrics are summed over them. @default ['AllTraffic'] */
-  readonly variantNames?: readonly string[];
+  readonly variantNames?: string[];
   metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Model latency in microseconds. */
   metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
@@ -32,10 +32,17 @@ export interface MonitoredEndpoint {
 }
 
 /** What the dashboard needs of a GPU instance (`GpuInstance` has it). */
-export interface MonitoredGpuInstance {
+export interface IMonitoredGpuInstance {
   readonly instanceId: string;
   metricGpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricGpuMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** The EventBridge rules counting one pipeline's executions by state (their `MatchedEvents` metric). */
+export interface PipelineExecutionRules {
+  readonly started: events.Rule;
+  readonly succeeded: events.Rule;
+  readonly failed: events.Rule;
 }
 
 /** A model delivery pipeline and how it is started automatically. */
@@ -91,13 +98,13 @@ export interface PlatformMonitoringProps {
   /** Topic every alarm (and each failed pipeline execution) notifies, e.g. the `AlertsTopic`'s topic. */
   readonly alarmTopic: sns.ITopic;
   /** @default - none */
-  readonly sagemakerEndpoints?: MonitoredEndpoint[];
+  readonly sagemakerEndpoints?: IMonitoredEndpoint[];
   /** Lambda inference functions. @default - none */
   readonly inferenceFunctions?: lambda.IFunction[];
   /** @default - none */
   readonly pipelines?: MonitoredPipeline[];
   /** @default - none */
-  readonly gpuInstances?: MonitoredGpuInstance[];
+  readonly gpuInstances?: IMonitoredGpuInstance[];
   /**
    * EKS clusters whose node and pod counts are shown (Container Insights metrics: they appear once the
    * `amazon-cloudwatch-observability` add-on or the CloudWatch agent runs in the cluster).
@@ -130,7 +137,7 @@ export class PlatformMonitoring extends Construct {
   /** One per pipeline: failed executions in a period (dashboard state; the failure rule notifies). */
   public readonly pipelineFailureAlarms: cloudwatch.Alarm[] = [];
   /** EventBridge rules counting pipeline executions by state, per pipeline. */
-  public readonly pipelineExecutionRules: Record<string, Record<'started' | 'succeeded' | 'failed', events.Rule>> = {};
+  public readonly pipelineExecutionRules: Record<string, PipelineExecutionRules> = {};
   private readonly prefix: string;
 
   constructor(scope: Construct, id: string, props: PlatformMonitoringProps) {
@@ -189,7 +196,7 @@ export class PlatformMonitoring extends Construct {
     this.servingAlarms = facade.createdAlarms().map((a) => a.alarm);
     const servingAlarmCount = alarmCount();
     for (const a of this.servingAlarms) {
-      acknowledge(a, compliancePackIds('CloudWatchAlarmAction'),
+      acknowledgeCheck(a, 'alarmAction',
         'Child of the composite "serving degraded" alarm, which notifies the alarm topic: an action here would notify the same incident twice.');
     }
 
@@ -221,7 +228,7 @@ export class PlatformMonitoring extends Construct {
     return name.startsWith(`${this.prefix}-`) && name.length > this.prefix.length + 1 ? name.slice(this.prefix.length + 1) : name;
   }
 
-  private monitorEndpoint(ep: MonitoredEndpoint, period: Duration, latencyP90: Duration, max5xxPercent: number): void {
+  private monitorEndpoint(ep: IMonitoredEndpoint, period: Duration, latencyP90: Duration, max5xxPercent: number): void {
     if (ep.mode === 'async') return this.monitorAsyncEndpoint(ep, period, latencyP90, max5xxPercent);
     const name = this.alarmName('endpoint', this.shortName(ep.endpointName, ep.endpointName));
     const invocations = ep.metricInvocations({ period, statistic: 'Sum', label: 'Invocations' });
@@ -273,7 +280,7 @@ export class PlatformMonitoring extends Construct {
    * Async endpoints publish no `Invocations`/`InvocationsPerInstance`: they are watched through the share of
    * processed requests that failed, the queue, and a queue that has no instance to run on (scale-from-zero stuck).
    */
-  private monitorAsyncEndpoint(ep: MonitoredEndpoint, period: Duration, latencyP90: Duration, maxFailurePercent: number): void {
+  private monitorAsyncEndpoint(ep: IMonitoredEndpoint, period: Duration, latencyP90: Duration, maxFailurePercent: number): void {
     const name = this.alarmName('endpoint', this.shortName(ep.endpointName, ep.endpointName));
     const variants = ep.variantNames && ep.variantNames.length > 0 ? ep.variantNames : ['AllTraffic'];
     const m = (metricName: string, statistic: string, variantName?: string) => new cloudwatch.Metric({
@@ -374,7 +381,7 @@ export class PlatformMonitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    acknowledge(alarm, compliancePackIds('CloudWatchAlarmAction'),
+    acknowledgeCheck(alarm, 'alarmAction',
       'Dashboard state only: each failed execution is already sent to the alarm topic by an EventBridge rule, with its execution id.');
     this.pipelineFailureAlarms.push(alarm);
 
@@ -401,7 +408,7 @@ export class PlatformMonitoring extends Construct {
     this.facade.addWidget(new cloudwatch.AlarmStatusWidget({ title: `Pipeline ${name} failures`, alarms: [alarm], width: 24, height: 3 }));
   }
 
-  private monitorGpus(instances: MonitoredGpuInstance[]): void {
+  private monitorGpus(instances: IMonitoredGpuInstance[]): void {
     this.facade.monitorCustom({
       alarmFriendlyName: 'GpuInstances',
       humanReadableName: 'GPU instances',

@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { handlerCode } from '../core/handler-code';
-import { acknowledge, acknowledgeControls } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeControls, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { DRIFT_METRICS_NAMESPACE } from './drift-detection';
 
@@ -101,6 +101,12 @@ export class RetrainingTrigger extends Construct {
     const logGroup = encryptedLogGroup(this, 'Logs', { encryptionKey: this.encryptionKey, retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy });
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'Starts the model pipeline on drift' });
     logGroup.grantWrite(role);
+    // One dead-letter queue for both failures: events the rule could not deliver, and deliveries the function failed
+    // after Lambda's own retries (the function's DLQ), so no retraining request is lost silently.
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey, enforceSSL: true, retentionPeriod: Duration.days(14), removalPolicy,
+    });
+    this.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.function = new lambda.Function(this, 'Function', {
       description: `Starts ${props.pipeline.pipelineName} on drift, once per model per cooldown`,
       code: handlerCode('retrain-trigger'),
@@ -114,6 +120,7 @@ export class RetrainingTrigger extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       // Serializes the in-progress check and the start; EventBridge retries throttled deliveries.
       reservedConcurrentExecutions: 1,
+      deadLetterQueue: this.deadLetterQueue,
       environment: {
         PIPELINE_NAME: props.pipeline.pipelineName,
         TABLE_NAME: this.table.tableName,
@@ -129,12 +136,13 @@ export class RetrainingTrigger extends Construct {
     acknowledge(role.node.tryFindChild('DefaultPolicy') ?? role, ['AwsSolutions-IAM5[Resource::*]'],
       'X-Ray PutTraceSegments and PutTelemetryRecords (added by tracing: ACTIVE) support only Resource "*".');
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey, enforceSSL: true, retentionPeriod: Duration.days(14), removalPolicy,
-    });
+    acknowledgeCheck(this.function, 'lambdaInsideVpc',
+      'The trigger calls only AWS service APIs (CodePipeline, DynamoDB) with IAM-signed TLS requests and reaches nothing inside a VPC; in a VPC it would need NAT or interface endpoints for the same calls.');
+    acknowledge(this.table, compliancePackIds('DynamoDBInBackupPlan'),
+      'Holds only the last start time per model (the retraining cooldown), with point-in-time recovery on; losing it means at most one extra retraining run, so an AWS Backup plan adds nothing.');
     acknowledge(this.deadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the retraining rule.');
     acknowledgeControls(this.deadLetterQueue, ['CT.SQS.PR.1 sqs_dlq_check'],
-      'This queue is itself the dead-letter queue of the retraining rule: undeliverable events stay 14 days for inspection; a dead-letter queue of its own would only move them again.');
+      'This queue is itself the dead-letter queue of the retraining rule and its function: undeliverable events stay 14 days for inspection; a dead-letter queue of its own would only move them again.');
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: this.eventBus,
       description: 'Drift anywhere requests retraining: starts the model delivery pipeline (debounced)',

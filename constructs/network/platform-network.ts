@@ -1,10 +1,10 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 
 /** Interface endpoints an ML platform in private subnets needs to reach AWS without the internet. */
@@ -103,7 +103,7 @@ export class PlatformNetwork extends Construct {
     ];
     // Fixed masks leave room for 6 AZs in a /17 or larger; smaller VPCs are split evenly by CDK.
     const prefix = Number(cidr.split('/')[1]);
-    const vpc = new ec2.Vpc(this, 'Vpc', {
+    const vpc = withStackZones(this, props.availabilityZones, () => new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(cidr),
       ...(props.availabilityZones ? { availabilityZones: props.availabilityZones.slice(0, maxAzs) } : { maxAzs }),
       natGateways,
@@ -115,8 +115,13 @@ export class PlatformNetwork extends Construct {
           trafficType: ec2.FlowLogTrafficType.ALL,
         },
       },
-    });
+    }));
     this.vpc = vpc;
+    const restrictDefaultSg = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider')?.node.tryFindChild('Handler');
+    if (restrictDefaultSg) {
+      acknowledgeCheck(restrictDefaultSg, 'lambdaInsideVpc',
+        'aws-cdk-lib\'s provider that strips the default security group\'s rules at deploy time: it calls only the EC2 API and must run before anything in the VPC exists; aws-cdk-lib offers no VPC option for it.');
+    }
     for (const subnet of vpc.publicSubnets) {
       acknowledge(subnet, compliancePackIds('VPCNoUnrestrictedRouteToIGW'),
         'Public subnets hold only the NAT gateways (no public IPs are mapped on launch); their default route must reach the internet gateway.');
@@ -146,5 +151,24 @@ export class PlatformNetwork extends Construct {
         });
       }
     }
+  }
+}
+
+/**
+ * `ec2.Vpc` checks explicit zones against `Stack.availabilityZones`, which in a stack with a concrete account
+ * and region is a context lookup: AWS calls at synth, or a failed synth offline. With explicit zones there is
+ * nothing to look up, so while the VPC is built the stack reports exactly those zones (PlatformStack does the
+ * same for its whole life). A stack that already has the lookup's answer in context is left alone.
+ */
+function withStackZones<T>(scope: Construct, zones: string[] | undefined, build: () => T): T {
+  const stack = Stack.of(scope);
+  const concrete = !Token.isUnresolved(stack.account) && !Token.isUnresolved(stack.region);
+  const contextKey = `availability-zones:account=${stack.account}:region=${stack.region}`;
+  if (!zones || !concrete || stack.node.tryGetContext(contextKey) !== undefined) return build();
+  Object.defineProperty(stack, 'availabilityZones', { configurable: true, get: () => [...zones] });
+  try {
+    return build();
+  } finally {
+    delete (stack as { availabilityZones?: unknown }).availabilityZones;
   }
 }

@@ -97,7 +97,7 @@ export class ImageRegistry extends ImageRegistryBase {
 
   public readonly encryptionKey: kms.IKey;
   /** Repositories by logical name. */
-  public readonly repositories: Readonly<Record<string, ecr.Repository>>;
+  public readonly repositories: Readonly<Record<string, ecr.IRepository>>;
 
   constructor(scope: Construct, id: string, props: ImageRegistryProps = {}) {
     super(scope, id);

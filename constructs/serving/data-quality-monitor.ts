@@ -1,16 +1,17 @@
 import { ArnFormat, CfnMapping, Duration, Fn, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, compliancePackIds } from '../core/nag';
+import { lambdaPath } from '../core/paths';
 import { PropsValidator } from '../core/validation';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { isSageMakerInstanceType, type IModelEndpoint, type S3ObjectLocation } from './sagemaker-endpoint';
@@ -48,7 +49,7 @@ export interface DataQualityMonitorProps {
   readonly maxRuntime?: Duration;
   /** Key for the processing volume and the reports. @default - the endpoint's key */
   readonly encryptionKey?: kms.IKey;
-  /** Topic told of violations and failed runs (event and alarm). @default - no notifications */
+  /** Topic told of each run with violations and each failed run (one message per run, from its event). @default - no notifications */
   readonly alarmTopic?: sns.ITopic;
   /** Run the analysis in this VPC. @default - SageMaker's network */
   readonly vpc?: ec2.IVpc;
@@ -58,16 +59,29 @@ export interface DataQualityMonitorProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
   /** The analyzer image. @default - AWS's Model Monitor analyzer image of the stack's region */
   readonly analyzerImageUri?: string;
+  /**
+   * Flatten nested requests before the analysis: the built-in analyzer needs flat records, the platform's serving
+   * paths take `{"instances": [[...], ...]}`. On, each captured request becomes one record per instance (`_c0`,
+   * `_c1`, ... or `featureNames`) through `lambda/model-monitor/record_preprocessor.py`, shipped as an asset.
+   * Off for endpoints whose requests already are flat records (one CSV line, a flat JSON object).
+   * @default true
+   */
+  readonly flattenInstances?: boolean;
+  /** Names of the flattened features, in request order, as the baseline statistics name them. @default - `_c0`, `_c1`, ... (Model Monitor's names for a headerless CSV) */
+  readonly featureNames?: string[];
+  /** Your own record preprocessor (`s3://bucket/key.py`) instead of the platform's; grant `role` read on it. @default - the platform's, with flattenInstances */
+  readonly recordPreprocessorSourceUri?: string;
 }
 
 const CRON = /^cron\(.+\)$/;
 
 /**
- * A Model Monitor data-quality schedule for an endpoint with data capture: each run compares captured requests to
- * baseline statistics/constraints and writes a violations report. A run that finds violations ends with exit message
- * `CompletedWithViolations`; an EventBridge rule matches that event (see {@link violationEventPattern}), notifies
- * `alarmTopic`, and its `MatchedEvents` count is the violation metric with an alarm. Use {@link onViolation} to
- * trigger retraining.
+ * A Model Monitor data-quality schedule for an endpoint with data capture: each run flattens the captured
+ * `{"instances": [[...]]}` requests into one record per instance (the platform's record preprocessor), compares them
+ * to baseline statistics/constraints and writes a violations report. A run that finds violations ends with exit
+ * message `CompletedWithViolations`; an EventBridge rule matches that event (see {@link violationEventPattern}) and
+ * notifies `alarmTopic` once per run (the one notification path); its `MatchedEvents` count is the violation metric,
+ * with an alarm that has no action (state for dashboards). Use {@link onViolation} to trigger retraining.
  */
 export class DataQualityMonitor extends Construct {
   public readonly role: iam.Role;
@@ -80,6 +94,8 @@ export class DataQualityMonitor extends Construct {
   /** Alarm on violations (any run with violations in the evaluation hour). */
   public readonly violationAlarm: cloudwatch.Alarm;
   public readonly failureRule: events.Rule;
+  /** The platform's record preprocessor script (with flattenInstances and no recordPreprocessorSourceUri). */
+  public readonly recordPreprocessor?: s3assets.Asset;
 
   constructor(scope: Construct, id: string, props: DataQualityMonitorProps) {
     super(scope, id);
@@ -96,6 +112,13 @@ export class DataQualityMonitor extends Construct {
       .intRange('volumeSizeInGb', volume, 1, 16384, 'GB')
       .intRange('maxRuntime', maxRuntime.toSeconds(), 60, 86400, 'seconds')
       .check(Token.isUnresolved(scheduleExpression) || CRON.test(scheduleExpression), 'scheduleExpression', scheduleExpression, 'must be a cron expression such as cron(0 * ? * * *) (hourly) or cron(0 0 ? * * *) (daily)');
+    const flatten = props.flattenInstances ?? true;
+    v.check(props.recordPreprocessorSourceUri === undefined || Token.isUnresolved(props.recordPreprocessorSourceUri) || /^s3:\/\/[^/]+\/.+\.py$/.test(props.recordPreprocessorSourceUri),
+      'recordPreprocessorSourceUri', props.recordPreprocessorSourceUri, 'must be s3://bucket/key of a .py file');
+    v.check(!(props.recordPreprocessorSourceUri && props.flattenInstances === false), 'flattenInstances', props.flattenInstances, 'must not be false with recordPreprocessorSourceUri (that preprocessor would run anyway)');
+    v.check(!props.featureNames || (props.featureNames.length > 0 && props.featureNames.every((n) => /^[A-Za-z_][\w.-]{0,63}$/.test(n))), 'featureNames', props.featureNames,
+      'must list 1 or more names of letters, digits, "_", "." and "-", starting with a letter or "_"');
+    v.check(!props.featureNames || flatten, 'featureNames', props.featureNames, 'names the platform preprocessor\'s output: needs flattenInstances');
     for (const [prop, loc] of [['baselineStatistics', props.baselineStatistics], ['baselineConstraints', props.baselineConstraints]] as const) {
       v.check(Token.isUnresolved(loc.key) || (loc.key.length > 0 && !loc.key.endsWith('/')), `${prop}.key`, loc.key, 'must be the key of a JSON object (not a prefix)');
     }
@@ -170,11 +193,20 @@ export class DataQualityMonitor extends Construct {
       }));
     }
 
+    // The platform's preprocessor, uploaded with the app's assets; the role reads exactly that object.
+    let recordPreprocessorSourceUri = props.recordPreprocessorSourceUri;
+    if (!recordPreprocessorSourceUri && flatten) {
+      this.recordPreprocessor = new s3assets.Asset(this, 'RecordPreprocessor', { path: lambdaPath('model-monitor', 'record_preprocessor.py') });
+      allow(['s3:GetObject'], [this.recordPreprocessor.bucket.arnForObjects(this.recordPreprocessor.s3ObjectKey)]);
+      recordPreprocessorSourceUri = this.recordPreprocessor.s3ObjectUrl;
+    }
+
     this.jobDefinition = new sagemaker.CfnDataQualityJobDefinition(this, 'JobDefinition', {
       roleArn: role.roleArn,
       dataQualityAppSpecification: {
         imageUri,
-        environment: { publish_cloudwatch_metrics: 'Enabled' },
+        environment: { publish_cloudwatch_metrics: 'Enabled', ...(props.featureNames ? { FEATURE_NAMES: props.featureNames.join(',') } : {}) },
+        recordPreprocessorSourceUri,
       },
       dataQualityBaselineConfig: {
         statisticsResource: { s3Uri: props.baselineStatistics.bucket.s3UrlForObject(props.baselineStatistics.key) },
@@ -245,7 +277,11 @@ export class DataQualityMonitor extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (props.alarmTopic) this.violationAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    // No alarm action: the violation rule already tells alarmTopic of each run with violations (the event names the
+    // run and its report); an action here would notify a second time for the same violation. The alarm is state
+    // for dashboards and composites.
+    acknowledge(this.violationAlarm, compliancePackIds('CloudWatchAlarmAction'),
+      'Each run with violations is already notified, once, by the violation rule (to alarmTopic); an alarm action would send a second message for the same violation.');
 
     acknowledgePolicyWildcards(role, {
       ReadCapturedData: 'SageMaker writes captured requests under generated keys; reads are limited to the endpoint\'s capture prefix.',

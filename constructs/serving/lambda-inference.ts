@@ -16,7 +16,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, acknowledgeResourceWildcards } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards } from '../core/nag';
+import { isModelPackageArn } from '../../lambda/model-server/src/capture-format';
 import { lambdaPath } from '../core/paths';
 import { PropsValidator } from '../core/validation';
 
@@ -31,15 +32,27 @@ export enum InferenceFrontDoor {
 }
 
 /** Authorization of the HTTP API front door. Unauthenticated access is not offered. */
-export type InferenceAuthorization =
-  | { readonly type: 'iam' }
-  | {
-    readonly type: 'jwt';
-    /** Token issuer URL, e.g. a Cognito user pool `https://cognito-idp.<region>.amazonaws.com/<pool id>`. */
-    readonly issuer: string;
-    /** Accepted `aud` (or `client_id`) values. */
-    readonly audience: string[];
-  };
+export interface InferenceAuthorization {
+  /** `iam` (SigV4-signed callers with `execute-api:Invoke`) or `jwt` (tokens of `issuer` for `audience`). */
+  readonly type: 'iam' | 'jwt';
+  /**
+   * JWT only: token issuer URL, e.g. a Cognito user pool `https://cognito-idp.<region>.amazonaws.com/<pool id>`.
+   * @default - required with `type: 'jwt'`
+   */
+  readonly issuer?: string;
+  /** JWT only: accepted `aud` (or `client_id`) values. @default - required with `type: 'jwt'` */
+  readonly audience?: string[];
+}
+
+/** Where a serving path writes sampled traffic: `<prefix><source>/<model>/YYYY/MM/DD/HH/`. */
+export interface TrafficCaptureLocation {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  /** Serving path folder under the prefix (e.g. `lambda`). */
+  readonly source: string;
+  /** Key of the captured objects. @default - the bucket's key */
+  readonly encryptionKey?: kms.IKey;
+}
 
 /** The model the function serves, read from S3 at start-up. */
 export interface InferenceModelLocation {
@@ -161,13 +174,13 @@ export class LambdaInference extends Construct {
   public readonly latencyAlarm: cloudwatch.Alarm;
   public readonly frontDoor: InferenceFrontDoor;
   /** Where sampled traffic goes: `<prefix><source>/<model>/YYYY/MM/DD/HH/`, when capture is on. */
-  public readonly capture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly source: string; readonly encryptionKey?: kms.IKey };
+  public readonly capture?: TrafficCaptureLocation;
   public readonly modelName: string;
 
   constructor(scope: Construct, id: string, props: LambdaInferenceProps = {}) {
     super(scope, id);
     const frontDoor = props.frontDoor ?? InferenceFrontDoor.HTTP_API;
-    const authorization = props.authorization ?? { type: 'iam' };
+    const authorization: InferenceAuthorization = props.authorization ?? { type: 'iam' };
     const memorySize = props.memorySize ?? 2048;
     const timeout = props.timeout ?? Duration.seconds(30);
     const ephemeral = props.ephemeralStorageSize ?? Size.mebibytes(512);
@@ -208,14 +221,18 @@ export class LambdaInference extends Construct {
       'must be a non-empty S3 object key without a leading "/"');
     if (authorization.type === 'jwt') {
       v.check(frontDoor === InferenceFrontDoor.HTTP_API, 'authorization', authorization.type, 'JWT authorization needs frontDoor HTTP_API (function URLs support only AWS_IAM)');
-      v.check(Token.isUnresolved(authorization.issuer) || /^https:\/\/\S+$/.test(authorization.issuer), 'authorization.issuer', authorization.issuer, 'must be an https:// issuer URL');
-      v.check(authorization.audience.length > 0, 'authorization.audience', authorization.audience, 'must list at least one accepted audience');
+      v.check(authorization.issuer !== undefined && (Token.isUnresolved(authorization.issuer) || /^https:\/\/\S+$/.test(authorization.issuer)), 'authorization.issuer', authorization.issuer, 'must be an https:// issuer URL');
+      v.check((authorization.audience ?? []).length > 0, 'authorization.audience', authorization.audience, 'must list at least one accepted audience');
+    } else {
+      v.check(authorization.issuer === undefined && authorization.audience === undefined, 'authorization', authorization, 'issuer and audience apply only to type "jwt"');
     }
     const capture = props.capture;
     const capturePrefix = capture?.prefix ?? 'capture/lambda/';
     if (capture) {
       v.intRange('capture.samplingPercentage', capture.samplingPercentage, 1, 100, 'percent');
       v.check(Token.isUnresolved(capturePrefix) || /^[A-Za-z0-9!_.*'()/-]{1,256}\/$/.test(capturePrefix), 'capture.prefix', capturePrefix, 'must be an S3 key prefix ending in "/"');
+      v.check(capture.modelPackageArn === undefined || Token.isUnresolved(capture.modelPackageArn) || isModelPackageArn(capture.modelPackageArn), 'capture.modelPackageArn', capture.modelPackageArn,
+        'must be a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)');
     }
     v.throwIfInvalid();
 
@@ -269,6 +286,14 @@ export class LambdaInference extends Construct {
       environment,
       description: `ONNX inference: ${this.modelName}`,
     });
+    acknowledgeCheck(this.function, 'lambdaInsideVpc',
+      'The model server computes in memory and calls only AWS service APIs (S3 for the model object and captures, CloudWatch, X-Ray) with IAM-signed TLS requests; it reaches nothing inside a VPC, and a VPC would add ENI cold starts and NAT cost to every request path.');
+    acknowledgeCheck(this.function, 'lambdaDlq',
+      'Invoked synchronously (HTTP API, function URL or InvokeFunction): the caller gets every error back; a dead-letter queue only receives failed asynchronous invocations, which this function does not serve.');
+    if (props.reservedConcurrentExecutions === undefined) {
+      acknowledgeCheck(this.function, 'lambdaConcurrency',
+        'No reservedConcurrentExecutions given: the function scales in the unreserved pool, limited by the HTTP API stage\'s throttle; reserving would fail the deploy in accounts at the minimum unreserved quota. Set it to reserve and cap capacity (prod does).');
+    }
     if (props.model) {
       // Exactly the model object: bucket.grantRead would add s3:GetBucket*/List* on the whole bucket.
       iam.Grant.addToPrincipal({ grantee: this.role, actions: ['s3:GetObject'], resourceArns: [props.model.bucket.arnForObjects(props.model.key)] });
@@ -323,6 +348,12 @@ export class LambdaInference extends Construct {
         alarms: [this.errorsAlarm, this.serverErrorsAlarm, this.latencyAlarm],
         autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
       });
+      if (!props.alarmTopic) {
+        for (const a of [this.errorsAlarm, this.serverErrorsAlarm, this.latencyAlarm]) {
+          acknowledgeCheck(a, 'alarmAction',
+            'CodeDeploy acts on this alarm: the deployment group rolls a canary back when it fires (the platform\'s monitoring alarms notify people). Give alarmTopic to be notified by it too.');
+        }
+      }
       acknowledge(this.deploymentGroup.role, ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]'],
         'aws-cdk-lib\'s LambdaDeploymentGroup always attaches this AWS-managed CodeDeploy service policy; AWS scopes it to alias updates, alarm reads and CodeDeploy-named hooks.');
     }
@@ -349,7 +380,7 @@ export class LambdaInference extends Construct {
 
   private createHttpApi(authorization: InferenceAuthorization, props: LambdaInferenceProps, retention: logs.RetentionDays, removalPolicy: RemovalPolicy): apigwv2.HttpApi {
     const defaultAuthorizer = authorization.type === 'jwt'
-      ? new authorizers.HttpJwtAuthorizer('JwtAuthorizer', authorization.issuer, { jwtAudience: authorization.audience })
+      ? new authorizers.HttpJwtAuthorizer('JwtAuthorizer', authorization.issuer!, { jwtAudience: authorization.audience! })
       : new authorizers.HttpIamAuthorizer();
     const api = new apigwv2.HttpApi(this, 'Api', {
       description: `Inference API for ${this.modelName}`,
@@ -390,6 +421,16 @@ export class LambdaInference extends Construct {
       timeout: Duration.seconds(Math.min(this.function.timeout?.toSeconds() ?? 29, 29)),
     });
     for (const [method, path] of LambdaInference.ROUTES) api.addRoutes({ path, methods: [method], integration });
+    // The routes' invoke permissions name this API's route (SourceArn) and, explicitly, this account
+    // (SourceAccount): Control Tower's CT.LAMBDA.PR.2 reads a literal account, not the joined ARN.
+    const account = Stack.of(this).account;
+    for (const permission of api.node.findAll().filter((c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission)) {
+      permission.sourceAccount = account;
+      if (Token.isUnresolved(account)) {
+        acknowledgeControls(permission, ['CT.LAMBDA.PR.2 lambda_function_public_access_prohibited_check'],
+          'API Gateway may invoke only from this API\'s route (SourceArn) in the deploying account (SourceAccount = AWS::AccountId); the stack has no literal account, so the static rule cannot read either.');
+      }
+    }
     return api;
   }
 

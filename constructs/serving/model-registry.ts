@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,13 +14,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
-import { acknowledge, acknowledgeControls, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
-import { type IModelEndpoint } from './sagemaker-endpoint';
+import { deploymentSpecRequest, type IModelEndpoint, SageMakerEndpoint } from './sagemaker-endpoint';
 
 /** Deploy every approved version of the group's models to an endpoint. */
 export interface ApprovalDeploymentOptions {
@@ -62,6 +62,11 @@ export interface ModelRegistryProps {
   readonly description?: string;
   /** Accounts (e.g. the staging and prod stages) allowed to read and deploy this group's packages. @default - none */
   readonly crossAccountIds?: string[];
+  /**
+   * Accounts whose model pipelines promote into this group: they may add versions (`CreateModelPackage`, naming the
+   * group by ARN) and read them; this account's approval rule then deploys each approved copy. @default - none
+   */
+  readonly promoterAccountIds?: string[];
   /** Deploy approved versions automatically. @default - no automatic deployment */
   readonly deployment?: ApprovalDeploymentOptions;
   /** What happens to the group and the key on stack deletion (a group with packages cannot be deleted). @default RemovalPolicy.RETAIN */
@@ -78,11 +83,35 @@ export interface IModelPackageGroup {
   grantApprove(grantee: iam.IGrantable): iam.Grant;
 }
 
+/**
+ * A model registry a pipeline registers in and approvers approve in: a {@link ModelRegistry} or one created
+ * elsewhere (another stack or account), imported with {@link ModelRegistry.fromModelRegistryAttributes}.
+ */
+export interface IModelRegistry extends IModelPackageGroup, IConstruct {}
+
+/** A model package group created elsewhere. */
+export interface ModelRegistryAttributes {
+  readonly modelPackageGroupName: string;
+  /** Account holding the group (e.g. a shared tooling account). @default - this stack's account */
+  readonly account?: string;
+  /** @default - this stack's region */
+  readonly region?: string;
+}
+
 const REGISTER_ACTIONS = ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
 const APPROVE_ACTIONS = ['sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackageGroup'];
 
 /** ListModelPackages has no resource-level permissions: finding the version to approve needs it on `*`. */
-const listPackages = (grantee: iam.IGrantable): iam.Grant => iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
+const listPackages = (grantee: iam.IGrantable): iam.Grant => {
+  acknowledgeResourceWildcards(grantee.grantPrincipal, ['*'], 'sagemaker:ListModelPackages has no resource-level permissions; reading and approving versions stays scoped to one model package group.');
+  return iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListModelPackages'], resourceArns: ['*'] });
+};
+const VERSIONS_REASON = 'Model package versions are created at run time with generated numbers; access is limited to this one model package group.';
+/** Grant on a group and its versions, the versions' wildcard acknowledged for cdk-nag with its reason. */
+const grantOnGroup = (grantee: iam.IGrantable, actions: string[], groupArn: string, packagesArn: string): iam.Grant => {
+  acknowledgeResourceWildcards(grantee.grantPrincipal, [packagesArn], VERSIONS_REASON);
+  return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [groupArn, packagesArn] });
+};
 /** Where SageMaker training jobs of a model pipeline write their output (`<prefix><job>/output/model.tar.gz`). */
 export const TRAINING_OUTPUT_PREFIX = 'training-jobs/';
 
@@ -102,10 +131,15 @@ export const approvedPackagePattern = (groupName: string): events.EventPattern =
  * every `retryInterval`; after `maxReceiveCount` deliveries the event moves to a dead-letter queue whose alarm
  * notifies `alarmTopic`.
  */
-export class ModelRegistry extends Construct implements IModelPackageGroup {
+export class ModelRegistry extends Construct implements IModelRegistry {
   /** A group created elsewhere (another stack or app), by name; grants are scoped to it and its versions. */
-  public static fromModelPackageGroupName(scope: Construct, id: string, modelPackageGroupName: string): IModelPackageGroup {
-    return new ImportedModelPackageGroup(scope, id, modelPackageGroupName);
+  public static fromModelPackageGroupName(scope: Construct, id: string, modelPackageGroupName: string): IModelRegistry {
+    return new ImportedModelPackageGroup(scope, id, { modelPackageGroupName });
+  }
+
+  /** A group created elsewhere, in this or another account: grants name the group and its versions there. */
+  public static fromModelRegistryAttributes(scope: Construct, id: string, attrs: ModelRegistryAttributes): IModelRegistry {
+    return new ImportedModelPackageGroup(scope, id, attrs);
   }
 
   public readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
@@ -122,10 +156,12 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
     super(scope, id);
     const name = props.modelPackageGroupName;
     const accounts = props.crossAccountIds ?? [];
+    const promoters = props.promoterAccountIds ?? [];
     const d = props.deployment;
     const v = new PropsValidator(this, 'ModelRegistry')
       .check(Token.isUnresolved(name) || GROUP_NAME.test(name), 'modelPackageGroupName', name, 'must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit');
     for (const a of accounts) v.check(/^\d{12}$/.test(a), 'crossAccountIds', a, 'each must be a 12-digit account id');
+    for (const a of promoters) v.check(/^\d{12}$/.test(a), 'promoterAccountIds', a, 'each must be a 12-digit account id');
     if (d) {
       v.check(!Token.isUnresolved(d.endpoint.endpointName), 'deployment.endpoint', d.endpoint.endpointName, 'the endpoint name must be known at synth time (it scopes the handler\'s permissions)');
       if (d.maxReceiveCount !== undefined) v.intRange('deployment.maxReceiveCount', d.maxReceiveCount, 1, 1000, 'deliveries');
@@ -141,21 +177,37 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'Group', {
       modelPackageGroupName: name,
       modelPackageGroupDescription: props.description,
-      modelPackageGroupPolicy: accounts.length > 0
+      modelPackageGroupPolicy: accounts.length + promoters.length > 0
         ? new iam.PolicyDocument({
           statements: [
-            new iam.PolicyStatement({
-              sid: 'CrossAccountReadGroup',
-              principals: accounts.map((a) => new iam.AccountPrincipal(a)),
-              actions: ['sagemaker:DescribeModelPackageGroup'],
-              resources: [groupArn],
-            }),
-            new iam.PolicyStatement({
-              sid: 'CrossAccountDeployPackages',
-              principals: accounts.map((a) => new iam.AccountPrincipal(a)),
-              actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
-              resources: [packagesArn],
-            }),
+            ...(accounts.length > 0 ? [
+              new iam.PolicyStatement({
+                sid: 'CrossAccountReadGroup',
+                principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackageGroup'],
+                resources: [groupArn],
+              }),
+              new iam.PolicyStatement({
+                sid: 'CrossAccountDeployPackages',
+                principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
+                resources: [packagesArn],
+              }),
+            ] : []),
+            ...(promoters.length > 0 ? [
+              new iam.PolicyStatement({
+                sid: 'CrossAccountPromoteGroup',
+                principals: promoters.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:DescribeModelPackageGroup'],
+                resources: [groupArn],
+              }),
+              new iam.PolicyStatement({
+                sid: 'CrossAccountPromotePackages',
+                principals: promoters.map((a) => new iam.AccountPrincipal(a)),
+                actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage'],
+                resources: [packagesArn],
+              }),
+            ] : []),
           ],
         }).toJSON()
         : undefined,
@@ -175,24 +227,16 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
 
   /** Allow `grantee` (e.g. a training pipeline) to register new versions in the group. */
   public grantRegister(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: REGISTER_ACTIONS,
-      resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
-    });
+    return grantOnGroup(grantee, REGISTER_ACTIONS, this.modelPackageGroupArn, this.packagesArn());
   }
 
   /**
    * Allow `grantee` (e.g. a reviewer or a pipeline gate) to list versions, read them and set their approval status.
-   * Listing is granted on `*` (IAM has no resource type for it): acknowledge `AwsSolutions-IAM5[Resource::*]` on the
-   * grantee's policy if cdk-nag runs.
+   * Listing is granted on `*` (IAM has no resource type for it); the grant acknowledges that wildcard and the versions'
+   * for cdk-nag on the grantee, with their reasons.
    */
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: APPROVE_ACTIONS,
-      resourceArns: [this.modelPackageGroupArn, this.packagesArn()],
-    }).combine(listPackages(grantee));
+    return grantOnGroup(grantee, APPROVE_ACTIONS, this.modelPackageGroupArn, this.packagesArn()).combine(listPackages(grantee));
   }
 
   private packagesArn(): string {
@@ -309,7 +353,7 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
       vpcSubnets: d.vpc ? (d.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }) : undefined,
       securityGroups,
       environment: {
-        DEPLOYMENT_SPEC: stack.toJsonString(endpoint.deploymentSpec),
+        DEPLOYMENT_SPEC: stack.toJsonString(deploymentSpecRequest(endpoint.deploymentSpec)),
         MODEL_PACKAGE_GROUP_NAME: groupName,
         RESOURCE_NAME_PREFIX: prefix,
         POWERTOOLS_SERVICE_NAME: 'model-approval',
@@ -318,6 +362,23 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
       },
     });
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 2 }));
+    if (!d.vpc) {
+      acknowledgeCheck(fn, 'lambdaInsideVpc',
+        'No vpc given: the handler calls only the SageMaker API with IAM-signed TLS requests and reaches nothing inside a VPC. Give vpc to run it in private subnets.');
+    } else if (fn.isBoundToVpc && d.vpc.privateSubnets.some((subnet) => Stack.of(subnet) !== Stack.of(this))) {
+      acknowledgeControls(fn, ['CT.LAMBDA.PR.3 lambda_inside_vpc_check'],
+        'The handler runs in the given VPC\'s private subnets with its own security group; the subnet ids come from the network stack (a cross-stack reference), which the static rule cannot read.');
+    }
+
+    // One owner per endpoint: stack deploys ask this handler which model the endpoint config runs.
+    if (endpoint instanceof SageMakerEndpoint && Stack.of(endpoint) === stack) {
+      endpoint.chooseModelsWith(fn);
+      // A new endpoint starts from the newest approved version: ListModelPackages has no resource-level permissions.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindNewestApproved', actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
+    } else {
+      Annotations.of(this).addWarningV2('@cdk-mlops/serving:endpointModelOwner',
+        `The endpoint ${endpointName} is not a SageMakerEndpoint of this stack: its own stack keeps the model in its template, and a deploy of it replaces the approved version. Deploy approved versions from a ModelRegistry in the endpoint's stack.`);
+    }
 
     if (d.vpc) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -347,7 +408,7 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
     acknowledgePolicyWildcards(role, {
       ReadApprovedPackages: 'Package versions are created at run time; access is limited to this one model package group.',
       ManageVersionedModels: 'Models and endpoint configs are named per approved version at run time; access is limited to this endpoint\'s name prefix.',
-    }, 'Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants); ENI ids are generated.');
+    }, 'sagemaker:ListModelPackages (finding the newest approved version of the group for a new endpoint) has no resource-level permissions; Lambda manages the network interfaces of a VPC function (what AWSLambdaVPCAccessExecutionRole grants), whose ids are generated.');
     acknowledge(role, compliancePackIds('IAMNoInlinePolicy'),
       'The default policy CDK generates for this one handler role from scoped grants; it is not shared with other roles.');
     // SQS (not an async invocation) drives the function: failed events go to the queue's dead-letter queue.
@@ -360,22 +421,26 @@ export class ModelRegistry extends Construct implements IModelPackageGroup {
   }
 }
 
-class ImportedModelPackageGroup extends Construct implements IModelPackageGroup {
+class ImportedModelPackageGroup extends Construct implements IModelRegistry {
+  public readonly modelPackageGroupName: string;
   public readonly modelPackageGroupArn: string;
   private readonly packagesArn: string;
-  constructor(scope: Construct, id: string, public readonly modelPackageGroupName: string) {
+  constructor(scope: Construct, id: string, attrs: ModelRegistryAttributes) {
     super(scope, id);
     const stack = Stack.of(this);
+    const name = attrs.modelPackageGroupName;
+    const where = { account: attrs.account, region: attrs.region };
+    this.modelPackageGroupName = name;
     // SageMaker lowercases names in ARNs.
-    this.modelPackageGroupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: modelPackageGroupName.toLowerCase() });
-    this.packagesArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${modelPackageGroupName.toLowerCase()}/*` });
+    this.modelPackageGroupArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: name.toLowerCase(), ...where });
+    this.packagesArn = stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${name.toLowerCase()}/*`, ...where });
   }
 
   public grantRegister(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: REGISTER_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] });
+    return grantOnGroup(grantee, REGISTER_ACTIONS, this.modelPackageGroupArn, this.packagesArn);
   }
 
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: APPROVE_ACTIONS, resourceArns: [this.modelPackageGroupArn, this.packagesArn] }).combine(listPackages(grantee));
+    return grantOnGroup(grantee, APPROVE_ACTIONS, this.modelPackageGroupArn, this.packagesArn).combine(listPackages(grantee));
   }
 }

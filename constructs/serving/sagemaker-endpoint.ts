@@ -1,16 +1,17 @@
-import { ArnFormat, Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import { platformKey } from '../core/defaults';
-import { acknowledge, compliancePackIds } from '../core/nag';
+import { acknowledge, acknowledgeCheck, compliancePackIds } from '../core/nag';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { PropsValidator } from '../core/validation';
 import { type ModelImage } from './model-image';
@@ -205,23 +206,66 @@ function hasLocalStorage(instanceType: string): boolean {
 }
 
 /**
- * Everything the model-approval handler needs to roll a new model version onto this endpoint, in the shape of
- * the SageMaker API (PascalCase), JSON-serialisable (values may be CDK tokens until synth).
+ * Everything the model-approval handler needs to roll a new model version onto this endpoint, JSON-serialisable
+ * (values may be CDK tokens until synth). Nested configs are in the SageMaker API's shape (PascalCase);
+ * {@link deploymentSpecRequest} renders the whole spec in that shape for the handler.
  */
 export interface EndpointDeploymentSpec {
-  readonly EndpointName: string;
-  readonly ExecutionRoleArn: string;
-  readonly EnableNetworkIsolation: boolean;
-  readonly VpcConfig?: { readonly SecurityGroupIds: string[]; readonly Subnets: string[] };
-  readonly Environment: Record<string, string>;
+  readonly endpointName: string;
+  readonly executionRoleArn: string;
+  readonly enableNetworkIsolation: boolean;
+  /** @default - no VPC */
+  readonly vpcConfig?: EndpointVpcConfig;
+  readonly environment: Record<string, string>;
   /** Production variants without `ModelName` (the handler fills in the new model). */
-  readonly ProductionVariants: Record<string, unknown>[];
-  readonly KmsKeyId?: string;
-  readonly DataCaptureConfig?: Record<string, unknown>;
-  readonly AsyncInferenceConfig?: Record<string, unknown>;
-  readonly DeploymentConfig?: Record<string, unknown>;
-  /** Variants with autoscaling: an update keeps their current instance count. */
-  readonly AutoScaledVariants?: string[];
+  readonly productionVariants: Record<string, unknown>[];
+  /** @default - SageMaker's own key */
+  readonly kmsKeyId?: string;
+  /** @default - no capture */
+  readonly dataCaptureConfig?: Record<string, unknown>;
+  /** @default - not async */
+  readonly asyncInferenceConfig?: Record<string, unknown>;
+  /** @default - all at once */
+  readonly deploymentConfig?: Record<string, unknown>;
+  /** Variants with autoscaling: an update keeps their current instance count. @default - none */
+  readonly autoScaledVariants?: string[];
+}
+
+/** The spec in the SageMaker API's shape (PascalCase keys), as the model-approval handler reads it. */
+export function deploymentSpecRequest(spec: EndpointDeploymentSpec): Record<string, unknown> {
+  return {
+    EndpointName: spec.endpointName,
+    ExecutionRoleArn: spec.executionRoleArn,
+    EnableNetworkIsolation: spec.enableNetworkIsolation,
+    VpcConfig: spec.vpcConfig ? { SecurityGroupIds: spec.vpcConfig.securityGroupIds, Subnets: spec.vpcConfig.subnets } : undefined,
+    Environment: spec.environment,
+    ProductionVariants: spec.productionVariants,
+    KmsKeyId: spec.kmsKeyId,
+    DataCaptureConfig: spec.dataCaptureConfig,
+    AsyncInferenceConfig: spec.asyncInferenceConfig,
+    DeploymentConfig: spec.deploymentConfig,
+    AutoScaledVariants: spec.autoScaledVariants,
+  };
+}
+
+/** Metric options of an endpoint metric, optionally for one production variant. */
+export interface EndpointMetricOptions extends cloudwatch.MetricOptions {
+  /** Production variant. @default - the endpoint as a whole (`metric`), the first variant (named metrics) */
+  readonly variantName?: string;
+}
+
+/** Where an endpoint's data capture writes: `<prefix><endpoint>/<variant>/YYYY/MM/DD/HH/`. */
+export interface DataCaptureLocation {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  /** Key SageMaker encrypts the captures with. */
+  readonly encryptionKey: kms.IKey;
+}
+
+/** The VPC an endpoint's models run in. */
+export interface EndpointVpcConfig {
+  readonly securityGroupIds: string[];
+  readonly subnets: string[];
 }
 
 /** A SageMaker endpoint other constructs (model registry, monitors) can deploy to or watch. */
@@ -236,7 +280,7 @@ export interface IModelEndpoint extends iam.IGrantable, IConstruct {
   /** Alarms a blue/green update rolls back on; whoever calls UpdateEndpoint needs cloudwatch:DescribeAlarms on them. */
   readonly rollbackAlarms?: cloudwatch.IAlarm[];
   /** Data capture location, when captured. */
-  readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
+  readonly dataCapture?: DataCaptureLocation;
 }
 
 interface ResolvedVariant {
@@ -250,12 +294,127 @@ interface ResolvedVariant {
 }
 
 /**
+ * A SageMaker endpoint a team invokes, watches or monitors: a {@link SageMakerEndpoint} or one created elsewhere
+ * (another stack or account), imported with {@link SageMakerEndpoint.fromEndpointAttributes}.
+ */
+export interface ISageMakerEndpoint extends IConstruct {
+  readonly endpointName: string;
+  readonly endpointArn: string;
+  /** How the endpoint runs (decides which metrics it publishes). */
+  readonly mode: EndpointMode;
+  /** Production variant names, in order; named metrics default to the first. */
+  readonly variantNames: string[];
+  /** Allow `grantee` to invoke the endpoint (synchronous, streaming and asynchronous). */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant;
+  /** A metric of this endpoint in `AWS/SageMaker` (per variant when `variantName` is given). */
+  metric(metricName: string, props?: EndpointMetricOptions): cloudwatch.Metric;
+  /** Requests sent to the model (Sum). */
+  metricInvocations(props?: EndpointMetricOptions): cloudwatch.Metric;
+  /** Time the model takes to respond, in microseconds (Average). */
+  metricModelLatency(props?: EndpointMetricOptions): cloudwatch.Metric;
+  /** Requests the model answered with 5xx (Sum). */
+  metric5xx(props?: EndpointMetricOptions): cloudwatch.Metric;
+  /** Requests the model answered with 4xx (Sum). */
+  metric4xx(props?: EndpointMetricOptions): cloudwatch.Metric;
+}
+
+/** An endpoint created elsewhere, by name; grants and metrics are scoped to it. */
+export interface SageMakerEndpointAttributes {
+  readonly endpointName: string;
+  /** Account of the endpoint. @default - this stack's account */
+  readonly account?: string;
+  /** Region of the endpoint. @default - this stack's region */
+  readonly region?: string;
+  /** @default 'real-time' */
+  readonly mode?: EndpointMode;
+  /** @default ['AllTraffic'] */
+  readonly variantNames?: string[];
+}
+
+/** Grants and metrics shared by owned and imported endpoints. */
+abstract class SageMakerEndpointBase extends Construct implements ISageMakerEndpoint {
+  public abstract readonly endpointName: string;
+  public abstract readonly endpointArn: string;
+  public abstract readonly mode: EndpointMode;
+  public abstract readonly variantNames: string[];
+
+  /** Allow `grantee` to invoke the endpoint (synchronous, streaming and asynchronous). */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
+      resourceArns: [this.endpointArn],
+    });
+  }
+
+  /** A metric of this endpoint in `AWS/SageMaker` (per variant when `variantName` is given). */
+  public metric(metricName: string, props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    const { variantName, ...options } = props;
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SageMaker',
+      metricName,
+      dimensionsMap: variantName ? { EndpointName: this.endpointName, VariantName: variantName } : { EndpointName: this.endpointName },
+      period: Duration.minutes(1),
+      ...options,
+    });
+  }
+
+  /** Requests sent to the model (Sum). Defaults to the first variant. */
+  public metricInvocations(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('Invocations', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Requests per instance (Sum), what autoscaling tracks. */
+  public metricInvocationsPerInstance(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('InvocationsPerInstance', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Time the model takes to respond, in microseconds (Average). */
+  public metricModelLatency(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('ModelLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Time SageMaker adds on top of the model, in microseconds (Average). */
+  public metricOverheadLatency(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('OverheadLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Requests the model answered with 5xx (Sum). */
+  public metric5xx(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('Invocation5XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Requests the model answered with 4xx (Sum). */
+  public metric4xx(props: EndpointMetricOptions = {}): cloudwatch.Metric {
+    return this.metric('Invocation4XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
+  }
+
+  /** Async endpoints: queued requests (Average). */
+  public metricBacklogSize(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('ApproximateBacklogSize', { statistic: 'Average', ...props });
+  }
+}
+
+/**
  * A SageMaker endpoint in one of three modes (real-time, serverless, async) with secure defaults: a generated
  * EndpointConfig encrypted with a customer-managed key, network isolation, an execution role granted only the
  * model object, the image and the capture/output prefixes, data capture, target-tracking autoscaling, 5xx and
  * latency alarms, and blue/green deployment guardrails (canary or linear) that roll back on those alarms.
  */
-export class SageMakerEndpoint extends Construct implements IModelEndpoint {
+export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEndpoint, ec2.IConnectable {
+  /** Uses an endpoint created elsewhere (this or another stack or account): invoke grants, metrics, monitoring. */
+  public static fromEndpointAttributes(scope: Construct, id: string, attrs: SageMakerEndpointAttributes): ISageMakerEndpoint {
+    class Imported extends SageMakerEndpointBase {
+      public readonly endpointName = attrs.endpointName;
+      public readonly mode = attrs.mode ?? 'real-time';
+      public readonly variantNames = attrs.variantNames ?? ['AllTraffic'];
+      public readonly endpointArn = Stack.of(scope).formatArn({
+        service: 'sagemaker', resource: 'endpoint', resourceName: attrs.endpointName.toLowerCase(), account: attrs.account, region: attrs.region,
+      });
+    }
+    return new Imported(scope, id);
+  }
+
   public readonly endpointName: string;
   public readonly endpointArn: string;
   public readonly mode: EndpointMode;
@@ -267,17 +426,23 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
   /** Models by variant name. */
   public readonly models: Readonly<Record<string, sagemaker.CfnModel>>;
   /** Variant names, in order. */
-  public readonly variantNames: readonly string[];
+  public readonly variantNames: string[];
   /** The 5xx and latency alarms (one pair per variant). */
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly securityGroups: ec2.ISecurityGroup[] = [];
+  /** The endpoint's security groups (none outside a VPC): allow the endpoint's models to reach a database, say. */
+  public get connections(): ec2.Connections {
+    return new ec2.Connections({ securityGroups: this.securityGroups });
+  }
   /** Scalable targets by variant name, when autoscaling is on. */
   public readonly scalableTargets: Readonly<Record<string, appscaling.ScalableTarget>>;
-  public readonly dataCapture?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly encryptionKey: kms.IKey };
+  public readonly dataCapture?: DataCaptureLocation;
   public readonly asyncSuccessTopic?: sns.ITopic;
   public readonly asyncErrorTopic?: sns.ITopic;
   public readonly deploymentSpec: EndpointDeploymentSpec;
   public readonly rollbackAlarms?: cloudwatch.IAlarm[];
+  private served?: CustomResource;
+  private readonly productionVariants: sagemaker.CfnEndpointConfig.ProductionVariantProperty[];
 
   constructor(scope: Construct, id: string, props: SageMakerEndpointProps) {
     super(scope, id);
@@ -495,6 +660,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       dataCaptureConfig,
       asyncInferenceConfig,
     });
+    this.productionVariants = productionVariants;
     if (!kmsAllowed) {
       acknowledge(this.endpointConfig, compliancePackIds('SageMakerEndpointConfigurationKMSKeyConfigured'),
         'The instance types of this endpoint have local NVMe storage, which SageMaker encrypts in hardware and for which it rejects a KmsKeyId.');
@@ -532,7 +698,7 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       }
     } else {
       for (const alarm of this.alarms) {
-        acknowledge(alarm, compliancePackIds('CloudWatchAlarmAction'),
+        acknowledgeCheck(alarm, 'alarmAction',
           'SageMaker acts on this alarm: the endpoint\'s deployment config rolls a blue/green update back when it fires. Give alarmTopic to be notified too.');
       }
     }
@@ -561,6 +727,11 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
       endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
       deploymentConfig,
+      // A stack update that changes the config would otherwise reset an autoscaled fleet to its initial count.
+      ...(scaling ? {
+        retainAllVariantProperties: true,
+        excludeRetainedVariantProperties: [{ variantPropertyType: 'DesiredWeight' }, { variantPropertyType: 'DataCaptureConfig' }],
+      } : {}),
     });
 
     // ---- autoscaling ----
@@ -572,17 +743,17 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
 
     // ---- what the approval handler needs to create the same config for a new model version ----
     this.deploymentSpec = {
-      EndpointName: endpointName,
-      ExecutionRoleArn: role.roleArn,
-      EnableNetworkIsolation: networkIsolation,
-      VpcConfig: vpcConfig ? { SecurityGroupIds: vpcConfig.securityGroupIds, Subnets: vpcConfig.subnets } : undefined,
-      Environment: props.environment ?? {},
-      ProductionVariants: productionVariants.map((p) => pascal(p) as Record<string, unknown>),
-      KmsKeyId: kmsAllowed ? this.encryptionKey.keyArn : undefined,
-      DataCaptureConfig: dataCaptureConfig ? (pascal(dataCaptureConfig) as Record<string, unknown>) : undefined,
-      AsyncInferenceConfig: asyncInferenceConfig ? (pascal(asyncInferenceConfig) as Record<string, unknown>) : undefined,
-      DeploymentConfig: deploymentConfig ? (pascal(deploymentConfig) as Record<string, unknown>) : undefined,
-      AutoScaledVariants: Object.keys(targets).length > 0 ? Object.keys(targets) : undefined,
+      endpointName,
+      executionRoleArn: role.roleArn,
+      enableNetworkIsolation: networkIsolation,
+      vpcConfig: vpcConfig ? { securityGroupIds: vpcConfig.securityGroupIds, subnets: vpcConfig.subnets } : undefined,
+      environment: props.environment ?? {},
+      productionVariants: productionVariants.map((p) => pascal(p) as Record<string, unknown>),
+      kmsKeyId: kmsAllowed ? this.encryptionKey.keyArn : undefined,
+      dataCaptureConfig: dataCaptureConfig ? (pascal(dataCaptureConfig) as Record<string, unknown>) : undefined,
+      asyncInferenceConfig: asyncInferenceConfig ? (pascal(asyncInferenceConfig) as Record<string, unknown>) : undefined,
+      deploymentConfig: deploymentConfig ? (pascal(deploymentConfig) as Record<string, unknown>) : undefined,
+      autoScaledVariants: Object.keys(targets).length > 0 ? Object.keys(targets) : undefined,
     };
 
     // Every statement above names the exact log group, key, bucket prefix or repository; these are the
@@ -599,60 +770,35 @@ export class SageMakerEndpoint extends Construct implements IModelEndpoint {
     }
   }
 
-  /** Allow `grantee` to invoke the endpoint (synchronous, streaming and asynchronous). */
-  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
-      resourceArns: [this.endpointArn],
+  /**
+   * One owner for the model the endpoint serves: from now on `owner` (the approval handler of a {@link ModelRegistry}
+   * deploying to this endpoint, `lambda/model-approval`) answers the `Custom::ServedModel` resource that names the
+   * endpoint config and its models whenever a stack deploy creates or changes them. It keeps the approved version the
+   * endpoint serves (or starts a new endpoint on the newest approved version), so a `cdk deploy` that changes the
+   * endpoint (instance type, capture, guardrails) rolls out the change with the approved model, not the template's.
+   * The template's models run only until a version is approved. Called once, by the registry.
+   */
+  public chooseModelsWith(owner: lambda.IFunction): CustomResource {
+    if (this.served) throw new Error(`SageMakerEndpoint at "${this.node.path}": its models are already chosen by ${this.served.node.path}; one registry deploys to an endpoint`);
+    const served = new CustomResource(this, 'ServedModel', {
+      serviceToken: owner.functionArn,
+      resourceType: 'Custom::ServedModel',
+      properties: {
+        EndpointName: this.endpointName,
+        BakedModelNames: this.variantNames.map((n) => this.models[n].attrModelName),
+        // Any change of the config or the endpoint asks again (and renames the config, which CloudFormation then replaces).
+        Spec: Stack.of(this).toJsonString(this.deploymentSpec),
+      },
     });
+    this.endpointConfig.endpointConfigName = served.getAttString('EndpointConfigName');
+    this.endpointConfig.productionVariants = this.productionVariants.map((p, i) => ({ ...p, modelName: served.getAttString(`ModelName${i}`) }));
+    this.served = served;
+    return served;
   }
 
-  /** A metric of this endpoint in `AWS/SageMaker` (per variant when `variantName` is given). */
-  public metric(metricName: string, props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
-    const { variantName, ...options } = props;
-    return new cloudwatch.Metric({
-      namespace: 'AWS/SageMaker',
-      metricName,
-      dimensionsMap: variantName ? { EndpointName: this.endpointName, VariantName: variantName } : { EndpointName: this.endpointName },
-      period: Duration.minutes(1),
-      ...options,
-    });
-  }
-
-  /** Requests sent to the model (Sum). Defaults to the first variant. */
-  public metricInvocations(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
-    return this.metric('Invocations', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Requests per instance (Sum), what autoscaling tracks. */
-  public metricInvocationsPerInstance(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
-    return this.metric('InvocationsPerInstance', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Time the model takes to respond, in microseconds (Average). */
-  public metricModelLatency(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
-    return this.metric('ModelLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Time SageMaker adds on top of the model, in microseconds (Average). */
-  public metricOverheadLatency(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
-    return this.metric('OverheadLatency', { statistic: 'Average', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Requests the model answered with 5xx (Sum). */
-  public metric5xx(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
-    return this.metric('Invocation5XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Requests the model answered with 4xx (Sum). */
-  public metric4xx(props: cloudwatch.MetricOptions & { readonly variantName?: string } = {}): cloudwatch.Metric {
-    return this.metric('Invocation4XXErrors', { statistic: 'Sum', variantName: this.variantNames[0], ...props });
-  }
-
-  /** Async endpoints: queued requests (Average). */
-  public metricBacklogSize(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.metric('ApproximateBacklogSize', { statistic: 'Average', ...props });
+  /** `Custom::ServedModel`, once {@link SageMakerEndpoint.chooseModelsWith} handed the choice of model to an owner. */
+  public get servedModel(): CustomResource | undefined {
+    return this.served;
   }
 
   private newSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {

@@ -128,9 +128,9 @@ export class DataLake extends DataLakeBase {
   }
 
   public readonly encryptionKey: kms.IKey;
-  public readonly rawBucket: s3.Bucket;
-  public readonly processedBucket: s3.Bucket;
-  public readonly artifactsBucket: s3.Bucket;
+  public readonly rawBucket: s3.IBucket;
+  public readonly processedBucket: s3.IBucket;
+  public readonly artifactsBucket: s3.IBucket;
   /** Destination of server access logs of the other buckets (SSE-S3: S3 log delivery cannot use SSE-KMS). */
   public readonly accessLogsBucket: s3.Bucket;
 
@@ -186,15 +186,18 @@ export class DataLake extends DataLakeBase {
         ],
       });
 
-    this.rawBucket = zoneBucket('Raw');
-    this.processedBucket = zoneBucket('Processed');
-    this.artifactsBucket = zoneBucket('Artifacts');
+    const raw = zoneBucket('Raw');
+    const processed = zoneBucket('Processed');
+    const artifacts = zoneBucket('Artifacts');
+    this.rawBucket = raw;
+    this.processedBucket = processed;
+    this.artifactsBucket = artifacts;
 
     // The log bucket records its own access under a separate prefix, so every bucket has an audit trail.
     this.logAccess(this.accessLogsBucket, 'self/');
-    this.logAccess(this.rawBucket, 'raw/');
-    this.logAccess(this.processedBucket, 'processed/');
-    this.logAccess(this.artifactsBucket, 'artifacts/');
+    this.logAccess(raw, 'raw/');
+    this.logAccess(processed, 'processed/');
+    this.logAccess(artifacts, 'artifacts/');
 
     acknowledgeControls(this.accessLogsBucket, ['CT.S3.PR.10 s3_bucket_default_encryption_kms_check'],
       'S3 server access log delivery supports only SSE-S3 (not SSE-KMS) on the destination bucket; the logs hold no data payloads.');

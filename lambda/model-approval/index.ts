@@ -7,15 +7,21 @@
  * the endpoint when it does not exist). An endpoint that is busy (Updating, Creating, RollingBack...) is deferred:
  * the message is reported as a batch item failure and SQS delivers it again after the visibility timeout; after the
  * queue's maximum receives it lands in the dead-letter queue, whose alarm notifies the alerts topic.
+ *
+ * The same handler is the endpoint's CloudFormation custom resource `Custom::ServedModel` (one owner per endpoint):
+ * whenever a stack deploy creates or changes the endpoint config, it answers which model each variant runs — the
+ * approved version the endpoint serves now, or for a new endpoint the newest approved version of the group, else the
+ * model in the template — and the config's name, `<prefix>-v<version>-<hash>`. A `cdk deploy` therefore never
+ * puts the template's model back over an approved one.
  */
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, DescribeEndpointConfigCommand,
-  DescribeModelCommand, DescribeModelPackageCommand, type ProductionVariant, SageMakerClient, UpdateEndpointCommand,
+  DescribeModelCommand, DescribeModelPackageCommand, ListModelPackagesCommand, type ProductionVariant, SageMakerClient, UpdateEndpointCommand,
 } from '@aws-sdk/client-sagemaker';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
 export const logger = new Logger({ serviceName: 'model-approval' });
 export const metrics = new Metrics({ namespace: 'cdk-mlops', serviceName: 'model-approval' });
@@ -132,12 +138,13 @@ export async function deploy(event: ModelPackageStateChange, cfg: Config = confi
 
   const name = resourceName(cfg.namePrefix, d.ModelPackageVersion, d.ModelPackageArn);
   const endpoint = await describeEndpoint(cfg.spec.EndpointName);
-  if (endpoint && (endpoint.EndpointConfigName === name || endpoint.PendingDeploymentSummary?.EndpointConfigName === name)) {
+  // Configs of this endpoint are named after the version they run, whether this handler or a stack deploy made them.
+  const newest = Math.max(versionOfConfig(cfg.namePrefix, endpoint?.EndpointConfigName), versionOfConfig(cfg.namePrefix, endpoint?.PendingDeploymentSummary?.EndpointConfigName));
+  if (endpoint && newest === d.ModelPackageVersion) {
     logger.info('Endpoint already runs or is deploying this version; duplicate event ignored', { ...log, endpointConfigName: name });
     return 'duplicate';
   }
   // Deferred deliveries can arrive out of order (a standard queue): never replace a newer version with an older one.
-  const newest = Math.max(versionOfConfig(cfg.namePrefix, endpoint?.EndpointConfigName), versionOfConfig(cfg.namePrefix, endpoint?.PendingDeploymentSummary?.EndpointConfigName));
   if (newest > d.ModelPackageVersion) {
     logger.info('Endpoint already runs or is deploying a newer version; older approval ignored', { ...log, deployedVersion: newest });
     return 'superseded';
@@ -239,8 +246,101 @@ async function ensureEndpointConfig(spec: DeploymentSpec, name: string, packageA
   }
 }
 
+// ---- Custom::ServedModel: CloudFormation asks which model the endpoint config runs ----------------------------
+
+/** What the endpoint construct passes to `Custom::ServedModel`. */
+export interface ServedModelProperties {
+  /** The models of the template, one per variant in `ProductionVariants` order (served while nothing is approved). */
+  BakedModelNames?: string[];
+  /** The endpoint's deployment spec as JSON; part of the config name, so a changed config gets a new name. */
+  Spec?: string;
+}
+
+/** The models each variant of the endpoint config runs, and the version they come from (0: the template's). */
+export interface ServedModels {
+  version: number;
+  modelPackageArn?: string;
+  /** By variant, in `ProductionVariants` order. */
+  modelNames: string[];
+  endpointConfigName: string;
+}
+
+/**
+ * The models a config made by a stack deploy must run: what the endpoint serves now when that is an approved
+ * version (a deploy keeps it, and keeps a rollback), the newest approved version for an endpoint that does not exist
+ * yet (a new or recreated stack), else the template's own models.
+ */
+export async function servedModels(props: ServedModelProperties, cfg: Config = config()): Promise<ServedModels> {
+  const baked = props.BakedModelNames ?? [];
+  const variants = cfg.spec.ProductionVariants.map((v) => v.VariantName);
+  if (baked.length !== variants.length) throw new Error(`BakedModelNames has ${baked.length} names for ${variants.length} variants (${variants.join(', ')})`);
+  let chosen: Omit<ServedModels, 'endpointConfigName'> = { version: 0, modelNames: baked };
+  const endpoint = await describeEndpoint(cfg.spec.EndpointName);
+  if (endpoint) {
+    if (BUSY.has(endpoint.EndpointStatus ?? '')) {
+      throw new EndpointBusyError(`Endpoint ${cfg.spec.EndpointName} is ${endpoint.EndpointStatus} (a model deployment or rollback is running); deploy the stack again when it is InService`);
+    }
+    const version = versionOfConfig(cfg.namePrefix, endpoint.EndpointConfigName);
+    if (version > 0) {
+      const current = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpoint.EndpointConfigName }));
+      const byVariant = new Map((current.ProductionVariants ?? []).map((v) => [v.VariantName, v.ModelName]));
+      const first = current.ProductionVariants?.[0]?.ModelName;
+      if (!first) throw new Error(`Endpoint config ${endpoint.EndpointConfigName} of ${cfg.spec.EndpointName} names no model`);
+      const model = await sagemaker.send(new DescribeModelCommand({ ModelName: first }));
+      const modelPackageArn = [model.PrimaryContainer, ...(model.Containers ?? [])].map((c) => c?.ModelPackageName).find((n): n is string => !!n);
+      // Variants added since that config run the same approved model (the handler puts one version on every variant).
+      chosen = { version, modelPackageArn, modelNames: variants.map((v) => byVariant.get(v) ?? first) };
+    }
+  } else {
+    const list = await sagemaker.send(new ListModelPackagesCommand({
+      ModelPackageGroupName: cfg.groupName, ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1,
+    }));
+    const arn = list.ModelPackageSummaryList?.[0]?.ModelPackageArn;
+    if (arn) {
+      const pkg = await sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
+      const version = pkg.ModelPackageVersion ?? Number(arn.split('/').pop());
+      const name = resourceName(cfg.namePrefix, version, arn);
+      await ensureModel(cfg.spec, name, arn);
+      chosen = { version, modelPackageArn: arn, modelNames: variants.map(() => name) };
+    }
+  }
+  const hash = createHash('sha256').update(props.Spec ?? '').update('\n').update(chosen.modelNames.join(',')).digest('hex').slice(0, 8);
+  return { ...chosen, endpointConfigName: `${cfg.namePrefix.slice(0, 40).replace(/-+$/, '')}-v${chosen.version}-${hash}` };
+}
+
+/** Answers a `Custom::ServedModel` request on its pre-signed response URL; never leaves CloudFormation waiting. */
+export async function servedModelResource(event: CloudFormationCustomResourceEvent): Promise<{ Status: 'SUCCESS' | 'FAILED'; Reason?: string; Data?: Record<string, string> }> {
+  const physicalId = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${String(event.ResourceProperties.EndpointName ?? 'endpoint')}-served-model`;
+  let response: { Status: 'SUCCESS' | 'FAILED'; Reason?: string; Data?: Record<string, string> };
+  try {
+    if (event.RequestType === 'Delete') {
+      // The endpoint's models outlive the resource: a rollback may still need them.
+      response = { Status: 'SUCCESS' };
+    } else {
+      const served = await servedModels(event.ResourceProperties as ServedModelProperties);
+      const data: Record<string, string> = { EndpointConfigName: served.endpointConfigName, Version: String(served.version), ModelPackageArn: served.modelPackageArn ?? 'none' };
+      served.modelNames.forEach((m, i) => { data[`ModelName${i}`] = m; });
+      logger.info('Endpoint config of the stack deploy runs the served model', { requestType: event.RequestType, ...data });
+      response = { Status: 'SUCCESS', Data: data };
+    }
+  } catch (e) {
+    logger.error('Could not choose the served model', { error: errorName(e), reason: errorMessage(e) });
+    response = { Status: 'FAILED', Reason: `${errorName(e)}: ${errorMessage(e)}`.slice(0, 1000) };
+  }
+  const body = JSON.stringify({
+    ...response, PhysicalResourceId: physicalId, StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId,
+  });
+  const put = await fetch(event.ResponseURL, { method: 'PUT', body, headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) } });
+  if (!put.ok) throw new Error(`CloudFormation response upload failed: HTTP ${put.status}`);
+  return response;
+}
+
+const isCustomResource = (e: unknown): e is CloudFormationCustomResourceEvent =>
+  !!e && typeof e === 'object' && 'RequestType' in e && 'ResponseURL' in e;
+
 /** SQS batch handler (batch size 1 in the construct, but any size works): failed messages are retried by SQS. */
-export async function handler(event: SQSEvent | ModelPackageStateChange): Promise<SQSBatchResponse | { outcome: Outcome }> {
+export async function handler(event: SQSEvent | ModelPackageStateChange | CloudFormationCustomResourceEvent): Promise<SQSBatchResponse | { outcome: Outcome } | { Status: string }> {
+  if (isCustomResource(event)) return servedModelResource(event);
   const cfg = config();
   try {
     if (!('Records' in event)) {

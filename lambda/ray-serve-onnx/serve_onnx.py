@@ -4,6 +4,9 @@ POST /<route>/invocations {"instances": [[...], ...]} -> {"predictions": [[...],
 GET  /<route>/metadata    -> {"inputs": [...], "outputs": [...], "model": "s3://..."}
 GET  /<route>/ping        -> 200 once the model is loaded
 
+With CAPTURE_BUCKET and CAPTURE_SAMPLING_PERCENT set, a sample of successful invocations goes to the lake in the
+platform's capture format (capture.py), for the drift job.
+
 The model is read from MODEL_S3_URI (s3://bucket/key) with the pod's IAM role (the Ray service account).
 With SEED_REFERENCE_MODEL=1 and no object at that URI yet, the bundled reference model (reference.onnx,
 mounted beside this file) is uploaded there first, so a fresh platform serves something from the artifacts
@@ -20,7 +23,9 @@ import onnxruntime as ort
 from botocore.exceptions import ClientError
 from ray import serve
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+
+from capture import TrafficCapture, s3_writer, settings_from_env
 
 HERE = pathlib.Path(__file__).resolve().parent
 NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
@@ -60,6 +65,8 @@ class OnnxModel:
         self.session = ort.InferenceSession(fetch_model(self.uri, os.environ.get("SEED_REFERENCE_MODEL") == "1"), providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0]
         self.load_seconds = round(time.time() - started, 3)
+        capture = settings_from_env()
+        self.capture = TrafficCapture(capture, s3_writer()) if capture else None
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/").rsplit("/", 1)[-1]
@@ -70,14 +77,19 @@ class OnnxModel:
                                  "outputs": [tensor_spec(o) for o in self.session.get_outputs()]})
         if request.method != "POST" or path != "invocations":
             return JSONResponse({"error": "use POST /invocations, GET /metadata or GET /ping"}, status_code=404)
+        raw = await request.body()
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
             instances = body["instances"]
             features = np.asarray(instances, dtype=NUMPY_TYPES.get(self.input.type, np.float32))
         except (ValueError, KeyError, TypeError) as err:
             return JSONResponse({"error": f'expected {{"instances": [[...], ...]}}: {err}'}, status_code=400)
         outputs = self.session.run(None, {self.input.name: features})
-        return JSONResponse({"predictions": outputs[0].tolist()})
+        # Serialized once: the captured response is exactly the bytes the caller gets.
+        text = json.dumps({"predictions": outputs[0].tolist()}, separators=(",", ":"))
+        if self.capture:
+            self.capture.offer(raw.decode("utf-8", "replace"), text)
+        return Response(content=text, media_type="application/json")
 
 
 app = OnnxModel.bind()

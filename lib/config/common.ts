@@ -53,4 +53,11 @@ export const roleArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/, { error: 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)' });
 
+/** A versioned SageMaker model package (what a serving path serves: its drift baseline and capture partition). */
+export const modelPackageArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[A-Za-z0-9](-*[A-Za-z0-9]){0,62}\/\d+$/, {
+    error: 'must be a versioned model package ARN: arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>',
+  });
+
 export const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: 'must be an email address' });

@@ -17,7 +17,7 @@ import { type ModelRegistry } from '../../constructs/serving/model-registry';
 import { RayTrainingStep } from '../../pipelines/ray-training-step';
 import { ConfigError, STAGE_NAMES, type StageConfig } from '../config';
 import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
-import { endpointName, infrastructurePipelineName, modelPackageGroupName } from '../naming';
+import { endpointName, infrastructurePipelineName, modelPackageGroupName, smokeTestFunctionName } from '../naming';
 import { type EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
@@ -68,11 +68,18 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
       problems.push(`${key}.endpointName: "${t.endpointName}" — group ${group} of stage ${t.stage} deploys to endpoint "${endpoint.name}"; leave endpointName out or give that one`);
       return;
     }
+    // Another account: its group and smoke test are addressed by ARN (the target stage shares both with this account).
+    const crossAccount = !!tc.env.account && !!config.env.account && tc.env.account !== config.env.account;
     targets.push({
       name: t.stage,
       modelPackageGroupName: modelPackageGroupName(tc.prefix, t.stage, group),
       endpointName: endpointName(tc.prefix, t.stage, endpoint.name),
       approval: t.approval ?? t.stage === 'prod',
+      ...(crossAccount ? {
+        account: tc.env.account,
+        region: tc.env.region ?? config.env.region,
+        smokeTestFunctionName: smokeTestFunctionName(tc.prefix, t.stage, endpoint.name),
+      } : {}),
     });
   });
   return { targets, problems };

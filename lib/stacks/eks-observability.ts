@@ -30,7 +30,7 @@ export class EksObservability extends Construct {
 
     this.containerInsights = new ContainerInsights({
       removalPolicy,
-      logRetention: config.stage === 'prod' ? logs.RetentionDays.THREE_MONTHS : logs.RetentionDays.ONE_MONTH,
+      logRetention: config.stage === 'prod' ? logs.RetentionDays.ONE_YEAR : logs.RetentionDays.ONE_MONTH,
     });
     // Charts and the add-on's DaemonSet need nodes to run on: each add-on's scope waits for the system node group.
     const ciScope = new Construct(this, this.containerInsights.name);

@@ -1,10 +1,11 @@
 import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { Stack } from 'aws-cdk-lib';
 import {
-  DockerHubCache, OnnxRayService, RAY_GPU_IMAGE, RAY_IMAGE, RayCluster, rayDashboardPublisher, RayJobGateway, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
+  DockerHubCache, ImagePrePuller, OnnxRayService, RAY_GPU_IMAGE, RAY_IMAGE, RayCluster, rayDashboardPublisher, RayJobGateway, type RayClusterSpecOptions, RayCronJob, RayJob, RayObservability, type RayWorkerGroupOptions, RayServiceAccount, TrainingCluster,
 } from '../../constructs/eks';
 import { type DataLake } from '../../constructs/storage';
 import { type StageConfig } from '../config';
@@ -40,6 +41,8 @@ export class EksTraining extends Construct {
   public readonly dockerHubCache?: DockerHubCache;
   /** Ray images every Ray object here uses: Docker Hub's, or their pull-through-cache form. */
   public readonly rayImages: { readonly image: string; readonly gpuImage: string } = { image: RAY_IMAGE, gpuImage: RAY_GPU_IMAGE };
+  /** DaemonSet pulling the Ray GPU image onto GPU nodes as they join (`eks.ray.prePullGpuImage`). */
+  public readonly gpuImagePrePuller?: ImagePrePuller;
   /** ONNX RayServices (`eks.ray.services`) by name. */
   public readonly rayServices: Readonly<Record<string, OnnxRayService>> = {};
 
@@ -61,10 +64,14 @@ export class EksTraining extends Construct {
       gpuNodeGroups: eks.gpuNodeGroups,
       workerNodeGroup: eks.workerNodeGroup.enabled ? eks.workerNodeGroup : undefined,
       scaleDownUnneededMinutes: eks.scaleDownUnneededMinutes,
+      nodeProvisioner: eks.nodeProvisioner,
+      karpenter: eks.nodeProvisioner === 'karpenter' ? eks.karpenter : undefined,
       kubeRay: eks.ray.enabled,
       rayCronJobs: eks.ray.enabled && eks.ray.jobs.some((j) => j.schedule !== undefined),
       gangScheduling: eks.ray.enabled && eks.ray.gangScheduling,
       removalPolicy,
+      // prod keeps the control-plane audit trail a year (Control Tower CT.CLOUDWATCH.PR.2); other stages the default.
+      logRetention: stage === 'prod' ? logs.RetentionDays.ONE_YEAR : undefined,
     });
     const cluster = this.trainingCluster.cluster;
     new CfnOutput(this, 'ClusterName', { key: 'ClusterName', value: cluster.clusterName, description: 'EKS cluster: aws eks update-kubeconfig --name <ClusterName>' });
@@ -74,6 +81,9 @@ export class EksTraining extends Construct {
     if (eks.dockerHubCacheCredentialArn) {
       this.dockerHubCache = new DockerHubCache(this, 'DockerHubCache', { credentialArn: eks.dockerHubCacheCredentialArn });
       this.dockerHubCache.grantPull(this.trainingCluster.nodeRole);
+      // Nodes Karpenter launches have a role of their own.
+      const karpenterNodes = this.trainingCluster.karpenter?.nodeRole;
+      if (karpenterNodes) this.dockerHubCache.grantPull(karpenterNodes);
       this.rayImages = { image: this.dockerHubCache.imageUri(RAY_IMAGE), gpuImage: this.dockerHubCache.imageUri(RAY_GPU_IMAGE) };
     }
     this.rayServiceAccount = new RayServiceAccount(this, 'RayServiceAccount', { cluster, namespace: ray.namespace, name: 'ray' });
@@ -106,6 +116,15 @@ export class EksTraining extends Construct {
       });
     }
     this.rayWorkerGroups = workerGroups;
+    if (ray.prePullGpuImage && workerGroups.some((g) => g.gpus)) {
+      this.gpuImagePrePuller = new ImagePrePuller(this, 'GpuImagePrePuller', {
+        cluster,
+        name: 'ray-gpu-image',
+        namespace: ray.namespace,
+        images: [this.rayImages.gpuImage],
+        dependsOn: [this.rayServiceAccount.namespaceManifest],
+      });
+    }
     this.rayCluster = new RayCluster(this, 'DefaultRayCluster', {
       cluster,
       name: 'default',
@@ -213,6 +232,10 @@ export class EksTraining extends Construct {
         } : undefined,
         image: this.rayImages.image,
         dependsOn: [tc.kubeRayOperator!],
+        // Sampled traffic to the lake for drift detection (the bucket SageMaker and Lambda capture to).
+        capture: svc.captureSamplingPercent > 0
+          ? { bucket: props.dataLake.artifactsBucket, samplingPercentage: svc.captureSamplingPercent, modelPackageArn: svc.modelPackageArn }
+          : undefined,
       });
     }
     return { jobs, cronJobs, services };

@@ -61,7 +61,7 @@ export class LambdaInferenceStack extends PlatformStack {
       throttleRateLimit: frontDoor.throttleRateLimit,
       throttleBurstLimit: frontDoor.throttleBurstLimit,
       // Sampled traffic to the lake for drift detection (same bucket as SageMaker's data capture).
-      capture: c.captureSamplingPercent > 0 ? { bucket: props.dataLake.artifactsBucket, samplingPercentage: c.captureSamplingPercent } : undefined,
+      capture: c.captureSamplingPercent > 0 ? { bucket: props.dataLake.artifactsBucket, samplingPercentage: c.captureSamplingPercent, modelPackageArn: c.modelPackageArn } : undefined,
       logRetention: c.logRetentionDays,
       removalPolicy: data.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });

@@ -7,10 +7,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import {
-  type DriftSource, type MonitoredEksCluster, type MonitoredEndpoint, type MonitoredGpuInstance, type MonitoredPipeline, PlatformMonitoring,
+  type DriftSource, type MonitoredEksCluster, type IMonitoredEndpoint, type IMonitoredGpuInstance, type MonitoredPipeline, PlatformMonitoring,
   DriftDetection, type DriftTarget, RetrainingRequestForwarder, RetrainOnDrift,
 } from '../../constructs/monitoring';
 import { retrainingBusArn } from '../config/components/pipelines';
+import { driftJobRoleName } from '../naming';
 import { logsServicePrincipal, platformKey } from '../../constructs/core/defaults';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
@@ -18,13 +19,13 @@ export interface MonitoringStackProps extends PlatformStackProps {
   /** The stage's alerts topic: every alarm notifies it. */
   readonly alertsTopic: sns.ITopic;
   /** @default - none */
-  readonly sagemakerEndpoints?: MonitoredEndpoint[];
+  readonly sagemakerEndpoints?: IMonitoredEndpoint[];
   /** @default - none */
   readonly inferenceFunctions?: lambda.IFunction[];
   /** Model delivery pipelines with their scheduled and drift triggers. @default - none */
   readonly pipelines?: MonitoredPipeline[];
   /** @default - none */
-  readonly gpuInstances?: MonitoredGpuInstance[];
+  readonly gpuInstances?: IMonitoredGpuInstance[];
   /** @default - none */
   readonly eksClusters?: MonitoredEksCluster[];
   /** Drift detectors (e.g. data-quality monitors) whose violations request retraining. @default - none */
@@ -97,6 +98,8 @@ export class MonitoringStack extends PlatformStack {
         // The pipeline that wrote the baseline may be another stage's (dev by default) or another account's.
         readBaselinesAnywhere: true,
         encryptionKey: driftKey,
+        // A known name: the pipeline account's artifacts bucket and key policies let exactly this role read baselines.
+        roleName: driftJobRoleName(prefix, stage),
         schedule: scheduler.ScheduleExpression.expression(d.schedule),
         windowHours: d.windowHours,
         minRecords: d.minRecords,

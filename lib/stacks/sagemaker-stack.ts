@@ -1,6 +1,8 @@
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
@@ -12,8 +14,11 @@ import { ModelImage } from '../../constructs/serving/model-image';
 import { ModelRegistry } from '../../constructs/serving/model-registry';
 import { SageMakerEndpoint } from '../../constructs/serving/sagemaker-endpoint';
 import { type DataLake } from '../../constructs/storage';
+import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
+import { gateFunction } from '../../pipelines/step-function-parts';
+import { STAGE_NAMES, type StageConfig } from '../config';
 import { type SageMakerEndpointConfig } from '../config/components/sagemaker';
-import { endpointName, modelPackageGroupName } from '../naming';
+import { endpointName, modelPackageGroupName, smokeTestFunctionName } from '../naming';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 export interface SageMakerStackProps extends PlatformStackProps {
@@ -25,6 +30,28 @@ export interface SageMakerStackProps extends PlatformStackProps {
   /** Images named `{ repository, tag }` in config come from here; registered models may pull from all of it. */
   readonly registry: ImageRegistry;
   readonly alertsTopic: sns.ITopic;
+  /**
+   * Config of the other stages: a stage whose model pipeline promotes to this one from another account may copy
+   * versions into the group it targets and invoke this stage's smoke test of the endpoint that group deploys to.
+   * @default - no other stage promotes here across accounts
+   */
+  readonly stageConfig?: (stage: string) => StageConfig;
+}
+
+/** Accounts (other than this stage's) whose pipelines promote into each of this stage's groups, by config group name. */
+export function promoterAccounts(config: StageConfig, stageConfig: (stage: string) => StageConfig): Record<string, string[]> {
+  const own = config.env.account;
+  const out: Record<string, string[]> = {};
+  for (const other of STAGE_NAMES.filter((s) => s !== config.stage)) {
+    const oc = stageConfig(other);
+    const account = oc.env.account;
+    if (!oc.pipelines.enabled || !account || !own || account === own) continue;
+    for (const t of oc.pipelines.deployTargets.filter((x) => x.stage === config.stage)) {
+      const group = t.modelPackageGroupName ?? oc.pipelines.modelPackageGroupName;
+      out[group] = [...new Set([...(out[group] ?? []), account])];
+    }
+  }
+  return out;
 }
 
 type ImageConfig = SageMakerEndpointConfig['image'];
@@ -38,6 +65,8 @@ type ImageConfig = SageMakerEndpointConfig['image'];
 export class SageMakerStack extends PlatformStack {
   public readonly endpoints: Readonly<Record<string, SageMakerEndpoint>>;
   public readonly registries: Readonly<Record<string, ModelRegistry>>;
+  /** Smoke tests other accounts' model pipelines invoke, by endpoint config name. */
+  public readonly smokeTests: Readonly<Record<string, lambda.Function>>;
   public readonly monitors: Readonly<Record<string, DataQualityMonitor>>;
 
   constructor(scope: Construct, id: string, props: SageMakerStackProps) {
@@ -105,12 +134,16 @@ export class SageMakerStack extends PlatformStack {
     this.endpoints = endpoints;
 
     const registries: Record<string, ModelRegistry> = {};
+    const promoters = props.stageConfig ? promoterAccounts(props.config, props.stageConfig) : {};
+    const smokeTests: Record<string, lambda.Function> = {};
     for (const group of c.modelPackageGroups) {
       const target = c.endpoints.find((e) => e.modelPackageGroup === group);
+      const groupName = modelPackageGroupName(prefix, stage, group);
       registries[group] = new ModelRegistry(this, `Registry-${group}`, {
-        modelPackageGroupName: modelPackageGroupName(prefix, stage, group),
+        modelPackageGroupName: groupName,
         description: `${group} model versions of ${prefix} ${stage}`,
         crossAccountIds: c.crossAccountIds,
+        promoterAccountIds: promoters[group],
         removalPolicy: RemovalPolicy.RETAIN, // a group that holds versions cannot be deleted by CloudFormation
         deployment: target ? {
           endpoint: endpoints[target.name],
@@ -126,6 +159,31 @@ export class SageMakerStack extends PlatformStack {
       });
     }
     this.registries = registries;
+
+    // A pipeline in another account cannot reach this account's endpoints: this stage runs the smoke test of each
+    // endpoint such a pipeline promotes to, and lets those accounts invoke it (the pipeline waits for its answer).
+    for (const [group, accounts] of Object.entries(promoters)) {
+      const target = c.endpoints.find((e) => e.modelPackageGroup === group);
+      if (!target || accounts.length === 0) continue;
+      const fn = gateFunction(this, `SmokeTest-${target.name}`, 'smoke-test', `Smoke test of ${endpoints[target.name].endpointName} for model pipelines of ${accounts.join(', ')}`, {
+        encryptionKey: key, logRetention: stage === 'prod' ? logs.RetentionDays.ONE_YEAR : logs.RetentionDays.THREE_MONTHS, removalPolicy, timeout: Duration.minutes(1),
+      });
+      (fn.node.defaultChild as lambda.CfnFunction).functionName = smokeTestFunctionName(prefix, stage, target.name);
+      const endpoint = endpoints[target.name];
+      const sm = (resource: string, name: string) => this.formatArn({ service: 'sagemaker', resource, resourceName: name });
+      const generated = [sm('endpoint-config', `${endpoint.endpointName.toLowerCase()}*`), sm('model', `${endpoint.endpointName.toLowerCase()}*`)];
+      const packages = sm('model-package', `${modelPackageGroupName(prefix, stage, group).toLowerCase()}/*`);
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync'], resources: [endpoint.endpointArn] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel'], resources: generated }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [packages] }));
+      acknowledgeResourceWildcards(fn.role, [...generated, packages],
+        'Endpoint configs, models and package versions are created per deployment with names derived from the endpoint and group; read-only Describe actions.');
+      for (const account of accounts) {
+        if (!Token.isUnresolved(account)) fn.addPermission(`InvokeFrom${account}`, { principal: new iam.AccountPrincipal(account), action: 'lambda:InvokeFunction' });
+      }
+      smokeTests[target.name] = fn;
+    }
+    this.smokeTests = smokeTests;
 
     const monitors: Record<string, DataQualityMonitor> = {};
     for (const e of c.endpoints.filter((x) => x.dataQuality)) {

@@ -21,7 +21,7 @@ describe('cdk-mlops cost', () => {
   test('prints a stage of a cloud assembly per stack, per kind and per item, with what is left out', async () => {
     const r = await cli(['cost', '--assembly', assembly, '--stage', 'dev']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^dev: idle estimate \$199\.38 per month$/m);
+    expect(r.stdout).toMatch(/^dev: idle estimate \$199\.48 per month$/m);
     expect(r.stdout).toMatch(/^mlops-dev-Training\s+us-east-1 \(assumed\)\s+\$149\.08$/m); // 73 + 70.08 + 4 + 2 KMS keys
     expect(r.stdout).toMatch(/^NAT gateways\s+1\s+\$32\.85$/m);
     expect(r.stdout).toContain('$70.08  EKS node groups: dev/Training/Eks/Cluster/Cluster/NodegroupSystem — 1 × m6i.large × $0.096/h × 730 h');

@@ -1,4 +1,9 @@
-import { withRetrainingRoutes } from '../../lib/app';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { stringify } from 'yaml';
+import { buildPlatform, retrainingRouteProblems, withRetrainingRoutes } from '../../lib/app';
 import { ConfigError, loadStageConfig, STAGE_NAMES } from '../../lib/config';
 
 function problemsOf(overrides: Record<string, unknown>): string[] {
@@ -45,5 +50,49 @@ describe('drift config', () => {
   test('without a pipeline stage nothing is routed', () => {
     const configs = STAGE_NAMES.map((stage) => loadStageConfig({ stage, overrides: { pipelines: { enabled: false } } }));
     expect(withRetrainingRoutes(configs)).toBe(configs);
+  });
+
+  describe('an explicit retraining target must host the pipeline', () => {
+    const accounts = { dev: '111111111111', staging: '222222222222', prod: '333333333333' };
+    const stages = (prod: Record<string, unknown>, dev: Record<string, unknown> = {}) => STAGE_NAMES.map((stage) => loadStageConfig({
+      stage,
+      overrides: {
+        ...(stage === 'dev' && 'noAccount' in dev ? {} : { env: { account: accounts[stage], region: 'eu-west-1' }, network: { availabilityZones: ['eu-west-1a', 'eu-west-1b'] } }),
+        ...(stage === 'dev' && 'pipelines' in dev ? { pipelines: dev.pipelines } : {}),
+        ...(stage === 'prod' ? { monitoring: { drift: prod } } : {}),
+      },
+    }));
+
+    test('the pipeline\'s own account and region pass; so does leaving them unset', () => {
+      expect(retrainingRouteProblems(stages({ pipelineAccount: accounts.dev, pipelineRegion: 'eu-west-1' }))).toEqual([]);
+      expect(retrainingRouteProblems(stages({}))).toEqual([]);
+    });
+
+    test('another account or region is refused at the key, naming the pipeline\'s stage and account', () => {
+      expect(retrainingRouteProblems(stages({ pipelineAccount: '999999999999', pipelineRegion: 'us-west-2' }))).toEqual([
+        'stages.prod.monitoring.drift.pipelineAccount: "999999999999" — the model pipeline and its retraining bus are in stage dev (account 111111111111); drift sent to 999999999999 reaches no pipeline. Use "111111111111" or leave it unset (drift routes to the pipeline\'s account by default)',
+        'stages.prod.monitoring.drift.pipelineRegion: "us-west-2" — the model pipeline and its retraining bus are in stage dev (region eu-west-1); drift sent to us-west-2 reaches no pipeline. Use "eu-west-1" or leave it unset (drift routes to the pipeline\'s region by default)',
+      ]);
+    });
+
+    test('no pipeline stage, or one without an account: refused too', () => {
+      expect(retrainingRouteProblems(stages({ pipelineAccount: accounts.dev }, { pipelines: { enabled: false } }))).toEqual([
+        expect.stringMatching(/^stages\.prod\.monitoring\.drift\.pipelineAccount: "111111111111" — no stage hosts the model pipeline with retraining on drift/),
+      ]);
+      expect(retrainingRouteProblems(stages({ pipelineAccount: accounts.dev }, { noAccount: true }))).toEqual([
+        expect.stringMatching(/^stages\.prod\.monitoring\.drift\.pipelineAccount: "111111111111" — the model pipeline's stage dev has no explicit env\.account.*set stages\.dev\.env\.account/),
+      ]);
+    });
+
+    test('synth fails with that message before building anything', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-route-'));
+      const file = path.join(dir, 'platform.yaml');
+      const env = (account: string) => ({ env: { account, region: 'eu-west-1' }, network: { availabilityZones: ['eu-west-1a', 'eu-west-1b'] } });
+      fs.writeFileSync(file, stringify({ stages: { dev: env(accounts.dev), prod: { ...env(accounts.prod), monitoring: { drift: { pipelineAccount: '999999999999' } } } } }));
+      const app = new App();
+      expect(() => buildPlatform(app, { stage: 'prod', configFile: file })).toThrow(/stages\.prod\.monitoring\.drift\.pipelineAccount: "999999999999" — the model pipeline and its retraining bus are in stage dev/);
+      expect(app.node.children).toHaveLength(0);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
   });
 });

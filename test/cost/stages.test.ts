@@ -33,10 +33,10 @@ describe('built-in stages', () => {
       'NAT gateways': 32.85,
       'Public IPv4 addresses': 3.65,
       'KMS keys': 11, // two more with drift detection (its logs and forwarder DLQ; the retraining trigger)
-      'CloudWatch alarms': 1.8, // 12 alarms (one per drift-monitored model), one with 2 metrics, and a composite alarm (0.50)
+      'CloudWatch alarms': 1.9, // 13 alarms (one per drift-monitored model: endpoint, Lambda, Ray Serve), one with 2 metrics, and a composite alarm (0.50)
       'CloudWatch dashboards': 3,
     });
-    expect(dev.monthlyUsd).toBeCloseTo(199.38, 2);
+    expect(dev.monthlyUsd).toBeCloseTo(199.48, 2);
     expect(dev.monthlyUsd).toBeLessThanOrEqual(200);
     expect(dev.notPriced).toEqual([]);
   });
@@ -78,7 +78,7 @@ describe('built-in stages', () => {
     const lines: string[] = [];
     printIdleCostSummary(synthesizedPlatform('defaults').directory, (l) => lines.push(l));
     expect(lines.find((l) => l.startsWith('Idle cost dev:'))).toBe(
-      'Idle cost dev: ~$199.38/month (EKS clusters $73.00, EKS node groups $70.08, NAT gateways $32.85); usage-priced resources excluded — list prices of 2026-12-01, details: cdk-mlops cost',
+      'Idle cost dev: ~$199.48/month (EKS clusters $73.00, EKS node groups $70.08, NAT gateways $32.85); usage-priced resources excluded — list prices of 2026-12-01, details: cdk-mlops cost',
     );
     expect(lines.map((l) => l.split(':')[0])).toEqual(expect.arrayContaining(['Idle cost dev', 'Idle cost staging', 'Idle cost prod', 'Idle cost Pipeline/Prod', 'Idle cost Pipeline']));
   });

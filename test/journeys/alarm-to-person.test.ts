@@ -90,7 +90,7 @@ describe('alarm → alerts topic → on-call, every stage in its own account', (
     expect(asyncRate).toContain('InvocationFailures');
     expect(asyncRate).not.toContain('"MetricName":"Invocations"');
     for (const a of monitoring) {
-      expect(a.properties.AlarmName).toMatch(new RegExp(`^acme-ml-${stage}-(endpoint|lambda|pipeline)-`));
+      expect(a.properties.AlarmName).toMatch(new RegExp(`^acme-ml-${stage}-(endpoint|lambda|ray|pipeline)-`));
       expect(a.properties.AlarmName).not.toMatch(new RegExp(`acme-ml-${stage}.*acme-ml-${stage}`));
     }
   });

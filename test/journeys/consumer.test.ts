@@ -1,10 +1,13 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 // Only the package's public entry, as a team's own app would import it.
 import {
-  AlertsTopic, DataLake, failedValidations, ImageRegistry, ModelImage, ModelRegistry, PlatformNetwork, SageMakerEndpoint,
+  AlertsTopic, DataLake, failedValidations, ImageRegistry, type ISageMakerEndpoint, type ITrainingCluster, ModelImage, ModelRegistry,
+  PlatformMonitoring, PlatformNetwork, SageMakerEndpoint, TrainingCluster,
 } from '../../lib';
 import { CDK_CONTEXT } from '../helpers';
 
@@ -15,6 +18,9 @@ describe('a consumer app built from the public entry', () => {
   let template: Template;
   let failures: string[];
   let reader: iam.Grant;
+  let grants: Record<string, iam.Grant>;
+  let sharedEndpoint: ISageMakerEndpoint;
+  let sharedCluster: ITrainingCluster;
   beforeAll(() => {
     const app = new App({ builtinCloudFormationValidation: false, context: CDK_CONTEXT });
     const stack = new Stack(app, 'TeamServing', { env: { account: '111111111111', region: 'us-east-1' } });
@@ -39,6 +45,27 @@ describe('a consumer app built from the public entry', () => {
     });
     const analyst = new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
     reader = lake.grantReadData(analyst);
+
+    // Pieces another account's platform runs, adopted by name: its endpoint, its model registry, its EKS cluster.
+    sharedEndpoint = SageMakerEndpoint.fromEndpointAttributes(stack, 'SharedFraud', { endpointName: 'acme-ml-prod-fraud', account: SHARED });
+    const sharedRegistry = ModelRegistry.fromModelRegistryAttributes(stack, 'SharedRegistry', { modelPackageGroupName: 'acme-fraud', account: SHARED });
+    sharedCluster = TrainingCluster.fromTrainingClusterAttributes(stack, 'SharedCluster', {
+      cluster: eks.Cluster.fromClusterAttributes(stack, 'SharedEks', { clusterName: 'acme-ml-prod', clusterSecurityGroupId: 'sg-0123456789abcdef0' }),
+      gpuCapacity: { a10g: { name: 'a10g', gpusPerNode: 1, maxNodes: 4, nodeSelector: { 'cdk-mlops/node-group': 'a10g' }, taint: { key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' } } },
+    });
+    const app2 = new iam.Role(stack, 'Scorer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const trainer = new iam.Role(stack, 'Trainer', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+    grants = {
+      invoke: sharedEndpoint.grantInvoke(app2),
+      register: sharedRegistry.grantRegister(trainer),
+      approve: sharedRegistry.grantApprove(analyst),
+    };
+    sharedCluster.grantAccess('Analyst', analyst, { viewNamespaces: ['ray'] });
+    // Connections: the team's endpoint may reach a database in its VPC; a host reaches the shared cluster's API.
+    const db = new ec2.SecurityGroup(stack, 'Database', { vpc: network.vpc, allowAllOutbound: false, description: 'team database' });
+    endpoint.connections.allowTo(db, ec2.Port.tcp(5432), 'endpoint to database');
+    sharedCluster.allowApiFrom(db, 'database host to the shared cluster API');
+    new PlatformMonitoring(stack, 'Monitoring', { dashboardName: 'team-serving', alarmTopic: alerts.topic, sagemakerEndpoints: [endpoint, sharedEndpoint] });
     Validations.of(app).addPlugins(new AwsSolutionsChecks());
     const assembly = app.synth();
     failures = failedValidations(assembly);
@@ -58,6 +85,32 @@ describe('a consumer app built from the public entry', () => {
     expect(text).toContain('arn:aws:s3:::acme-ml-prod-artifacts');
     expect(reader.success).toBe(true);
     expect(text).toContain('arn:aws:s3:::acme-ml-prod-raw/*');
+  });
+
+  test('imported endpoint, registry and cluster: grants and access name the other account\'s resources', () => {
+    expect(Object.values(grants).every((g) => g.success)).toBe(true);
+    const policy = (role: string) => JSON.stringify(Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p: any) => JSON.stringify(p.Properties.Roles).includes(role)).map((p: any) => p.Properties.PolicyDocument));
+    expect(policy('Scorer')).toContain(`:sagemaker:us-east-1:${SHARED}:endpoint/acme-ml-prod-fraud`);
+    expect(policy('Trainer')).toContain(`:sagemaker:us-east-1:${SHARED}:model-package-group/acme-fraud`);
+    expect(policy('Analyst')).toContain(`:sagemaker:us-east-1:${SHARED}:model-package/acme-fraud/*`);
+    template.hasResourceProperties('AWS::EKS::AccessEntry', {
+      ClusterName: 'acme-ml-prod',
+      AccessPolicies: [{ PolicyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', AccessScope: { Type: 'namespace', Namespaces: ['ray'] } }],
+    });
+    expect(sharedCluster.gpuCapacityOf('a10g').gpusPerNode).toBe(1);
+    expect(() => sharedCluster.gpuCapacityOf('h100')).toThrow(/no group named "h100" — known groups: a10g/);
+  });
+
+  test('connections: the endpoint reaches the database, a host reaches the adopted cluster API', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, Description: 'endpoint to database' });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-0123456789abcdef0', FromPort: 443, ToPort: 443, Description: 'database host to the shared cluster API' });
+  });
+
+  test('the imported endpoint is monitored like an owned one: alarms on its own metrics', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a: any) => JSON.stringify(a.Properties));
+    expect(alarms.some((a) => a.includes('acme-ml-prod-fraud') && a.includes('ModelLatency'))).toBe(true);
+    expect(alarms.some((a) => a.includes('acme-ml-prod-fraud') && a.includes('Invocation5XXErrors'))).toBe(true);
   });
 
   test('a plain cdk-nag plugin finds nothing unacknowledged', () => {

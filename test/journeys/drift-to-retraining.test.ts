@@ -5,12 +5,14 @@ import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } fr
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
+import { parse } from 'yaml';
 import { buildBaseline } from '../../lambda/drift-detection/baseline';
 import * as driftJob from '../../lambda/drift-detection';
 import * as trigger from '../../lambda/retrain-trigger';
 import { retrainingBusArn } from '../../lib/config/components/pipelines';
 import { argmax, classify, rows, s3Store, sageMakerCaptureLines } from '../lambda/drift-detection/support';
-import { ACCOUNTS, REGION, decide, expectAllowed, type FoundResource, synthesizedPlatform, type SynthesizedPlatform } from './support';
+import { driftJobRoleName } from '../../lib/naming';
+import { ACCOUNTS, REGION, decide, expectAllowed, type FoundResource, identityPoliciesOf, synthesizedPlatform, type SynthesizedPlatform } from './support';
 
 /**
  * Drift journey, everything on with one account per stage: traffic captured by the prod `realtime` endpoint drifts
@@ -176,6 +178,53 @@ describe('drift journey: prod drift â†’ retraining bus in the pipeline account â
       eb.restore();
       store.mock.restore();
     }
+  });
+
+  test('the prod drift job reads the baseline dev\'s training wrote in dev\'s account: identity policy in prod, bucket and key policies in dev', async () => {
+    const role = platform.byIdentifier(driftFn.properties.Role)!;
+    // The name dev's policies use is the name prod's role has.
+    expect(role.arn).toBe(`arn:aws:iam::${ACCOUNTS.prod}:role/${driftJobRoleName('acme-ml', 'prod')}`);
+    const artifacts = platform.only('AWS::S3::Bucket', 'dev/Data', (b) => b.logicalId.includes('Artifacts'));
+    const keyArn = artifacts.properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID as string;
+    const key = platform.byIdentifier(keyArn)!;
+    expect(key.arn.split(':')[4]).toBe(ACCOUNTS.dev);
+    // Where Register's baseline lives: beside the training job's model.tar.gz in dev's artifacts bucket.
+    const baseline = `arn:aws:s3:::${artifacts.ref}/training-jobs/acme-ml-dev-e4/output/drift-baseline.json`;
+    const read = { principal: role.arn, action: 's3:GetObject', resource: baseline, resourceAccount: ACCOUNTS.dev };
+    const decrypt = { principal: role.arn, action: 'kms:Decrypt', resource: key.arn, context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } };
+    await expectAllowed(platform, read, decrypt);
+    // Negative controls: only baselines, only through S3, only this role (same identity policy, another prod role).
+    expect(await decide(platform, { ...read, resource: `arn:aws:s3:::${artifacts.ref}/training-jobs/acme-ml-dev-e4/output/model.tar.gz` })).not.toBe('Allowed');
+    expect(await decide(platform, { ...decrypt, context: {} })).not.toBe('Allowed');
+    const impostor = { principal: `arn:aws:iam::${ACCOUNTS.prod}:role/other`, identityPolicies: identityPoliciesOf(platform, role) };
+    expect(await decide(platform, { ...read, ...impostor })).not.toBe('Allowed');
+    expect(await decide(platform, { ...decrypt, ...impostor })).not.toBe('Allowed');
+    // Staging's drift job routes to dev too and gets the same; prod's own bucket needs no such statement.
+    const staging = `arn:aws:iam::${ACCOUNTS.staging}:role/${driftJobRoleName('acme-ml', 'staging')}`;
+    await expectAllowed(platform, { ...read, principal: staging }, { ...decrypt, principal: staging });
+  });
+
+  test('dev\'s Ray Serve app captures where dev\'s drift job reads: the same bucket and folder, read-only for the job', async () => {
+    const service = platform.resources('Custom::AWSCDK-EKS-KubernetesResource', { stack: 'dev/Training' })
+      .flatMap((r) => (typeof r.properties.Manifest === 'string' ? JSON.parse(r.properties.Manifest) : []) as Record<string, any>[])
+      .find((o) => o.kind === 'RayService' && o.metadata.name === 'reference-model')!;
+    const vars = parse(service.spec.serveConfigV2).applications[0].runtime_env.env_vars as Record<string, string>;
+    expect(vars).toMatchObject({ CAPTURE_SAMPLING_PERCENT: '10', CAPTURE_PREFIX: 'capture/ray/', CAPTURE_SOURCE: 'reference-model' });
+    const devDrift = platform.only('AWS::Lambda::Function', 'dev/Monitoring', (f) => !!f.properties.Environment?.Variables?.DRIFT_TARGETS);
+    const target = (JSON.parse(env(devDrift).DRIFT_TARGETS) as { name: string; servingPath: string; bucket: string; prefix: string }[]).find((x) => x.servingPath === 'ray')!;
+    expect(target).toMatchObject({ name: 'reference-model', bucket: vars.CAPTURE_BUCKET, prefix: `${vars.CAPTURE_PREFIX}${vars.CAPTURE_SOURCE}/` });
+    // An object as capture.py names it; the pod role may write it (encrypted with the lake key), the drift job read it.
+    const key = `arn:aws:s3:::${vars.CAPTURE_BUCKET}/${target.prefix}reference-model/2026/12/01/21/1764622800000-0b7e.jsonl`;
+    const sa = platform.resources('Custom::AWSCDK-EKS-KubernetesResource', { stack: 'dev/Training' })
+      .flatMap((r) => (typeof r.properties.Manifest === 'string' ? JSON.parse(r.properties.Manifest) : []) as Record<string, any>[])
+      .find((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'ray')!;
+    const podRole = sa.metadata.annotations['eks.amazonaws.com/role-arn'];
+    await expectAllowed(platform,
+      { principal: podRole, action: 's3:PutObject', resource: key },
+      { principal: podRole, action: 'kms:GenerateDataKey', resource: vars.CAPTURE_KMS_KEY_ID, context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } },
+      { principal: platform.byIdentifier(devDrift.properties.Role)!.arn, action: 's3:GetObject', resource: key });
+    // The drift job only reads what was captured (the pods' own role also writes Ray checkpoints to the artifacts bucket).
+    expect(await decide(platform, { principal: platform.byIdentifier(devDrift.properties.Role)!.arn, action: 's3:PutObject', resource: key })).toBe('ImplicitlyDenied');
   });
 
   test('the prod drift job may read prod\'s captures and put its event on prod\'s default bus', async () => {

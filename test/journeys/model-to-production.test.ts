@@ -11,9 +11,9 @@ import { Aws } from '../../lib/cli/aws';
 import { planPromotion } from '../../lib/cli/commands/promote';
 import { runRollback } from '../../lib/cli/commands/rollback';
 import { type Io } from '../../lib/cli/output';
-import { synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
+import { synthesizeConfig, synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
 import { ACCOUNTS } from './support/configs';
-import { decide, expectAllowed } from './support/iam';
+import { decide, expectAllowed, resourcePolicyOf } from './support/iam';
 import { AGNOSTIC_ACCOUNT, AGNOSTIC_REGION } from './support/resolve';
 import { matchesPattern, runStateMachine, SageMakerWorld } from './model-world';
 
@@ -26,6 +26,20 @@ const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname
 const SAMPLE_EVENT = fixture('sagemaker-model-package-state-change.json');
 const APPROVAL_EVENT = fixture('codepipeline-action-execution-state-change.json');
 const TARGETS = ['staging', 'prod'] as const;
+/** The built-in defaults with prod's endpoint changed: 25 % capture and a 15-minute bake (the `cdk deploy` after a promotion). */
+const REDEPLOY_CONFIG = {
+  stages: {
+    prod: {
+      sagemaker: {
+        endpoints: [{
+          name: 'default', mode: 'real-time', instanceType: 'ml.m5.large', instanceCount: 2, dataCaptureSamplingPercent: 25, modelPackageGroup: 'default',
+          autoScaling: { minCapacity: 2, maxCapacity: 6, targetInvocationsPerInstance: 100 },
+          guardrails: { trafficShifting: 'canary', canaryPercent: 10, bakeMinutes: 15, latencyAlarmMs: 1000, errorAlarmCount: 5 },
+        }],
+      },
+    },
+  },
+};
 
 /** The pipeline's actions, with their input (CodePipeline variables left as written). */
 function pipelineActions(platform: SynthesizedPlatform, stage: string): { stage: string; name: string; input?: any; env?: any }[] {
@@ -48,6 +62,16 @@ const groupNamed = (platform: SynthesizedPlatform, stage: string, name: string) 
 const endpointNamed = (platform: SynthesizedPlatform, stage: string, name: string) =>
   platform.resources('AWS::SageMaker::Endpoint', { stack: `${stage}/`, filter: (r) => r.properties.EndpointName === name });
 
+/** The group a deploy action names: its name, or (another account's group) its ARN. */
+const groupNameOf = (nameOrArn: string) => (nameOrArn.startsWith('arn:') ? nameOrArn.split('/').pop()! : nameOrArn);
+
+/** The state machine the SmokeTest action of Deploy-<target> runs (by logical id: generated names can share a 63-character prefix). */
+function smokeStateMachine(platform: SynthesizedPlatform, target: string): FoundResource {
+  const pipeline = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');
+  const stage = pipeline.raw.Properties.Stages.find((s: any) => s.Name === `Deploy-${target}`);
+  return platform.resource(pipeline.stack, stage.Actions.find((a: any) => a.Name === 'SmokeTest').Configuration.StateMachineArn.Ref);
+}
+
 const registerProject = (platform: SynthesizedPlatform) =>
   platform.only('AWS::CodeBuild::Project', 'dev/Delivery', (r) => (r.properties.Environment.EnvironmentVariables ?? []).some((v: any) => v.Name === 'MODEL_PACKAGE_GROUP'));
 
@@ -66,19 +90,31 @@ describe.each([
   test.each(TARGETS)('it promotes into a group %s creates, and smoke-tests the endpoint there that this group deploys to', (target) => {
     const deploy = action(platform, `Deploy-${target}`, 'Deploy').input;
     const smokeTest = action(platform, `Deploy-${target}`, 'SmokeTest').input.request;
-    const [group] = groupNamed(platform, target, deploy.targetModelPackageGroupName);
+    const groupName = groupNameOf(deploy.targetModelPackageGroupName);
+    const [group] = groupNamed(platform, target, groupName);
     const [endpoint] = endpointNamed(platform, target, smokeTest.endpointName);
     expect(group).toBeDefined();
     expect(endpoint).toBeDefined();
     // That group's approval handler deploys to that very endpoint.
-    const handler = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === deploy.targetModelPackageGroupName);
+    const handler = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === groupName);
     expect(JSON.parse(handler.properties.Environment.Variables.DEPLOYMENT_SPEC).EndpointName).toBe(endpoint.properties.EndpointName);
-    if (config === 'allOn') expect(group.stack.account).toBe(ACCOUNTS[target]);
+    if (config === 'allOn') {
+      // Another account: the group is named by its ARN there, and the smoke test is that stage's own function.
+      expect(group.stack.account).toBe(ACCOUNTS[target]);
+      expect(deploy.targetModelPackageGroupName).toBe(group.arn);
+      const machine = smokeStateMachine(platform, target);
+      const invoked = JSON.parse(machine.properties.DefinitionString).States['Smoke-' + target + 'Check'].Parameters.FunctionName;
+      const fn = platform.byIdentifier(invoked)!;
+      expect(fn.stack.id).toBe(`${target}/SageMaker`);
+      expect(fn.properties.Handler).toBe('index.handler');
+    } else {
+      expect(deploy.targetModelPackageGroupName).toBe(group.properties.ModelPackageGroupName);
+    }
   });
 
   test('each target\'s approval rule matches SageMaker\'s event for its group, not another group\'s or a rejection', () => {
     for (const target of TARGETS) {
-      const group = action(platform, `Deploy-${target}`, 'Deploy').input.targetModelPackageGroupName;
+      const group = groupNameOf(action(platform, `Deploy-${target}`, 'Deploy').input.targetModelPackageGroupName);
       const rule = platform.only('AWS::Events::Rule', `${target}/SageMaker`, (r) => r.properties.EventPattern?.detail?.ModelPackageGroupName?.includes(group));
       const event = { ...SAMPLE_EVENT, detail: { ...SAMPLE_EVENT.detail, ModelPackageGroupName: group } };
       expect(matchesPattern(rule.properties.EventPattern, event)).toBe(true);
@@ -95,45 +131,85 @@ function approvalHandlerOf(platform: SynthesizedPlatform, rule: FoundResource): 
   return platform.only('AWS::Lambda::Function', rule.stack.id, (f) => f.ref === mapping.properties.FunctionName);
 }
 
-describe('model journey with the built-in defaults: register → approve → staging → smoke → approve → prod → v2 → rollback', () => {
-  let platform: SynthesizedPlatform;
-  let world: SageMakerWorld;
-  const cfn = mockClient(CloudFormationClient);
-  const account = AGNOSTIC_ACCOUNT;
-  const region = AGNOSTIC_REGION;
-  const io: Io = { out: () => undefined, err: () => undefined, interactive: false, color: false, confirm: async () => true };
+/**
+ * CloudFormation and EventBridge as the journey needs them, over one synthesized platform and one SageMaker world:
+ * stack deploys of a stage's SageMaker stack (with `Custom::ServedModel` answered by the approval handler) and the
+ * delivery of SageMaker's events to the matching rules of their account, through SQS, to their handler.
+ */
+function journeyRuntime(platform: SynthesizedPlatform, world: SageMakerWorld, region: string) {
+  /** What each endpoint's `Custom::ServedModel` last answered, and its properties then (CloudFormation's memory). */
+  const servedMemory = new Map<string, { properties: unknown; data: Record<string, string> }>();
+  /** The endpoint config name each endpoint's last deployed template gave it. */
+  const deployedConfigs = new Map<string, string>();
 
-  beforeAll(() => {
-    platform = synthesizedPlatform('defaults');
-    world = new SageMakerWorld({ region, accountOf: () => account }, SAMPLE_EVENT);
-    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
-    for (const metrics of [approval.metrics, smoke.metrics]) {
-      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
-      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+  /** CloudFormation invoking the Lambda-backed `Custom::ServedModel`: the approval handler answers on the response URL. */
+  async function invokeServedModel(p: SynthesizedPlatform, served: FoundResource, requestType: 'Create' | 'Update'): Promise<Record<string, string>> {
+    const fn = p.byIdentifier(served.properties.ServiceToken)!;
+    expect(fn.type).toBe('AWS::Lambda::Function');
+    Object.assign(process.env, fn.properties.Environment.Variables);
+    let answer: any;
+    const put = jest.spyOn(globalThis, 'fetch').mockImplementation((async (_url: string, init: { body: string }) => {
+      answer = JSON.parse(init.body);
+      return { ok: true, status: 200 };
+    }) as never);
+    try {
+      await approval.handler({
+        RequestType: requestType, ServiceToken: served.properties.ServiceToken, ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/signed',
+        StackId: `arn:aws:cloudformation:${region}:${p.resolver.account(served.stack)}:stack/${served.stack.stackName}/guid`, RequestId: `${requestType}-${served.logicalId}`,
+        LogicalResourceId: served.logicalId, ResourceType: 'Custom::ServedModel', ResourceProperties: served.properties,
+        ...(requestType === 'Update' ? { PhysicalResourceId: `${served.properties.EndpointName}-served-model`, OldResourceProperties: servedMemory.get(served.properties.EndpointName)?.properties } : {}),
+      } as never);
+    } finally {
+      put.mockRestore();
     }
-    // Each stage's endpoint as CloudFormation deployed it: the template's config and model (the baked model server).
-    for (const stage of ['dev', ...TARGETS]) {
-      for (const e of platform.resources('AWS::SageMaker::Endpoint', { stack: `${stage}/SageMaker` })) {
-        const nameOf = (r: FoundResource) => platform.resolver.physicalName(r.stack, r.logicalId);
-        const config = platform.resources('AWS::SageMaker::EndpointConfig', { stack: e.stack.id }).find((c) => nameOf(c) === e.properties.EndpointConfigName)!;
-        const model = platform.resources('AWS::SageMaker::Model', { stack: e.stack.id }).find((m) => nameOf(m) === config.properties.ProductionVariants[0].ModelName)!;
-        world.cloudFormationEndpoint(e.properties.EndpointName, nameOf(config), nameOf(model), { Image: model.properties.PrimaryContainer.Image },
-          model.properties.ExecutionRoleArn, config.properties.ProductionVariants.map((v: any) => ({ VariantName: v.VariantName, InstanceType: v.InstanceType, InitialInstanceCount: v.InitialInstanceCount })));
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    return answer.Data;
+  }
+
+  /** Replaces `Fn::GetAtt` of the custom resource by its answer, as CloudFormation does before creating the config. */
+  const withAnswer = (value: any, servedId: string, data: Record<string, string>): any => {
+    if (Array.isArray(value)) return value.map((v) => withAnswer(v, servedId, data));
+    if (!value || typeof value !== 'object') return value;
+    const att = value['Fn::GetAtt'];
+    if (Array.isArray(att) && att[0] === servedId) return data[att[1]];
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withAnswer(v, servedId, data)]));
+  };
+
+  /**
+   * CloudFormation deploying `stage`'s SageMaker stack of `p`: a changed `Custom::ServedModel` is asked again, a changed
+   * config is created, an endpoint whose config changed is updated. Returns what changed, per endpoint.
+   */
+  async function deploySageMakerStack(p: SynthesizedPlatform, stage: string): Promise<string[]> {
+    const changes: string[] = [];
+    for (const e of p.resources('AWS::SageMaker::Endpoint', { stack: `${stage}/SageMaker` })) {
+      const name = e.properties.EndpointName as string;
+      const configId = e.raw.Properties.EndpointConfigName['Fn::GetAtt'][0] as string;
+      const configRaw = e.stack.template.Resources![configId];
+      const servedId = configRaw.Properties.EndpointConfigName['Fn::GetAtt'][0] as string;
+      const served = p.resource(e.stack, servedId);
+      expect(served.type).toBe('Custom::ServedModel');
+      const memory = servedMemory.get(name);
+      let data = memory?.data;
+      if (!memory || JSON.stringify(memory.properties) !== JSON.stringify(served.properties)) {
+        data = await invokeServedModel(p, served, memory ? 'Update' : 'Create');
+        servedMemory.set(name, { properties: served.properties, data });
+        changes.push(`${name}: Custom::ServedModel ${memory ? 'updated' : 'created'}`);
       }
+      const config = p.resolver.resolve(e.stack, withAnswer(configRaw.Properties, servedId, data!));
+      for (const modelName of served.properties.BakedModelNames as string[]) {
+        const model = p.resources('AWS::SageMaker::Model', { stack: e.stack.id }).find((m) => p.resolver.physicalName(m.stack, m.logicalId) === modelName)!;
+        world.cloudFormationModel(modelName, { Image: model.properties.PrimaryContainer.Image }, model.properties.ExecutionRoleArn);
+      }
+      world.cloudFormationConfig(config.EndpointConfigName, config.ProductionVariants.map((v: any) => ({
+        VariantName: v.VariantName, ModelName: v.ModelName, InstanceType: v.InstanceType, InitialInstanceCount: v.InitialInstanceCount, ServerlessConfig: v.ServerlessConfig,
+      })));
+      // CloudFormation compares templates, not the endpoint: an unchanged config name leaves the endpoint alone.
+      const deployed = deployedConfigs.get(name);
+      deployedConfigs.set(name, config.EndpointConfigName);
+      changes.push(`${name}: endpoint ${deployed === config.EndpointConfigName ? 'unchanged' : world.cloudFormationEndpoint(name, config.EndpointConfigName)}`);
     }
-    cfn.on(DescribeStacksCommand).callsFake(({ StackName }: { StackName: string }) => {
-      const stack = platform.tryStack(StackName);
-      if (!stack || !/^mlops-(dev|staging|prod)-/.test(StackName)) throw Object.assign(new Error(`Stack with id ${StackName} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
-      const Outputs = Object.keys(stack.template.Outputs ?? {}).map((OutputKey) => ({ OutputKey, OutputValue: platform.output(stack.id, OutputKey) }));
-      return { Stacks: [{ StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs }] };
-    });
-  });
-  afterAll(() => {
-    jest.restoreAllMocks();
-    world.sm.restore();
-    world.runtime.restore();
-    cfn.restore();
-  });
+    return changes;
+  }
 
   /** SageMaker's events reach the rules of their account; matching rules deliver through SQS to their handler. */
   async function deliverEvents(): Promise<string[]> {
@@ -151,6 +227,43 @@ describe('model journey with the built-in defaults: register → approve → sta
     }
     return outcomes;
   }
+
+  return { deploySageMakerStack, deliverEvents };
+}
+
+describe('model journey with the built-in defaults: register → approve → staging → smoke → approve → prod → v2 → rollback', () => {
+  let platform: SynthesizedPlatform;
+  let world: SageMakerWorld;
+  let rt: ReturnType<typeof journeyRuntime>;
+  const cfn = mockClient(CloudFormationClient);
+  const account = AGNOSTIC_ACCOUNT;
+  const region = AGNOSTIC_REGION;
+  const io: Io = { out: () => undefined, err: () => undefined, interactive: false, color: false, confirm: async () => true };
+
+  beforeAll(async () => {
+    platform = synthesizedPlatform('defaults');
+    world = new SageMakerWorld({ region, accountOf: () => account }, SAMPLE_EVENT);
+    rt = journeyRuntime(platform, world, region);
+    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
+    for (const metrics of [approval.metrics, smoke.metrics]) {
+      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+    }
+    // Each stage's SageMaker stack as CloudFormation deploys it: nothing is approved yet, so the template's model serves.
+    for (const stage of ['dev', ...TARGETS]) await rt.deploySageMakerStack(platform, stage);
+    cfn.on(DescribeStacksCommand).callsFake(({ StackName }: { StackName: string }) => {
+      const stack = platform.tryStack(StackName);
+      if (!stack || !/^mlops-(dev|staging|prod)-/.test(StackName)) throw Object.assign(new Error(`Stack with id ${StackName} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
+      const Outputs = Object.keys(stack.template.Outputs ?? {}).map((OutputKey) => ({ OutputKey, OutputValue: platform.output(stack.id, OutputKey) }));
+      return { Stacks: [{ StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs }] };
+    });
+  });
+  afterAll(() => {
+    jest.restoreAllMocks();
+    world.sm.restore();
+    world.runtime.restore();
+    cfn.restore();
+  });
 
   const deployDefinition = () => {
     const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
@@ -173,7 +286,7 @@ describe('model journey with the built-in defaults: register → approve → sta
   async function promote(target: string, packageArn: string): Promise<{ outcomes: string[]; smoke: string[] }> {
     const input = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'Deploy').input).replaceAll('#{Register.MODEL_PACKAGE_ARN}', packageArn));
     await runStateMachine(deployDefinition(), input, { sagemaker: new SageMakerClient({ region }) }, sagemakerSdk as never);
-    const outcomes = await deliverEvents();
+    const outcomes = await rt.deliverEvents();
     const request = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'SmokeTest').input.request).replaceAll('#{Register.MODEL_PACKAGE_ARN}', packageArn));
     const results: string[] = [(await smoke.handler(request)).status];
     world.settle();
@@ -241,11 +354,123 @@ describe('model journey with the built-in defaults: register → approve → sta
     await expect(planPromotion(aws, 'mlops-dev-default')).rejects.toThrow(/No version of "mlops-dev-default" is pending approval; the newest is version 3 \(Rejected\)/);
   });
 
+  test('a later `cdk deploy` that changes prod\'s endpoint (capture 25 %, 15 min bake) keeps serving the approved v2, not the template\'s model', async () => {
+    expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v2);
+    const before = world.endpoints.get(endpointOf('prod'))!.config;
+    const changes = await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod');
+    // The change reaches the endpoint: the custom resource is asked again, a new config is made, the endpoint updated.
+    expect(changes).toEqual([`${endpointOf('prod')}: Custom::ServedModel updated`, `${endpointOf('prod')}: endpoint updated`]);
+    world.settle();
+    const after = world.endpoints.get(endpointOf('prod'))!.config;
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/^mlops-prod-default-v2-[0-9a-f]{8}$/);
+    expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v2);
+    // Negative control: the template's own model is the model server image, which a redeploy used to put back.
+    const template = platform.resources('AWS::SageMaker::Model', { stack: 'prod/SageMaker' })[0];
+    expect(world.served(endpointOf('prod'))).not.toContain(template.properties.PrimaryContainer.Image);
+    // A deploy that does not touch the endpoint changes nothing; staging was not touched at all.
+    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod')).toEqual([`${endpointOf('prod')}: endpoint unchanged`]);
+    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'staging')).toEqual([`${endpointOf('staging')}: endpoint unchanged`]);
+    expect(sourceOf(world.served(endpointOf('staging'))[0])).toBe(v2);
+  });
+
   test('cdk-mlops rollback (endpoint, from the stage\'s stack outputs) returns prod to the previous package', async () => {
     const result = await runRollback(new Aws({ region, sleep: async () => undefined }), io, 'mlops', 'prod', 'endpoint', { yes: true });
     expect(result.changed).toBe(true);
     world.settle();
     expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v1);
+  });
+});
+
+describe('model journey across accounts (dev 111111111111 → staging 222222222222 → prod 333333333333): the copy lands in the target account, its handler deploys it, its smoke test answers the pipeline', () => {
+  let platform: SynthesizedPlatform;
+  let world: SageMakerWorld;
+  let rt: ReturnType<typeof journeyRuntime>;
+  const region = 'us-east-1';
+  const stageOf = (name: string) => (['dev', 'staging', 'prod'] as const).find((s) => name.startsWith(`acme-ml-${s}-`))!;
+
+  beforeAll(async () => {
+    platform = synthesizedPlatform('allOn');
+    world = new SageMakerWorld({ region, accountOf: (name) => ACCOUNTS[stageOf(name)] }, SAMPLE_EVENT);
+    rt = journeyRuntime(platform, world, region);
+    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
+    for (const metrics of [approval.metrics, smoke.metrics]) {
+      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+    }
+    for (const stage of ['dev', ...TARGETS]) await rt.deploySageMakerStack(platform, stage);
+  });
+  afterAll(() => {
+    jest.restoreAllMocks();
+    world.sm.restore();
+    world.runtime.restore();
+  });
+
+  test('v1 registered in dev reaches staging, then prod, each in its own account, and the pipeline\'s wait on the target\'s smoke test passes', async () => {
+    const group = registerProject(platform).properties.Environment.EnvironmentVariables.find((v: any) => v.Name === 'MODEL_PACKAGE_GROUP').Value;
+    const v1 = (await new SageMakerClient({ region }).send(new sagemakerSdk.CreateModelPackageCommand({
+      ModelPackageGroupName: group, ModelApprovalStatus: 'PendingManualApproval',
+      InferenceSpecification: { Containers: [{ Image: `${ACCOUNTS.dev}.dkr.ecr.${region}.amazonaws.com/acme-ml-dev/training:run1`, ModelDataUrl: 's3://dev-artifacts/training-jobs/acme-ml-dev-run1/output/model.tar.gz' }], SupportedContentTypes: ['application/json'], SupportedResponseMIMETypes: ['application/json'] },
+    }))).ModelPackageArn!;
+    expect(v1.split(':')[4]).toBe(ACCOUNTS.dev);
+    const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
+    for (const target of TARGETS) {
+      const input = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'Deploy').input).replaceAll('#{Register.MODEL_PACKAGE_ARN}', v1));
+      const out = await runStateMachine(JSON.parse(machine.properties.DefinitionString), input, { sagemaker: new SageMakerClient({ region }) }, sagemakerSdk as never);
+      // The copy is a version of the target's group in the target's account; that account's rule and handler deploy it.
+      expect(out.promoted.modelPackageArn).toMatch(new RegExp(`^arn:aws:sagemaker:${region}:${ACCOUNTS[target]}:model-package/acme-ml-${target}-realtime/1$`));
+      const outcomes = await rt.deliverEvents();
+      expect(outcomes).toContain(`${target}/SageMaker:acme-ml-${target}-realtime/1`);
+      // The pipeline waits on the target's own smoke test function (the one its SmokeTest state machine invokes).
+      const request = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'SmokeTest').input.request).replaceAll('#{Register.MODEL_PACKAGE_ARN}', v1));
+      const fnArn = JSON.parse(smokeStateMachine(platform, target).properties.DefinitionString).States[`Smoke-${target}Check`].Parameters.FunctionName;
+      const fn = platform.byIdentifier(fnArn)!;
+      expect(fn.stack.account).toBe(ACCOUNTS[target]);
+      expect((await smoke.handler(request)).status).toBe('PENDING');
+      world.settle();
+      expect((await smoke.handler(request)).status).toBe('PASSED');
+      const served = world.served(request.endpointName);
+      expect(served).toEqual([out.promoted.modelPackageArn]);
+      expect(world.packages.get(served[0])!.metadata?.SourceModelPackageArn).toBe(v1);
+    }
+  });
+});
+
+describe('model journey permissions across accounts: identity policy in the pipeline\'s account, resource policy in the target\'s', () => {
+  let platform: SynthesizedPlatform;
+  beforeAll(() => { platform = synthesizedPlatform('allOn'); });
+  const roleOf = (r: FoundResource, prop: string) => platform.byIdentifier(r.properties[prop])!.arn;
+
+  test.each(TARGETS)('the deploy state machine (dev) may add a version to %s\'s group only because that group\'s policy lets dev\'s account', async (target) => {
+    const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
+    const role = roleOf(machine, 'RoleArn');
+    expect(role.split(':')[4]).toBe(ACCOUNTS.dev);
+    const group = platform.only('AWS::SageMaker::ModelPackageGroup', `${target}/SageMaker`, (g) => g.properties.ModelPackageGroupName === `acme-ml-${target}-realtime`);
+    const version = `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:model-package/acme-ml-${target}-realtime/1`;
+    const policy = resourcePolicyOf(platform, group, version);
+    // CreateModelPackage authorizes on the new version's ARN (its only resource type), inside the shared group.
+    await expectAllowed(platform, { principal: role, action: 'sagemaker:CreateModelPackage', resource: version, resourcePolicy: policy });
+    // Negative controls: without the group's policy the identity policy alone is not enough; other groups are not shared.
+    expect(await decide(platform, { principal: role, action: 'sagemaker:CreateModelPackage', resource: version, resourcePolicy: null })).not.toBe('Allowed');
+    const async = platform.only('AWS::SageMaker::ModelPackageGroup', `${target}/SageMaker`, (g) => g.properties.ModelPackageGroupName === `acme-ml-${target}-async`);
+    const asyncVersion = `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:model-package/acme-ml-${target}-async/1`;
+    expect(await decide(platform, { principal: role, action: 'sagemaker:CreateModelPackage', resource: asyncVersion, resourcePolicy: resourcePolicyOf(platform, async, asyncVersion) ?? null })).not.toBe('Allowed');
+  });
+
+  test.each(TARGETS)('the pipeline may invoke %s\'s smoke test function (its permission names dev\'s account), which may watch and invoke its endpoint', async (target) => {
+    const machine = smokeStateMachine(platform, target);
+    const fnArn = JSON.parse(machine.properties.DefinitionString).States[`Smoke-${target}Check`].Parameters.FunctionName;
+    const smokeRole = machine.raw.Properties.RoleArn['Fn::GetAtt'][0];
+    const role = platform.resource(machine.stack, smokeRole).arn;
+    await expectAllowed(platform, { principal: role, action: 'lambda:InvokeFunction', resource: fnArn });
+    // Another role of dev (the register step) has no such grant: the resource policy alone does not let it in.
+    expect(await decide(platform, { principal: roleOf(registerProject(platform), 'ServiceRole'), action: 'lambda:InvokeFunction', resource: fnArn })).not.toBe('Allowed');
+    const fn = platform.byIdentifier(fnArn)!;
+    const endpoint = `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:endpoint/acme-ml-${target}-realtime`;
+    await expectAllowed(platform,
+      { principal: roleOf(fn, 'Role'), action: 'sagemaker:DescribeEndpoint', resource: endpoint },
+      { principal: roleOf(fn, 'Role'), action: 'sagemaker:InvokeEndpoint', resource: endpoint },
+      { principal: roleOf(fn, 'Role'), action: 'sagemaker:DescribeModelPackage', resource: `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:model-package/acme-ml-${target}-realtime/1` });
   });
 });
 
@@ -298,7 +523,12 @@ describe('model journey permissions with the built-in defaults (one account): ea
       { principal: role, action: 'sagemaker:CreateModel', resource: arn(`model/${name}`) },
       { principal: role, action: 'sagemaker:CreateEndpointConfig', resource: arn(`endpoint-config/${name}`) },
       { principal: role, action: 'sagemaker:UpdateEndpoint', resource: arn(`endpoint/${spec.EndpointName}`) },
-      { principal: role, action: 'iam:PassRole', resource: spec.ExecutionRoleArn, context: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+      { principal: role, action: 'iam:PassRole', resource: spec.ExecutionRoleArn, context: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      // Custom::ServedModel: what the endpoint serves (a stack deploy's own config included), the newest approved version.
+      { principal: role, action: 'sagemaker:DescribeEndpoint', resource: arn(`endpoint/${spec.EndpointName}`) },
+      { principal: role, action: 'sagemaker:DescribeEndpointConfig', resource: arn(`endpoint-config/${fn.properties.Environment.Variables.RESOURCE_NAME_PREFIX}-v2-0a1b2c3d`) },
+      { principal: role, action: 'sagemaker:DescribeModel', resource: arn(`model/${name}`) },
+      { principal: role, action: 'sagemaker:ListModelPackages', resource: '*' });
     const smokeFn = platform.resources('AWS::Lambda::Function', { stack: 'dev/Delivery', filter: (f) => /[Ss]moke/.test(f.logicalId) })[0];
     const smokeRole = roleOf(smokeFn, 'Role');
     await expectAllowed(platform,

@@ -71,9 +71,11 @@ export class SageMakerWorld {
   constructor(private readonly options: WorldOptions, private readonly sampleEvent: Record<string, any>) {
     const { sm } = this;
     sm.on(CreateModelPackageCommand).callsFake((i) => {
-      const group = i.ModelPackageGroupName;
+      // A group of another account is named by its ARN; the version is created in that account.
+      const byArn = /^arn:aws[a-z-]*:sagemaker:[^:]+:(\d{12}):model-package-group\/(.+)$/.exec(i.ModelPackageGroupName);
+      const group = byArn ? byArn[2] : i.ModelPackageGroupName;
       const version = [...this.packages.values()].filter((p) => p.group === group).length + 1;
-      const arn = `arn:aws:sagemaker:${options.region}:${options.accountOf(group)}:model-package/${group.toLowerCase()}/${version}`;
+      const arn = `arn:aws:sagemaker:${options.region}:${byArn ? byArn[1] : options.accountOf(group)}:model-package/${group.toLowerCase()}/${version}`;
       const p: Package = { arn, group, version, status: i.ModelApprovalStatus ?? 'PendingManualApproval', spec: i.InferenceSpecification, metadata: i.CustomerMetadataProperties, created: this.now() };
       this.packages.set(arn, p);
       if (p.status === 'Approved') this.emit(p);
@@ -151,11 +153,29 @@ export class SageMakerWorld {
     });
   }
 
-  /** CloudFormation's deployment of an endpoint: config and model as the template has them, InService. */
-  public cloudFormationEndpoint(name: string, configName: string, modelName: string, container: Record<string, unknown>, role: string, variants: any[]): void {
-    this.models.set(modelName, { containers: [container], role, created: this.now() });
-    this.configs.set(configName, { variants: variants.map((v) => ({ ...v, ModelName: modelName })), created: this.now() });
-    this.endpoints.set(name, { name, status: 'InService', config: configName, modified: this.now() });
+  /** CloudFormation creating a template's model (kept when it exists: an unchanged resource is not touched). */
+  public cloudFormationModel(name: string, container: Record<string, unknown>, role: string): void {
+    if (!this.models.has(name)) this.models.set(name, { containers: [container], role, created: this.now() });
+  }
+
+  /** CloudFormation creating a template's endpoint config (its models must exist, as SageMaker checks). */
+  public cloudFormationConfig(name: string, variants: any[]): void {
+    if (this.configs.has(name)) return;
+    for (const v of variants) if (!this.models.has(v.ModelName)) throw notFound(`model "${v.ModelName}"`);
+    this.configs.set(name, { variants, created: this.now() });
+  }
+
+  /** CloudFormation creating the endpoint (InService), or updating it to another config (Updating until settled). */
+  public cloudFormationEndpoint(name: string, configName: string): 'created' | 'updated' | 'unchanged' {
+    const e = this.endpoints.get(name);
+    if (!e) {
+      this.endpoints.set(name, { name, status: 'InService', config: configName, modified: this.now() });
+      return 'created';
+    }
+    if (e.config === configName) return 'unchanged';
+    if (e.status !== 'InService') throw invalid(`Cannot update in-progress endpoint "${name}".`);
+    Object.assign(e, { status: 'Updating', pending: configName, modified: this.now() });
+    return 'updated';
   }
 
   /** Pending endpoint updates and creations finish. */

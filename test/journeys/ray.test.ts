@@ -2,6 +2,7 @@ import { synthesizeConfig, type FoundResource, type SynthesizedPlatform } from '
 import { ACCOUNTS, REGION, ZONES } from './support/configs';
 import { decide, expectAllowed } from './support/iam';
 import { expectValid } from '../kuberay-crds';
+import { expectValidKarpenter } from '../karpenter-api';
 
 /**
  * The Ray journey over a synthesized platform: a data scientist gets access, submits a RayJob that reads the lake,
@@ -11,7 +12,10 @@ import { expectValid } from '../kuberay-crds';
  * constructs/eks/README.md, not faked here.
  */
 const SCIENTIST = `arn:aws:iam::${ACCOUNTS.dev}:role/data-scientist`;
-/** Dev in its own account with EKS, Ray, a named job, the pipeline on Ray; staging and prod kept small. */
+/**
+ * Dev in its own account with EKS, Ray, a named job, the pipeline on Ray; staging runs Ray on Karpenter node pools
+ * instead of the Cluster Autoscaler; prod kept small.
+ */
 const RAY_CONFIG: Record<string, unknown> = {
   prefix: 'acme-ml',
   sagemaker: { enabled: false },
@@ -39,7 +43,16 @@ const RAY_CONFIG: Record<string, unknown> = {
       sagemaker: { enabled: true },
       pipelines: { enabled: true, training: { backend: 'ray' }, deployTargets: [] },
     },
-    staging: { env: { account: ACCOUNTS.staging, region: REGION }, network: { availabilityZones: ZONES }, eks: { enabled: false }, compute: { enabled: false }, monitoring: { enabled: false } },
+    staging: {
+      env: { account: ACCOUNTS.staging, region: REGION },
+      network: { availabilityZones: ZONES },
+      eks: {
+        nodeProvisioner: 'karpenter',
+        gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 4, spot: true, diskSizeGiB: 200 }],
+      },
+      compute: { enabled: false },
+      monitoring: { enabled: false },
+    },
     prod: { env: { account: ACCOUNTS.prod, region: REGION }, network: { availabilityZones: ZONES }, eks: { enabled: false }, compute: { enabled: false }, monitoring: { enabled: false } },
   },
 };
@@ -199,6 +212,90 @@ describe('Ray journey (dev in its own account)', () => {
     const env = JSON.parse(register.Configuration.EnvironmentVariables) as { name: string; value: string }[];
     expect(env.find((e) => e.name === 'MODEL_DATA_URL')!.value).toBe(`s3://${lake.artifacts}/ray-jobs/acme-ml-dev-#{codepipeline.PipelineExecutionId}/model.tar.gz`);
     expect(await decide(platform, { principal: gatewayRole.arn, action: 's3:GetObject', resource: `arn:aws:s3:::${lake.processed}/training/part-0000.parquet` })).not.toBe('Allowed');
+  });
+
+  describe('the same journey on Karpenter (staging)', () => {
+    const STACK = 'staging/Training';
+    let stagingObjects: K8s[];
+    let controllerRole: FoundResource;
+    let stagingCluster: FoundResource;
+    beforeAll(() => {
+      stagingObjects = platform.resources('Custom::AWSCDK-EKS-KubernetesResource', { stack: STACK })
+        .flatMap((r) => (typeof r.properties.Manifest === 'string' ? JSON.parse(r.properties.Manifest) : []) as K8s[]);
+      stagingCluster = platform.only('AWS::EKS::Cluster', STACK);
+      const association = platform.only('AWS::EKS::PodIdentityAssociation', STACK, (a) => a.properties.ServiceAccount === 'karpenter');
+      controllerRole = platform.byIdentifier(association.properties.RoleArn)!;
+    });
+    const pool = (name: string) => stagingObjects.find((o) => o.kind === 'NodePool' && o.metadata.name === name)!;
+
+    test('GPU workers from zero: no GPU node group and no Cluster Autoscaler; the default RayCluster\'s GPU pods fit only the GPU NodePool', () => {
+      expect(platform.resources('AWS::EKS::Nodegroup', { stack: STACK }).map((n) => n.properties.Labels['cdk-mlops/node-group'])).toEqual(['system']);
+      const charts = platform.resources('Custom::AWSCDK-EKS-HelmChart', { stack: STACK }).map((c) => c.properties.Chart);
+      expect(charts).not.toContain('cluster-autoscaler');
+      expect(charts).toEqual(expect.arrayContaining(['karpenter-crd', 'karpenter']));
+      for (const o of stagingObjects.filter((x) => String(x.apiVersion).startsWith('karpenter.'))) expectValidKarpenter(o);
+      const rayCluster = stagingObjects.find((o) => o.kind === 'RayCluster' && o.metadata.name === 'default')!;
+      expectValid(rayCluster);
+      const gpu = rayCluster.spec.workerGroupSpecs.find((g: K8s) => g.groupName === 'gpu');
+      const cpu = rayCluster.spec.workerGroupSpecs.find((g: K8s) => g.groupName === 'cpu');
+      expect(gpu).toMatchObject({ minReplicas: 0, replicas: 0 });
+      const gpuPool = pool('gpu-g5');
+      expect(gpuPool.spec.template.metadata.labels).toMatchObject(gpu.template.spec.nodeSelector);
+      expect(gpu.template.spec.tolerations).toEqual(gpuPool.spec.template.spec.taints.map((t: K8s) => ({ ...t, operator: 'Equal' })));
+      expect(gpuPool.spec.template.spec.requirements).toContainEqual({ key: 'karpenter.sh/capacity-type', operator: 'In', values: ['spot', 'on-demand'] });
+      expect(gpuPool.spec.limits['nvidia.com/gpu']).toBe('4');
+      // CPU workers select the CPU pool, which has no GPU taint, and never tolerate the GPU pool's.
+      expect(pool('cpu-workers').spec.template.metadata.labels).toMatchObject(cpu.template.spec.nodeSelector);
+      expect(cpu.template.spec.tolerations).toBeUndefined();
+      // The GPU image is pulled onto each GPU node as it joins.
+      const prePull = stagingObjects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'ray-gpu-image')!;
+      expect(prePull.spec.template.spec.containers.map((c: K8s) => c.image)).toEqual([gpu.template.spec.containers[0].image]);
+      expect(Object.keys(gpuPool.spec.template.metadata.labels)).toContain(prePull.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key);
+    });
+
+    test('nodes launch into the cluster\'s subnets with its security group, and join through the node role\'s access entry', () => {
+      const nodeClass = stagingObjects.find((o) => o.kind === 'EC2NodeClass' && o.metadata.name === 'gpu-g5')!;
+      const nodegroup = platform.only('AWS::EKS::Nodegroup', STACK);
+      expect(nodeClass.spec.subnetSelectorTerms.map((t: K8s) => t.id)).toEqual(nodegroup.properties.Subnets);
+      for (const id of nodegroup.properties.Subnets) expect(id).toMatch(/^subnet-/);
+      expect(nodeClass.spec.securityGroupSelectorTerms).toEqual([{ id: platform.resolver.getAtt(stagingCluster.stack, stagingCluster.logicalId, 'ClusterSecurityGroupId') }]);
+      const profile = platform.only('AWS::IAM::InstanceProfile', STACK, (p) => p.ref === nodeClass.spec.instanceProfile);
+      const nodeRole = platform.only('AWS::IAM::Role', STACK, (r) => r.ref === profile.properties.Roles[0]);
+      const entry = platform.only('AWS::EKS::AccessEntry', STACK, (e) => e.properties.PrincipalArn === nodeRole.arn);
+      expect(entry.properties).toMatchObject({ Type: 'EC2_LINUX', ClusterName: stagingCluster.ref });
+    });
+
+    test('the controller may launch and terminate this cluster\'s tagged nodes, pass only the node role, read only its queue', async () => {
+      const account = ACCOUNTS.staging;
+      const name = stagingCluster.ref;
+      const instance = `arn:aws:ec2:${REGION}:${account}:instance/i-0123456789abcdef0`;
+      const ownedTags = { [`aws:ResourceTag/kubernetes.io/cluster/${name}`]: 'owned', 'aws:ResourceTag/karpenter.sh/nodepool': 'gpu-g5' };
+      const launchTags = { [`aws:RequestTag/kubernetes.io/cluster/${name}`]: 'owned', 'aws:RequestTag/eks:eks-cluster-name': name, 'aws:RequestTag/karpenter.sh/nodepool': 'gpu-g5' };
+      const terminate = { principal: controllerRole.arn, action: 'ec2:TerminateInstances', resource: instance, context: ownedTags };
+      const nodeClass = stagingObjects.find((o) => o.kind === 'EC2NodeClass' && o.metadata.name === 'gpu-g5')!;
+      const profile = platform.only('AWS::IAM::InstanceProfile', STACK, (p) => p.ref === nodeClass.spec.instanceProfile);
+      const nodeRole = platform.only('AWS::IAM::Role', STACK, (r) => r.ref === profile.properties.Roles[0]);
+      const queue = platform.only('AWS::SQS::Queue', STACK);
+      await expectAllowed(platform,
+        terminate,
+        { principal: controllerRole.arn, action: 'ec2:RunInstances', resource: instance, context: launchTags },
+        { principal: controllerRole.arn, action: 'ec2:RunInstances', resource: nodeClass.spec.subnetSelectorTerms[0].id.replace(/^/, `arn:aws:ec2:${REGION}:${account}:subnet/`) },
+        { principal: controllerRole.arn, action: 'iam:PassRole', resource: nodeRole.arn, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+        { principal: controllerRole.arn, action: 'sqs:ReceiveMessage', resource: queue.arn });
+      // Not another cluster's nodes, not untagged launches, not other roles, not instance-profile management.
+      expect(await decide(platform, { ...terminate, context: { ...ownedTags, [`aws:ResourceTag/kubernetes.io/cluster/${name}`]: 'shared' } })).not.toBe('Allowed');
+      expect(await decide(platform, { principal: controllerRole.arn, action: 'ec2:RunInstances', resource: instance, context: { 'aws:RequestTag/karpenter.sh/nodepool': 'gpu-g5' } })).not.toBe('Allowed');
+      expect(await decide(platform, { principal: controllerRole.arn, action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/admin`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } })).not.toBe('Allowed');
+      expect(await decide(platform, { principal: controllerRole.arn, action: 'iam:CreateInstanceProfile', resource: `arn:aws:iam::${account}:instance-profile/x` })).not.toBe('Allowed');
+      // EventBridge may deliver interruption notices, from its rules only.
+      const rule = platform.only('AWS::Events::Rule', STACK, (r) => r.properties.EventPattern['detail-type'][0] === 'EC2 Spot Instance Interruption Warning');
+      await expectAllowed(platform, { principal: 'events.amazonaws.com', action: 'sqs:SendMessage', resource: queue.arn, context: { 'aws:SourceArn': rule.arn } });
+      expect(await decide(platform, { principal: 'events.amazonaws.com', action: 'sqs:SendMessage', resource: queue.arn, context: { 'aws:SourceArn': `arn:aws:events:${REGION}:${account}:rule/other` } })).not.toBe('Allowed');
+    });
+
+    test('cdk-nag finds nothing unacknowledged in the Karpenter stage', () => {
+      expect(platform.validationFailures.filter((f) => f.includes('staging/'))).toEqual([]);
+    });
   });
 
   describe('what the journey relies on', () => {

@@ -158,7 +158,7 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
       'printf "%s\\n" "$@" > "$ARGS_FILE"; echo arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1',
     ].join('\n'), { mode: 0o755 });
     const argsFile = path.join(dir, 'args');
-    execFileSync('bash', ['-ec', commands.join('\n')], {
+    execFileSync('bash', ['--norc', '--noprofile', '-ec', commands.join('\n')], {
       env: { PATH: `${dir}:${process.env.PATH}`, ARGS_FILE: argsFile, MODEL_PACKAGE_GROUP: 'churn', TRAINING_JOB_NAME: 'mlops-dev-e1', IMAGE_URI: 'repo:tag', SOURCE_VERSION: 'v1', RETRAIN_REASON: 'Drift on default: f2 (PSI 0.6, KS 0.4)' },
       encoding: 'utf8',
     });
@@ -299,6 +299,13 @@ describe('bad props name the prop, the value and what is allowed', () => {
       sourceModelPackageGroupName: 'churn',
       targets: [{ name: 'staging', modelPackageGroupName: 'churn' }, { name: 'prod', modelPackageGroupName: 'churn-prod', endpointName: 'e', functionName: 'f' }],
     }))).toThrow(/targets\[0\]\.modelPackageGroupName: "churn" — must differ[\s\S]*targets\[0\]: \{\} — give exactly one[\s\S]*targets\[1\]: \{"endpointName":"e","functionName":"f"\}[\s\S]*targets\[1\]\.functionName: "f" — Lambda targets are not supported/);
+  });
+
+  test('a target in another account needs its own smoke test function and a 12-digit account', () => {
+    expect(build((_f, s) => new ModelPromotion(s, 'P', {
+      sourceModelPackageGroupName: 'churn',
+      targets: [{ name: 'staging', modelPackageGroupName: 'churn-staging', endpointName: 'e', account: '2222' }],
+    }))).toThrow(/targets\[0\]\.account: "2222" — must be a 12-digit account id[\s\S]*targets\[0\]\.smokeTestFunctionName: .* — a target in another account runs its own smoke test/);
   });
 
   test('scan gate severity and timeout', () => {

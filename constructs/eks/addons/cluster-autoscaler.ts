@@ -69,7 +69,8 @@ export class ClusterAutoscaler extends HelmAddOn {
     return this.installedRole;
   }
 
-  protected override validate(v: PropsValidator): void {
+  /** @internal */
+  protected override _validate(v: PropsValidator): void {
     v.intRange('scaleDownUnneededMinutes', this.options.scaleDownUnneededMinutes, 1, 1440, 'minutes')
       .intRange('scaleDownDelayAfterAddMinutes', this.options.scaleDownDelayAfterAddMinutes, 0, 1440, 'minutes')
       .check(/^v1\.35\.\d+$/.test(this.options.imageTag ?? 'v1.35.0'), 'imageTag', this.options.imageTag,

@@ -19,7 +19,7 @@ export interface HelmAddOnProps {
   readonly name: string;
   /** Chart name in the repository. */
   readonly chart: string;
-  /** Chart repository URL (HTTPS). */
+  /** Chart repository: an `https://` repository URL, or the `oci://` reference of the chart (e.g. `oci://public.ecr.aws/karpenter/karpenter`). */
   readonly repository: string;
   /** Exact chart version (semver, no ranges): upgrades are deliberate code changes. */
   readonly version: string;
@@ -51,8 +51,11 @@ export abstract class HelmAddOn implements IClusterAddOn {
   /** Chart values for this cluster. */
   protected abstract values(cluster: eks.ICluster): Record<string, unknown>;
 
-  /** Extra prop checks of a subclass, collected with the release checks and thrown once. */
-  protected validate(_v: PropsValidator): void {
+  /**
+   * Extra prop checks of a subclass, collected with the release checks and thrown once.
+   * @internal
+   */
+  protected _validate(_v: PropsValidator): void {
     // Only the common release checks by default.
   }
 
@@ -61,10 +64,10 @@ export abstract class HelmAddOn implements IClusterAddOn {
     const p = this.props;
     const v = new PropsValidator(scope, this.constructor.name)
       .check(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(p.version), 'version', p.version, 'must be an exact chart version such as 1.7.0 (no ranges)')
-      .check(p.repository.startsWith('https://'), 'repository', p.repository, 'must be an https:// chart repository URL');
+      .check(/^(https|oci):\/\//.test(p.repository), 'repository', p.repository, 'must be an https:// chart repository URL or an oci:// chart reference');
     checkK8sName(v, 'namespace', p.namespace);
     checkK8sName(v, 'release', p.release ?? p.name);
-    this.validate(v);
+    this._validate(v);
     v.throwIfInvalid();
     return this.installResources(scope, cluster);
   }

@@ -6,3 +6,4 @@ export * from './kuberay-operator';
 export * from './ray-observability';
 export * from './container-insights';
 export * from './volcano-scheduler';
+export * from './karpenter';

@@ -1,3 +1,4 @@
+import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { HelmAddOn } from './helm-add-on';
 
 
@@ -40,7 +41,7 @@ export class KubeRayOperator extends HelmAddOn {
     this.options = props;
   }
 
-  protected values(): Record<string, unknown> {
+  protected values(_cluster: eks.ICluster): Record<string, unknown> {
     const cpu = this.options.cpu ?? '500m';
     const memory = this.options.memory ?? '512Mi';
     return {

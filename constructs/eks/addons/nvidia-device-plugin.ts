@@ -1,3 +1,4 @@
+import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { HelmAddOn } from './helm-add-on';
 
 /** Label every GPU node carries (set on the GPU node groups): the device plugin runs only there. */
@@ -31,7 +32,7 @@ export class NvidiaDevicePlugin extends HelmAddOn {
     });
   }
 
-  protected values(): Record<string, unknown> {
+  protected values(_cluster: eks.ICluster): Record<string, unknown> {
     return {
       // The chart's default affinity needs Node Feature Discovery labels; our GPU nodes carry the accelerator label instead.
       affinity: {

@@ -149,7 +149,8 @@ export class RayObservability extends HelmAddOn {
     };
   }
 
-  protected override validate(v: PropsValidator): void {
+  /** @internal */
+  protected override _validate(v: PropsValidator): void {
     const o = this.options;
     (o.rayNamespaces ?? ['ray']).forEach((ns, i) => checkK8sName(v, `rayNamespaces[${i}]`, ns));
     v.check((o.rayNamespaces ?? ['ray']).length > 0, 'rayNamespaces', o.rayNamespaces, 'must list at least one namespace');
@@ -259,7 +260,7 @@ export class RayObservability extends HelmAddOn {
     ];
   }
 
-  protected values(): Record<string, unknown> {
+  protected values(_cluster: eks.ICluster): Record<string, unknown> {
     const o = this.options;
     const placement = o.nodeSelector ? { nodeSelector: o.nodeSelector } : {};
     return {

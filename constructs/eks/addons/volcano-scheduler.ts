@@ -1,3 +1,4 @@
+import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { HelmAddOn } from './helm-add-on';
 
 export interface VolcanoSchedulerProps {
@@ -22,7 +23,7 @@ export class VolcanoScheduler extends HelmAddOn {
   }
 
   /** The chart's defaults: scheduler, controller and admission webhook with the gang plugin on. */
-  protected values(): Record<string, unknown> {
+  protected values(_cluster: eks.ICluster): Record<string, unknown> {
     return {};
   }
 }

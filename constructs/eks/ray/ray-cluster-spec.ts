@@ -59,6 +59,14 @@ export interface RayCodeMount {
   readonly mountPath: string;
 }
 
+/** A key of a Kubernetes secret in the object's namespace. */
+export interface SecretKeySelector {
+  /** Secret name. */
+  readonly name: string;
+  /** Key within the secret. */
+  readonly key: string;
+}
+
 /**
  * GCS fault tolerance: the head keeps cluster metadata in an external Redis, so a restarted head recovers its
  * actors, jobs and Serve applications instead of the whole cluster starting over (KubeRay `gcsFaultToleranceOptions`).
@@ -67,7 +75,7 @@ export interface GcsFaultToleranceOptions {
   /** `host:port` of the Redis, e.g. an ElastiCache primary endpoint with in-transit encryption (`rediss://host:6379`). */
   readonly redisAddress: string;
   /** Kubernetes secret (same namespace) holding the Redis password. @default - no password */
-  readonly redisPasswordSecret?: { readonly name: string; readonly key: string };
+  readonly redisPasswordSecret?: SecretKeySelector;
 }
 
 /** A whole Ray cluster spec, shared by RayCluster, RayJob (own cluster) and RayService. */

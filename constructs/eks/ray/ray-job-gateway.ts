@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,7 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { encryptedLogGroup } from '../../core/defaults';
 import { handlerCode } from '../../core/handler-code';
-import { acknowledge, acknowledgeResourceWildcards } from '../../core/nag';
+import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards } from '../../core/nag';
 import { PropsValidator } from '../../core/validation';
 import * as perms from '../../storage/perms';
 import { type TrainingCluster } from '../training-cluster';
@@ -115,6 +115,14 @@ export class RayJobGateway extends Construct {
       },
     });
     this.function.node.addDependency(eni);
+    if (subnets.subnets.some((subnet) => Stack.of(subnet) !== Stack.of(this))) {
+      acknowledgeControls(this.function, ['CT.LAMBDA.PR.3 lambda_inside_vpc_check'],
+        'The gateway runs in the cluster VPC\'s private subnets with its own security group; the subnet ids come from the network stack (a cross-stack reference), which the static rule cannot read.');
+    }
+    acknowledgeCheck(this.function, 'lambdaDlq',
+      'Called synchronously (lambda:InvokeFunction by the operations CLI or a state machine, which gets the error back); a dead-letter queue only receives failed asynchronous invocations.');
+    acknowledgeCheck(this.function, 'lambdaConcurrency',
+      'Called by people and pipeline runs a few times an hour; reserved concurrency would fail the deploy in accounts at the minimum unreserved concurrency quota (new accounts have 10).');
     // Kubernetes RBAC of the namespace's Ray users; no EKS access policy beyond reading that namespace.
     const entry = props.trainingCluster.grantAccess('RayJobGateway', role, { viewNamespaces: [this.namespace], kubernetesGroups: [props.serviceAccount.rayUsersGroup] });
     this.function.node.addDependency(entry, props.serviceAccount.rbacManifest);

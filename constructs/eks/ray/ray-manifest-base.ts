@@ -1,6 +1,20 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { type Construct, type IDependable } from 'constructs';
 
+/** Gang scheduling of a Ray object's pods through a batch scheduler queue. */
+export interface GangSchedulingOptions {
+  /** The batch scheduler the KubeRay operator runs with. */
+  readonly scheduler: 'volcano';
+  /** Queue the pods are admitted through. @default - the scheduler's default queue */
+  readonly queue?: string;
+}
+
+/** An internal Network Load Balancer in front of a Ray Serve service. */
+export interface InternalLoadBalancerOptions {
+  /** CIDRs allowed to reach it (e.g. the VPC). */
+  readonly sourceCidrs: string[];
+}
+
 /** Props every Ray object construct shares. */
 export interface RayObjectProps {
   /** Cluster the object is applied to (KubeRay must run there). */
@@ -20,7 +34,7 @@ export interface RayObjectProps {
    * (`KubeRayOperator({ batchScheduler: 'volcano' })`).
    * @default - the default Kubernetes scheduler, pod by pod
    */
-  readonly gangScheduling?: { readonly scheduler: 'volcano'; readonly queue?: string };
+  readonly gangScheduling?: GangSchedulingOptions;
 }
 
 /** Metadata of a Ray object: name, namespace, our managed-by label and the gang scheduling labels. */

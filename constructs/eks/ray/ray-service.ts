@@ -4,7 +4,15 @@ import { stringify } from 'yaml';
 import { PropsValidator } from '../../core/validation';
 import { checkK8sName } from '../addons/helm-add-on';
 import { renderRayClusterSpec, type RayClusterSpecOptions, validateRayClusterSpec } from './ray-cluster-spec';
-import { applyManifest, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
+import { applyManifest, type InternalLoadBalancerOptions, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
+
+/** Ray Serve replica autoscaling of one deployment. */
+export interface ServeAutoscaling {
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** Ongoing requests per replica Serve scales on. @default - Ray Serve's default (2) */
+  readonly targetOngoingRequests?: number;
+}
 
 /** One Ray Serve deployment of an application. */
 export interface ServeDeployment {
@@ -13,7 +21,7 @@ export interface ServeDeployment {
   /** Fixed replica count. Give this or `autoscaling`. @default 1 */
   readonly numReplicas?: number;
   /** Replica autoscaling between min and max. @default - fixed replicas */
-  readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number; readonly targetOngoingRequests?: number };
+  readonly autoscaling?: ServeAutoscaling;
   /** CPUs per replica. @default 1 */
   readonly numCpus?: number;
   /** GPUs per replica (fractions share a GPU). @default 0 */
@@ -45,7 +53,7 @@ export interface RayServiceProps extends RayObjectProps {
    * subnets tagged `kubernetes.io/role/internal-elb`), reachable only from these CIDRs (e.g. the VPC).
    * @default - a ClusterIP service: reached from inside the cluster or with `kubectl port-forward`
    */
-  readonly internalLoadBalancer?: { readonly sourceCidrs: string[] };
+  readonly internalLoadBalancer?: InternalLoadBalancerOptions;
 }
 
 /** Port of Ray Serve's HTTP proxy and of the serve service. */

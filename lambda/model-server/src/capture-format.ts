@@ -69,6 +69,11 @@ export function captureLine(input: string, output: string | undefined, meta: Cap
   return JSON.stringify(record);
 }
 
+/** A versioned model package ARN (`arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>`): what capture metadata names. */
+export function isModelPackageArn(arn: string): boolean {
+  return /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[A-Za-z0-9](-*[A-Za-z0-9]){0,62}\/\d+$/.test(arn);
+}
+
 /** A path segment from a model package ARN (`…:model-package/group/3` → `group-3`) or a model name. */
 export function modelPartition(modelPackageArn: string | undefined, modelName: string): string {
   const m = modelPackageArn ? /:model-package\/([^/]+)\/(\d+)$/.exec(modelPackageArn) : null;

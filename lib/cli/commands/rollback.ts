@@ -80,7 +80,7 @@ async function rollbackLambda(aws: Aws, io: Io, stageName: string, fn: { functio
 // ---- SageMaker endpoint ------------------------------------------------------------------------------
 
 /** The models of a config and their execution roles; undefined when a model no longer exists. */
-async function configSignature(aws: Aws, config: DescribeEndpointConfigCommandOutput): Promise<{ variants: string; roles: string } | undefined> {
+async function configSignature(aws: Aws, config: DescribeEndpointConfigCommandOutput): Promise<{ variants: string; roles: string; models: string } | undefined> {
   const variants = config.ProductionVariants ?? [];
   const roles: string[] = [];
   for (const v of variants) {
@@ -93,7 +93,7 @@ async function configSignature(aws: Aws, config: DescribeEndpointConfigCommandOu
       throw err;
     }
   }
-  return { variants: variants.map((v) => v.VariantName).sort().join(','), roles: [...new Set(roles)].sort().join(',') };
+  return { variants: variants.map((v) => v.VariantName).sort().join(','), roles: [...new Set(roles)].sort().join(','), models: variants.map((v) => `${v.VariantName}=${v.ModelName}`).sort().join(',') };
 }
 
 const describeConfig = (aws: Aws, name: string) =>
@@ -103,7 +103,8 @@ const describeConfig = (aws: Aws, name: string) =>
  * Finds the config the endpoint ran before its current one. SageMaker keeps no history on the endpoint, so
  * this takes the newest endpoint config created before the current one whose models still exist, have the
  * same variant names and run with the same execution role (each SageMakerEndpoint construct has its own role,
- * so the role ties configs to their endpoint).
+ * so the role ties configs to their endpoint), and run other models than the current one (a stack deploy makes a
+ * new config around the version the endpoint serves: going back to the older config would change nothing).
  */
 async function previousConfig(aws: Aws, current: DescribeEndpointConfigCommandOutput): Promise<string | undefined> {
   const signature = await configSignature(aws, current);
@@ -119,7 +120,8 @@ async function previousConfig(aws: Aws, current: DescribeEndpointConfigCommandOu
       if (++examined > MAX_CANDIDATES) return undefined;
       const candidate = await describeConfig(aws, c.EndpointConfigName);
       const s = await configSignature(aws, candidate);
-      if (s && s.variants === signature.variants && s.roles === signature.roles) return c.EndpointConfigName;
+      // A config running the same models (a stack deploy re-made the config around the served version) is not a rollback.
+      if (s && s.variants === signature.variants && s.roles === signature.roles && s.models !== signature.models) return c.EndpointConfigName;
     }
     token = page.NextToken;
   } while (token);
@@ -161,7 +163,7 @@ async function rollbackEndpoint(aws: Aws, io: Io, stageName: string, endpoints: 
     message: `Endpoint ${name} is updating from ${currentName} to ${target}; it stays InService and serves the old config until the new one is ready. Follow it with \`cdk-mlops status\`.`,
     notes: [
       'The update runs without the blue/green rollback alarms; the next deploy or model approval restores them.',
-      'The next `cdk deploy` of the SageMaker stack or the next model approval replaces this config again.',
+      'The next model approval replaces this config; a `cdk deploy` of the SageMaker stack keeps the model it now serves.',
     ],
   };
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   cpuCores, cpuTypesHint, EFA_REFUSAL, gpusPerInstance, gpuTypesHint, isCpuInstanceType, memoryGiB, needsEfa, podCapacity,
 } from '../../../constructs/eks/instance-types';
-import { intRange, resourceName, roleArn, type StageDefaults } from '../common';
+import { intRange, modelPackageArn, resourceName, roleArn, type StageDefaults } from '../common';
 
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, { error: 'must be an IPv4 CIDR such as 203.0.113.0/24' });
 
@@ -102,6 +102,10 @@ export const rayServiceConfig = z.strictObject({
   modelS3Key: z.string().regex(/^[\w!\-.*'()/]{1,1024}\.onnx$/, { error: 'must be an S3 key ending in .onnx' }).default('models/reference/model.onnx'),
   /** Upload the repository's reference model there when the key is empty. */
   seedReferenceModel: z.boolean().default(true),
+  /** Share of successful predictions sampled to the data lake for drift detection (0: no capture). */
+  captureSamplingPercent: intRange(0, 100, ' percent').default(10),
+  /** The model package this service serves (its drift baseline; its captures are partitioned by it). Update it with modelS3Key. */
+  modelPackageArn: modelPackageArn.optional(),
   minReplicas: intRange(1, 100, ' replicas').default(1),
   maxReplicas: intRange(1, 100, ' replicas').default(2),
   /** Behind an internal NLB reachable from the VPC (otherwise ClusterIP + port-forward). */
@@ -138,6 +142,11 @@ export const rayConfig = z.strictObject({
   services: z.array(rayServiceConfig).default([]),
   /** Gang scheduling of multi-worker Ray clusters with Volcano (KubeRay batch scheduler). */
   gangScheduling: z.boolean().default(false),
+  /**
+   * A DaemonSet on every GPU node that pulls the Ray GPU image as soon as the node joins (before the NVIDIA device
+   * plugin has advertised its GPUs and the Ray worker can be scheduled) and keeps it from image garbage collection.
+   */
+  prePullGpuImage: z.boolean().default(true),
 }).superRefine((ray, ctx) => {
   const seen = new Set(['default']);
   const named = [...ray.jobs.map((j, i) => ['jobs', i, j.name] as const), ...ray.services.map((x, i) => ['services', i, x.name] as const)];
@@ -154,6 +163,19 @@ export const rayConfig = z.strictObject({
       ctx.addIssue({ code: 'custom', path: [key, 'minReplicas'], message: `must not exceed maxReplicas (${ray[key].maxReplicas})` });
     }
   }
+});
+
+/** Karpenter settings (used with `eks.nodeProvisioner: karpenter`). */
+export const karpenterConfig = z.strictObject({
+  /**
+   * `WhenEmpty` removes nodes without pods (Ray removes idle workers itself, so nodes empty out after
+   * eks.ray.idleTimeoutSeconds); `WhenEmptyOrUnderutilized` also repacks pods, restarting running Ray workers.
+   */
+  consolidationPolicy: z.enum(['WhenEmpty', 'WhenEmptyOrUnderutilized'], { error: 'must be "WhenEmpty" or "WhenEmptyOrUnderutilized"' }),
+  /** Pools with `spot: true` fall back to on-demand when spot has no capacity (Karpenter tries spot first). */
+  onDemandFallback: z.boolean(),
+  /** AL2023 EKS AMI release of Karpenter nodes: `latest` (nodes drift to new releases) or a pinned `vYYYYMMDD`. */
+  amiVersion: z.string().regex(/^(latest|v\d{8})$/, { error: 'must be "latest" or an AL2023 EKS AMI release such as v20251120' }),
 });
 
 export const eksConfig = z.strictObject({
@@ -184,8 +206,16 @@ export const eksConfig = z.strictObject({
   gpuNodeGroups: z.array(gpuNodeGroupConfig),
   /** CPU worker group (spot or on-demand) for Ray CPU workers. */
   workerNodeGroup: workerNodeGroupConfig,
-  /** Minutes a node must be unneeded before the Cluster Autoscaler removes it (how fast GPUs go back to zero). */
+  /** Minutes a node must be unneeded before it is removed (how fast GPUs go back to zero): Cluster Autoscaler scale-down, Karpenter consolidateAfter. */
   scaleDownUnneededMinutes: intRange(1, 1440, ' minutes'),
+  /**
+   * Who adds and removes nodes. `cluster-autoscaler`: gpuNodeGroups and workerNodeGroup are EKS managed node groups
+   * the Cluster Autoscaler resizes. `karpenter`: they become Karpenter NodePools with the same names, labels, taints
+   * and maxSize limits (no minimum), and only the system group is a managed node group, kept at its minSize.
+   */
+  nodeProvisioner: z.enum(['cluster-autoscaler', 'karpenter'], { error: 'must be "cluster-autoscaler" or "karpenter"' }),
+  /** Karpenter settings (with nodeProvisioner: karpenter). */
+  karpenter: karpenterConfig,
   /** KubeRay operator and default RayCluster. */
   ray: rayConfig,
   /**
@@ -205,24 +235,34 @@ export const eksConfig = z.strictObject({
   if (eks.enabled && eks.adminRoleArns.length === 0 && !eks.deployRoleAdmin) {
     ctx.addIssue({ code: 'custom', path: ['adminRoleArns'], message: 'the cluster needs at least one admin (its creator gets no access): list a role ARN or set eks.deployRoleAdmin: true' });
   }
+  const karpenter = eks.nodeProvisioner === 'karpenter';
   if (eks.ray.enabled) {
-    // The head and its autoscaler sidecar run on one system node beside the DaemonSets.
+    // The head and its autoscaler sidecar run on one system node beside the DaemonSets (and, with Karpenter, a controller replica).
     const type = eks.systemNodeGroup.instanceTypes[0];
     const room = podCapacity(type);
-    const cpu = cpuCores(eks.ray.head.cpu) + 0.5;
-    const mem = memoryGiB(eks.ray.head.memory) + 0.5;
+    const cpu = cpuCores(eks.ray.head.cpu) + 0.5 + (karpenter ? 0.25 : 0);
+    const mem = memoryGiB(eks.ray.head.memory) + 0.5 + (karpenter ? 0.5 : 0);
     if (room && (cpu > room.cpu || mem > room.memoryGiB)) {
       ctx.addIssue({
         code: 'custom', path: ['systemNodeGroup', 'instanceTypes', 0],
         message: `has room for about ${room.cpu.toFixed(2)} vCPU / ${room.memoryGiB.toFixed(1)} GiB of pods per node after system reservations and DaemonSets, `
-          + `but the Ray head (eks.ray.head ${eks.ray.head.cpu} CPU / ${eks.ray.head.memory}) plus its autoscaler sidecar (500m / 512Mi) needs ${cpu} vCPU / ${mem.toFixed(1)} GiB: `
+          + `but the Ray head (eks.ray.head ${eks.ray.head.cpu} CPU / ${eks.ray.head.memory}) plus its autoscaler sidecar (500m / 512Mi)`
+          + `${karpenter ? ' and a Karpenter controller (250m / 512Mi)' : ''} needs ${cpu} vCPU / ${mem.toFixed(1)} GiB: `
           + 'use a larger type (e.g. m6i.xlarge) or a smaller head',
       });
     }
   }
+  if (karpenter) {
+    const noMinimum = 'must be 0 with eks.nodeProvisioner: karpenter (Karpenter launches nodes for pending pods and keeps no minimum; use cluster-autoscaler to keep nodes warm)';
+    eks.gpuNodeGroups.forEach((g, i) => {
+      if (g.minSize > 0) ctx.addIssue({ code: 'custom', path: ['gpuNodeGroups', i, 'minSize'], message: noMinimum });
+    });
+    if (eks.workerNodeGroup.enabled && eks.workerNodeGroup.minSize > 0) ctx.addIssue({ code: 'custom', path: ['workerNodeGroup', 'minSize'], message: noMinimum });
+  }
   const names = eks.gpuNodeGroups.map((g) => g.name);
   names.forEach((name, i) => {
     if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['gpuNodeGroups', i, 'name'], message: 'must be unique among gpuNodeGroups' });
+    if (name === 'system' || name === 'cpu-workers') ctx.addIssue({ code: 'custom', path: ['gpuNodeGroups', i, 'name'], message: 'must differ from "system" and "cpu-workers" (the labels of the system and CPU worker groups)' });
   });
   if (eks.ray.enabled && eks.ray.gpuWorkers.maxReplicas > 0) {
     const group = eks.gpuNodeGroups[0];
@@ -237,6 +277,15 @@ export const eksConfig = z.strictObject({
   }
 });
 export type EksConfig = z.infer<typeof eksConfig>;
+
+/**
+ * The Cluster Autoscaler on managed node groups everywhere by default; Karpenter is one key away, with settings that
+ * keep running Ray work undisturbed (only empty nodes removed) and spot pools able to fall back to on-demand.
+ */
+const provisioner = {
+  nodeProvisioner: 'cluster-autoscaler',
+  karpenter: { consolidationPolicy: 'WhenEmpty', onDemandFallback: true, amiVersion: 'latest' },
+} satisfies Partial<EksConfig>;
 
 /** Admin through the CDK deploy role until a stage lists its own roles. */
 const access = { adminRoleArns: [], deployRoleAdmin: true, viewerRoleArns: [], rayUserRoleArns: [] } satisfies Partial<EksConfig>;
@@ -253,11 +302,12 @@ const rayDefaults = (head: EksConfig['ray']['head'], maxCpuWorkers: number, maxG
   jobs: [],
   services: [],
   gangScheduling: false,
+  prePullGpuImage: true,
 });
 
 /** The reference ONNX model served by Ray Serve behind an internal load balancer (dev): proves the serving path end to end. */
 const referenceService: EksConfig['ray']['services'][number] = {
-  name: 'reference-model', modelS3Key: 'models/reference/model.onnx', seedReferenceModel: true, minReplicas: 1, maxReplicas: 2, internalLoadBalancer: true,
+  name: 'reference-model', modelS3Key: 'models/reference/model.onnx', seedReferenceModel: true, captureSamplingPercent: 10, minReplicas: 1, maxReplicas: 2, internalLoadBalancer: true,
 };
 
 /**
@@ -277,6 +327,7 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 2, spot: false, diskSizeGiB: 100 }],
     workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 4 },
     scaleDownUnneededMinutes: 10,
+    ...provisioner,
     // The head (and its autoscaler sidecar) must fit an m6i.large beside the DaemonSets; config checks it.
     ray: { ...rayDefaults({ cpu: '500m', memory: '2Gi' }, 4, 2), services: [referenceService] },
   },
@@ -289,6 +340,7 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 4, spot: false, diskSizeGiB: 200 }],
     workerNodeGroup: { enabled: true, spot: true, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
     scaleDownUnneededMinutes: 10,
+    ...provisioner,
     ray: rayDefaults({ cpu: '500m', memory: '2Gi' }, 8, 4),
   },
   prod: {
@@ -300,6 +352,7 @@ export const eksDefaults: StageDefaults<EksConfig> = {
     gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.2xlarge', 'g5.4xlarge'], minSize: 0, maxSize: 8, spot: false, diskSizeGiB: 200 }],
     workerNodeGroup: { enabled: true, spot: false, instanceTypes: ['m6i.xlarge', 'm6a.xlarge', 'm5.xlarge'], minSize: 0, maxSize: 8 },
     scaleDownUnneededMinutes: 15,
+    ...provisioner,
     ray: rayDefaults({ cpu: '2', memory: '8Gi' }, 16, 8),
   },
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intRange, logRetentionDays, type StageDefaults } from '../common';
+import { intRange, logRetentionDays, modelPackageArn, type StageDefaults } from '../common';
 
 /** CodeDeploy's predefined Lambda traffic-shifting configurations (`CodeDeployDefault.Lambda<name>`). */
 export const LAMBDA_DEPLOYMENT_CONFIGS = [
@@ -29,10 +29,16 @@ export const lambdaInferenceConfig = z.strictObject({
   provisionedConcurrency: intRange(0, 10000, ' executions'),
   /** Largest batch (instances per request) the model server accepts. */
   maxBatchSize: intRange(1, 100000, ' instances'),
-  /** Serve this object of the stage's artifacts bucket instead of the reference model baked into the image. */
   /** Share of successful predictions sampled to the data lake for drift detection (0: no capture). */
   captureSamplingPercent: intRange(0, 100, ' percent').default(10),
+  /** Serve this object of the stage's artifacts bucket instead of the reference model baked into the image. */
   modelS3Key: z.string().min(1).max(1024).regex(/^[^/]/, { error: 'must be an S3 object key without a leading "/"' }).optional(),
+  /**
+   * The model package whose model `modelS3Key` holds: the function's MODEL_PACKAGE_ARN, so captures are partitioned by
+   * it and the drift job compares them with its baseline. Change it with modelS3Key: the deploy publishes a version
+   * with both and the alias shifts to it (a rollback returns both).
+   */
+  modelPackageArn: modelPackageArn.optional(),
   /** Retention of the function's and the API's log groups. */
   logRetentionDays,
   /** How new versions reach the alias. */
@@ -71,6 +77,9 @@ export const lambdaInferenceConfig = z.strictObject({
   }
   if (c.canary.latencyAlarmMs >= c.timeoutSeconds * 1000) {
     ctx.addIssue({ code: 'custom', path: ['canary', 'latencyAlarmMs'], message: `must be below the timeout (${c.timeoutSeconds * 1000} ms)` });
+  }
+  if (c.modelPackageArn && !c.modelS3Key) {
+    ctx.addIssue({ code: 'custom', path: ['modelPackageArn'], message: 'names the package served, but the function serves the reference model baked into its image: set modelS3Key to that package\'s .onnx model too' });
   }
   if (c.frontDoor.auth === 'jwt') {
     if (c.frontDoor.kind !== 'httpApi') ctx.addIssue({ code: 'custom', path: ['frontDoor', 'auth'], message: 'jwt needs frontDoor.kind "httpApi" (function URLs support only IAM)' });

@@ -121,7 +121,7 @@ describe('GpuInstance defaults', () => {
   });
 
   test('the boot script is valid bash', () => {
-    const check = spawnSync('bash', ['-n'], { input: bootScript(t), encoding: 'utf8' });
+    const check = spawnSync('bash', ['--norc', '--noprofile', '-n'], { input: bootScript(t), encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
   });

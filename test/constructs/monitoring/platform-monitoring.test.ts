@@ -5,12 +5,12 @@ import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
-  AlertsTopic, type MonitoredEndpoint, type MonitoredGpuInstance, PlatformMonitoring, type PlatformMonitoringProps, PropsValidationError,
+  AlertsTopic, type IMonitoredEndpoint, type IMonitoredGpuInstance, PlatformMonitoring, type PlatformMonitoringProps, PropsValidationError,
 } from '../../../constructs';
 import { nagFindings, newStack, template } from '../../helpers';
 
 /** An endpoint's metrics as `SageMakerEndpoint` renders them (AWS/SageMaker, EndpointName + VariantName). */
-class Endpoint implements MonitoredEndpoint {
+class Endpoint implements IMonitoredEndpoint {
   constructor(public readonly endpointName: string) {}
   private m(metricName: string, props: cloudwatch.MetricOptions = {}) {
     return new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName, dimensionsMap: { EndpointName: this.endpointName, VariantName: 'primary' }, ...props });
@@ -27,7 +27,7 @@ class AsyncEndpoint extends Endpoint {
   override metricInvocations(): cloudwatch.Metric { throw new Error('async endpoints publish no Invocations metric'); }
   override metric5xx(): cloudwatch.Metric { throw new Error('the 5xx rate needs Invocations, which async endpoints do not publish'); }
 }
-const gpu = (instanceId: string): MonitoredGpuInstance => ({
+const gpu = (instanceId: string): IMonitoredGpuInstance => ({
   instanceId,
   metricGpuUtilization: (p) => new cloudwatch.Metric({ namespace: 'CdkMlops/GPU', metricName: 'nvidia_smi_utilization_gpu', dimensionsMap: { InstanceId: instanceId }, ...p }),
   metricGpuMemoryUtilization: (p) => new cloudwatch.Metric({ namespace: 'CdkMlops/GPU', metricName: 'nvidia_smi_utilization_memory', dimensionsMap: { InstanceId: instanceId }, ...p }),

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { type App, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { NIST80053R5Checks } from 'cdk-nag';
@@ -74,6 +74,10 @@ describe('PlatformNetwork options', () => {
     const t = template(stack);
     t.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: 'eu-west-1c' });
     t.resourceCountIs('AWS::EC2::NatGateway', 3);
+    // No context lookup is recorded (the CLI would otherwise call AWS, or fail offline), and the stack's own
+    // zones are its own again once the VPC is built.
+    expect((stack.node.root as App).synth().manifest.missing).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(stack, 'availabilityZones')).toBeUndefined();
   });
 
   test('an imported VPC is used as is', () => {

@@ -101,6 +101,17 @@ describe('LambdaInference defaults', () => {
     expect(inference.url).toBe(inference.httpApi?.apiEndpoint);
   });
 
+  test('route invoke permissions name the API route and the account (Control Tower CT.LAMBDA.PR.2)', () => {
+    const permissions = Object.values(t.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'apigateway.amazonaws.com' } }));
+    expect(permissions).toHaveLength(4);
+    for (const p of permissions) {
+      expect(p.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
+      expect(JSON.stringify(p.Properties.SourceArn)).toMatch(/execute-api/);
+      // An environment-agnostic stack renders the account as a token, which the static rule cannot read: acknowledged.
+      expect(p.Metadata?.guard?.SuppressedRules).toEqual(['lambda_function_public_access_prohibited_check']);
+    }
+  });
+
   test('stage: throttled (100 rps, burst 200), JSON access logs to a KMS-encrypted log group', () => {
     t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
@@ -131,10 +142,19 @@ describe('LambdaInference defaults', () => {
 
   test('cdk-nag AwsSolutions finds nothing unacknowledged; acknowledgements are the X-Ray and CodeDeploy ones only', () => {
     expect(nagFindings(stack)).toEqual([]);
-    const acks = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => `${c.node.path} ${JSON.stringify(m.data)}`));
+    const all = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => `${c.node.path} ${JSON.stringify(m.data)}`));
+    const acks = all.filter((a) => a.includes('AwsSolutions-'));
     expect(acks.join('\n')).toMatch(/Inf\/Role\/DefaultPolicy.*AwsSolutions-IAM5\[Resource::\*\]/);
     expect(acks.join('\n')).toMatch(/Inf\/Deployment\/ServiceRole.*AWSCodeDeployRoleForLambdaLimited/);
     expect(acks).toHaveLength(2);
+    // The compliance packs' (NIST 800-53 R5, HIPAA): outside a VPC, no DLQ for a synchronous function, no reserved
+    // concurrency unless given, and rollback alarms CodeDeploy acts on.
+    // (Single-role inline policies are acknowledged at validation, by acknowledgeSingleRolePolicies.)
+    const packRules = [...new Set(all.filter((a) => a.includes('NIST.800.53.R5-') && !a.includes('IAMNoInlinePolicy')).map((a) => `${a.split(' ')[0].replace(/^Test\/Inf\//, '')} ${/NIST\.800\.53\.R5-(\w+)/.exec(a)?.[1]}`))].sort();
+    expect(packRules).toEqual([
+      'ErrorsAlarm CloudWatchAlarmAction', 'Function LambdaConcurrency', 'Function LambdaDLQ', 'Function LambdaInsideVPC',
+      'LatencyAlarm CloudWatchAlarmAction', 'ServerErrorsAlarm CloudWatchAlarmAction',
+    ]);
   });
 });
 

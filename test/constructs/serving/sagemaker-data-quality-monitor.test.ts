@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Stage } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -66,7 +69,7 @@ describe('DataQualityMonitor', () => {
     });
   });
 
-  test('violations: an event rule to the alerts topic, its MatchedEvents metric and an alarm', () => {
+  test('violations: an event rule to the alerts topic (the one notification), its MatchedEvents metric and an alarm without action', () => {
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: [DATA_QUALITY_VIOLATION_EVENT.source],
@@ -82,12 +85,42 @@ describe('DataQualityMonitor', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Events', MetricName: 'MatchedEvents', Statistic: 'Sum', Period: 3600, Threshold: 1,
       Dimensions: [{ Name: 'RuleName', Value: { Ref: Match.stringLikeRegexp('DriftViolationRule') } }],
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
     });
+    // One notification per violation: the rule's message; the alarm (its metric) has no action of its own.
+    const alarm = Object.values(t.findResources('AWS::CloudWatch::Alarm')).find((a) => a.Properties.MetricName === 'MatchedEvents')!;
+    expect(alarm.Properties.AlarmActions).toBeUndefined();
+    const toTopic = Object.values(t.findResources('AWS::Events::Rule')).filter((r) => JSON.stringify(r.Properties.EventPattern).includes('CompletedWithViolations') && JSON.stringify(r.Properties.Targets).includes('AlertsTopic'));
+    expect(toTopic).toHaveLength(1);
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ detail: Match.objectLike({ ProcessingJobStatus: ['Failed'] }) }),
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('AlertsTopic') } })],
     });
+  });
+
+  test('the nested requests are flattened by the platform\'s record preprocessor, an asset the role reads exactly', () => {
+    const job = Object.values(t.findResources('AWS::SageMaker::DataQualityJobDefinition'))[0].Properties;
+    const uri = JSON.stringify(job.DataQualityAppSpecification.RecordPreprocessorSourceUri);
+    const asset = monitor.recordPreprocessor!;
+    expect(uri).toContain(`/${asset.s3ObjectKey}`);
+    expect(asset.s3ObjectKey).toMatch(/\.py$/);
+    expect(fs.readFileSync(path.join(Stage.of(stack)!.outdir, asset.assetPath), 'utf8')).toContain('def preprocess_handler(inference_record, logger=None)');
+    const policy = Object.entries(t.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('DriftRole'))![1];
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain(`/${asset.s3ObjectKey}"`);
+    expect(job.DataQualityAppSpecification.Environment).toEqual({ publish_cloudwatch_metrics: 'Enabled' });
+  });
+
+  test('flat endpoints opt out; feature names reach the script; an own preprocessor replaces it', () => {
+    const props = { endpoint, baselineStatistics: { bucket: lake.artifactsBucket, key: 's.json' }, baselineConstraints: { bucket: lake.artifactsBucket, key: 'c.json' }, outputBucket: lake.artifactsBucket };
+    const s2 = newStack();
+    const job = (id: string, extra: Partial<DataQualityMonitorProps>) => {
+      const m = new DataQualityMonitor(s2, id, { ...props, endpoint: new SageMakerEndpoint(s2, `Ep${id}`, { image: ModelImage.fromImageUri('111111111111.dkr.ecr.us-east-1.amazonaws.com/m:1'), dataCapture: { bucket: lake.artifactsBucket } }), ...extra });
+      return s2.resolve(m.jobDefinition.dataQualityAppSpecification) as { recordPreprocessorSourceUri?: unknown; environment: Record<string, string> };
+    };
+    expect(job('Flat', { flattenInstances: false }).recordPreprocessorSourceUri).toBeUndefined();
+    expect(job('Named', { featureNames: ['tenure', 'spend'] }).environment).toEqual({ publish_cloudwatch_metrics: 'Enabled', FEATURE_NAMES: 'tenure,spend' });
+    expect(job('Own', { recordPreprocessorSourceUri: 's3://scripts/pre.py' }).recordPreprocessorSourceUri).toBe('s3://scripts/pre.py');
+    expect(() => job('Bad', { recordPreprocessorSourceUri: 's3://scripts/pre.sh', featureNames: ['1x'], flattenInstances: false }))
+      .toThrow(/recordPreprocessorSourceUri: "s3:\/\/scripts\/pre.sh" — must be s3:\/\/bucket\/key of a .py file[\s\S]*flattenInstances: false — must not be false with recordPreprocessorSourceUri[\s\S]*featureNames: \["1x"\] — must list/);
   });
 
   test('onViolation gives other pipelines the same event (e.g. to retrain)', () => {

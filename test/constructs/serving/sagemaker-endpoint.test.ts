@@ -105,6 +105,11 @@ describe('SageMakerEndpoint real-time with every option (platform network, data 
     });
     const target = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalableTarget'))[0];
     expect(target.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/ChurnEndpoint/)]));
+    // A stack update of the config keeps the fleet autoscaling sized; weights and capture come from the template.
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      RetainAllVariantProperties: true,
+      ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DesiredWeight' }, { VariantPropertyType: 'DataCaptureConfig' }],
+    });
   });
 
   test('the execution role gets the model object, the capture prefix, its log group and the image — nothing broader', () => {
@@ -145,11 +150,11 @@ describe('SageMakerEndpoint real-time with every option (platform network, data 
 
   test('the deployment spec for approvals carries the same sizing, key, capture and guardrails', () => {
     const spec = endpoint.deploymentSpec;
-    expect(spec.EndpointName).toBe(endpoint.endpointName);
-    expect(spec.ProductionVariants).toEqual([{ VariantName: 'AllTraffic', InitialVariantWeight: 1, InstanceType: 'ml.c6i.xlarge', InitialInstanceCount: 2 }]);
-    expect(spec.EnableNetworkIsolation).toBe(true);
-    expect(spec.DeploymentConfig).toMatchObject({ BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'LINEAR' } } });
-    expect(spec.DataCaptureConfig).toMatchObject({ EnableCapture: true, InitialSamplingPercentage: 50 });
+    expect(spec.endpointName).toBe(endpoint.endpointName);
+    expect(spec.productionVariants).toEqual([{ VariantName: 'AllTraffic', InitialVariantWeight: 1, InstanceType: 'ml.c6i.xlarge', InitialInstanceCount: 2 }]);
+    expect(spec.enableNetworkIsolation).toBe(true);
+    expect(spec.deploymentConfig).toMatchObject({ BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'LINEAR' } } });
+    expect(spec.dataCaptureConfig).toMatchObject({ EnableCapture: true, InitialSamplingPercentage: 50 });
   });
 
   test('cdk-nag AwsSolutions and NIST 800-53 R5 find nothing (endpoint config KMS key set)', () => {
@@ -174,7 +179,7 @@ describe('SageMakerEndpoint defaults', () => {
     });
     t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     t.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: true, PrimaryContainer: { Image: { 'Fn::Join': Match.anyValue() } } });
-    t.hasResourceProperties('AWS::SageMaker::Endpoint', { DeploymentConfig: Match.absent() });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', { DeploymentConfig: Match.absent(), RetainAllVariantProperties: Match.absent() });
     t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     // Alarms exist only when something acts on them (a topic or a guardrail).
     t.resourceCountIs('AWS::CloudWatch::Alarm', 0);

@@ -120,8 +120,23 @@ describe('ModelRegistry with approval-driven deployment', () => {
     const pass = statements.find((s) => s.Action === 'iam:PassRole')!;
     expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
     expect(statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat()).sort()).toEqual(
-      ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses'],
+      ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses', 'sagemaker:ListModelPackages'],
     );
+  });
+
+  test('one owner per endpoint: the endpoint config takes its name and models from the handler\'s Custom::ServedModel', () => {
+    const [[servedId, served]] = Object.entries(t.findResources('Custom::ServedModel'));
+    const fnId = Object.keys(t.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler', Environment: { Variables: { MODEL_PACKAGE_GROUP_NAME: 'churn' } } } }))[0];
+    expect(served.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    expect(served.Properties.EndpointName).toBe('mlops-dev-churn');
+    // The template's model (served until a version is approved) and the spec: a changed config asks again.
+    const [modelId] = Object.keys(t.findResources('AWS::SageMaker::Model'));
+    expect(served.Properties.BakedModelNames).toEqual([{ 'Fn::GetAtt': [modelId, 'ModelName'] }]);
+    expect(JSON.stringify(served.Properties.Spec)).toContain('ml.m5.large');
+    const config = Object.values(t.findResources('AWS::SageMaker::EndpointConfig'))[0];
+    expect(config.Properties.EndpointConfigName).toEqual({ 'Fn::GetAtt': [servedId, 'EndpointConfigName'] });
+    expect(config.Properties.ProductionVariants.map((v: { ModelName: unknown }) => v.ModelName)).toEqual([{ 'Fn::GetAtt': [servedId, 'ModelName0'] }]);
+    expect(() => endpoint.chooseModelsWith(registry.handler!)).toThrow(/already chosen/);
   });
 
   test('the endpoint role may read registered artifacts under models/ and pull the registry\'s images', () => {
@@ -172,6 +187,19 @@ describe('ModelRegistry without deployment', () => {
   });
 });
 
+test('promoterAccountIds: another account\'s pipeline may add and read versions of the group, nothing else', () => {
+  const stack = newStack();
+  new ModelRegistry(stack, 'Registry', { modelPackageGroupName: 'churn', promoterAccountIds: ['111111111111'] });
+  const group = Object.values(template(stack).findResources('AWS::SageMaker::ModelPackageGroup'))[0];
+  const statements = group.Properties.ModelPackageGroupPolicy.Statement;
+  expect(statements.map((x: { Sid: string; Action: unknown }) => [x.Sid, x.Action])).toEqual([
+    ['CrossAccountPromoteGroup', 'sagemaker:DescribeModelPackageGroup'],
+    ['CrossAccountPromotePackages', ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage']],
+  ]);
+  expect(JSON.stringify(statements)).toContain(':iam::111111111111:root');
+  expect(JSON.stringify(statements[1].Resource)).toContain(':model-package/churn/*');
+});
+
 describe('ModelRegistry validation', () => {
   test('group name, accounts and retry interval name the prop', () => {
     const stack = newStack();
@@ -180,6 +208,7 @@ describe('ModelRegistry validation', () => {
       new ModelRegistry(stack, 'Registry', {
         modelPackageGroupName: 'churn_model',
         crossAccountIds: ['12345'],
+        promoterAccountIds: ['1111'],
         deployment: { endpoint, retryInterval: Duration.minutes(1), maxReceiveCount: 0 },
       });
       throw new Error('expected a PropsValidationError');
@@ -188,6 +217,7 @@ describe('ModelRegistry validation', () => {
       const message = (e as Error).message;
       expect(message).toMatch(/modelPackageGroupName: "churn_model" — must be 1-63 letters, digits and hyphens/);
       expect(message).toMatch(/crossAccountIds: "12345" — each must be a 12-digit account id/);
+      expect(message).toMatch(/promoterAccountIds: "1111" — each must be a 12-digit account id/);
       expect(message).toMatch(/deployment\.retryInterval: 60 — must be a whole number between 360 and 43200/);
       expect(message).toMatch(/deployment\.maxReceiveCount: 0/);
     }

@@ -155,14 +155,24 @@ export function synthesizedPlatform(name: JourneyConfigName): SynthesizedPlatfor
   return synthesizeConfig(name, CONFIGS[name]);
 }
 
+/** Which stages {@link synthesizeConfig} builds, as `-c stage=` would select them. */
+export interface SynthesizeOptions {
+  /** `all`, one stage or a comma-separated list. @default 'all' */
+  readonly stage?: string;
+  /** Also build the infrastructure pipeline (with its copies of the stages). @default true */
+  readonly pipeline?: boolean;
+}
+
 /** The platform of any user config file's content, synthesized once per content and source tree. */
-export function synthesizeConfig(label: string, config: Record<string, unknown>): SynthesizedPlatform {
-  const key = cacheKey(config);
+export function synthesizeConfig(label: string, config: Record<string, unknown>, options: SynthesizeOptions = {}): SynthesizedPlatform {
+  const stage = options.stage ?? 'all';
+  const pipeline = options.pipeline ?? true;
+  const key = cacheKey(stage === 'all' && pipeline ? config : { config, stage, pipeline });
   const memo = cache.get(key);
   if (memo) return memo;
   const base = path.join(ROOT, 'node_modules', '.cache', 'cdk-mlops-journeys');
   const dir = path.join(base, `${label.replace(/[^\w-]/g, '_')}-${key}`);
-  if (!fs.existsSync(path.join(dir, 'manifest.json'))) synthesizeInto(dir, config);
+  if (!fs.existsSync(path.join(dir, 'manifest.json'))) synthesizeInto(dir, config, stage, pipeline);
   const platform = new SynthesizedPlatform(dir);
   cache.set(key, platform);
   return platform;
@@ -184,7 +194,7 @@ function cacheKey(config: Record<string, unknown>): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-function synthesizeInto(dir: string, config: Record<string, unknown>): void {
+function synthesizeInto(dir: string, config: Record<string, unknown>, stage: string, pipeline: boolean): void {
   // Synthesize into a private folder and rename it into place, so parallel jest workers never read a half-written one.
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-journey-'));
   const configFile = path.join(work, 'platform.yaml');
@@ -195,7 +205,7 @@ function synthesizeInto(dir: string, config: Record<string, unknown>): void {
     builtinCloudFormationValidation: false,
     context: { ...CDK_CONTEXT, '@aws-cdk/core:failSynthOnValidationErrors': false },
   });
-  buildPlatform(app, { stage: 'all', configFile, pipeline: true });
+  buildPlatform(app, { stage, configFile, pipeline });
   app.synth();
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   try {

@@ -53,10 +53,12 @@ const featureGroup = {
 
 /**
  * Every component on, dev/staging/prod in separate accounts (us-east-1, explicit zones so synth makes no
- * lookups), the model pipeline and the infrastructure pipeline in dev, GitHub deploy roles per stage.
+ * lookups), the model pipeline and the infrastructure pipeline in dev, GitHub deploy roles per stage, and the
+ * NIST 800-53 R5 and HIPAA Security packs on top of AwsSolutions (what a regulated team switches on).
  */
 export const ALL_ON_CONFIG: Record<string, unknown> = {
   prefix: 'acme-ml',
+  nag: { packs: ['NIST80053R5', 'HIPAA'], verbose: false },
   tags: { CostCenter: 'research-42' },
   alerts: { emails: ['ml-oncall@example.com'] },
   registry: { pullAccounts: [ACCOUNTS.staging, ACCOUNTS.prod] },

@@ -1,10 +1,51 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { synthesizedPlatform } from './assembly';
+
+const CACHE = path.join(__dirname, '..', '..', '..', 'node_modules', '.cache', 'cdk-mlops-journeys');
+const DAY_MS = 24 * 3600 * 1000;
 
 // Jest global setup: synthesize the shared journey configs once, before the workers start, so parallel test files
 // read one cached cloud assembly instead of each worker synthesizing the same config (a no-op when the cache is warm).
-export default function warmJourneyAssemblies(): void {
-  // For global-teardown.ts: temp folders created from now on belong to this run.
-  process.env.CDK_MLOPS_TEST_STARTED = String(Date.now());
+// The two configs are synthesized side by side (the everything-on one in a child process), one per core.
+export default async function warmJourneyAssemblies(): Promise<void> {
+  // The run's own temp directory (workers inherit TMPDIR; os.tmpdir() reads it), removed by global-teardown.ts.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-test-run-'));
+  process.env.CDK_MLOPS_TEST_TMPDIR = tmp;
+  process.env.TMPDIR = tmp;
+  const allOn = warmInChild('allOn');
   synthesizedPlatform('defaults');
-  synthesizedPlatform('allOn');
+  await allOn;
+  const current = new Set([synthesizedPlatform('defaults').directory, synthesizedPlatform('allOn').directory].map((d) => path.basename(d)));
+  pruneCache(current);
+}
+
+function warmInChild(name: 'allOn'): Promise<void> {
+  const script = `require(${JSON.stringify(path.join(__dirname, 'assembly'))}).synthesizedPlatform(${JSON.stringify(name)})`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`synthesizing the "${name}" journey config failed (exit ${code}):\n${stderr.slice(-4000)}`))));
+  });
+}
+
+/** Drops assemblies of older source trees: the built-in configs' previous versions, and anything a day old. */
+function pruneCache(current: Set<string>): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(CACHE);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (current.has(entry)) continue;
+    const dir = path.join(CACHE, entry);
+    const builtIn = /^(defaults|allOn)-/.test(entry);
+    const old = Date.now() - fs.statSync(dir).mtimeMs > DAY_MS;
+    if (builtIn || old) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

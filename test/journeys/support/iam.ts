@@ -17,7 +17,7 @@ export interface AccessRequest {
   readonly action: string;
   /** The exact resource ARN the call names (`*` for actions without resource-level permissions). */
   readonly resource: string;
-  /** Request context (`aws:SourceArn`, `aws:SourceAccount`, `kms:ViaService`, ...). `aws:SecureTransport` defaults to true. */
+  /** Request context (`aws:SourceArn`, `aws:SourceAccount`, `kms:ViaService`, ...). `aws:SecureTransport` defaults to true; `aws:PrincipalArn`/`aws:PrincipalAccount` to the principal's. */
   readonly context?: Record<string, string | string[]>;
   /** The account owning the resource, where the ARN has none (S3). Default: the ARN's, or the creating stack's. */
   readonly resourceAccount?: string;
@@ -55,7 +55,12 @@ export async function explain(platform: SynthesizedPlatform, request: AccessRequ
       principal: request.principal,
       action: request.action,
       resource: { resource: request.resource, accountId: accountId ?? '123456789012' },
-      contextVariables: { 'aws:SecureTransport': 'true', ...request.context },
+      // AWS puts the caller's ARN and account in every request by an IAM principal (global keys policies match on).
+      contextVariables: {
+        'aws:SecureTransport': 'true',
+        ...(isArn(request.principal) ? { 'aws:PrincipalArn': request.principal, 'aws:PrincipalAccount': principalAccount(request.principal) ?? '' } : {}),
+        ...request.context,
+      },
     },
     identityPolicies: identity.map((p) => ({ name: p.name, policy: p.policy })),
     serviceControlPolicies: [],

@@ -1,10 +1,10 @@
 import {
   CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, DescribeEndpointConfigCommand,
-  DescribeModelCommand, DescribeModelPackageCommand, SageMakerClient, SageMakerServiceException, UpdateEndpointCommand,
+  DescribeModelCommand, DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient, SageMakerServiceException, UpdateEndpointCommand,
 } from '@aws-sdk/client-sagemaker';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { deploy, handler, logger, metrics, resourceName, sagemaker, versionOfConfig, type DeploymentSpec } from '../../../lambda/model-approval';
+import { deploy, handler, logger, metrics, resourceName, sagemaker, servedModels, versionOfConfig, type DeploymentSpec } from '../../../lambda/model-approval';
 
 const GROUP = 'churn';
 const PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:111111111111:model-package/churn/3';
@@ -294,5 +294,86 @@ describe('model approval handler: order and capacity', () => {
       RetainAllVariantProperties: true,
       ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DesiredWeight' }, { VariantPropertyType: 'DataCaptureConfig' }],
     });
+  });
+});
+
+describe('Custom::ServedModel: which model a stack deploy\'s endpoint config runs (one owner per endpoint)', () => {
+  const cfg = { spec: SPEC, groupName: GROUP, namePrefix: 'mlops-dev-churn' };
+  const props = { BakedModelNames: ['ChurnModel-abc'], Spec: JSON.stringify(SPEC) };
+  // CloudFormation's request, as the Lambda-backed custom resource receives it (AWS docs sample shape).
+  const request = (type: 'Create' | 'Update' | 'Delete') => ({
+    RequestType: type, ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:handler',
+    ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/signed',
+    StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/mlops-dev-SageMaker/guid', RequestId: 'req-1',
+    LogicalResourceId: 'ChurnServedModel', ResourceType: 'Custom::ServedModel',
+    ...(type === 'Create' ? {} : { PhysicalResourceId: 'mlops-dev-churn-served-model', OldResourceProperties: { ServiceToken: 'x' } }),
+    ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:handler', EndpointName: 'mlops-dev-churn', ...props },
+  });
+  let puts: { url: string; body: any }[];
+  beforeEach(() => {
+    puts = [];
+    jest.spyOn(globalThis, 'fetch').mockImplementation((async (url: string, init: { body: string }) => {
+      puts.push({ url, body: JSON.parse(init.body) });
+      return { ok: true, status: 200 };
+    }) as never);
+  });
+
+  test('an endpoint serving an approved version keeps it: the new config runs that version\'s model', async () => {
+    sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', EndpointConfigName: NAME } as never);
+    sm.on(DescribeEndpointConfigCommand).resolves({ ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: NAME }] } as never);
+    sm.on(DescribeModelCommand).resolves({ Containers: [{ ModelPackageName: PACKAGE_ARN }] } as never);
+    const served = await servedModels(props, cfg);
+    expect(served).toMatchObject({ version: 3, modelPackageArn: PACKAGE_ARN, modelNames: [NAME] });
+    // Named after the version (the handler's ordering reads it) and different from the handler's own config.
+    expect(served.endpointConfigName).toMatch(/^mlops-dev-churn-v3-[0-9a-f]{8}$/);
+    expect(served.endpointConfigName).not.toBe(NAME);
+    expect(versionOfConfig('mlops-dev-churn', served.endpointConfigName)).toBe(3);
+    // Another spec (the change being deployed) gives another name, so CloudFormation can replace the config.
+    expect((await servedModels({ ...props, Spec: '{"other":1}' }, cfg)).endpointConfigName).not.toBe(served.endpointConfigName);
+  });
+
+  test('an endpoint on the template\'s model (nothing approved yet) keeps the template\'s model', async () => {
+    sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', EndpointConfigName: 'ChurnConfig-1a2b3c' } as never);
+    const served = await servedModels(props, cfg);
+    expect(served).toMatchObject({ version: 0, modelNames: ['ChurnModel-abc'] });
+    expect(served.modelPackageArn).toBeUndefined();
+    expect(sm.commandCalls(DescribeEndpointConfigCommand)).toHaveLength(0);
+  });
+
+  test('a new endpoint starts from the newest approved version of the group (a recreated stack keeps serving it)', async () => {
+    sm.on(DescribeEndpointCommand).rejects(sdkError('ValidationException', 'Could not find endpoint "mlops-dev-churn".', 400));
+    sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [{ ModelPackageArn: PACKAGE_ARN }] } as never);
+    sm.on(DescribeModelPackageCommand).resolves({ ModelPackageArn: PACKAGE_ARN, ModelPackageVersion: 3, ModelApprovalStatus: 'Approved' } as never);
+    sm.on(DescribeModelCommand).rejects(notFound('model'));
+    sm.on(CreateModelCommand).resolves({ ModelArn: 'arn' });
+    const served = await servedModels(props, cfg);
+    expect(served).toMatchObject({ version: 3, modelNames: [NAME], modelPackageArn: PACKAGE_ARN });
+    expect(sm.commandCalls(ListModelPackagesCommand)[0].args[0].input).toEqual({
+      ModelPackageGroupName: GROUP, ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1,
+    });
+    expect(sm.commandCalls(CreateModelCommand)[0].args[0].input).toMatchObject({ ModelName: NAME, Containers: [{ ModelPackageName: PACKAGE_ARN }] });
+  });
+
+  test('a stack deploy during a model deployment fails with what to do (the endpoint is busy)', async () => {
+    sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'Updating', EndpointConfigName: NAME } as never);
+    await expect(servedModels(props, cfg)).rejects.toThrow(/is Updating .*deploy the stack again when it is InService/);
+  });
+
+  test('the handler answers CloudFormation on the response URL: SUCCESS with the names, FAILED with the reason, Delete keeps the models', async () => {
+    sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', EndpointConfigName: 'ChurnConfig-1a2b3c' } as never);
+    await handler(request('Update') as never);
+    expect(puts).toHaveLength(1);
+    expect(puts[0].url).toBe('https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/signed');
+    expect(puts[0].body).toMatchObject({
+      Status: 'SUCCESS', PhysicalResourceId: 'mlops-dev-churn-served-model', RequestId: 'req-1', LogicalResourceId: 'ChurnServedModel',
+      Data: { ModelName0: 'ChurnModel-abc', Version: '0', ModelPackageArn: 'none', EndpointConfigName: expect.stringMatching(/^mlops-dev-churn-v0-[0-9a-f]{8}$/) },
+    });
+    sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'RollingBack', EndpointConfigName: NAME } as never);
+    await handler(request('Create') as never);
+    expect(puts[1].body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'mlops-dev-churn-served-model', Reason: expect.stringMatching(/RollingBack/) });
+    sm.reset();
+    await handler(request('Delete') as never);
+    expect(puts[2].body.Status).toBe('SUCCESS');
+    expect(sm.calls()).toHaveLength(0);
   });
 });

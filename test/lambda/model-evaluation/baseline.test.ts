@@ -25,7 +25,7 @@ describe('drift baseline from training', () => {
   afterEach(() => spies.forEach((s) => s.mockRestore()));
 
   test('the Register step\'s shell line computes the same baseline URI as the handler', () => {
-    const shell = execFileSync('bash', ['-c', `${DRIFT_BASELINE_URI_SHELL}; printf %s "$DRIFT_BASELINE_URI"`], { env: { MODEL_DATA_URL: MODEL }, encoding: 'utf8' });
+    const shell = execFileSync('bash', ['--norc', '--noprofile', '-c', `${DRIFT_BASELINE_URI_SHELL}; printf %s "$DRIFT_BASELINE_URI"`], { env: { MODEL_DATA_URL: MODEL }, encoding: 'utf8' });
     expect(shell).toBe(`s3://mlops-dev-artifacts/training-jobs/${JOB}/output/drift-baseline.json`);
     expect(driftBaselineUri(MODEL)).toBe(shell);
   });

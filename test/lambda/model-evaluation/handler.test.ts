@@ -11,8 +11,12 @@ const job = (value: number | undefined, status = 'Completed') => ({
   ModelArtifacts: { S3ModelArtifacts: 's3://artifacts/training-jobs/job/output/model.tar.gz' },
 });
 
-beforeAll(() => {
-  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+beforeEach(() => {
+  // Stored metrics are dropped instead of written to stdout (Powertools would flush them when a metric repeats).
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {
+    metrics.clearMetrics();
+    return metrics;
+  });
 });
 beforeEach(() => sm.reset());
 
@@ -67,7 +71,6 @@ describe('model evaluation handler: champion/challenger', () => {
   const GROUP = 'mlops-dev-default';
   beforeEach(() => { for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined); });
   afterEach(() => jest.restoreAllMocks());
-  afterAll(() => { jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics); });
   const CHAMPION = `arn:aws:sagemaker:us-east-1:111111111111:model-package/${GROUP}/4`;
   const champion = (metadata: Record<string, string> | undefined) => {
     sm.on(ListModelPackagesCommand, { ModelPackageGroupName: GROUP, ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1 })
