@@ -226,25 +226,25 @@ describe('FeatureGroup versioned name (create-only properties)', () => {
     t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'acme_ml_dev_customers_features' } });
   });
 
-  test.each<[string, Partial<FeatureGroupProps>, { stackTag?: string; otherBucket?: boolean }?]>([
-    ['a changed description', { description: 'Customer features v2' }],
-    ['a removed description', { description: undefined }],
-    ['another record identifier', { recordIdentifierFeatureName: 'orders_30d' }],
-    ['another event time feature', { features: [...CUSTOMER_FEATURES, { name: 'updated_at', type: 'String' }], eventTimeFeatureName: 'updated_at' }],
-    ['the online store switched off', { onlineStore: false }],
-    ['another offline prefix', { offlineStorePrefix: 'features/' }],
+  test.each<[string, Partial<FeatureGroupProps>, { stackTag?: string; otherBucket?: boolean }]>([
+    ['a changed description', { description: 'Customer features v2' }, {}],
+    ['a removed description', { description: undefined }, {}],
+    ['another record identifier', { recordIdentifierFeatureName: 'orders_30d' }, {}],
+    ['another event time feature', { features: [...CUSTOMER_FEATURES, { name: 'updated_at', type: 'String' }], eventTimeFeatureName: 'updated_at' }, {}],
+    ['the online store switched off', { onlineStore: false }, {}],
+    ['another offline prefix', { offlineStorePrefix: 'features/' }, {}],
     ['another offline bucket', {}, { otherBucket: true }],
-    ['another table format', { tableFormat: 'Iceberg' }],
-    ['another Glue database', { glueDatabaseName: 'shared_features' }],
-    ['changed own tags', { tags: { Project: 'acme-ml', Team: 'growth' } }],
-    ['a revision (to change or remove a feature)', { revision: 1 }],
+    ['another table format', { tableFormat: 'Iceberg' }, {}],
+    ['another Glue database', { glueDatabaseName: 'shared_features' }, {}],
+    ['changed own tags', { tags: { Project: 'acme-ml', Team: 'growth' } }, {}],
+    ['a revision (to change or remove a feature)', { revision: 1 }, {}],
   ])('%s: a new name, so CloudFormation creates the new group beside the old one', (_name, props, options) => {
     expect(make(props, options).group.featureGroupName).not.toBe(base);
   });
 
-  test.each<[string, Partial<FeatureGroupProps>, { stackTag?: string }?]>([
-    ['an appended feature', { features: [...CUSTOMER_FEATURES, { name: 'visits_7d', type: 'Integral' }] }],
-    ['another online TTL', { onlineTtlDays: 30 }],
+  test.each<[string, Partial<FeatureGroupProps>, { stackTag?: string }]>([
+    ['an appended feature', { features: [...CUSTOMER_FEATURES, { name: 'visits_7d', type: 'Integral' }] }, {}],
+    ['another online TTL', { onlineTtlDays: 30 }, {}],
     ['a platform tag (Tags.of(stack))', {}, { stackTag: 'ml-43' }],
   ])('%s: updated in place, the name stays', (_name, props, options) => {
     expect(make(props, options).group.featureGroupName).toBe(base);
