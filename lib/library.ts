@@ -24,6 +24,7 @@ export { TrainingCluster } from '../constructs/eks/training-cluster';
 export type * from '../constructs/eks/image-cache';
 export { DockerHubCache } from '../constructs/eks/image-cache';
 export type * from '../constructs/eks/addons/add-on';
+export { ClusterCapabilities } from '../constructs/eks/addons/cluster-capabilities';
 export type * from '../constructs/eks/addons/helm-add-on';
 export { HelmAddOn } from '../constructs/eks/addons/helm-add-on';
 export type * from '../constructs/eks/addons/cluster-autoscaler';

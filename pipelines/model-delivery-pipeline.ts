@@ -26,7 +26,7 @@ import { ModelPromotion, type PromotionTarget } from './model-promotion';
 import { acknowledgeGeneratedWildcards, loggedStateMachine } from './step-function-parts';
 import { type IPipelineTrainingStep } from './ray-training-step';
 import { TrainingWorkflow, type TrainingWorkflowOptions } from './training-workflow';
-import { DRIFT_BASELINE_URI_SHELL } from '../lambda/model-evaluation/baseline-location';
+import { DRIFT_BASELINE_URI_SHELL, EVALUATION_REPORT_URI_SHELL } from '../lambda/model-evaluation/baseline-location';
 
 /** The pipeline variable holding why a run started; the retraining trigger sets it. */
 export const RETRAIN_REASON_VARIABLE = 'RetrainReason';
@@ -269,11 +269,14 @@ export class ModelDeliveryPipeline extends Construct {
             // drift baseline (written beside the model by the DriftBaseline step) is attached.
             'if [ -z "$MODEL_DATA_URL" ]; then MODEL_DATA_URL=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query ModelArtifacts.S3ModelArtifacts --output text); METRIC_VALUE=$(aws sagemaker describe-training-job --training-job-name "$TRAINING_JOB_NAME" --query "FinalMetricDataList[?MetricName==\'$METRIC_NAME\'].Value | [0]" --output text); HAS_BASELINE=1; fi',
             DRIFT_BASELINE_URI_SHELL,
+            EVALUATION_REPORT_URI_SHELL,
             'DESCRIPTION=$(printf "Trained by %s from %s. Why: %s" "$TRAINING_JOB_NAME" "$SOURCE_VERSION" "$RETRAIN_REASON" | cut -c1-1000)',
             'METADATA="TrainingJobName=$TRAINING_JOB_NAME,SourceVersion=$SOURCE_VERSION"; if [ -n "$METRIC_VALUE" ] && [ "$METRIC_VALUE" != "None" ]; then METADATA="$METADATA,$METRIC_NAME=$METRIC_VALUE"; fi',
             'if [ -n "$HAS_BASELINE" ]; then BASELINES=$(printf \'{"ModelDataQuality":{"Statistics":{"ContentType":"application/json","S3Uri":"%s"}}}\' "$DRIFT_BASELINE_URI"); METADATA="$METADATA,DriftBaseline=$DRIFT_BASELINE_URI"; fi',
             'SPEC=$(printf \'{"Containers":[{"Image":"%s","ModelDataUrl":"%s"}],"SupportedContentTypes":["application/json"],"SupportedResponseMIMETypes":["application/json"]}\' "$IMAGE_URI" "$MODEL_DATA_URL")',
-            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "$DESCRIPTION" --inference-specification "$SPEC" ${HAS_BASELINE:+--drift-check-baselines "$BASELINES"} --customer-metadata-properties "$METADATA" --query ModelPackageArn --output text)',
+            // The evaluation gate's report (metric, threshold, champion, verdict) travels with the package as its model quality metrics.
+            'if [ -n "$HAS_BASELINE" ]; then MODEL_METRICS=$(printf \'{"ModelQuality":{"Statistics":{"ContentType":"application/json","S3Uri":"%s"}}}\' "$EVALUATION_REPORT_URI"); fi',
+            'MODEL_PACKAGE_ARN=$(aws sagemaker create-model-package --model-package-group-name "$MODEL_PACKAGE_GROUP" --model-approval-status PendingManualApproval --model-package-description "$DESCRIPTION" --inference-specification "$SPEC" ${HAS_BASELINE:+--drift-check-baselines "$BASELINES"} ${HAS_BASELINE:+--model-metrics "$MODEL_METRICS"} --customer-metadata-properties "$METADATA" --query ModelPackageArn --output text)',
             'echo "Registered $MODEL_PACKAGE_ARN"',
           ],
         },

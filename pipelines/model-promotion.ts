@@ -30,8 +30,9 @@ export interface PromotionTarget {
   /** @default - the pipeline's region */
   readonly region?: string;
   /**
-   * Smoke test function the target stage runs for its endpoint (same `lambda/smoke-test` handler), invoked across
-   * accounts; the pipeline cannot reach another account's endpoint itself. Required for a target in another account.
+   * Smoke test function the target stage runs for its endpoint (same `lambda/smoke-test` handler), which the pipeline
+   * invokes until it decides: for an endpoint in another account (the pipeline cannot reach it) or an asynchronous one
+   * (asked through the target's bucket). Required for a target in another account.
    * @default - the pipeline's own smoke test handler
    */
   readonly smokeTestFunctionName?: string;
@@ -64,10 +65,10 @@ export interface ModelPromotionProps {
  */
 export class ModelPromotion extends Construct {
   public readonly deployStateMachine: sfn.StateMachine;
-  /** Smoke tests of targets in the pipeline's account (with {@link ModelPromotion.smokeTestHandler}); absent when every target is in another account. */
+  /** Smoke tests the pipeline runs itself (with {@link ModelPromotion.smokeTestHandler}); absent when every target runs its own. */
   public readonly smokeTestStateMachine?: sfn.StateMachine;
   public readonly smokeTestHandler?: lambda.IFunction;
-  /** Smoke tests of targets in other accounts, by target name: each invokes that stage's own smoke test function. */
+  /** Smoke tests of targets that run their own (`smokeTestFunctionName`), by target name: each invokes that function. */
   public readonly remoteSmokeTestStateMachines: Readonly<Record<string, sfn.StateMachine>>;
   public readonly encryptionKey: kms.IKey;
   private readonly instances: number[][];
@@ -140,7 +141,7 @@ export class ModelPromotion extends Construct {
       'Model package versions are numbered as they are created; the statements name the source and target groups\' versions only.');
 
     // Smoke test: wait for the deployment, then check the model's answer.
-    const local = props.targets.filter((t) => t.account === undefined);
+    const local = props.targets.filter((t) => t.smokeTestFunctionName === undefined);
     if (local.length > 0) {
       const fn = gateFunction(this, 'SmokeTestHandler', 'smoke-test', 'Smoke test: invokes a deployed model with a sample request', { ...parts, timeout: Duration.minutes(1) });
       this.smokeTestHandler = fn;
@@ -167,11 +168,11 @@ export class ModelPromotion extends Construct {
     }
     // Another account's target tests its own endpoint: the pipeline invokes that stage's function until it decides.
     const remote: Record<string, sfn.StateMachine> = {};
-    for (const t of props.targets.filter((x) => x.account !== undefined)) {
+    for (const t of props.targets.filter((x) => x.smokeTestFunctionName !== undefined)) {
       const arn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: t.smokeTestFunctionName!, arnFormat: ArnFormat.COLON_RESOURCE_NAME, account: t.account, region: t.region });
       const fn = lambdaFn.Function.fromFunctionAttributes(this, `SmokeTest-${t.name}`, { functionArn: arn, sameEnvironment: false, skipPermissions: true });
       const smoke = pollUntilDecided(this, `Smoke-${t.name}`, fn, sfn.TaskInput.fromJsonPathAt('$.request'), interval, 'SmokeTestFailed');
-      remote[t.name] = loggedStateMachine(this, `SmokeTestStateMachine-${t.name}`, smoke, timeout, { ...parts, comment: `Waits until ${t.name} (account ${t.account}) serves the promoted model and its smoke test passes` });
+      remote[t.name] = loggedStateMachine(this, `SmokeTestStateMachine-${t.name}`, smoke, timeout, { ...parts, comment: `Waits until ${t.name}${t.account ? ` (account ${t.account})` : ''} serves the promoted model and its own smoke test passes` });
     }
     this.remoteSmokeTestStateMachines = remote;
   }

@@ -255,6 +255,11 @@ export class TrainingWorkflow extends Construct {
       acknowledgeResourceWildcards(fn.role, [stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${group.toLowerCase()}/*` })],
         'The champion is the newest approved version of one model package group (numbered at run time); read-only.');
     }
+    // The evaluation report goes beside the model (<job>/output/evaluation.json); Register attaches it as ModelMetrics.
+    const reports = props.outputBucket.arnForObjects(`${outputPrefix}*/output/evaluation.json`);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [reports] }));
+    props.outputBucket.encryptionKey?.grant(fn, ...perms.KMS_WRITE_ACTIONS);
+    acknowledgeResourceWildcards(fn.role, [reports], 'The evaluation report of each run is written beside that run\'s model (one folder per training job); only evaluation.json objects.');
     this.evaluationHandler = fn;
     const evaluate = pollUntilDecided(this, 'Evaluate', fn, sfn.TaskInput.fromObject({
       'trainingJobName.$': '$.trainingJobName',

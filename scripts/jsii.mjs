@@ -25,10 +25,18 @@ const copy = (rel) => fs.cpSync(path.join(root, rel), path.join(work, rel), {
   filter: (src) => !/\.test\.ts$|node_modules|[\\/]dist[\\/]?/.test(path.relative(root, src)),
 });
 for (const rel of ['constructs', 'pipelines', 'lib/library.ts', 'LICENSE', 'README.md']) copy(rel);
-// The model-evaluation handler's shared baseline location is a lambda/ module the pipelines import.
-copy('lambda/model-evaluation/baseline-location.ts');
-// The capture format is shared by the serving constructs and the handlers that write and read capture files.
-copy('lambda/model-server/src/capture-format.ts');
+// Run-time code the constructs import values from (shared formats of lambda/), found from their imports.
+const lambdaImports = new Set();
+const scan = (dir) => fs.readdirSync(path.join(root, dir), { withFileTypes: true }).forEach((e) => {
+  const rel = path.join(dir, e.name);
+  if (e.isDirectory()) return scan(rel);
+  if (!rel.endsWith('.ts') || rel.endsWith('.test.ts')) return;
+  for (const m of fs.readFileSync(path.join(root, rel), 'utf8').matchAll(/from '((?:\.\.\/)+lambda\/[^']+)'/g)) {
+    lambdaImports.add(path.relative(root, path.resolve(root, path.dirname(rel), `${m[1]}.ts`)));
+  }
+});
+['constructs', 'pipelines'].forEach(scan);
+for (const rel of lambdaImports) copy(rel);
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'dir');
 
 const jsiiPackage = {

@@ -8,22 +8,18 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { platformKey } from '../core/defaults';
 import { acknowledge, acknowledgeControls, compliancePackIds, resourceWildcardId } from '../core/nag';
+import { GPU_FAMILIES } from '../core/gpu-families';
 import { PropsValidator } from '../core/validation';
 import { type ImageRegistry } from '../registry';
 import { type DataLake } from '../storage';
 
-/**
- * x86 instance families with NVIDIA GPUs that the AWS Deep Learning Base OSS NVIDIA driver AMI supports.
- * (Graviton `g5g` needs the arm64 AMI; `p3` (V100) is no longer supported by current drivers.)
- */
-export const GPU_INSTANCE_FAMILIES = [
-  'g4dn', 'g5', 'g6', 'g6e', 'g6f', 'gr6', 'gr6f', 'g7', 'g7e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'p6-b300',
-] as const;
+/** GPU families a box accepts: every family of the platform's one list ({@link GPU_FAMILIES}), EKS GPU node groups' too. */
+export const GPU_INSTANCE_FAMILIES: readonly string[] = Object.keys(GPU_FAMILIES);
 
 /** The family of an instance type (`g5.xlarge` → `g5`), or undefined when it is not in {@link GPU_INSTANCE_FAMILIES}. */
 export function gpuInstanceFamily(instanceType: string): string | undefined {
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)$/.exec(instanceType);
-  return m && (GPU_INSTANCE_FAMILIES as readonly string[]).includes(m[1]) ? m[1] : undefined;
+  return m && GPU_INSTANCE_FAMILIES.includes(m[1]) ? m[1] : undefined;
 }
 
 /** Public SSM parameter of the latest Deep Learning Base OSS NVIDIA Driver GPU AMI (Amazon Linux 2023, x86_64). */

@@ -3,20 +3,9 @@
  * families are known, how many NVIDIA GPUs a size has, and the accelerator label value the nodes carry.
  * Kept as data (not lookups) so synth works offline and bad types fail before deploy.
  */
+import { GPU_FAMILIES, WHOLE_GPU_FAMILIES } from '../core/gpu-families';
 
-/** NVIDIA GPU families, with the accelerator name used for the `k8s.amazonaws.com/accelerator` label. */
-export const GPU_FAMILIES: Readonly<Record<string, { readonly accelerator: string; readonly gpusBySize: Readonly<Record<string, number>> }>> = {
-  g4dn: { accelerator: 'nvidia-tesla-t4', gpusBySize: { xlarge: 1, '2xlarge': 1, '4xlarge': 1, '8xlarge': 1, '16xlarge': 1, '12xlarge': 4, metal: 8 } },
-  g5: { accelerator: 'nvidia-a10g', gpusBySize: { xlarge: 1, '2xlarge': 1, '4xlarge': 1, '8xlarge': 1, '16xlarge': 1, '12xlarge': 4, '24xlarge': 4, '48xlarge': 8 } },
-  g6: { accelerator: 'nvidia-l4', gpusBySize: { xlarge: 1, '2xlarge': 1, '4xlarge': 1, '8xlarge': 1, '16xlarge': 1, '12xlarge': 4, '24xlarge': 4, '48xlarge': 8 } },
-  g6e: { accelerator: 'nvidia-l40s', gpusBySize: { xlarge: 1, '2xlarge': 1, '4xlarge': 1, '8xlarge': 1, '16xlarge': 1, '12xlarge': 4, '24xlarge': 4, '48xlarge': 8 } },
-  p3: { accelerator: 'nvidia-tesla-v100', gpusBySize: { '2xlarge': 1, '8xlarge': 4, '16xlarge': 8 } },
-  p4d: { accelerator: 'nvidia-tesla-a100', gpusBySize: { '24xlarge': 8 } },
-  p4de: { accelerator: 'nvidia-tesla-a100', gpusBySize: { '24xlarge': 8 } },
-  p5: { accelerator: 'nvidia-h100', gpusBySize: { '4xlarge': 1, '48xlarge': 8 } },
-  p5e: { accelerator: 'nvidia-h200', gpusBySize: { '48xlarge': 8 } },
-  p5en: { accelerator: 'nvidia-h200', gpusBySize: { '48xlarge': 8 } },
-};
+export { GPU_FAMILIES } from '../core/gpu-families';
 
 /**
  * x86_64 general purpose, compute and memory optimized families accepted for CPU node groups (the
@@ -57,7 +46,7 @@ export function isCpuInstanceType(type: string): boolean {
 
 /** Human-readable list of the accepted GPU instance types, for error messages. */
 export function gpuTypesHint(): string {
-  return `a GPU instance type of a known family (${Object.keys(GPU_FAMILIES).join(', ')}) with a valid size, e.g. g5.xlarge`;
+  return `a GPU instance type of a known family (${WHOLE_GPU_FAMILIES.join(', ')}) with a valid size, e.g. g5.xlarge`;
 }
 
 /** Human-readable hint for CPU node group instance types, for error messages. */
@@ -70,11 +59,11 @@ export function cpuTypesHint(): string {
  * the EFA device plugin and a cluster placement group, NCCL falls back to TCP over the ENA network and these
  * instances lose most of what they cost for; the node groups here set none of that up, so they are refused.
  */
-export const EFA_TRAINING_TYPES: readonly string[] = ['p4d.24xlarge', 'p4de.24xlarge', 'p5.48xlarge', 'p5e.48xlarge', 'p5en.48xlarge'];
+export const EFA_TRAINING_TYPES: readonly string[] = ['p4d.24xlarge', 'p4de.24xlarge', 'p5.48xlarge', 'p5e.48xlarge', 'p5en.48xlarge', 'p6-b200.48xlarge', 'p6-b300.48xlarge'];
 
 /** Why an EFA training type is refused, for error messages. */
-export const EFA_REFUSAL = 'is an EFA training instance (p4d/p4de/p5 8-GPU sizes): these node groups have no EFA interfaces, EFA device plugin '
-  + 'or cluster placement group, so multi-node NCCL would fall back to TCP; use g5/g6/g6e/p3 (or p5.4xlarge) here, or SageMaker training for p4d/p5';
+export const EFA_REFUSAL = 'is an EFA training instance (p4d/p4de/p5/p6 8-GPU sizes): these node groups have no EFA interfaces, EFA device plugin '
+  + 'or cluster placement group, so multi-node NCCL would fall back to TCP; use g5/g6/g6e/g7e (or p5.4xlarge) here, or SageMaker training for p4d/p5/p6';
 
 /** True when the type needs EFA to be worth running (see {@link EFA_TRAINING_TYPES}). */
 export function needsEfa(type: string): boolean {

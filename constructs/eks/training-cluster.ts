@@ -313,7 +313,9 @@ export class TrainingCluster extends TrainingClusterBase {
     return new Imported(scope, id);
   }
 
-  public readonly cluster: eks.Cluster;
+  public readonly cluster: eks.ICluster;
+  /** The cluster this construct created, with what only an owned cluster offers (node groups, admin grants). */
+  public readonly eksCluster: eks.Cluster;
   /** Key of secrets encryption and the control-plane log group. */
   public readonly encryptionKey: kms.IKey;
   /** Control-plane log group (`/aws/eks/<name>/cluster`), created before the cluster so it is encrypted and expires. */
@@ -425,7 +427,7 @@ export class TrainingCluster extends TrainingClusterBase {
     (this.controlPlaneLogGroup.node.defaultChild as logs.CfnLogGroup).logGroupName = `/aws/eks/${clusterName}/cluster`;
 
     const subnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    this.cluster = new eks.Cluster(this, 'Cluster', {
+    const cluster = new eks.Cluster(this, 'Cluster', {
       clusterName,
       version: eks.KubernetesVersion.V1_35,
       vpc: props.vpc,
@@ -444,16 +446,18 @@ export class TrainingCluster extends TrainingClusterBase {
       bootstrapClusterCreatorAdminPermissions: false,
       kubectlProviderOptions: { kubectlLayer: new KubectlV35Layer(this, 'KubectlLayer') },
     });
+    this.cluster = cluster;
+    this.eksCluster = cluster;
     this.cluster.node.addDependency(this.controlPlaneLogGroup);
     this.acknowledgeGeneratedResources();
-    adminRoles.forEach((role, i) => this.cluster.grantClusterAdmin(`Admin${i}`, role.roleArn));
+    adminRoles.forEach((role, i) => this.eksCluster.grantClusterAdmin(`Admin${i}`, role.roleArn));
     if (deployRoleAdmin) {
       const qualifier = (synthesizer as DefaultStackSynthesizer).bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
       const stack = Stack.of(this);
       this.deployRoleArn = stack.formatArn({
         service: 'iam', region: '', resource: 'role', resourceName: `cdk-${qualifier}-deploy-role-${stack.account}-${stack.region}`,
       });
-      this.cluster.grantClusterAdmin('DeployRoleAdmin', this.deployRoleArn);
+      this.eksCluster.grantClusterAdmin('DeployRoleAdmin', this.deployRoleArn);
     }
     (props.viewerRoles ?? []).forEach((role, i) => this.grantAccess(`Viewer${i}`, role, { clusterView: true }));
 
@@ -568,7 +572,7 @@ export class TrainingCluster extends TrainingClusterBase {
     const managed = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
     acknowledge(this.cluster.node.defaultChild!, ['CloudFormation-Validate::W9009'],
       'aws-cdk-lib renders EncryptionConfig.Resources ["secrets"] for secrets envelope encryption with our CMK; the schema marks the field deprecated, CloudFormation still accepts it.');
-    acknowledge(this.cluster.role, [managed('AmazonEKSClusterPolicy')],
+    acknowledge(this.eksCluster.role, [managed('AmazonEKSClusterPolicy')],
       'EKS requires the AWS-managed AmazonEKSClusterPolicy on the cluster service role; AWS maintains it with the service.');
     const provider = this.cluster.node.findChild('KubectlProvider');
     const handler = provider.node.findChild('Handler') as lambda.Function;
@@ -626,8 +630,12 @@ export class TrainingCluster extends TrainingClusterBase {
         volume: ec2.BlockDeviceVolume.ebs(o.diskSizeGiB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true }),
       }],
     });
-    return this.cluster.addNodegroupCapacity(id, {
-      instanceTypes: o.instanceTypes.map((t) => new ec2.InstanceType(t)),
+    // aws-cdk-lib checks GPU types against its own, older family list (no gr6, g7e, p5.4xlarge or p6; p6's hyphen is
+    // "malformed" to it) before accepting the NVIDIA AMI type. Our one list (core/gpu-families) has validated them, so
+    // GPU groups pass their types straight to CloudFormation.
+    const nvidia = o.amiType === eks.NodegroupAmiType.AL2023_X86_64_NVIDIA;
+    const group = this.eksCluster.addNodegroupCapacity(id, {
+      instanceTypes: nvidia ? undefined : o.instanceTypes.map((t) => new ec2.InstanceType(t)),
       minSize: o.minSize,
       maxSize: o.maxSize,
       desiredSize: o.minSize,
@@ -641,5 +649,7 @@ export class TrainingCluster extends TrainingClusterBase {
       enableNodeAutoRepair: true,
       maxUnavailablePercentage: 33,
     });
+    if (nvidia) (group.node.defaultChild as eks.CfnNodegroup).addPropertyOverride('InstanceTypes', o.instanceTypes);
+    return group;
   }
 }

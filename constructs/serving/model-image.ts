@@ -4,6 +4,7 @@ import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { type Construct } from 'constructs';
+import { lambdaPath } from '../core/paths';
 import { type Architecture } from './hosting-instance-types';
 
 /** What a bound {@link ModelImage} gives the model: the image to run. */
@@ -35,6 +36,14 @@ export abstract class ModelImage {
   /** An image built from a local directory at deploy time and pushed to the CDK asset repository. */
   public static fromAsset(directory: string, options: ecrAssets.DockerImageAssetOptions = {}): ModelImage {
     return new AssetModelImage(directory, options);
+  }
+
+  /**
+   * The platform's reference model server (`lambda/model-server`, shipped in the package), built for SageMaker
+   * hosting (`Dockerfile.sagemaker`, linux/amd64) at deploy time and pushed to the CDK asset repository.
+   */
+  public static fromReferenceServer(): ModelImage {
+    return new AssetModelImage(lambdaPath('model-server'), { file: 'Dockerfile.sagemaker', platform: ecrAssets.Platform.LINUX_AMD64 });
   }
 
   /**

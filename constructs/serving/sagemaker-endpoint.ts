@@ -262,6 +262,14 @@ export interface DataCaptureLocation {
   readonly encryptionKey: kms.IKey;
 }
 
+/** Where an async endpoint's requests are read from (`<prefix>input/`) and its results written. */
+export interface AsyncInferenceLocation {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  /** Key SageMaker encrypts the results with. */
+  readonly encryptionKey: kms.IKey;
+}
+
 /** The VPC an endpoint's models run in. */
 export interface EndpointVpcConfig {
   readonly securityGroupIds: string[];
@@ -437,6 +445,8 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
   /** Scalable targets by variant name, when autoscaling is on. */
   public readonly scalableTargets: Readonly<Record<string, appscaling.ScalableTarget>>;
   public readonly dataCapture?: DataCaptureLocation;
+  /** Async endpoints: where requests may be read from (`<prefix>input/`, the role may read it) and results are written. */
+  public readonly asyncInference?: AsyncInferenceLocation;
   public readonly asyncSuccessTopic?: sns.ITopic;
   public readonly asyncErrorTopic?: sns.ITopic;
   public readonly deploymentSpec: EndpointDeploymentSpec;
@@ -636,6 +646,9 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
       const prefix = normalisePrefix(ai.outputPrefix ?? `async-inference/${endpointName}/`);
       const outputKey = ai.outputBucket.encryptionKey ?? this.encryptionKey;
       this.grantWritePrefix('WriteAsyncOutput', role, ai.outputBucket, prefix, outputKey);
+      // InvokeEndpointAsync names an S3 input the endpoint reads with this role: requests go under `<prefix>input/`.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadAsyncInput', actions: ['s3:GetObject'], resources: [ai.outputBucket.arnForObjects(`${prefix}input/*`)] }));
+      this.asyncInference = { bucket: ai.outputBucket, prefix, encryptionKey: outputKey };
       this.asyncSuccessTopic = ai.successTopic ?? new sns.Topic(this, 'AsyncSuccess', { masterKey: this.encryptionKey, enforceSSL: true, displayName: `${endpointName} async inference succeeded` });
       this.asyncErrorTopic = ai.errorTopic ?? new sns.Topic(this, 'AsyncError', { masterKey: this.encryptionKey, enforceSSL: true, displayName: `${endpointName} async inference failed` });
       for (const topic of [this.asyncSuccessTopic, this.asyncErrorTopic]) {
@@ -763,6 +776,7 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
       ManageEnis: 'SageMaker creates the endpoint\'s network interfaces with generated ids; creation is limited to the configured subnets and security groups.',
       WriteDataCapture: 'SageMaker writes captured requests under generated keys; the statement is scoped to the endpoint\'s capture prefix.',
       WriteAsyncOutput: 'SageMaker writes async results under generated keys; the statement is scoped to the endpoint\'s output prefix.',
+      ReadAsyncInput: 'Asynchronous requests are objects under generated keys; reading is limited to the endpoint\'s input prefix.',
     }, 'ecr:GetAuthorizationToken and the EC2 Describe calls SageMaker makes for VPC networking have no resource-level permissions.');
     if (!props.role) {
       acknowledge(role, compliancePackIds('IAMNoInlinePolicy'),

@@ -7,11 +7,14 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { evaluationReportUri } from './baseline-location';
 
 export const logger = new Logger({ serviceName: 'model-evaluation' });
 export const metrics = new Metrics({ namespace: 'cdk-mlops', serviceName: 'model-evaluation' });
 export const sagemaker = new SageMakerClient({ maxAttempts: 6, retryMode: 'adaptive' });
+export const s3 = new S3Client({ maxAttempts: 3 });
 
 export interface EvaluationRequest {
   trainingJobName?: unknown;
@@ -31,6 +34,8 @@ export interface EvaluationResult {
   modelDataUrl?: string;
   /** The champion the challenger was compared with. */
   champion?: { modelPackageArn: string; value: number };
+  /** S3 URI of the evaluation report beside the model (the package's `ModelMetrics`). */
+  reportUri?: string;
 }
 
 const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -85,7 +90,23 @@ export async function handler(event: EvaluationRequest | null | undefined): Prom
   let message = `${metricName} = ${value} ${meets ? 'meets' : 'misses'} the threshold (${maximize ? '>=' : '<='} ${threshold})`;
   if (champion) message += beats ? ` and is no worse than the champion ${champion.modelPackageArn} (${champion.value})` : ` but is worse than the champion ${champion.modelPackageArn} (${champion.value})`;
   (passed ? logger.info.bind(logger) : logger.error.bind(logger))(message, { jobName });
-  return { statusCode: 200, status: passed ? 'PASSED' : 'FAILED', message, value, modelDataUrl: job.ModelArtifacts?.S3ModelArtifacts, champion };
+  const modelDataUrl = job.ModelArtifacts?.S3ModelArtifacts;
+  const status = passed ? 'PASSED' : 'FAILED';
+  let reportUri: string | undefined;
+  if (modelDataUrl) {
+    // The report the Register step attaches as ModelMetrics: what was measured, against what, and the verdict.
+    reportUri = evaluationReportUri(modelDataUrl);
+    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(reportUri)!;
+    const report = {
+      trainingJobName: jobName,
+      status,
+      message,
+      metrics: { [metricName]: { value, threshold, direction: maximize ? 'maximize' : 'minimize' } },
+      champion: champion ? { modelPackageArn: champion.modelPackageArn, [metricName]: { value: champion.value } } : null,
+    };
+    await s3.send(new PutObjectCommand({ Bucket: m[1], Key: m[2], Body: JSON.stringify(report, null, 2), ContentType: 'application/json' }));
+  }
+  return { statusCode: 200, status, message, value, modelDataUrl, champion, reportUri };
 }
 
 /** The newest Approved version of the group and its recorded metric; undefined when none is approved or it recorded none. */

@@ -4,7 +4,13 @@
  * prediction per instance. For an endpoint it first checks that it is InService and serves the expected model
  * package (the approval handler deploys asynchronously): until then the result is PENDING and the state machine asks
  * again. Bad requests get statusCode 400; a wrong answer is FAILED.
+ *
+ * An asynchronous endpoint (its config has AsyncInferenceConfig) is asked with InvokeEndpointAsync: the request is
+ * written under `<async prefix>input/smoke-test/` (the endpoint role reads it), and the output locations SageMaker
+ * returns are kept beside it, so the next check (the state machine asks again while PENDING) reads the answer from S3
+ * instead of queueing another request. A failure object is FAILED with its text.
  */
+import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -12,13 +18,15 @@ import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand,
   type DescribeModelPackageCommandOutput, SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 export const logger = new Logger({ serviceName: 'smoke-test' });
 export const metrics = new Metrics({ namespace: 'cdk-mlops', serviceName: 'smoke-test' });
 export const sagemaker = new SageMakerClient({ maxAttempts: 6, retryMode: 'adaptive' });
 export const runtime = new SageMakerRuntimeClient({ maxAttempts: 3 });
 export const lambda = new LambdaClient({ maxAttempts: 3 });
+export const s3 = new S3Client({ maxAttempts: 3 });
 
 export interface SmokeTestRequest {
   endpointName?: unknown;
@@ -71,8 +79,11 @@ export function checkAnswer(body: unknown, instances: number): string | undefine
   return bad >= 0 ? `prediction ${bad} is not a number or a list of numbers: ${JSON.stringify(predictions[bad])}` : undefined;
 }
 
+/** The async output path of an endpoint config, when it is an asynchronous endpoint. */
+type AsyncOutput = { S3OutputPath?: string; S3FailurePath?: string } | undefined;
+
 /** Whether the endpoint is ready and serves (a copy of) the expected package; a reason when not. */
-async function endpointReadiness(endpointName: string, sourceArn?: string): Promise<{ ready: true } | { ready: false; failed: boolean; reason: string }> {
+async function endpointReadiness(endpointName: string, sourceArn?: string): Promise<{ ready: true; configName: string; asyncOutput?: AsyncOutput } | { ready: false; failed: boolean; reason: string }> {
   let endpoint;
   try {
     endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
@@ -83,15 +94,16 @@ async function endpointReadiness(endpointName: string, sourceArn?: string): Prom
   const status = endpoint.EndpointStatus ?? 'unknown';
   if (BUSY.has(status)) return { ready: false, failed: false, reason: `endpoint ${endpointName} is ${status}` };
   if (status !== 'InService') return { ready: false, failed: true, reason: `endpoint ${endpointName} is ${status}${endpoint.FailureReason ? `: ${endpoint.FailureReason}` : ''}` };
-  if (!sourceArn) return { ready: true };
   const config = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpoint.EndpointConfigName }));
+  const ready = { ready: true as const, configName: endpoint.EndpointConfigName ?? '', asyncOutput: config.AsyncInferenceConfig?.OutputConfig };
+  if (!sourceArn) return ready;
   for (const variant of config.ProductionVariants ?? []) {
     const model = await sagemaker.send(new DescribeModelCommand({ ModelName: variant.ModelName }));
     const packages = [model.PrimaryContainer, ...(model.Containers ?? [])].map((c) => c?.ModelPackageName).filter((n): n is string => !!n);
     for (const arn of packages) {
-      if (arn === sourceArn) return { ready: true };
+      if (arn === sourceArn) return ready;
       const pkg: DescribeModelPackageCommandOutput = await sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
-      if (pkg.CustomerMetadataProperties?.SourceModelPackageArn === sourceArn) return { ready: true };
+      if (pkg.CustomerMetadataProperties?.SourceModelPackageArn === sourceArn) return ready;
     }
   }
   return { ready: false, failed: false, reason: `endpoint ${endpointName} does not serve ${sourceArn} yet` };
@@ -114,11 +126,26 @@ export async function handler(event: SmokeTestRequest | null | undefined): Promi
       logger.info('Endpoint not ready', { reason: readiness.reason });
       return { statusCode: 200, status: readiness.failed ? 'FAILED' : 'PENDING', message: readiness.reason };
     }
-    try {
-      const out = await runtime.send(new InvokeEndpointCommand({ EndpointName: target, ContentType: 'application/json', Accept: 'application/json', Body: payload }));
-      body = JSON.parse(Buffer.from(out.Body ?? new Uint8Array()).toString('utf8'));
-    } catch (e) {
-      return fail(target, `the endpoint answered with an error: ${(e as Error).name}: ${(e as Error).message}`);
+    if (readiness.asyncOutput) {
+      let answer: Awaited<ReturnType<typeof askAsync>>;
+      try {
+        answer = await askAsync(target, readiness.configName, readiness.asyncOutput, payload);
+      } catch (e) {
+        return fail(target, `the asynchronous request failed: ${(e as Error).name}: ${(e as Error).message}`);
+      }
+      if ('pending' in answer) {
+        logger.info('Asynchronous answer not written yet', { reason: answer.pending });
+        return { statusCode: 200, status: 'PENDING', message: answer.pending };
+      }
+      if ('failure' in answer) return fail(target, `the asynchronous request failed: ${answer.failure}`);
+      body = answer.body;
+    } else {
+      try {
+        const out = await runtime.send(new InvokeEndpointCommand({ EndpointName: target, ContentType: 'application/json', Accept: 'application/json', Body: payload }));
+        body = JSON.parse(Buffer.from(out.Body ?? new Uint8Array()).toString('utf8'));
+      } catch (e) {
+        return fail(target, `the endpoint answered with an error: ${(e as Error).name}: ${(e as Error).message}`);
+      }
     }
   } else {
     const out = await lambda.send(new InvokeCommand({ FunctionName: target, Payload: Buffer.from(payload) }));
@@ -136,6 +163,57 @@ export async function handler(event: SmokeTestRequest | null | undefined): Promi
   metrics.publishStoredMetrics();
   logger.info('Smoke test passed', { target });
   return { statusCode: 200, status: 'PASSED', message: `${target} answered ${instances.length} instance(s) correctly`, predictions: (body as { predictions: unknown[] }).predictions };
+}
+
+const parseS3 = (uri: string): { Bucket: string; Key: string } => {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!m) throw new Error(`not an S3 URI: ${uri}`);
+  return { Bucket: m[1], Key: m[2] };
+};
+
+/** The object's text, or undefined when it does not exist (yet). */
+async function readObject(uri: string): Promise<string | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand(parseS3(uri)));
+    return await out.Body!.transformToString('utf8');
+  } catch (e) {
+    if ((e as Error).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Asks an asynchronous endpoint once per endpoint config and payload: the first call writes the request and queues it;
+ * later calls read the output (or failure) SageMaker writes to S3.
+ */
+export async function askAsync(endpointName: string, configName: string, output: NonNullable<AsyncOutput>, payload: string): Promise<{ pending: string } | { failure: string } | { body: unknown }> {
+  if (!output.S3OutputPath) throw new Error(`endpoint config ${configName} has no S3OutputPath`);
+  // The request lives beside the output: `<prefix>input/` next to `<prefix>output`, which the endpoint role may read.
+  const base = output.S3OutputPath.replace(/\/+$/, '').replace(/[^/]+$/, '');
+  const id = createHash('sha256').update(`${configName}\n${payload}`).digest('hex').slice(0, 32);
+  const input = `${base}input/smoke-test/${id}.json`;
+  const marker = `${base}input/smoke-test/${id}.locations.json`;
+  const known = await readObject(marker);
+  if (!known) {
+    await s3.send(new PutObjectCommand({ ...parseS3(input), Body: payload, ContentType: 'application/json' }));
+    const out = await runtime.send(new InvokeEndpointAsyncCommand({
+      EndpointName: endpointName, InputLocation: input, ContentType: 'application/json', Accept: 'application/json', InferenceId: id,
+    }));
+    await s3.send(new PutObjectCommand({ ...parseS3(marker), Body: JSON.stringify({ OutputLocation: out.OutputLocation, FailureLocation: out.FailureLocation }), ContentType: 'application/json' }));
+    return { pending: `asynchronous request ${id} queued on ${endpointName}; waiting for ${out.OutputLocation}` };
+  }
+  const locations = JSON.parse(known) as { OutputLocation?: string; FailureLocation?: string };
+  const answer = locations.OutputLocation ? await readObject(locations.OutputLocation) : undefined;
+  if (answer !== undefined) {
+    try {
+      return { body: JSON.parse(answer) };
+    } catch {
+      return { failure: `the output ${locations.OutputLocation} is not JSON: ${answer.slice(0, 300)}` };
+    }
+  }
+  const failure = locations.FailureLocation ? await readObject(locations.FailureLocation) : undefined;
+  if (failure !== undefined) return { failure: failure.slice(0, 500) };
+  return { pending: `asynchronous request ${id} on ${endpointName}: no output at ${locations.OutputLocation} yet` };
 }
 
 function fail(target: string, reason: string): SmokeTestResult {

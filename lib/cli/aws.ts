@@ -3,6 +3,7 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { explainAwsError, isThrottling } from './errors';
@@ -67,6 +68,15 @@ export class Aws {
 
   get sageMakerRuntime(): SageMakerRuntimeClient {
     return this.client('sagemaker-runtime', () => new SageMakerRuntimeClient(this.clientConfig));
+  }
+
+  get s3(): S3Client {
+    return this.client('s3', () => new S3Client(this.clientConfig));
+  }
+
+  /** Waits between polls (the injected sleep in tests). */
+  public pause(ms: number): Promise<void> {
+    return this.sleep(ms);
   }
 
   /** The region the clients use (after the SDK's resolution), or undefined when none is set. */

@@ -59,27 +59,20 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
       problems.push(`${key}.modelPackageGroupName: "${group}" — no endpoint of stage ${t.stage} deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: ${tc.sagemaker.endpoints.map((e) => e.name).join(', ') || 'none'}`);
       return;
     }
-    if (endpoint.mode === 'async') {
-      // The smoke test calls InvokeEndpoint, which asynchronous endpoints refuse; passing it would need S3 input and output.
-      problems.push(`${key}.modelPackageGroupName: "${group}" — it deploys to stage ${t.stage}'s asynchronous endpoint "${endpoint.name}", which the pipeline's synchronous smoke test cannot invoke; promote a group of a real-time or serverless endpoint`);
-      return;
-    }
     if (t.endpointName !== undefined && t.endpointName !== endpoint.name) {
       problems.push(`${key}.endpointName: "${t.endpointName}" — group ${group} of stage ${t.stage} deploys to endpoint "${endpoint.name}"; leave endpointName out or give that one`);
       return;
     }
-    // Another account: its group and smoke test are addressed by ARN (the target stage shares both with this account).
+    // Another account: its group is addressed by ARN (the target stage shares it with this account).
     const crossAccount = !!tc.env.account && !!config.env.account && tc.env.account !== config.env.account;
     targets.push({
       name: t.stage,
       modelPackageGroupName: modelPackageGroupName(tc.prefix, t.stage, group),
       endpointName: endpointName(tc.prefix, t.stage, endpoint.name),
       approval: t.approval ?? t.stage === 'prod',
-      ...(crossAccount ? {
-        account: tc.env.account,
-        region: tc.env.region ?? config.env.region,
-        smokeTestFunctionName: smokeTestFunctionName(tc.prefix, t.stage, endpoint.name),
-      } : {}),
+      ...(crossAccount ? { account: tc.env.account, region: tc.env.region ?? config.env.region } : {}),
+      // The target stage tests an endpoint this pipeline cannot reach (another account) or asks through its own bucket (async).
+      ...(crossAccount || endpoint.mode === 'async' ? { smokeTestFunctionName: smokeTestFunctionName(tc.prefix, t.stage, endpoint.name) } : {}),
     });
   });
   return { targets, problems };

@@ -1,13 +1,11 @@
 import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import { logsServicePrincipal, platformKey } from '../../constructs/core/defaults';
-import { lambdaPath } from '../../constructs/core/paths';
 import { type ImageRegistry } from '../../constructs/registry';
 import { DataQualityMonitor } from '../../constructs/serving/data-quality-monitor';
 import { ModelImage } from '../../constructs/serving/model-image';
@@ -38,17 +36,21 @@ export interface SageMakerStackProps extends PlatformStackProps {
   readonly stageConfig?: (stage: string) => StageConfig;
 }
 
-/** Accounts (other than this stage's) whose pipelines promote into each of this stage's groups, by config group name. */
+/**
+ * The groups of this stage other stages' model pipelines promote into (by config group name), with the accounts of
+ * those pipelines that are not this stage's.
+ */
 export function promoterAccounts(config: StageConfig, stageConfig: (stage: string) => StageConfig): Record<string, string[]> {
   const own = config.env.account;
   const out: Record<string, string[]> = {};
   for (const other of STAGE_NAMES.filter((s) => s !== config.stage)) {
     const oc = stageConfig(other);
+    if (!oc.pipelines.enabled) continue;
     const account = oc.env.account;
-    if (!oc.pipelines.enabled || !account || !own || account === own) continue;
+    const crossAccount = !!account && !!own && account !== own;
     for (const t of oc.pipelines.deployTargets.filter((x) => x.stage === config.stage)) {
       const group = t.modelPackageGroupName ?? oc.pipelines.modelPackageGroupName;
-      out[group] = [...new Set([...(out[group] ?? []), account])];
+      out[group] = [...new Set([...(out[group] ?? []), ...(crossAccount ? [account] : [])])];
     }
   }
   return out;
@@ -84,7 +86,7 @@ export class SageMakerStack extends PlatformStack {
     const image = (cfg: ImageConfig): ModelImage => {
       if (!cfg) {
         // SageMaker's CPU hosts and serverless inference run x86_64 images, whatever machine builds them.
-        return ModelImage.fromAsset(lambdaPath('model-server'), { file: 'Dockerfile.sagemaker', platform: ecrAssets.Platform.LINUX_AMD64 });
+        return ModelImage.fromReferenceServer();
       }
       if ('uri' in cfg) return ModelImage.fromImageUri(cfg.uri, cfg.architecture);
       return ModelImage.fromEcrRepository(props.registry.repository(cfg.repository), cfg.tag, props.registry.encryptionKey, cfg.architecture);
@@ -143,7 +145,7 @@ export class SageMakerStack extends PlatformStack {
         modelPackageGroupName: groupName,
         description: `${group} model versions of ${prefix} ${stage}`,
         crossAccountIds: c.crossAccountIds,
-        promoterAccountIds: promoters[group],
+        promoterAccountIds: promoters[group]?.length ? promoters[group] : undefined,
         removalPolicy: RemovalPolicy.RETAIN, // a group that holds versions cannot be deleted by CloudFormation
         deployment: target ? {
           endpoint: endpoints[target.name],
@@ -160,11 +162,12 @@ export class SageMakerStack extends PlatformStack {
     }
     this.registries = registries;
 
-    // A pipeline in another account cannot reach this account's endpoints: this stage runs the smoke test of each
-    // endpoint such a pipeline promotes to, and lets those accounts invoke it (the pipeline waits for its answer).
+    // A pipeline in another account cannot reach this account's endpoints, and an asynchronous endpoint is asked through
+    // this stage's bucket: this stage runs the smoke test of each such endpoint a pipeline promotes to, and lets those
+    // accounts invoke it (the pipeline waits for its answer).
     for (const [group, accounts] of Object.entries(promoters)) {
       const target = c.endpoints.find((e) => e.modelPackageGroup === group);
-      if (!target || accounts.length === 0) continue;
+      if (!target || (accounts.length === 0 && target.mode !== 'async')) continue;
       const fn = gateFunction(this, `SmokeTest-${target.name}`, 'smoke-test', `Smoke test of ${endpoints[target.name].endpointName} for model pipelines of ${accounts.join(', ')}`, {
         encryptionKey: key, logRetention: stage === 'prod' ? logs.RetentionDays.ONE_YEAR : logs.RetentionDays.THREE_MONTHS, removalPolicy, timeout: Duration.minutes(1),
       });
@@ -178,6 +181,19 @@ export class SageMakerStack extends PlatformStack {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [packages] }));
       acknowledgeResourceWildcards(fn.role, [...generated, packages],
         'Endpoint configs, models and package versions are created per deployment with names derived from the endpoint and group; read-only Describe actions.');
+      const io = endpoint.asyncInference;
+      if (io) {
+        // The request goes under <prefix>input/smoke-test/; SageMaker writes the answer under <prefix>output or failures.
+        const requests = io.bucket.arnForObjects(`${io.prefix}input/smoke-test/*`);
+        const answers = [io.bucket.arnForObjects(`${io.prefix}output/*`), io.bucket.arnForObjects(`${io.prefix}failures/*`)];
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [requests] }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: answers }));
+        // A missing answer is 404 (not 403) only with ListBucket on the prefix.
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [io.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${io.prefix}*`] } } }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [io.encryptionKey.keyArn] }));
+        acknowledgeResourceWildcards(fn.role, [requests, ...answers],
+          'Asynchronous requests and answers are objects under generated keys; access is limited to the endpoint\'s smoke-test input, output and failure prefixes.');
+      }
       for (const account of accounts) {
         if (!Token.isUnresolved(account)) fn.addPermission(`InvokeFrom${account}`, { principal: new iam.AccountPrincipal(account), action: 'lambda:InvokeFunction' });
       }

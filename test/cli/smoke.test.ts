@@ -3,6 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { serveSmoke } from '../../lambda/ray-job-gateway';
 import { checkPredictions, samplePayload } from '../../lib/cli/commands/smoke';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
+import { mockClient } from 'aws-sdk-client-mock';
 import { awsError, cli, ENDPOINT, FUNCTION, InvokeCommand, InvokeEndpointCommand, mocks, resetMocks, stackMocks } from './fixtures';
 
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
@@ -223,5 +227,61 @@ describe('smoke --target ray (Ray Serve behind an internal load balancer)', () =
     resetMocks();
     stackMocks(['Network', 'Data', 'Alerts', 'Training']);
     expect((await cli(['smoke', '--stage', 'dev', '--target', 'ray'])).code).toBe(3);
+  });
+});
+
+describe('smoke of an asynchronous endpoint: InvokeEndpointAsync, then the answer from S3', () => {
+  const s3 = mockClient(S3Client);
+  const OUTPUT = 's3://artifacts/async-inference/mlops-dev-endpoint/output';
+  let objects: Map<string, string>;
+  let polls: number;
+  beforeEach(() => {
+    s3.reset();
+    objects = new Map();
+    polls = 0;
+    stackMocks();
+    modelServer();
+    mocks.sm.on(DescribeEndpointCommand).resolves({ EndpointName: ENDPOINT, EndpointStatus: 'InService', EndpointConfigName: 'mlops-dev-endpoint-v3-0a1b2c3d' });
+    mocks.sm.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'mlops-dev-endpoint-v3-0a1b2c3d' }).resolves({ AsyncInferenceConfig: { OutputConfig: { S3OutputPath: OUTPUT } } } as never);
+    s3.on(PutObjectCommand).callsFake((i) => { objects.set(`s3://${i.Bucket}/${i.Key}`, String(i.Body)); return {}; });
+    s3.on(GetObjectCommand).callsFake((i) => {
+      const uri = `s3://${i.Bucket}/${i.Key}`;
+      // SageMaker writes the answer after the second look.
+      if (uri.endsWith('.out') && !uri.endsWith('-error.out') && ++polls === 2) {
+        const request = JSON.parse([...objects.entries()].find(([k]) => k.includes('/input/smoke-test/'))![1]);
+        objects.set(uri, JSON.stringify({ predictions: request.instances.map(() => [0.4, 0.6]) }));
+      }
+      const text = objects.get(uri);
+      if (text === undefined) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      return { Body: { transformToString: async () => text } as never };
+    });
+    mocks.smr.on(InvokeEndpointAsyncCommand).callsFake((i) => ({ InferenceId: i.InferenceId, OutputLocation: `${OUTPUT}/${i.InferenceId}.out`, FailureLocation: `${OUTPUT}-failures/${i.InferenceId}-error.out` }));
+  });
+  afterAll(() => s3.restore());
+
+  const payloadFile = () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'smoke-')), 'payload.json');
+    fs.writeFileSync(file, JSON.stringify({ instances: [[0, 0, 0, 0]] }));
+    return file;
+  };
+
+  test('the request is written beside the output prefix, queued, and the answer read once SageMaker writes it', async () => {
+    const r = await cli(['smoke', '--stage', 'dev', '--target', 'endpoint', '--payload', payloadFile(), '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.checks).toEqual([expect.objectContaining({ target: 'endpoint', name: ENDPOINT, passed: true, predictions: 1, message: expect.stringContaining('asynchronous endpoint') })]);
+    const call = mocks.smr.commandCalls(InvokeEndpointAsyncCommand)[0].args[0].input;
+    expect(call).toMatchObject({ EndpointName: ENDPOINT, ContentType: 'application/json', InputLocation: expect.stringMatching(/^s3:\/\/artifacts\/async-inference\/mlops-dev-endpoint\/input\/smoke-test\/cli-/) });
+    expect(JSON.parse(objects.get(call.InputLocation!)!)).toEqual({ instances: [[0, 0, 0, 0]] });
+    expect(mocks.smr.commandCalls(InvokeEndpointCommand)).toHaveLength(0);
+  });
+
+  test('a failure object fails the check with its text (exit 1)', async () => {
+    s3.on(GetObjectCommand).callsFake((i) => {
+      if (String(i.Key).endsWith('-error.out')) return { Body: { transformToString: async () => 'ModelError: 500 from the container' } as never };
+      throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    });
+    const r = await cli(['smoke', '--stage', 'dev', '--target', 'endpoint', '--payload', payloadFile(), '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json.checks[0]).toMatchObject({ passed: false, message: 'the asynchronous request failed: ModelError: 500 from the container' });
   });
 });

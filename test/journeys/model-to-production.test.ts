@@ -12,7 +12,7 @@ import { planPromotion } from '../../lib/cli/commands/promote';
 import { runRollback } from '../../lib/cli/commands/rollback';
 import { type Io } from '../../lib/cli/output';
 import { synthesizeConfig, synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
-import { ACCOUNTS } from './support/configs';
+import { ACCOUNTS, ALL_ON_CONFIG } from './support/configs';
 import { decide, expectAllowed, resourcePolicyOf } from './support/iam';
 import { AGNOSTIC_ACCOUNT, AGNOSTIC_REGION } from './support/resolve';
 import { matchesPattern, runStateMachine, SageMakerWorld } from './model-world';
@@ -26,6 +26,20 @@ const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname
 const SAMPLE_EVENT = fixture('sagemaker-model-package-state-change.json');
 const APPROVAL_EVENT = fixture('codepipeline-action-execution-state-change.json');
 const TARGETS = ['staging', 'prod'] as const;
+/** Everything on, one account per stage; the pipeline promotes into staging's asynchronous and prod's serverless endpoint. */
+const ASYNC_SERVERLESS_TARGETS = {
+  ...ALL_ON_CONFIG,
+  stages: {
+    ...(ALL_ON_CONFIG.stages as Record<string, any>),
+    dev: {
+      ...(ALL_ON_CONFIG.stages as Record<string, any>).dev,
+      pipelines: {
+        ...(ALL_ON_CONFIG.stages as Record<string, any>).dev.pipelines,
+        deployTargets: [{ stage: 'staging', modelPackageGroupName: 'async' }, { stage: 'prod', modelPackageGroupName: 'serverless', approval: true }],
+      },
+    },
+  },
+};
 /** The built-in defaults with prod's endpoint changed: 25 % capture and a 15-minute bake (the `cdk deploy` after a promotion). */
 const REDEPLOY_CONFIG = {
   stages: {
@@ -202,7 +216,7 @@ function journeyRuntime(platform: SynthesizedPlatform, world: SageMakerWorld, re
       }
       world.cloudFormationConfig(config.EndpointConfigName, config.ProductionVariants.map((v: any) => ({
         VariantName: v.VariantName, ModelName: v.ModelName, InstanceType: v.InstanceType, InitialInstanceCount: v.InitialInstanceCount, ServerlessConfig: v.ServerlessConfig,
-      })));
+      })), config.AsyncInferenceConfig ? { OutputConfig: { S3OutputPath: config.AsyncInferenceConfig.OutputConfig.S3OutputPath } } : undefined);
       // CloudFormation compares templates, not the endpoint: an unchanged config name leaves the endpoint alone.
       const deployed = deployedConfigs.get(name);
       deployedConfigs.set(name, config.EndpointConfigName);
@@ -262,6 +276,7 @@ describe('model journey with the built-in defaults: register → approve → sta
     jest.restoreAllMocks();
     world.sm.restore();
     world.runtime.restore();
+    world.s3.restore();
     cfn.restore();
   });
 
@@ -382,7 +397,10 @@ describe('model journey with the built-in defaults: register → approve → sta
   });
 });
 
-describe('model journey across accounts (dev 111111111111 → staging 222222222222 → prod 333333333333): the copy lands in the target account, its handler deploys it, its smoke test answers the pipeline', () => {
+describe.each([
+  ['real-time targets', () => synthesizedPlatform('allOn'), { staging: 'realtime', prod: 'realtime' }],
+  ['an asynchronous target (staging) and a serverless one (prod)', () => synthesizeConfig('asyncServerlessTargets', ASYNC_SERVERLESS_TARGETS), { staging: 'async', prod: 'serverless' }],
+] as const)('model journey across accounts (dev 111111111111 → staging 222222222222 → prod 333333333333), %s: the copy lands in the target account, its handler deploys it, its smoke test answers the pipeline', (_label, load, groups) => {
   let platform: SynthesizedPlatform;
   let world: SageMakerWorld;
   let rt: ReturnType<typeof journeyRuntime>;
@@ -390,7 +408,7 @@ describe('model journey across accounts (dev 111111111111 → staging 2222222222
   const stageOf = (name: string) => (['dev', 'staging', 'prod'] as const).find((s) => name.startsWith(`acme-ml-${s}-`))!;
 
   beforeAll(async () => {
-    platform = synthesizedPlatform('allOn');
+    platform = load();
     world = new SageMakerWorld({ region, accountOf: (name) => ACCOUNTS[stageOf(name)] }, SAMPLE_EVENT);
     rt = journeyRuntime(platform, world, region);
     for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
@@ -404,6 +422,7 @@ describe('model journey across accounts (dev 111111111111 → staging 2222222222
     jest.restoreAllMocks();
     world.sm.restore();
     world.runtime.restore();
+    world.s3.restore();
   });
 
   test('v1 registered in dev reaches staging, then prod, each in its own account, and the pipeline\'s wait on the target\'s smoke test passes', async () => {
@@ -418,17 +437,23 @@ describe('model journey across accounts (dev 111111111111 → staging 2222222222
       const input = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'Deploy').input).replaceAll('#{Register.MODEL_PACKAGE_ARN}', v1));
       const out = await runStateMachine(JSON.parse(machine.properties.DefinitionString), input, { sagemaker: new SageMakerClient({ region }) }, sagemakerSdk as never);
       // The copy is a version of the target's group in the target's account; that account's rule and handler deploy it.
-      expect(out.promoted.modelPackageArn).toMatch(new RegExp(`^arn:aws:sagemaker:${region}:${ACCOUNTS[target]}:model-package/acme-ml-${target}-realtime/1$`));
+      expect(out.promoted.modelPackageArn).toMatch(new RegExp(`^arn:aws:sagemaker:${region}:${ACCOUNTS[target]}:model-package/acme-ml-${target}-${groups[target]}/1$`));
       const outcomes = await rt.deliverEvents();
-      expect(outcomes).toContain(`${target}/SageMaker:acme-ml-${target}-realtime/1`);
+      expect(outcomes).toContain(`${target}/SageMaker:acme-ml-${target}-${groups[target]}/1`);
       // The pipeline waits on the target's own smoke test function (the one its SmokeTest state machine invokes).
       const request = JSON.parse(JSON.stringify(action(platform, `Deploy-${target}`, 'SmokeTest').input.request).replaceAll('#{Register.MODEL_PACKAGE_ARN}', v1));
       const fnArn = JSON.parse(smokeStateMachine(platform, target).properties.DefinitionString).States[`Smoke-${target}Check`].Parameters.FunctionName;
       const fn = platform.byIdentifier(fnArn)!;
       expect(fn.stack.account).toBe(ACCOUNTS[target]);
+      expect(request.endpointName).toBe(`acme-ml-${target}-${groups[target]}`);
       expect((await smoke.handler(request)).status).toBe('PENDING');
       world.settle();
-      expect((await smoke.handler(request)).status).toBe('PASSED');
+      if (groups[target] === 'async') {
+        // Serving now: the first check queues the request (InvokeEndpointAsync), the answer is in S3 after it is processed.
+        expect(await smoke.handler(request)).toMatchObject({ status: 'PENDING', message: expect.stringContaining('queued') });
+        world.settle();
+      }
+      expect(await smoke.handler(request)).toMatchObject({ status: 'PASSED' });
       const served = world.served(request.endpointName);
       expect(served).toEqual([out.promoted.modelPackageArn]);
       expect(world.packages.get(served[0])!.metadata?.SourceModelPackageArn).toBe(v1);
@@ -474,6 +499,32 @@ describe('model journey permissions across accounts: identity policy in the pipe
   });
 });
 
+describe('model journey permissions of an asynchronous target: its smoke test writes the request and reads the answer, its endpoint reads the request', () => {
+  let platform: SynthesizedPlatform;
+  beforeAll(() => { platform = synthesizeConfig('asyncServerlessTargets', ASYNC_SERVERLESS_TARGETS); });
+
+  test('staging\'s async smoke test and endpoint role, on the exact S3 keys and endpoint', async () => {
+    const fn = platform.only('AWS::Lambda::Function', 'staging/SageMaker', (f) => f.properties.FunctionName === 'acme-ml-staging-async-smoke');
+    const role = platform.byIdentifier(fn.properties.Role)!.arn;
+    const handler = platform.only('AWS::Lambda::Function', 'staging/SageMaker', (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === 'acme-ml-staging-async');
+    const spec = JSON.parse(handler.properties.Environment.Variables.DEPLOYMENT_SPEC);
+    const output = spec.AsyncInferenceConfig.OutputConfig.S3OutputPath as string;
+    const [, bucket, key] = /^s3:\/\/([^/]+)\/(.*)$/.exec(output)!;
+    const base = key.replace(/output$/, '');
+    const object = (k: string) => `arn:aws:s3:::${bucket}/${k}`;
+    const endpoint = `arn:aws:sagemaker:us-east-1:${ACCOUNTS.staging}:endpoint/acme-ml-staging-async`;
+    await expectAllowed(platform,
+      { principal: role, action: 'sagemaker:InvokeEndpointAsync', resource: endpoint },
+      { principal: role, action: 's3:PutObject', resource: object(`${base}input/smoke-test/0123abcd.json`) },
+      { principal: role, action: 's3:GetObject', resource: object(`${base}output/0123abcd.out`) },
+      { principal: role, action: 's3:GetObject', resource: object(`${base}failures/0123abcd-error.out`) },
+      // SageMaker reads the request with the endpoint's role.
+      { principal: spec.ExecutionRoleArn, action: 's3:GetObject', resource: object(`${base}input/smoke-test/0123abcd.json`) });
+    expect(await decide(platform, { principal: role, action: 's3:PutObject', resource: object(`${base}output/forged.out`) })).not.toBe('Allowed');
+    expect(await decide(platform, { principal: role, action: 's3:GetObject', resource: object('training-jobs/x/output/model.tar.gz') })).not.toBe('Allowed');
+  });
+});
+
 describe('model journey permissions with the built-in defaults (one account): each acting role on the exact ARN', () => {
   let platform: SynthesizedPlatform;
   beforeAll(() => { platform = synthesizedPlatform('defaults'); });
@@ -495,12 +546,16 @@ describe('model journey permissions with the built-in defaults (one account): ea
       ...TARGETS.map((t) => ({ principal: role, action: 'sagemaker:CreateModelPackage', resource: arn(`model-package/mlops-${t}-default/1`) })));
   });
 
-  test('the evaluation gate may read the champion: the newest approved version of the pipeline\'s group', async () => {
+  test('the evaluation gate may read the champion (the newest approved version of the pipeline\'s group) and write its report', async () => {
     const fn = platform.only('AWS::Lambda::Function', 'dev/Delivery', (f) => f.logicalId.includes('EvaluationHandler'));
     const role = roleOf(fn, 'Role');
+    const artifacts = platform.output('dev/Data', 'ArtifactsBucketName');
     await expectAllowed(platform,
       { principal: role, action: 'sagemaker:ListModelPackages', resource: '*' },
-      { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn('model-package/mlops-dev-default/4') });
+      { principal: role, action: 'sagemaker:DescribeModelPackage', resource: arn('model-package/mlops-dev-default/4') },
+      // Its report beside the training job's model, which Register attaches as ModelMetrics.
+      { principal: role, action: 's3:PutObject', resource: `arn:aws:s3:::${artifacts}/training-jobs/mlops-dev-run1/output/evaluation.json` });
+    expect(await decide(platform, { principal: role, action: 's3:PutObject', resource: `arn:aws:s3:::${artifacts}/training-jobs/mlops-dev-run1/output/model.tar.gz` })).toBe('ImplicitlyDenied');
   });
 
   test('the rejection state machine may read the pipeline\'s action executions and reject the registered version', async () => {

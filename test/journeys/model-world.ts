@@ -8,7 +8,8 @@ import {
   DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand, ListEndpointConfigsCommand, ListModelPackagesCommand,
   SageMakerClient, SageMakerServiceException, UpdateEndpointCommand, UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 
 // ---- EventBridge patterns ---------------------------------------------------------------------------------
@@ -61,10 +62,14 @@ export interface WorldOptions { readonly region: string; readonly accountOf: (gr
 export class SageMakerWorld {
   public readonly sm = mockClient(SageMakerClient);
   public readonly runtime = mockClient(SageMakerRuntimeClient);
+  /** S3 as asynchronous inference uses it: requests in, answers out (`objects` by `s3://bucket/key`). */
+  public readonly s3 = mockClient(S3Client);
+  public readonly objects = new Map<string, string>();
   public readonly events: Record<string, any>[] = [];
   public readonly packages = new Map<string, Package>();
   public readonly models = new Map<string, { containers: any[]; role: string; created: Date }>();
-  public readonly configs = new Map<string, { variants: any[]; created: Date }>();
+  public readonly configs = new Map<string, { variants: any[]; async?: any; created: Date }>();
+  private readonly pendingAnswers: { location: string; body: string }[] = [];
   public readonly endpoints = new Map<string, Endpoint>();
   private clock = Date.parse('2026-12-01T09:00:00Z');
 
@@ -113,13 +118,13 @@ export class SageMakerWorld {
     sm.on(CreateEndpointConfigCommand).callsFake((i) => {
       if (this.configs.has(i.EndpointConfigName)) throw invalid(`Cannot create already existing endpoint configuration "${i.EndpointConfigName}".`);
       for (const v of i.ProductionVariants ?? []) if (!this.models.has(v.ModelName)) throw notFound(`model "${v.ModelName}"`);
-      this.configs.set(i.EndpointConfigName, { variants: i.ProductionVariants, created: this.now() });
+      this.configs.set(i.EndpointConfigName, { variants: i.ProductionVariants, async: i.AsyncInferenceConfig, created: this.now() });
       return { EndpointConfigArn: 'arn' };
     });
     sm.on(DescribeEndpointConfigCommand).callsFake((i) => {
       const c = this.configs.get(i.EndpointConfigName);
       if (!c) throw notFound(`endpoint configuration "${i.EndpointConfigName}"`);
-      return { EndpointConfigName: i.EndpointConfigName, ProductionVariants: c.variants, CreationTime: c.created };
+      return { EndpointConfigName: i.EndpointConfigName, ProductionVariants: c.variants, AsyncInferenceConfig: c.async, CreationTime: c.created };
     });
     sm.on(ListEndpointConfigsCommand).callsFake((i) => ({
       EndpointConfigs: [...this.configs.entries()].filter(([, c]) => !i.CreationTimeBefore || c.created < i.CreationTimeBefore)
@@ -144,9 +149,30 @@ export class SageMakerWorld {
       this.endpoints.set(i.EndpointName, { name: i.EndpointName, status: 'Creating', config: i.EndpointConfigName, modified: this.now() });
       return { EndpointArn: 'arn' };
     });
+    this.s3.on(PutObjectCommand).callsFake((i) => { this.objects.set(`s3://${i.Bucket}/${i.Key}`, String(i.Body)); return {}; });
+    this.s3.on(GetObjectCommand).callsFake((i) => {
+      const text = this.objects.get(`s3://${i.Bucket}/${i.Key}`);
+      if (text === undefined) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      return { Body: { transformToString: async () => text } as never };
+    });
+    // Asynchronous inference: the request is read from S3; the answer is written under the config's output path on settle().
+    this.runtime.on(InvokeEndpointAsyncCommand).callsFake((i) => {
+      const e = this.endpoints.get(i.EndpointName);
+      if (!e || e.status === 'Creating') throw notFound(`endpoint "${i.EndpointName}"`);
+      const output = this.configs.get(e.config)?.async?.OutputConfig?.S3OutputPath;
+      if (!output) throw invalid(`Endpoint ${i.EndpointName} is not an asynchronous endpoint.`);
+      const body = this.objects.get(i.InputLocation);
+      if (body === undefined) throw invalid(`Could not read the input ${i.InputLocation}.`);
+      const id = i.InferenceId ?? `inference-${this.objects.size}`;
+      const OutputLocation = `${output}/${id}.out`;
+      const rows = (JSON.parse(body) as { instances: unknown[] }).instances;
+      this.pendingAnswers.push({ location: OutputLocation, body: JSON.stringify({ predictions: rows.map(() => [0.25, 0.75]) }) });
+      return { InferenceId: id, OutputLocation, FailureLocation: `${output.replace(/output$/, 'failures')}/${id}-error.out` };
+    });
     this.runtime.on(InvokeEndpointCommand).callsFake((i) => {
       const e = this.endpoints.get(i.EndpointName);
       if (!e || e.status === 'Creating') throw notFound(`endpoint "${i.EndpointName}"`);
+      if (this.configs.get(e.config)?.async) throw invalid(`Endpoint ${i.EndpointName} is an asynchronous endpoint; use InvokeEndpointAsync.`);
       const body = typeof i.Body === 'string' ? i.Body : new TextDecoder().decode(i.Body);
       const rows = (JSON.parse(body) as { instances: unknown[] }).instances;
       return { Body: new TextEncoder().encode(JSON.stringify({ predictions: rows.map(() => [0.25, 0.75]) })) as never, ContentType: 'application/json' };
@@ -159,10 +185,10 @@ export class SageMakerWorld {
   }
 
   /** CloudFormation creating a template's endpoint config (its models must exist, as SageMaker checks). */
-  public cloudFormationConfig(name: string, variants: any[]): void {
+  public cloudFormationConfig(name: string, variants: any[], asyncConfig?: any): void {
     if (this.configs.has(name)) return;
     for (const v of variants) if (!this.models.has(v.ModelName)) throw notFound(`model "${v.ModelName}"`);
-    this.configs.set(name, { variants, created: this.now() });
+    this.configs.set(name, { variants, async: asyncConfig, created: this.now() });
   }
 
   /** CloudFormation creating the endpoint (InService), or updating it to another config (Updating until settled). */
@@ -178,8 +204,9 @@ export class SageMakerWorld {
     return 'updated';
   }
 
-  /** Pending endpoint updates and creations finish. */
+  /** Pending endpoint updates and creations finish; queued asynchronous requests are answered. */
   public settle(): void {
+    for (const a of this.pendingAnswers.splice(0)) this.objects.set(a.location, a.body);
     for (const e of this.endpoints.values()) {
       if (e.pending) e.config = e.pending;
       Object.assign(e, { status: 'InService', pending: undefined });

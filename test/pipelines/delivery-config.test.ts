@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ConfigError, isScheduleExpression, loadStageConfig } from '../../lib/config';
+import { resolveDeliveryTargets } from '../../lib/stacks/delivery-stack';
 import { PlatformStage } from '../../lib/platform-stage';
 import { nagFindings, newApp } from '../helpers';
 
@@ -166,12 +167,16 @@ describe('the pipeline is wired to the registry it registers into and the target
     expect(wiringProblems({}, { prod: { sagemaker: { endpoints: [{ name: 'default', mode: 'serverless', serverless: { memoryMb: 2048, maxConcurrency: 5 } }] } } })).toEqual([
       'pipelines.deployTargets.1.modelPackageGroupName: "default" — no endpoint of stage prod deploys this group (set sagemaker.endpoints[].modelPackageGroup there); endpoints: default',
     ]);
-    expect(wiringProblems({}, { staging: { sagemaker: { endpoints: [{ name: 'default', mode: 'async', modelPackageGroup: 'default' }] } } })).toEqual([
-      'pipelines.deployTargets.0.modelPackageGroupName: "default" — it deploys to stage staging\'s asynchronous endpoint "default", which the pipeline\'s synchronous smoke test cannot invoke; promote a group of a real-time or serverless endpoint',
-    ]);
     expect(wiringProblems({ pipelines: { deployTargets: [{ stage: 'staging', endpointName: 'other' }] } })).toEqual([
       'pipelines.deployTargets.0.endpointName: "other" — group default of stage staging deploys to endpoint "default"; leave endpointName out or give that one',
     ]);
+  });
+
+  test('an asynchronous target is tested by its own stage (InvokeEndpointAsync through its bucket), by the shared name', () => {
+    const others: Record<string, Record<string, unknown>> = { staging: { sagemaker: { endpoints: [{ name: 'default', mode: 'async', modelPackageGroup: 'default' }] } } };
+    expect(wiringProblems({}, others)).toEqual([]);
+    const { targets } = resolveDeliveryTargets(loadStageConfig({ stage: 'dev' }), (stage) => loadStageConfig({ stage, overrides: others[stage] }));
+    expect(targets.map((t) => [t.name, t.smokeTestFunctionName, t.account])).toEqual([['staging', 'mlops-staging-default-smoke', undefined], ['prod', undefined, undefined]]);
   });
 
   test('synth fails naming the key when the pipeline\'s own stage has no such registry', () => {

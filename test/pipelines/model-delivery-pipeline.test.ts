@@ -143,7 +143,7 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
     }
   });
 
-  test('Register attaches the drift baseline written beside the model and records why the run started (pipeline variable)', () => {
+  test('Register attaches the drift baseline and the evaluation report written beside the model and records why the run started (pipeline variable)', () => {
     const pipeline = Object.values(t.findResources('AWS::CodePipeline::Pipeline'))[0].Properties;
     expect(pipeline.Variables).toEqual([expect.objectContaining({ Name: 'RetrainReason' })]);
     const register = stages.find((s) => s.Name === 'Register')!.Actions[0].Configuration!;
@@ -165,6 +165,8 @@ describe('ModelDeliveryPipeline with the S3 source, two targets, schedule and dr
     const args = fs.readFileSync(argsFile, 'utf8').split('\n');
     const arg = (name: string) => args[args.indexOf(name) + 1];
     expect(JSON.parse(arg('--drift-check-baselines'))).toEqual({ ModelDataQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://lake/training-jobs/mlops-dev-e1/output/drift-baseline.json' } } });
+    // The evaluation gate's report, beside the model, is the package's ModelMetrics.
+    expect(JSON.parse(arg('--model-metrics'))).toEqual({ ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://lake/training-jobs/mlops-dev-e1/output/evaluation.json' } } });
     expect(arg('--model-package-description')).toBe('Trained by mlops-dev-e1 from v1. Why: Drift on default: f2 (PSI 0.6, KS 0.4)');
     expect(arg('--customer-metadata-properties')).toContain('DriftBaseline=s3://lake/training-jobs/mlops-dev-e1/output/drift-baseline.json');
     fs.rmSync(dir, { recursive: true });

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { type Construct } from 'constructs';
+import { ClusterCapabilities } from './cluster-capabilities';
 import { PropsValidator } from '../../core/validation';
 import { type IClusterAddOn } from './add-on';
 
@@ -48,6 +49,14 @@ export abstract class HelmAddOn implements IClusterAddOn {
     this.props = props;
   }
 
+  /**
+   * What the installed release provides to other resources in the cluster (see {@link ClusterCapabilities}): those
+   * that need it are ordered after the release. @default - its namespace, when it creates it
+   */
+  protected get provides(): string[] {
+    return [];
+  }
+
   /** Chart values for this cluster. */
   protected abstract values(cluster: eks.ICluster): Record<string, unknown>;
 
@@ -69,7 +78,11 @@ export abstract class HelmAddOn implements IClusterAddOn {
     checkK8sName(v, 'release', p.release ?? p.name);
     this._validate(v);
     v.throwIfInvalid();
-    return this.installResources(scope, cluster);
+    const installed = this.installResources(scope, cluster);
+    const capabilities = ClusterCapabilities.of(cluster);
+    if (p.createNamespace ?? true) capabilities.provide(ClusterCapabilities.namespace(p.namespace), installed);
+    for (const capability of this.provides) capabilities.provide(capability, installed);
+    return installed;
   }
 
   /** Creates the add-on's resources once props are valid; by default just the Helm release. */

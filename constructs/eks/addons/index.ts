@@ -6,4 +6,5 @@ export * from './kuberay-operator';
 export * from './ray-observability';
 export * from './container-insights';
 export * from './volcano-scheduler';
+export * from './cluster-capabilities';
 export * from './karpenter';

@@ -1,6 +1,6 @@
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
+import { ClusterCapabilities } from './cluster-capabilities';
 import { HelmAddOn } from './helm-add-on';
-
 
 export interface KubeRayOperatorProps {
   /** Chart version of `kuberay-operator` (installs the ray.io/v1 CRDs it matches). @default '1.7.0' */
@@ -39,6 +39,11 @@ export class KubeRayOperator extends HelmAddOn {
       namespace: props.namespace ?? 'kuberay-system',
     });
     this.options = props;
+  }
+
+  /** The ray.io/v1 CRDs: Ray objects in the cluster are ordered after the release, wherever they are written. */
+  protected override get provides(): string[] {
+    return [ClusterCapabilities.KUBERAY_CRDS];
   }
 
   protected values(_cluster: eks.ICluster): Record<string, unknown> {

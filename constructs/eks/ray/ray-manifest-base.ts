@@ -1,5 +1,6 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { type Construct, type IDependable } from 'constructs';
+import { ClusterCapabilities } from '../addons/cluster-capabilities';
 
 /** Gang scheduling of a Ray object's pods through a batch scheduler queue. */
 export interface GangSchedulingOptions {
@@ -59,5 +60,10 @@ export function applyManifest(scope: Construct, props: RayObjectProps, manifest:
     skipValidation: false,
   });
   for (const d of props.dependsOn ?? []) resource.node.addDependency(d);
+  // Ordered after the KubeRay operator (its CRDs) and the namespace, whichever constructs provide them, created
+  // before or after this one.
+  const capabilities = ClusterCapabilities.of(props.cluster);
+  resource.node.addDependency(capabilities.need(ClusterCapabilities.KUBERAY_CRDS));
+  resource.node.addDependency(capabilities.need(ClusterCapabilities.namespace(props.namespace ?? 'default')));
   return resource;
 }

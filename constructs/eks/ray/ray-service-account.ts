@@ -3,6 +3,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { PropsValidator } from '../../core/validation';
 import { checkK8sName } from '../addons/helm-add-on';
+import { ClusterCapabilities } from '../addons/cluster-capabilities';
 
 export interface RayServiceAccountProps {
   readonly cluster: eks.ICluster;
@@ -73,6 +74,7 @@ export class RayServiceAccount extends Construct implements iam.IGrantable {
       identityType: (props.identity ?? 'irsa') === 'irsa' ? eks.IdentityType.IRSA : eks.IdentityType.POD_IDENTITY,
     });
     this.serviceAccount.node.addDependency(this.namespaceManifest);
+    ClusterCapabilities.of(props.cluster).provide(ClusterCapabilities.namespace(this.namespace), this.namespaceManifest);
     this.rayUsersGroup = `cdk-mlops:ray-users:${this.namespace}`;
     const labels = { 'app.kubernetes.io/managed-by': 'cdk-mlops' };
     this.rbacManifest = new eks.KubernetesManifest(this, 'RayUserRbac', {

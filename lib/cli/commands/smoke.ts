@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointAsyncCommand, InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { type Aws } from '../aws';
 import { discoverStage } from '../discovery';
 import { CliError } from '../errors';
@@ -162,6 +164,8 @@ async function smokeEndpoint(aws: Aws, endpoint: string, payload: unknown, paylo
     };
   }
   try {
+    const asyncOutput = await asyncOutputOf(aws, endpoint);
+    if (asyncOutput) return await smokeAsyncEndpoint(aws, endpoint, asyncOutput, payload, payloadSource);
     const started = performance.now();
     const out = await aws.call('sagemaker:InvokeEndpoint', () => aws.sageMakerRuntime.send(new InvokeEndpointCommand({
       EndpointName: endpoint,
@@ -178,6 +182,71 @@ async function smokeEndpoint(aws: Aws, endpoint: string, payload: unknown, paylo
   } catch (err) {
     if (err instanceof CliError && (err.kind === 'no-credentials' || err.kind === 'no-region')) throw err;
     return { target: 'endpoint', name: endpoint, passed: false, payloadSource, message: failure(err) };
+  }
+}
+
+/** How long `smoke` waits for an asynchronous endpoint's answer, and how often it looks. */
+export const ASYNC_WAIT = { totalMs: 5 * 60_000, pollMs: 5_000 };
+
+/** The S3 output path of an asynchronous endpoint's config; undefined for other endpoints (or when it cannot be read). */
+async function asyncOutputOf(aws: Aws, endpoint: string): Promise<string | undefined> {
+  try {
+    const e = await aws.call('sagemaker:DescribeEndpoint', () => aws.sageMaker.send(new DescribeEndpointCommand({ EndpointName: endpoint })));
+    if (!e?.EndpointConfigName) return undefined;
+    const c = await aws.call('sagemaker:DescribeEndpointConfig', () => aws.sageMaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: e.EndpointConfigName })));
+    return c?.AsyncInferenceConfig?.OutputConfig?.S3OutputPath;
+  } catch (err) {
+    if (err instanceof CliError && (err.kind === 'no-credentials' || err.kind === 'no-region')) throw err;
+    return undefined; // e.g. no DescribeEndpointConfig permission: the synchronous call reports what is wrong
+  }
+}
+
+const s3Location = (uri: string): { Bucket: string; Key: string } => {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!m) throw new CliError('failed', `Not an S3 URI: ${uri}`);
+  return { Bucket: m[1], Key: m[2] };
+};
+
+async function readIfThere(aws: Aws, uri: string): Promise<string | undefined> {
+  try {
+    const out = await aws.s3.send(new GetObjectCommand(s3Location(uri)));
+    return await out.Body!.transformToString('utf8');
+  } catch (err) {
+    if ((err as Error).name === 'NoSuchKey' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Asynchronous endpoints refuse InvokeEndpoint: the request is written beside the endpoint's output prefix
+ * (`<prefix>input/smoke-test/`, which the endpoint role reads), queued with InvokeEndpointAsync, and the answer read
+ * from the output (or failure) location SageMaker names, polling up to {@link ASYNC_WAIT}.
+ */
+async function smokeAsyncEndpoint(aws: Aws, endpoint: string, outputPath: string, payload: unknown, payloadSource: SmokeCheck['payloadSource']): Promise<SmokeCheck> {
+  const started = performance.now();
+  const base = outputPath.replace(/\/+$/, '').replace(/[^/]+$/, '');
+  const id = `cli-${randomUUID()}`;
+  const input = `${base}input/smoke-test/${id}.json`;
+  await aws.call('s3:PutObject', () => aws.s3.send(new PutObjectCommand({ ...s3Location(input), Body: JSON.stringify(payload), ContentType: 'application/json' })));
+  const out = await aws.call('sagemaker:InvokeEndpointAsync', () => aws.sageMakerRuntime.send(new InvokeEndpointAsyncCommand({
+    EndpointName: endpoint, InputLocation: input, ContentType: 'application/json', Accept: 'application/json', InferenceId: id,
+  })));
+  for (let waited = 0; ; waited += ASYNC_WAIT.pollMs) {
+    const answer = out.OutputLocation ? await readIfThere(aws, out.OutputLocation) : undefined;
+    if (answer !== undefined) {
+      const latencyMs = Math.round(performance.now() - started);
+      const { predictions } = checkPredictions(answer, payload);
+      return {
+        target: 'endpoint', name: endpoint, passed: true, latencyMs, payloadSource, predictions: predictions.length, sample: predictions[0],
+        message: `${predictions.length} prediction${predictions.length > 1 ? 's' : ''} from the asynchronous endpoint in ${latencyMs} ms (${out.OutputLocation})`,
+      };
+    }
+    const failed = out.FailureLocation ? await readIfThere(aws, out.FailureLocation) : undefined;
+    if (failed !== undefined) return { target: 'endpoint', name: endpoint, passed: false, payloadSource, message: `the asynchronous request failed: ${failed.slice(0, 300)}` };
+    if (waited >= ASYNC_WAIT.totalMs) {
+      return { target: 'endpoint', name: endpoint, passed: false, payloadSource, message: `no answer at ${out.OutputLocation} after ${ASYNC_WAIT.totalMs / 1000} s (an endpoint scaled to zero starts an instance first; try again)` };
+    }
+    await aws.pause(ASYNC_WAIT.pollMs);
   }
 }
 

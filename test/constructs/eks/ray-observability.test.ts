@@ -103,7 +103,7 @@ def api(method, path, body=None):
     return 404 if method == "PUT" and "serve" in path else 200 if method == "PUT" else 201
 p.api = api
 print(json.dumps({"published": p.publish_once("ray"), "calls": calls}))`;
-    const stdout = execFileSync('python3', ['-c', script, lambdaPath('ray-dashboards', 'publish_dashboards.py'), dir], { encoding: 'utf8' }).trim().split('\n');
+    const stdout = execFileSync('python3', ['-B', '-c', script, lambdaPath('ray-dashboards', 'publish_dashboards.py'), dir], { encoding: 'utf8' }).trim().split('\n');
     expect(stdout.slice(0, -1)).toEqual(['ray-dashboard-default: HTTP 200', 'ray-dashboard-serve: HTTP 201']);
     const out = JSON.parse(stdout[stdout.length - 1]);
     expect(out.published).toBe(2);

@@ -42,7 +42,7 @@ for line in sys.stdin:
 capture.flush()
 json.dump({"objects": written, "stats": capture.stats}, open(os.path.join(out, "result.json"), "w"))
 `;
-  execFileSync('python3', ['-c', program], { input: pairs.map((p) => JSON.stringify(p)).join('\n'), env: { PATH: process.env.PATH, ...env } });
+  execFileSync('python3', ['-B', '-c', program], { input: pairs.map((p) => JSON.stringify(p)).join('\n'), env: { PATH: process.env.PATH, ...env } });
   const result = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
   fs.rmSync(out, { recursive: true, force: true });
   return result;
@@ -121,7 +121,7 @@ model.capture.flush()
 print(json.dumps({"responses": out, "objects": written}))
 `;
   try {
-    return JSON.parse(execFileSync('python3', ['-c', program], { input: bodies.map((b) => JSON.stringify(b)).join('\n'), env: { PATH: process.env.PATH, MODEL_S3_URI: 's3://lake/models/churn.onnx', ...env } }).toString());
+    return JSON.parse(execFileSync('python3', ['-B', '-c', program], { input: bodies.map((b) => JSON.stringify(b)).join('\n'), env: { PATH: process.env.PATH, MODEL_S3_URI: 's3://lake/models/churn.onnx', ...env } }).toString());
   } finally {
     fs.rmSync(stubs, { recursive: true, force: true });
   }
@@ -185,7 +185,7 @@ const ENV = {
     expect(stats.captured).toBeGreaterThan(200 - 4 * 12.3);
     expect(stats.captured).toBeLessThan(200 + 4 * 12.3);
     expect(stats.written).toBe(stats.captured);
-    const off = (env: Record<string, string>) => execFileSync('python3', ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(APP_DIR)}); from capture import settings_from_env; print(settings_from_env())`], { env: { PATH: process.env.PATH, ...env } }).toString().trim();
+    const off = (env: Record<string, string>) => execFileSync('python3', ['-B', '-c', `import sys; sys.path.insert(0, ${JSON.stringify(APP_DIR)}); from capture import settings_from_env; print(settings_from_env())`], { env: { PATH: process.env.PATH, ...env } }).toString().trim();
     expect(off({ ...ENV, CAPTURE_SAMPLING_PERCENT: '0' })).toBe('None');
     expect(off({ CAPTURE_SAMPLING_PERCENT: '10' })).toBe('None');
     expect(() => off({ ...ENV, CAPTURE_SAMPLING_PERCENT: '150' })).toThrow(/CAPTURE_SAMPLING_PERCENT='150' is invalid: must be a number between 0 and 100/);

@@ -1,8 +1,12 @@
 import { DescribeModelPackageCommand, DescribeTrainingJobCommand, ListModelPackagesCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { execFileSync } from 'node:child_process';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler, logger, metrics } from '../../../lambda/model-evaluation';
+import { EVALUATION_REPORT_URI_SHELL, evaluationReportUri } from '../../../lambda/model-evaluation/baseline-location';
 
 const sm = mockClient(SageMakerClient);
+const s3 = mockClient(S3Client);
 const request = { trainingJobName: 'mlops-dev-0b5c6d7e-1111-2222-3333-444455556666', metricName: 'validation:accuracy', threshold: 0.8, direction: 'maximize' };
 const job = (value: number | undefined, status = 'Completed') => ({
   TrainingJobName: request.trainingJobName,
@@ -18,9 +22,28 @@ beforeEach(() => {
     return metrics;
   });
 });
-beforeEach(() => sm.reset());
+beforeEach(() => {
+  sm.reset();
+  s3.reset();
+  s3.on(PutObjectCommand).resolves({});
+});
 
 describe('model evaluation handler', () => {
+  test('the report (metric, threshold, verdict) is written beside the model, where Register attaches it as ModelMetrics', async () => {
+    sm.on(DescribeTrainingJobCommand).resolves(job(0.71));
+    const result = await handler(request);
+    expect(result.reportUri).toBe('s3://artifacts/training-jobs/job/output/evaluation.json');
+    const put = s3.commandCalls(PutObjectCommand)[0].args[0].input;
+    expect(put).toMatchObject({ Bucket: 'artifacts', Key: 'training-jobs/job/output/evaluation.json', ContentType: 'application/json' });
+    expect(JSON.parse(String(put.Body))).toEqual({
+      trainingJobName: request.trainingJobName, status: 'FAILED', message: 'validation:accuracy = 0.71 misses the threshold (>= 0.8)',
+      metrics: { 'validation:accuracy': { value: 0.71, threshold: 0.8, direction: 'maximize' } }, champion: null,
+    });
+    // The Register step's shell computes the same URI from the model's.
+    const model = 's3://artifacts/training-jobs/job/output/model.tar.gz';
+    expect(execFileSync('bash', ['-c', `${EVALUATION_REPORT_URI_SHELL}; printf %s "$EVALUATION_REPORT_URI"`], { env: { MODEL_DATA_URL: model }, encoding: 'utf8' })).toBe(evaluationReportUri(model));
+  });
+
   test('a metric at the threshold passes and returns the model artifacts', async () => {
     sm.on(DescribeTrainingJobCommand).resolves(job(0.8));
     expect(await handler(request)).toMatchObject({ status: 'PASSED', value: 0.8, modelDataUrl: 's3://artifacts/training-jobs/job/output/model.tar.gz' });

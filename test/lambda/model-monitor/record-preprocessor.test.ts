@@ -32,7 +32,7 @@ for line in sys.stdin:
     out.append(preprocess_handler(record, log))
 print(json.dumps({"records": out, "warnings": log.warnings}))
 `;
-  return JSON.parse(execFileSync('python3', ['-c', program], { input: lines.join('\n'), env: { PATH: process.env.PATH, ...env } }).toString());
+  return JSON.parse(execFileSync('python3', ['-B', '-c', program], { input: lines.join('\n'), env: { PATH: process.env.PATH, ...env } }).toString());
 }
 
 const meta = { eventId: 'e', inferenceTime: '2026-12-01T21:00:00.000Z' };

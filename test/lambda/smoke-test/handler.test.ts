@@ -2,7 +2,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand, SageMakerClient, SageMakerServiceException,
 } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkAnswer, handler, metrics } from '../../../lambda/smoke-test';
 
@@ -104,5 +105,58 @@ describe('smoke test handler', () => {
   test('checkAnswer accepts numbers and probability lists only', () => {
     expect(checkAnswer({ predictions: [0.5, [0.1, 0.9]] }, 2)).toBeUndefined();
     expect(checkAnswer({ predictions: [null] }, 1)).toContain('prediction 0');
+  });
+});
+
+describe('smoke test of an asynchronous endpoint: InvokeEndpointAsync, then the answer from S3', () => {
+  const s3 = mockClient(S3Client);
+  const OUTPUT = 's3://artifacts/async-inference/mlops-staging-model/output';
+  /** A stateful bucket: what the handler and (on settle) SageMaker wrote. */
+  let objects: Map<string, string>;
+  // The part of the SDK's streaming body the handler uses.
+  const stream = (text: string) => ({ transformToString: async () => text }) as never;
+  beforeEach(() => {
+    s3.reset();
+    objects = new Map();
+    endpointServing(COPY);
+    sm.on(DescribeEndpointConfigCommand).resolves({
+      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'mlops-staging-model-v3' }],
+      AsyncInferenceConfig: { OutputConfig: { S3OutputPath: OUTPUT, S3FailurePath: 's3://artifacts/async-inference/mlops-staging-model/failures' } },
+    });
+    s3.on(PutObjectCommand).callsFake((i) => { objects.set(`s3://${i.Bucket}/${i.Key}`, String(i.Body)); return {}; });
+    s3.on(GetObjectCommand).callsFake((i) => {
+      const text = objects.get(`s3://${i.Bucket}/${i.Key}`);
+      if (text === undefined) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      return { Body: stream(text) };
+    });
+    runtime.on(InvokeEndpointAsyncCommand).callsFake((i) => ({
+      InferenceId: i.InferenceId, OutputLocation: `${OUTPUT}/${i.InferenceId}.out`, FailureLocation: `s3://artifacts/async-inference/mlops-staging-model/failures/${i.InferenceId}-error.out`,
+    }));
+  });
+  afterAll(() => s3.restore());
+
+  test('the first check queues one request (input beside the output prefix) and is PENDING; the written answer then passes', async () => {
+    const first = await handler(endpointRequest);
+    expect(first).toMatchObject({ status: 'PENDING', message: expect.stringContaining('queued on mlops-staging-model') });
+    const call = runtime.commandCalls(InvokeEndpointAsyncCommand)[0].args[0].input;
+    expect(call).toMatchObject({ EndpointName: 'mlops-staging-model', ContentType: 'application/json', InputLocation: expect.stringMatching(/^s3:\/\/artifacts\/async-inference\/mlops-staging-model\/input\/smoke-test\/[0-9a-f]{32}\.json$/) });
+    expect(JSON.parse(objects.get(call.InputLocation!)!)).toEqual({ instances });
+    expect(runtime.commandCalls(InvokeEndpointCommand)).toHaveLength(0);
+    // Still no output: PENDING again, and no second request.
+    expect((await handler(endpointRequest)).status).toBe('PENDING');
+    expect(runtime.commandCalls(InvokeEndpointAsyncCommand)).toHaveLength(1);
+    // SageMaker writes the answer.
+    objects.set(`${OUTPUT}/${call.InferenceId}.out`, JSON.stringify({ predictions: [[0.9, 0.1], [0.2, 0.8]] }));
+    expect(await handler(endpointRequest)).toMatchObject({ status: 'PASSED', predictions: [[0.9, 0.1], [0.2, 0.8]] });
+    expect(runtime.commandCalls(InvokeEndpointAsyncCommand)).toHaveLength(1);
+  });
+
+  test('a failure object fails the test with its text; a wrong answer fails like a synchronous one', async () => {
+    await handler(endpointRequest);
+    const id = runtime.commandCalls(InvokeEndpointAsyncCommand)[0].args[0].input.InferenceId;
+    objects.set(`s3://artifacts/async-inference/mlops-staging-model/failures/${id}-error.out`, 'ModelError: the model server answered 500');
+    expect(await handler(endpointRequest)).toMatchObject({ status: 'FAILED', message: expect.stringContaining('ModelError: the model server answered 500') });
+    objects.set(`${OUTPUT}/${id}.out`, JSON.stringify({ predictions: [1] }));
+    expect(await handler(endpointRequest)).toMatchObject({ status: 'FAILED', message: expect.stringContaining('expected 2 prediction(s), got 1') });
   });
 });
