@@ -1,8 +1,10 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import { platformKey } from '../../constructs/core/defaults';
@@ -17,9 +19,10 @@ import { type ModelRegistry } from '../../constructs/serving/model-registry';
 import { RayTrainingStep } from '../../pipelines/ray-training-step';
 import { ConfigError, STAGE_NAMES, type StageConfig } from '../config';
 import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
-import { endpointName, infrastructurePipelineName, modelPackageGroupName, smokeTestFunctionName } from '../naming';
+import { endpointName, endpointRoleName, infrastructurePipelineName, modelImageRepository, modelPackageGroupName, smokeTestFunctionName } from '../naming';
 import { type EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
+import { PROMOTED_MODEL_KEYS } from './sagemaker-stack';
 
 export interface DeliveryStackProps extends PlatformStackProps {
   readonly vpc: ec2.IVpc;
@@ -38,10 +41,11 @@ export interface DeliveryStackProps extends PlatformStackProps {
 }
 
 /** The group and endpoint a target stage deploys, by the naming functions its SageMaker stack uses; every problem names its key. */
-export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): { targets: DeliveryTarget[]; problems: string[] } {
+export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): { targets: DeliveryTarget[]; problems: string[]; endpointRoleArns: string[] } {
   const p = config.pipelines;
   const problems: string[] = [];
   const targets: DeliveryTarget[] = [];
+  const endpointRoleArns: string[] = [];
   p.deployTargets.forEach((t, i) => {
     const key = `pipelines.deployTargets.${i}`;
     const tc = targetConfigs(t.stage);
@@ -65,6 +69,8 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
     }
     // Another account: its group is addressed by ARN (the target stage shares it with this account).
     const crossAccount = !!tc.env.account && !!config.env.account && tc.env.account !== config.env.account;
+    // Its endpoint's role reads the promoted model's artifact and image from this account.
+    if (crossAccount) endpointRoleArns.push(`arn:${Aws.PARTITION}:iam::${tc.env.account}:role/${endpointRoleName(tc.prefix, t.stage, endpoint.name)}`);
     targets.push({
       name: t.stage,
       modelPackageGroupName: modelPackageGroupName(tc.prefix, t.stage, group),
@@ -75,7 +81,38 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
       ...(crossAccount || endpoint.mode === 'async' ? { smokeTestFunctionName: smokeTestFunctionName(tc.prefix, t.stage, endpoint.name) } : {}),
     });
   });
-  return { targets, problems };
+  return { targets, problems, endpointRoleArns };
+}
+
+/**
+ * Lets the endpoint roles of other accounts (by ARN, each with a literal account) read the model archives the
+ * pipeline's training jobs write and pull the model image: bucket, key and repository statements per account, each
+ * admitting only those roles (`aws:PrincipalArn`: S3 and KMS reject policies naming roles that do not exist yet),
+ * read-only, and decryption only through S3.
+ */
+export function allowPromotedModelReaders(bucket: s3.IBucket, repository: ecr.IRepository, roleArns: readonly string[]): void {
+  const byAccount = new Map<string, string[]>();
+  for (const arn of roleArns) {
+    const account = /^arn:[^:]+:iam::(\d{12}):role\/.+$/.exec(arn)?.[1];
+    if (!account) throw new Error(`allowPromotedModelReaders: ${arn} must be an IAM role ARN with a literal account`);
+    byAccount.set(account, [...(byAccount.get(account) ?? []), arn]);
+  }
+  const region = Stack.of(bucket).region;
+  for (const [account, arns] of byAccount) {
+    const principal = new iam.AccountPrincipal(account);
+    const onlyThese = { ArnEquals: { 'aws:PrincipalArn': arns } };
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `PromotedModelRead${account}`, principals: [principal], actions: ['s3:GetObject'], resources: [bucket.arnForObjects(PROMOTED_MODEL_KEYS)], conditions: onlyThese,
+    }));
+    bucket.encryptionKey?.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `PromotedModelDecrypt${account}`, principals: [principal], actions: ['kms:Decrypt'], resources: ['*'],
+      conditions: { ...onlyThese, StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
+    }));
+    repository.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `PromotedModelPull${account}`, principals: [principal],
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], conditions: onlyThese,
+    }));
+  }
 }
 
 /**
@@ -109,7 +146,7 @@ export class DeliveryStack extends PlatformStack {
     if (p.enabled) {
       const repositories = Object.keys(props.registry.repositories);
       // One image serves training and inference; the `training` repository when the registry has one.
-      const imageRepository = props.registry.repositories[repositories.includes('training') ? 'training' : repositories[0]];
+      const imageRepository = props.registry.repositories[modelImageRepository(repositories)];
       const problems: string[] = [];
       const registry = props.modelRegistries?.[p.modelPackageGroupName];
       if (!registry) {
@@ -123,6 +160,7 @@ export class DeliveryStack extends PlatformStack {
         throw new ConfigError(`Invalid cdk-mlops configuration for stage "${stage}": the model pipeline's registry and targets\n${problems.map((l) => `  - ${l}`).join('\n')}`, problems);
       }
       const targets = resolved.targets;
+      if (resolved.endpointRoleArns.length > 0) allowPromotedModelReaders(props.dataLake.artifactsBucket, imageRepository, resolved.endpointRoleArns);
       if (p.training.backend === 'ray') this.rayTraining = this.rayTrainingStep(props, removalPolicy, logRetention);
       this.modelPipeline = new ModelDeliveryPipeline(this, 'ModelPipeline', {
         trainingStep: this.rayTraining,
