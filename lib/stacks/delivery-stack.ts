@@ -16,6 +16,7 @@ import { type DeliveryTarget, ModelDeliveryPipeline, RETRAIN_REASON_VARIABLE } f
 import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
 import { type CheckStatement, pipelineArn, pipelineStatements, smokeStatements, statusStatements } from '../cli/permissions';
 import { type ModelRegistry } from '../../constructs/serving/model-registry';
+import { type SageMakerEndpoint } from '../../constructs/serving/sagemaker-endpoint';
 import { RayTrainingStep } from '../../pipelines/ray-training-step';
 import { ConfigError, STAGE_NAMES, type StageConfig } from '../config';
 import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
@@ -36,6 +37,8 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly trainingEnvironment?: Readonly<Record<string, string>>;
   /** This stage's model registries by config group name (its SageMaker stack); the pipeline registers into one. @default - none */
   readonly modelRegistries?: Readonly<Record<string, ModelRegistry>>;
+  /** This stage's SageMaker endpoints by config name (its SageMaker stack): `cdk-mlops smoke` asks the asynchronous ones through S3. @default - none */
+  readonly sagemakerEndpoints?: Readonly<Record<string, SageMakerEndpoint>>;
   /** Config of each stage in `pipelines.deployTargets`: promotion names are derived from it and checked against it. */
   readonly targetConfigs: (stage: string) => StageConfig;
 }
@@ -218,7 +221,9 @@ export class DeliveryStack extends PlatformStack {
     if (p.github) {
       const stack = Stack.of(this);
       const scope = { partition: stack.partition, account: stack.account, region: stack.region, prefix, stage };
-      const toPolicy = (list: CheckStatement[]) => list.map((c) => new iam.PolicyStatement({ sid: c.sid, actions: [...c.actions], resources: [...c.resources] }));
+      const toPolicy = (list: CheckStatement[]) => list.map((c) => new iam.PolicyStatement({
+        sid: c.sid, actions: [...c.actions], resources: [...c.resources], ...(c.conditions ? { conditions: c.conditions as Record<string, unknown> } : {}),
+      }));
       // status also reads the stage's pipelines, each on its exact ARN: this stack's model pipeline, and the
       // infrastructure pipeline where it runs in this stage's account and region (its name is fixed by lib/naming.ts).
       const pipelineArns = [
@@ -226,7 +231,10 @@ export class DeliveryStack extends PlatformStack {
         ...(infrastructurePipelineRunsIn(props.config, props.targetConfigs(STAGE_NAMES[0])) ? [pipelineArn(scope, infrastructurePipelineName(prefix))] : []),
       ];
       const status = [...statusStatements(scope), ...pipelineStatements(pipelineArns)];
-      const checks = [...status, ...smokeStatements(scope)];
+      const asyncEndpoints = Object.values(props.sagemakerEndpoints ?? {}).flatMap((e) => (e.asyncInference ? [{
+        endpointName: e.endpointName, bucketArn: e.asyncInference.bucket.bucketArn, prefix: e.asyncInference.prefix, keyArn: e.asyncInference.encryptionKey.keyArn,
+      }] : []));
+      const checks = [...status, ...smokeStatements(scope, asyncEndpoints)];
       // One provider per account: imported by its fixed ARN unless this stage is the one that creates it.
       const providerArn = p.github.existingProviderArn ?? `arn:${stack.partition}:iam::${stack.account}:oidc-provider/${GITHUB_OIDC_ISSUER}`;
       this.githubDeployRole = new GitHubDeployRole(this, 'GitHubDeploy', {
