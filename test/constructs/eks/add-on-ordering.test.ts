@@ -11,10 +11,10 @@ describe('add-on ordering: a RayJob written before the KubeRay operator and its 
     const stack = newStack();
     const tc = new TrainingCluster(stack, 'Training', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }), clusterName: 'order-test', kubeRay: false });
     // Written first, with no dependsOn: it must still be created after the operator (CRDs) and the namespace.
-    new RayJob(stack, 'EarlyJob', { cluster: tc.cluster, name: 'early', namespace: 'ray', entrypoint: 'python train.py', clusterSelector: 'train' });
+    new RayJob(stack, 'EarlyJob', { trainingCluster: tc, name: 'early', namespace: 'ray', entrypoint: 'python train.py', clusterSelector: 'train' });
     // In "default" (no namespace to wait for): only the operator.
-    new RayJob(stack, 'DefaultJob', { cluster: tc.cluster, name: 'default-ns', entrypoint: 'python train.py', clusterSelector: 'train' });
-    new RayServiceAccount(stack, 'Ray', { cluster: tc.cluster, namespace: 'ray' });
+    new RayJob(stack, 'DefaultJob', { trainingCluster: tc, name: 'default-ns', entrypoint: 'python train.py', clusterSelector: 'train' });
+    new RayServiceAccount(stack, 'Ray', { trainingCluster: tc, namespace: 'ray' });
     new KubeRayOperator().install(new Construct(stack, 'KubeRay'), tc.cluster);
     t = template(stack);
   });
