@@ -86,4 +86,9 @@ describe('Ray objects wired by reference', () => {
     // The wired job's cluster has its operator.
     expect(job.node.validate()).toEqual([]);
   });
+
+  test('metricRunningPods checks the Kubernetes namespace it is given', () => {
+    expect(tc.metricRunningPods({ kubernetesNamespace: 'team' }).dimensions).toEqual({ ClusterName: tc.cluster.clusterName, Namespace: 'team' });
+    expect(() => tc.metricRunningPods({ kubernetesNamespace: 'Team_NS' })).toThrow(/kubernetesNamespace: "Team_NS"/);
+  });
 });
