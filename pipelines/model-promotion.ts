@@ -10,7 +10,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { platformKey } from '../constructs/core/defaults';
 import { acknowledgeResourceWildcards } from '../constructs/core/nag';
-import { PropsValidator } from '../constructs/core/validation';
+import { propsError, PropsValidator } from '../constructs/core/validation';
 import { gateFunction, loggedStateMachine, pollUntilDecided } from './step-function-parts';
 
 const GROUP = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -211,7 +211,7 @@ export class ModelPromotion extends Construct {
 
   private target(name: string): PromotionTarget {
     const t = this.targets.get(name);
-    if (!t) throw new Error(`ModelPromotion at "${this.node.path}": no target named "${name}"; targets: ${[...this.targets.keys()].join(', ')}`);
+    if (!t) throw propsError(`ModelPromotion at "${this.node.path}": no target named "${name}"; targets: ${[...this.targets.keys()].join(', ')}`);
     return t;
   }
 }

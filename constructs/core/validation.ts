@@ -23,6 +23,11 @@ export class PropsValidationError extends ConstructPropsError {
   }
 }
 
+/** @internal A single-problem {@link PropsValidationError}, for misuse found outside a props check (a wrong call or wiring). */
+export function propsError(message: string): PropsValidationError {
+  return new PropsValidationError(message, [message]);
+}
+
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) || (v && typeof v === 'object') ? JSON.stringify(v) : String(v));
 
 /**

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -29,9 +30,38 @@ export interface FeatureDefinition {
   readonly type: FeatureType;
 }
 
+/** Longest `featureGroupName` with {@link FeatureGroupProps.versionedName}: 64 less the `-v<8 hex>` version. */
+export const VERSIONED_FEATURE_GROUP_BASE_LENGTH = 54;
+
+/**
+ * `<base>-v<8 hex>`: the name of a feature group whose create-only properties have this fingerprint (a JSON-able value
+ * holding every create-only property but the name). A change of any of them gives a new name, so CloudFormation creates
+ * the new group beside the old one instead of failing to replace a group under the same name.
+ */
+export function versionedFeatureGroupName(base: string, createOnly: unknown): string {
+  return `${base}-v${crypto.createHash('sha256').update(JSON.stringify(createOnly)).digest('hex').slice(0, 8)}`;
+}
+
 export interface FeatureGroupProps {
-  /** Feature group name (see {@link FEATURE_GROUP_NAME}). */
+  /** Feature group name (see {@link FEATURE_GROUP_NAME}); the base of the name with `versionedName`. */
   readonly featureGroupName: string;
+  /**
+   * Name the group `<featureGroupName>-v<hash>`, the hash of its create-only properties (`Description`,
+   * `RecordIdentifierFeatureName`, `EventTimeFeatureName`, the online store's switch and key, `OfflineStoreConfig`,
+   * `RoleArn`, `Tags`) and `revision`. CloudFormation replaces a feature group when one of them changes, and the
+   * replacement of a group under a fixed name fails ("already exists"); with a versioned name the new group is created
+   * beside the old one (which `removalPolicy` RETAIN keeps), and the grants, the Glue table (named after the group)
+   * and `featureGroupName` follow. Changes CloudFormation applies in place (appended features, online TTL, throughput)
+   * keep the name. `featureGroupName` is then at most {@link VERSIONED_FEATURE_GROUP_BASE_LENGTH} characters.
+   * @default false (the name is `featureGroupName` as given; a create-only change fails at deploy)
+   */
+  readonly versionedName?: boolean;
+  /**
+   * Part of the versioned name's hash: increase it for a change CloudFormation cannot make in place and the hash does
+   * not see, i.e. changing a feature's type or removing a feature (`FeatureDefinitions` can only grow). Only with
+   * `versionedName`. @default 0
+   */
+  readonly revision?: number;
   /** What the group holds. @default - none */
   readonly description?: string;
   /** The feature identifying a record (type Integral or String). */
@@ -56,7 +86,10 @@ export interface FeatureGroupProps {
   readonly glueDatabaseName?: string;
   /** Offline store table format. @default 'Glue' */
   readonly tableFormat?: 'Glue' | 'Iceberg';
-  /** What happens to the online store key the construct creates on stack deletion. @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the group (on stack deletion, and to a replaced version with `versionedName`) and to the online
+   * store key the construct creates. @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Tags of the group, set once at creation. `Tags`, like `Description`, `OfflineStoreConfig` and `RoleArn`, is
@@ -92,13 +125,19 @@ export class FeatureGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: FeatureGroupProps) {
     super(scope, id);
-    const name = props.featureGroupName;
+    const base = props.featureGroupName;
+    const versioned = props.versionedName ?? false;
     const online = props.onlineStore ?? true;
     const prefix = props.offlineStorePrefix ?? 'feature-store/';
     const offlineKey = props.offlineStoreKey ?? props.offlineStoreBucket.encryptionKey;
 
     const v = new PropsValidator(this, 'FeatureGroup');
     validateFeatures(v, props);
+    v.check(!versioned || Token.isUnresolved(base) || base.length <= VERSIONED_FEATURE_GROUP_BASE_LENGTH, 'featureGroupName', base,
+      `must be at most ${VERSIONED_FEATURE_GROUP_BASE_LENGTH} characters with versionedName (the version adds 10)`)
+      .check(!versioned || !Token.isUnresolved(base), 'featureGroupName', base, 'must be known at synth time with versionedName')
+      .check(versioned || props.revision === undefined, 'revision', props.revision, 'only applies with versionedName true')
+      .intRange('revision', props.revision, 0, 1_000_000, '');
     v.check(/^([A-Za-z0-9!_.*'()-]+\/)+$/.test(prefix), 'offlineStorePrefix', prefix,
       'must be an S3 key prefix such as "feature-store/" (safe characters, ending with "/", no leading "/")')
       .check(offlineKey !== undefined, 'offlineStoreKey', null,
@@ -111,28 +150,22 @@ export class FeatureGroup extends Construct {
       .throwIfInvalid();
 
     const stack = Stack.of(this);
-    this.featureGroupName = name;
-    // Feature group ARNs carry the name in lowercase.
-    this.featureGroupArn = stack.formatArn({ service: 'sagemaker', resource: 'feature-group', resourceName: Token.isUnresolved(name) ? name : name.toLowerCase() });
     this.offlineStoreBucket = props.offlineStoreBucket;
     this.offlineStorePrefix = prefix;
     this.offlineStoreKey = offlineKey!;
-    this.glueTableName = name.toLowerCase().replace(/-/g, '_');
-
-    if (props.glueDatabaseName) {
-      this.glueDatabaseName = props.glueDatabaseName;
-    } else {
-      this.glueDatabaseName = `${this.glueTableName}_features`.slice(0, 255);
+    // The database, key and role keep the base name: they are not replaced when the group's version changes.
+    this.glueDatabaseName = props.glueDatabaseName ?? `${base.toLowerCase().replace(/-/g, '_')}_features`.slice(0, 255);
+    if (!props.glueDatabaseName) {
       const db = new glue.CfnDatabase(this, 'Database', {
         catalogId: stack.account,
-        databaseInput: { name: this.glueDatabaseName, description: `Offline store of feature group ${name}` },
+        databaseInput: { name: this.glueDatabaseName, description: `Offline store of feature group ${base}` },
       });
       db.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
     }
 
     if (online) {
       this.onlineStoreKey = props.onlineStoreKey ?? platformKey(this, 'OnlineStoreKey', {
-        description: `Feature Store online store of ${name}`,
+        description: `Feature Store online store of ${base}`,
         removalPolicy: props.removalPolicy,
       });
     }
@@ -141,8 +174,16 @@ export class FeatureGroup extends Construct {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
-      description: `Feature Store offline store writer of ${name}`,
+      description: `Feature Store offline store writer of ${base}`,
     });
+
+    const tags = Object.entries(props.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+    const name = versioned ? versionedFeatureGroupName(base, this.createOnlyFingerprint(props, online, tags)) : base;
+    this.featureGroupName = name;
+    // Feature group ARNs carry the name in lowercase.
+    this.featureGroupArn = stack.formatArn({ service: 'sagemaker', resource: 'feature-group', resourceName: Token.isUnresolved(name) ? name : name.toLowerCase() });
+    this.glueTableName = name.toLowerCase().replace(/-/g, '_');
+
     const objects = props.offlineStoreBucket.arnForObjects(`${prefix}*`);
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'WriteOfflineStore',
@@ -184,9 +225,10 @@ export class FeatureGroup extends Construct {
       throughputConfig: { throughputMode: 'OnDemand' },
     });
     // Create-only Tags: render exactly props.tags, so inherited tags (Tags.of(stage)) never force a replacement.
-    const tags = Object.entries(props.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
     if (tags.length > 0) this.featureGroup.addPropertyOverride('Tags', tags);
     else this.featureGroup.addPropertyDeletionOverride('Tags');
+    // With a versioned name a replaced version is kept (RETAIN) or deleted (DESTROY) after the new one exists.
+    this.featureGroup.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
     // Feature Store writes a test object with the role when the group is created: its policy must exist first.
     this.featureGroup.node.addDependency(this.role);
     const db = this.node.tryFindChild('Database');
@@ -224,6 +266,29 @@ export class FeatureGroup extends Construct {
       grantee, actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions', 'sagemaker:DescribeFeatureGroup'],
       resourceArns: [...this.glueArns(), this.featureGroupArn],
     });
+  }
+
+  /**
+   * Every create-only property of `AWS::SageMaker::FeatureGroup` but the name, as rendered (references as their
+   * intrinsics: stable across synths, different when they point at another resource), and `revision`. Updatable ones
+   * (FeatureDefinitions, which only grow; the online TTL; throughput) are left out, so they keep the name.
+   */
+  private createOnlyFingerprint(props: FeatureGroupProps, online: boolean, tags: Array<{ Key: string; Value: string }>): unknown {
+    const stack = Stack.of(this);
+    const ref = (value: string | undefined) => (value !== undefined && Token.isUnresolved(value) ? stack.resolve(value) : value);
+    return {
+      description: props.description ?? null,
+      recordIdentifier: props.recordIdentifierFeatureName,
+      eventTime: props.eventTimeFeatureName,
+      online: online ? { key: ref(this.onlineStoreKey!.keyArn) } : false,
+      offline: {
+        bucket: ref(this.offlineStoreBucket.bucketName), prefix: this.offlineStorePrefix, key: ref(this.offlineStoreKey.keyArn),
+        database: this.glueDatabaseName, tableFormat: props.tableFormat ?? 'Glue',
+      },
+      role: ref(this.role.roleArn),
+      tags: [...tags].sort((a, b) => a.Key.localeCompare(b.Key)),
+      revision: props.revision ?? 0,
+    };
   }
 
   private glueArns(): string[] {

@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { handlerCode } from '../core/handler-code';
 import { acknowledge, acknowledgeCheck, acknowledgeResourceWildcards } from '../core/nag';
-import { PropsValidator } from '../core/validation';
+import { propsError, PropsValidator } from '../core/validation';
 import type { TrafficCaptureLocation } from '../serving/lambda-inference';
 import type { RayServeCaptureLocation } from '../eks/ray/onnx-ray-service';
 import type { DataCaptureLocation } from '../serving/sagemaker-endpoint';
@@ -61,21 +61,21 @@ export class DriftTargets {
   /** SageMaker data capture: SageMaker appends `<endpoint>/<variant>/YYYY/MM/DD/HH/` to the capture prefix. */
   public static fromSageMakerEndpoint(name: string, endpoint: CapturingEndpoint): DriftTarget {
     const dc = endpoint.dataCapture;
-    if (!dc) throw new Error(`DriftTargets.fromSageMakerEndpoint: endpoint ${endpoint.endpointName} has no dataCapture; give it dataCapture to detect drift`);
+    if (!dc) throw propsError(`DriftTargets.fromSageMakerEndpoint: endpoint ${endpoint.endpointName} has no dataCapture; give it dataCapture to detect drift`);
     return { name, servingPath: 'sagemaker', bucket: dc.bucket, prefix: `${dc.prefix}${endpoint.endpointName}/`, encryptionKey: dc.encryptionKey, endpointName: endpoint.endpointName };
   }
 
   /** The Lambda model server's capture: `<prefix><function name>/<model>/YYYY/MM/DD/HH/`. */
   public static fromLambdaInference(name: string, inference: CapturingFunction, baselineUri?: string): DriftTarget {
     const c = inference.capture;
-    if (!c) throw new Error('DriftTargets.fromLambdaInference: the function has no capture; give LambdaInference capture to detect drift');
+    if (!c) throw propsError('DriftTargets.fromLambdaInference: the function has no capture; give LambdaInference capture to detect drift');
     return { name, servingPath: 'lambda', bucket: c.bucket, prefix: `${c.prefix}${c.source}/`, encryptionKey: c.encryptionKey, baselineUri };
   }
 
   /** The Ray Serve app's capture (`lambda/ray-serve-onnx/capture.py`): `<prefix><service name>/<model>/YYYY/MM/DD/HH/`. */
   public static fromRayService(name: string, service: CapturingRayService, baselineUri?: string): DriftTarget {
     const c = service.capture;
-    if (!c) throw new Error('DriftTargets.fromRayService: the service has no capture; give OnnxRayService capture to detect drift');
+    if (!c) throw propsError('DriftTargets.fromRayService: the service has no capture; give OnnxRayService capture to detect drift');
     return { name, servingPath: 'ray', bucket: c.bucket, prefix: `${c.prefix}${c.source}/`, encryptionKey: c.encryptionKey, baselineUri };
   }
 }
@@ -322,7 +322,7 @@ export class DriftDetection extends Construct {
     for (const arn of roleArns) {
       // The partition may be a token; the account must be literal (one statement per account).
       const account = /^arn:[^:]+:iam::(\d{12}):role\/.+$/.exec(arn)?.[1];
-      if (!account) throw new Error(`DriftDetection.allowBaselineReaders: ${arn} must be an IAM role ARN with a literal account`);
+      if (!account) throw propsError(`DriftDetection.allowBaselineReaders: ${arn} must be an IAM role ARN with a literal account`);
       byAccount.set(account, [...(byAccount.get(account) ?? []), arn]);
     }
     const stack = Stack.of(bucket);

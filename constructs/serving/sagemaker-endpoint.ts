@@ -13,7 +13,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { platformKey } from '../core/defaults';
 import { acknowledge, acknowledgeCheck, compliancePackIds } from '../core/nag';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
-import { PropsValidator } from '../core/validation';
+import { propsError, PropsValidator } from '../core/validation';
 import { type ModelImage } from './model-image';
 import { instanceArchitecture, isHostingInstanceType } from './hosting-instance-types';
 
@@ -793,7 +793,7 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
    * The template's models run only until a version is approved. Called once, by the registry.
    */
   public chooseModelsWith(owner: lambda.IFunction): CustomResource {
-    if (this.served) throw new Error(`SageMakerEndpoint at "${this.node.path}": its models are already chosen by ${this.served.node.path}; one registry deploys to an endpoint`);
+    if (this.served) throw propsError(`SageMakerEndpoint at "${this.node.path}": its models are already chosen by ${this.served.node.path}; one registry deploys to an endpoint`);
     const served = new CustomResource(this, 'ServedModel', {
       serviceToken: owner.functionArn,
       resourceType: 'Custom::ServedModel',

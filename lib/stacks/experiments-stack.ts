@@ -4,7 +4,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { type Construct } from 'constructs';
 import { MlflowTrackingServer } from '../../constructs/experiments';
-import { FeatureGroup, OfflineStoreWorkgroup } from '../../constructs/features';
+import { FeatureGroup, OfflineStoreWorkgroup, VERSIONED_FEATURE_GROUP_BASE_LENGTH } from '../../constructs/features';
 import { type DataLake } from '../../constructs/storage';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
@@ -104,7 +104,11 @@ export class ExperimentsStack extends PlatformStack {
       });
       for (const g of monitoring.featureGroups) {
         const group = new FeatureGroup(this, `FeatureGroup-${g.name}`, {
-          featureGroupName: `${prefix}-${stage}-${g.name}`.slice(0, 64),
+          // Versioned (<base>-v<hash of the create-only properties>): a changed description, store config or revision
+          // creates a new group beside the old one instead of a replacement that fails on the fixed name.
+          featureGroupName: `${prefix}-${stage}-${g.name}`.slice(0, VERSIONED_FEATURE_GROUP_BASE_LENGTH).replace(/[-_]+$/, ''),
+          versionedName: true,
+          revision: g.revision,
           description: g.description,
           recordIdentifierFeatureName: g.recordIdentifier,
           eventTimeFeatureName: g.eventTime,
@@ -130,6 +134,14 @@ export class ExperimentsStack extends PlatformStack {
     }
     this.featureGroups = groups;
     this.ingestRoles = ingestRoles;
+    if (Object.keys(groups).length > 0) {
+      // The current version of each group, for code outside CDK (ETL jobs, queries): `<config name>=<group>/<Glue table>`.
+      new CfnOutput(this, 'FeatureGroups', {
+        key: 'FeatureGroups',
+        value: Object.entries(groups).map(([n, fg]) => `${n}=${fg.featureGroupName}/${fg.glueTableName}`).join(','),
+        description: 'Feature groups (versioned names) and their offline tables: <name>=<feature group>/<Glue table>',
+      });
+    }
     for (const principal of props.trainingPrincipals ?? []) this.grantTraining(principal);
   }
 

@@ -102,7 +102,10 @@ describe('experiments journey in dev (everything on, one account per stage)', ()
 
   test('an ingest role writes the feature group; a training principal cannot', async () => {
     const group = platform.only('AWS::SageMaker::FeatureGroup', 'dev/Experiments');
-    expect(group.arn).toBe(`arn:aws:sagemaker:us-east-1:${ACCOUNT}:feature-group/acme-ml-dev-customers`);
+    // A versioned name (create-only properties hashed in), which the grants and the stack output follow.
+    expect(group.ref).toMatch(/^acme-ml-dev-customers-v[0-9a-f]{8}$/);
+    expect(group.arn).toBe(`arn:aws:sagemaker:us-east-1:${ACCOUNT}:feature-group/${group.ref}`);
+    expect(platform.output('dev/Experiments', 'FeatureGroups')).toBe(`customers=${group.ref}/${group.ref.replace(/-/g, '_')}`);
     // The ETL role exists outside the platform: the platform attaches a policy to it by name.
     const policies = platform.resources('AWS::IAM::Policy', { stack: 'dev/Experiments', filter: (p) => JSON.stringify(p.properties.Roles) === '["customers-etl"]' })
       .map((p) => ({ name: p.logicalId, policy: p.properties.PolicyDocument }));
@@ -113,6 +116,16 @@ describe('experiments journey in dev (everything on, one account per stage)', ()
       { principal: etl, action: 'sagemaker:PutRecord', resource: group.arn, identityPolicies: policies },
       { principal: etl, action: 'kms:GenerateDataKey', resource: onlineKey.arn, identityPolicies: policies });
     expect(await decide(platform, { principal: principals['Ray pod'].arn, action: 'sagemaker:PutRecord', resource: group.arn })).toBe('ImplicitlyDenied');
+  });
+
+  test('create-only properties: no platform tag on any group, and prod keeps a replaced version (a new name beside the old)', () => {
+    for (const stage of ['dev', 'staging', 'prod']) {
+      const group = platform.only('AWS::SageMaker::FeatureGroup', `${stage}/Experiments`);
+      expect(group.ref).toMatch(new RegExp(`^acme-ml-${stage}-customers-v[0-9a-f]{8}$`));
+      // config.tags (CostCenter) reach every other resource, never the group's create-only Tags.
+      expect(group.properties.Tags).toEqual([{ Key: 'Project', Value: 'acme-ml' }, { Key: 'Environment', Value: stage }, { Key: 'ManagedBy', Value: 'cdk-mlops' }]);
+    }
+    expect(platform.only('AWS::SageMaker::FeatureGroup', 'prod/Experiments').raw).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
   test('each training principal reads the offline table through the Athena workgroup, results encrypted', async () => {
@@ -126,7 +139,7 @@ describe('experiments journey in dev (everything on, one account per stage)', ()
     expect(workgroup.properties.WorkGroupConfiguration.EnforceWorkGroupConfiguration).toBe(true);
     const glue = (resource: string) => `arn:aws:glue:us-east-1:${ACCOUNT}:${resource}`;
     // Where Feature Store writes: <prefix><account>/sagemaker/<region>/offline-store/<group>-<creation time>/data/...
-    const dataObject = `arn:aws:s3:::${offlineUri[1]}/${offlineUri[2]}${ACCOUNT}/sagemaker/us-east-1/offline-store/acme-ml-dev-customers-1764547200/data/year=2026/month=12/day=01/hour=09/part.parquet`;
+    const dataObject = `arn:aws:s3:::${offlineUri[1]}/${offlineUri[2]}${ACCOUNT}/sagemaker/us-east-1/offline-store/${group.ref}-1764547200/data/year=2026/month=12/day=01/hour=09/part.parquet`;
     for (const [name, role] of Object.entries(principals)) {
       const as = (action: string, resource: string, context?: Record<string, string>) => {
         const s3 = /^arn:aws:s3:::([^/]+)/.exec(resource);

@@ -38,10 +38,12 @@ describe('ExperimentsStack in dev with MLflow and a feature group', () => {
     t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'mlops_dev_features' } });
     const [fg] = Object.values(t.findResources('AWS::SageMaker::FeatureGroup')).map((r) => r.Properties);
     expect(fg).toMatchObject({
-      FeatureGroupName: 'mlops-dev-customers', RecordIdentifierFeatureName: 'customer_id', EventTimeFeatureName: 'event_time',
+      FeatureGroupName: expect.stringMatching(/^mlops-dev-customers-v[0-9a-f]{8}$/), RecordIdentifierFeatureName: 'customer_id', EventTimeFeatureName: 'event_time',
       OnlineStoreConfig: { EnableOnlineStore: true, TtlDuration: { Unit: 'Days', Value: 90 } },
-      OfflineStoreConfig: { DisableGlueTableCreation: false, DataCatalogConfig: { Database: 'mlops_dev_features', TableName: 'mlops_dev_customers' } },
+      OfflineStoreConfig: { DisableGlueTableCreation: false, DataCatalogConfig: { Database: 'mlops_dev_features', TableName: fg.FeatureGroupName.replace(/-/g, '_') } },
     });
+    // Code outside CDK finds the current version and its table in the output.
+    t.hasOutput('FeatureGroups', { Value: `customers=${fg.FeatureGroupName}/${fg.FeatureGroupName.replace(/-/g, '_')}` });
     expect(JSON.stringify(fg.OfflineStoreConfig.S3StorageConfig)).toMatch(/mlops-dev-Data.*Processed/);
   });
 
@@ -81,7 +83,7 @@ describe('ExperimentsStack in dev with MLflow and a feature group', () => {
     const [policy] = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles) === '["customers-etl"]');
     const doc = JSON.stringify(policy.Properties.PolicyDocument);
     expect(doc).toContain('sagemaker:PutRecord');
-    expect(doc).toContain(':feature-group/mlops-dev-customers');
+    expect(doc).toMatch(/:feature-group\/mlops-dev-customers-v[0-9a-f]{8}"/);
   });
 
   test('MLFLOW_TRACKING_URI reaches the training job, the Ray pods (head and workers) and the GPU box profile', () => {

@@ -51,8 +51,13 @@ export type MlflowConfig = z.infer<typeof mlflowConfig>;
 export const featureGroupConfig = z.strictObject({
   /** Feature group name (1-64 letters, digits, "_" and "-"). */
   name: z.string().regex(FEATURE_GROUP_NAME, { error: 'must be 1-64 letters, digits, "_" and "-", starting and ending with a letter or digit' }),
-  /** What the group holds. Create-only: changing it later replaces the group, which fails for a named group. */
+  /** What the group holds. Create-only: a change creates a new version of the group (a new name, beside the old one). */
   description: z.string().max(128, { error: 'must be at most 128 characters' }).optional(),
+  /**
+   * Increase to create a new version of the group for a change Feature Store cannot make in place: changing a feature's
+   * type or removing a feature (features can only be appended). Other create-only changes version the group by themselves.
+   */
+  revision: intRange(0, 1000000).optional(),
   /** Feature identifying a record (Integral or String). */
   recordIdentifier: z.string(),
   /** Feature holding the event time (String ISO-8601 or Fractional Unix seconds). */

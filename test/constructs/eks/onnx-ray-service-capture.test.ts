@@ -58,6 +58,7 @@ describe('OnnxRayService capture', () => {
     const vars = parse((plain.rayService.manifest.spec as { serveConfigV2: string }).serveConfigV2).applications[0].runtime_env.env_vars;
     expect(Object.keys(vars).filter((k) => k.startsWith('CAPTURE_'))).toEqual([]);
     expect(() => DriftTargets.fromRayService('plain', plain)).toThrow(/has no capture/);
+    expect(() => DriftTargets.fromRayService('plain', plain)).toThrow(PropsValidationError);
   });
 
   test('bad capture settings name the prop', () => {

@@ -1,4 +1,4 @@
-import { Tags } from 'aws-cdk-lib';
+import { RemovalPolicy, Tags } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -195,5 +195,76 @@ describe('FeatureGroup create-only tags', () => {
     inherited.hasResourceProperties('AWS::KMS::Key', { Tags: Match.arrayWith([{ Key: 'CostCenter', Value: 'ml-42' }]) });
     const own = make({ Team: 'growth' });
     expect(Object.values(own.findResources('AWS::SageMaker::FeatureGroup'))[0].Properties.Tags).toEqual([{ Key: 'Team', Value: 'growth' }]);
+  });
+});
+
+describe('FeatureGroup versioned name (create-only properties)', () => {
+  // The group a config describes, in a fresh stack each time, as a later deploy of the same app would build it.
+  const make = (props: Partial<FeatureGroupProps> = {}, options: { stackTag?: string; otherBucket?: boolean } = {}) => {
+    const stack = newStack();
+    if (options.stackTag) Tags.of(stack).add('CostCenter', options.stackTag);
+    const lake = new DataLake(stack, 'Lake');
+    const bucket = options.otherBucket ? new DataLake(stack, 'OtherLake').processedBucket : lake.processedBucket;
+    const group = new FeatureGroup(stack, 'Customers', {
+      featureGroupName: 'acme-ml-dev-customers', recordIdentifierFeatureName: 'customer_id', eventTimeFeatureName: 'event_time',
+      features: CUSTOMER_FEATURES, offlineStoreBucket: bucket, description: 'Customer features', versionedName: true,
+      tags: { Project: 'acme-ml' }, ...props,
+    });
+    return { stack, group };
+  };
+  const base = make().group.featureGroupName;
+
+  test('the name is <base>-v<8 hex>, stable across synths; the Glue table follows it, the database keeps the base name', () => {
+    expect(base).toMatch(/^acme-ml-dev-customers-v[0-9a-f]{8}$/);
+    const { stack, group } = make();
+    expect(group.featureGroupName).toBe(base);
+    const t = template(stack);
+    t.hasResourceProperties('AWS::SageMaker::FeatureGroup', {
+      FeatureGroupName: base,
+      OfflineStoreConfig: Match.objectLike({ DataCatalogConfig: { Catalog: 'AwsDataCatalog', Database: 'acme_ml_dev_customers_features', TableName: base.replace(/-/g, '_') } }),
+    });
+    t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'acme_ml_dev_customers_features' } });
+  });
+
+  test.each<[string, Partial<FeatureGroupProps>, { stackTag?: string; otherBucket?: boolean }]>([
+    ['a changed description', { description: 'Customer features v2' }, {}],
+    ['a removed description', { description: undefined }, {}],
+    ['another record identifier', { recordIdentifierFeatureName: 'orders_30d' }, {}],
+    ['another event time feature', { features: [...CUSTOMER_FEATURES, { name: 'updated_at', type: 'String' }], eventTimeFeatureName: 'updated_at' }, {}],
+    ['the online store switched off', { onlineStore: false }, {}],
+    ['another offline prefix', { offlineStorePrefix: 'features/' }, {}],
+    ['another offline bucket', {}, { otherBucket: true }],
+    ['another table format', { tableFormat: 'Iceberg' }, {}],
+    ['another Glue database', { glueDatabaseName: 'shared_features' }, {}],
+    ['changed own tags', { tags: { Project: 'acme-ml', Team: 'growth' } }, {}],
+    ['a revision (to change or remove a feature)', { revision: 1 }, {}],
+  ])('%s: a new name, so CloudFormation creates the new group beside the old one', (_name, props, options) => {
+    expect(make(props, options).group.featureGroupName).not.toBe(base);
+  });
+
+  test.each<[string, Partial<FeatureGroupProps>, { stackTag?: string }]>([
+    ['an appended feature', { features: [...CUSTOMER_FEATURES, { name: 'visits_7d', type: 'Integral' }] }, {}],
+    ['another online TTL', { onlineTtlDays: 30 }, {}],
+    ['a platform tag (Tags.of(stack))', {}, { stackTag: 'ml-43' }],
+  ])('%s: updated in place, the name stays', (_name, props, options) => {
+    expect(make(props, options).group.featureGroupName).toBe(base);
+  });
+
+  test('grants follow the versioned name; a replaced version is retained by default, deleted with DESTROY', () => {
+    const { stack, group } = make();
+    const etl = new iam.Role(stack, 'Etl', { assumedBy: new iam.ServicePrincipal('glue.amazonaws.com') });
+    group.grantIngest(etl);
+    const t = template(stack);
+    expect(JSON.stringify(statementsOf(t, stack.getLogicalId(etl.node.defaultChild as never)))).toContain(`:feature-group/${base}`);
+    const [resource] = Object.values(t.findResources('AWS::SageMaker::FeatureGroup'));
+    expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    const dev = make({ removalPolicy: RemovalPolicy.DESTROY });
+    expect(Object.values(template(dev.stack).findResources('AWS::SageMaker::FeatureGroup'))[0]).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+  });
+
+  test('without versionedName the name is as given; a revision there, or a base too long for the version, is refused', () => {
+    expect(make({ versionedName: false }).group.featureGroupName).toBe('acme-ml-dev-customers');
+    expect(() => make({ versionedName: false, revision: 2 })).toThrow(/revision: 2 — only applies with versionedName true/);
+    expect(() => make({ featureGroupName: 'a'.repeat(55) })).toThrow(/featureGroupName: "a{55}" — must be at most 54 characters with versionedName/);
   });
 });

@@ -137,6 +137,7 @@ describe('ModelRegistry with approval-driven deployment', () => {
     expect(config.Properties.EndpointConfigName).toEqual({ 'Fn::GetAtt': [servedId, 'EndpointConfigName'] });
     expect(config.Properties.ProductionVariants.map((v: { ModelName: unknown }) => v.ModelName)).toEqual([{ 'Fn::GetAtt': [servedId, 'ModelName0'] }]);
     expect(() => endpoint.chooseModelsWith(registry.handler!)).toThrow(/already chosen/);
+    expect(() => endpoint.chooseModelsWith(registry.handler!)).toThrow(PropsValidationError);
   });
 
   test('the endpoint role may read registered artifacts under models/ and pull the registry\'s images', () => {

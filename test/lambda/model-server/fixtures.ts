@@ -19,8 +19,17 @@ export const CLASSIFIER: ReferenceModelOptions = {
 export const TWO_INPUT: ReferenceModelOptions = { ...CLASSIFIER, offsetInput: 'offset' };
 
 /** Builds the ONNX model with onnx-proto and loads it into onnxruntime (real inference, no files). */
+const loaded: Model[] = [];
+// Every session a test file loads is released when the file ends: onnxruntime keeps native threads per session,
+// and a jest worker that still holds them can be slow to exit.
+afterAll(async () => {
+  await Promise.all(loaded.splice(0).map((m) => m.release()));
+});
+
 export async function loadTestModel(options: ReferenceModelOptions = CLASSIFIER): Promise<Model> {
-  return Model.fromBytes(buildReferenceModel(options), 'test-model');
+  const model = await Model.fromBytes(buildReferenceModel(options), 'test-model');
+  loaded.push(model);
+  return model;
 }
 
 export const ROWS = [
