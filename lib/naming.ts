@@ -43,3 +43,28 @@ export function driftJobRoleName(prefix: string, stage: string): string {
 export function smokeTestFunctionName(prefix: string, stage: string, endpoint: string): string {
   return `${prefix}-${stage}-${endpoint}-smoke`.slice(0, 64);
 }
+
+/**
+ * `<prefix>-<stage>-<endpoint>-endpoint`: the execution role of the SageMaker endpoint of config
+ * `sagemaker.endpoints[].name`. A model pipeline in another account names it in its artifacts bucket, key and image
+ * repository policies (by `aws:PrincipalArn`: S3 and KMS reject policies naming roles that do not exist yet), so the
+ * endpoint can read the promoted model's artifact and pull its image.
+ */
+export function endpointRoleName(prefix: string, stage: string, endpoint: string): string {
+  return `${prefix}-${stage}-${endpoint}-endpoint`.slice(0, 64);
+}
+
+/** `<prefix>-<stage>`: the ECR repository name prefix of a stage's registry. */
+export function imageRepositoryPrefix(prefix: string, stage: string): string {
+  return `${prefix}-${stage}`;
+}
+
+/** `<prefix>-<stage>/<name>`: the ECR repository of config `registry.repositories[]`. */
+export function imageRepositoryName(prefix: string, stage: string, name: string): string {
+  return `${imageRepositoryPrefix(prefix, stage)}/${name}`;
+}
+
+/** The repository of config `registry.repositories` the model pipeline pushes its image to: `training` if there is one, else the first. */
+export function modelImageRepository(repositories: readonly string[]): string {
+  return repositories.includes('training') ? 'training' : repositories[0];
+}

@@ -120,6 +120,7 @@ export class PlatformStage extends Stage {
         registry: this.dataStack.registry,
         alertsTopic: this.alertsStack.alerts.topic,
         modelRegistries: this.sageMakerStack?.registries,
+        sagemakerEndpoints: this.sageMakerStack?.endpoints,
         targetConfigs: props.stageConfig ?? ((stage) => loadStageConfig({ stage })),
         eksTraining: this.trainingStack?.eksTraining,
         trainingEnvironment,

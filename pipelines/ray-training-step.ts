@@ -99,7 +99,7 @@ export class RayTrainingStep extends Construct implements IPipelineTrainingStep 
       .check(/^[A-Za-z0-9_:.\/-]{1,255}$/.test(metricName), 'metricName', metricName, 'must be a metric name such as validation:accuracy')
       .throwIfInvalid();
     this.jobTemplate = {
-      apiVersion: 'ray.io/v1', kind: 'RayJob', metadata: rayObjectMetadata({ cluster: props.gateway.trainingClusterRef, name: 'template', namespace: props.gateway.namespace }),
+      apiVersion: 'ray.io/v1', kind: 'RayJob', metadata: rayObjectMetadata({ name: 'template', namespace: props.gateway.namespace }),
       spec: renderRayJobSpec(job),
     };
     const parts = { encryptionKey: props.encryptionKey, logRetention: props.logRetention, removalPolicy: props.removalPolicy };

@@ -2,6 +2,7 @@ import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import {
   type CfnCondition, DefaultStackSynthesizer, Names, RemovalPolicy, Stack,
 } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 // aws-eks-v2 rather than aws-eks: it renders the native AWS::EKS::Cluster (no cluster-creation custom
 // resource and its Lambdas), manages access with EKS access entries instead of the aws-auth ConfigMap, and
@@ -211,6 +212,26 @@ export interface ITrainingCluster extends IConstruct, ec2.IConnectable {
   allowApiFrom(peer: ec2.IConnectable, description?: string): void;
   /** The capacity of one GPU node group. Throws if there is no such group. */
   gpuCapacityOf(name: string): GpuCapacity;
+  /** A Container Insights metric of the cluster (`ContainerInsights` namespace, `ClusterName` dimension). */
+  metric(metricName: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Average CPU utilization of the nodes, in percent (`node_cpu_utilization`). */
+  metricNodeCpuUtilization(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Average memory utilization of the nodes, in percent (`node_memory_utilization`). */
+  metricNodeMemoryUtilization(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Average root filesystem utilization of the nodes, in percent (`node_filesystem_utilization`). */
+  metricNodeFilesystemUtilization(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Nodes in the cluster (`cluster_node_count`). */
+  metricNodeCount(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Nodes that are not ready (`cluster_failed_node_count`). */
+  metricFailedNodeCount(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Running pods in one Kubernetes namespace (`namespace_number_of_running_pods`). */
+  metricRunningPods(options: RunningPodsMetricOptions): cloudwatch.Metric;
+}
+
+/** Options of {@link ITrainingCluster.metricRunningPods}: the Kubernetes namespace and the usual metric options. */
+export interface RunningPodsMetricOptions extends cloudwatch.MetricOptions {
+  /** Kubernetes namespace whose running pods are counted, e.g. the Ray namespace. */
+  readonly kubernetesNamespace: string;
 }
 
 /** A cluster created elsewhere, and what its nodes offer. */
@@ -274,6 +295,59 @@ abstract class TrainingClusterBase extends Construct implements ITrainingCluster
    */
   public allowApiFrom(peer: ec2.IConnectable, description = 'Kubernetes API from a host in the VPC'): void {
     peer.connections.securityGroups.forEach((sg) => this.cluster.clusterSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description));
+  }
+
+  /**
+   * A Container Insights metric of the cluster: namespace `ContainerInsights`, dimension `ClusterName`, average over
+   * 5 minutes unless `options` say otherwise. Published once Container Insights runs on the cluster (the
+   * `ContainerInsights` add-on, which the platform's EKS observability stack installs); GPU metrics are not among
+   * them (enhanced observability, which adds DCGM GPU metrics, is off).
+   */
+  public metric(metricName: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'ContainerInsights',
+      metricName,
+      statistic: 'Average',
+      ...options,
+      dimensionsMap: { ClusterName: this.cluster.clusterName, ...options.dimensionsMap },
+    });
+  }
+
+  /** Average CPU utilization of the nodes, in percent (`node_cpu_utilization`). */
+  public metricNodeCpuUtilization(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('node_cpu_utilization', options);
+  }
+
+  /** Average memory utilization of the nodes, in percent (`node_memory_utilization`). */
+  public metricNodeMemoryUtilization(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('node_memory_utilization', options);
+  }
+
+  /** Average root filesystem utilization of the nodes, in percent (`node_filesystem_utilization`): image pulls fill it. */
+  public metricNodeFilesystemUtilization(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('node_filesystem_utilization', options);
+  }
+
+  /** Nodes in the cluster (`cluster_node_count`): GPU groups scaling from and to zero show here. */
+  public metricNodeCount(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('cluster_node_count', options);
+  }
+
+  /** Nodes that are not ready (`cluster_failed_node_count`); alarm on its maximum. */
+  public metricFailedNodeCount(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('cluster_failed_node_count', { statistic: 'Maximum', ...options });
+  }
+
+  /** Running pods in one Kubernetes namespace (`namespace_number_of_running_pods`), e.g. the Ray namespace. */
+  public metricRunningPods(options: RunningPodsMetricOptions): cloudwatch.Metric {
+    const { kubernetesNamespace, ...metricOptions } = options;
+    const v = new PropsValidator(this, 'TrainingCluster.metricRunningPods');
+    checkK8sName(v, 'kubernetesNamespace', kubernetesNamespace);
+    v.throwIfInvalid();
+    return this.metric('namespace_number_of_running_pods', {
+      ...metricOptions,
+      dimensionsMap: { Namespace: kubernetesNamespace, ...metricOptions.dimensionsMap },
+    });
   }
 
   /** The capacity of one GPU node group, for a Ray GPU worker group. Throws if there is no such group. */

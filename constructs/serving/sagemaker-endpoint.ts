@@ -165,6 +165,11 @@ export interface SageMakerEndpointProps {
   readonly networkIsolation?: boolean;
   /** Execution role of the model. @default - a new role granted only what the endpoint needs */
   readonly role?: iam.IRole;
+  /**
+   * Name of the execution role created when `role` is not given (another account's bucket, key or repository policy
+   * may then name it, e.g. to let it read a promoted model). At most 64 characters. @default - generated
+   */
+  readonly roleName?: string;
   /** Key for the ML storage volumes, async output and new topics. @default - a new customer-managed key with rotation */
   readonly encryptionKey?: kms.IKey;
   /**
@@ -480,6 +485,10 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
     const v = new PropsValidator(this, 'SageMakerEndpoint');
     v.check(['real-time', 'serverless', 'async'].includes(mode), 'mode', mode, 'must be "real-time", "serverless" or "async"');
     if (props.endpointName !== undefined) v.check(NAME.test(props.endpointName), 'endpointName', props.endpointName, 'must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit');
+    if (props.roleName !== undefined && !Token.isUnresolved(props.roleName)) {
+      v.check(/^[\w+=,.@-]{1,64}$/.test(props.roleName), 'roleName', props.roleName, 'must be 1-64 letters, digits and +=,.@_- (an IAM role name)');
+      v.check(props.role === undefined, 'roleName', props.roleName, 'names the role created here; leave it out when giving role');
+    }
     const images = [{ prop: 'image', image: props.image }, ...(props.variants ?? []).filter((x) => x.image).map((x) => ({ prop: `variants[${x.variantName}].image`, image: x.image! }))];
     for (const { prop, image } of images) {
       const problem = image.validate();
@@ -559,6 +568,7 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
     this.variantNames = variants.map((x) => x.name);
     this.encryptionKey = props.encryptionKey ?? platformKey(this, 'Key', { description: `SageMaker endpoint ${endpointName}` });
     const role = props.role ?? new iam.Role(this, 'ExecutionRole', {
+      roleName: props.roleName,
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: `Execution role of the models of SageMaker endpoint ${endpointName}`,
     });

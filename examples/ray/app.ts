@@ -18,15 +18,15 @@ const training = new TrainingCluster(stack, 'Training', {
   workerNodeGroup: { instanceTypes: ['m6i.xlarge', 'm6a.xlarge'], spot: true },
   rayCronJobs: true,
 });
-const ray = new RayServiceAccount(stack, 'Ray', { cluster: training.cluster, namespace: 'ray' });
+const ray = new RayServiceAccount(stack, 'Ray', { trainingCluster: training, namespace: 'ray' });
 lake.grantReadData(ray);
 lake.grantWriteArtifacts(ray);
 training.grantAccess('Scientist', iam.Role.fromRoleArn(stack, 'Scientist', 'arn:aws:iam::111111111111:role/data-scientist'), {
   viewNamespaces: [ray.namespace], kubernetesGroups: [ray.rayUsersGroup],
 });
 
+// Pods run as the service account's role (`serviceAccount` below sets it and the namespace).
 const clusterSpec = {
-  serviceAccountName: ray.serviceAccountName,
   head: { cpu: '1', memory: '4Gi', nodeSelector: training.systemNodeSelector },
   workerGroups: [
     { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: training.workerNodeSelector },
@@ -34,26 +34,25 @@ const clusterSpec = {
   ],
   podEnv: { TRAIN_DATA_URI: `s3://${lake.processedBucket.bucketName}/training/`, OUTPUT_URI: `s3://${lake.artifactsBucket.bucketName}/ray-jobs/train/` },
 };
-const after = [training.kubeRayOperator!, ray.serviceAccount];
 
-// A one-off RayJob reading the lake on a cluster of its own (GPU workers from zero, deleted after the job).
+// A one-off RayJob reading the lake on a cluster of its own (GPU workers from zero, deleted after the job). Wired by
+// reference: it runs in the service account's namespace as its role, after the KubeRay operator and the namespace.
 new RayJob(stack, 'Train', {
-  cluster: training.cluster, name: 'train', namespace: ray.namespace, entrypoint: 'python train.py',
+  trainingCluster: training, serviceAccount: ray, name: 'train', entrypoint: 'python train.py',
   runtimeEnv: { working_dir: `s3://${lake.artifactsBucket.bucketName}/code/train.zip`, pip: ['onnx==1.17.0'] },
-  rayClusterSpec: clusterSpec, dependsOn: after,
+  rayClusterSpec: clusterSpec,
 });
 // The same job every night.
 new RayCronJob(stack, 'Nightly', {
-  cluster: training.cluster, name: 'nightly', namespace: ray.namespace, schedule: '0 3 * * *',
-  job: { entrypoint: 'python train.py', rayClusterSpec: clusterSpec }, dependsOn: after,
+  trainingCluster: training, serviceAccount: ray, name: 'nightly', schedule: '0 3 * * *',
+  job: { entrypoint: 'python train.py', rayClusterSpec: clusterSpec },
 });
 // The reference ONNX model served by Ray Serve behind an internal NLB reachable from the VPC.
 new OnnxRayService(stack, 'Serve', {
-  cluster: training.cluster, name: 'reference-model', serviceAccount: ray, modelBucket: lake.artifactsBucket,
+  trainingCluster: training, name: 'reference-model', serviceAccount: ray, modelBucket: lake.artifactsBucket,
   head: clusterSpec.head,
   workers: { groupName: 'serve', minReplicas: 1, maxReplicas: 4, cpu: '2', memory: '4Gi', nodeSelector: training.workerNodeSelector },
   internalLoadBalancer: { sourceCidrs: [vpc.vpcCidrBlock] },
-  dependsOn: [training.kubeRayOperator!],
 });
 // For automation: submit RayJobs and smoke-test Ray Serve from inside the VPC.
 new RayJobGateway(stack, 'Gateway', { trainingCluster: training, serviceAccount: ray, artifactsBucket: lake.artifactsBucket });

@@ -19,6 +19,19 @@ export interface CheckStatement {
   readonly sid: string;
   readonly actions: readonly string[];
   readonly resources: readonly string[];
+  /** IAM conditions, e.g. the `s3:prefix` a ListBucket is limited to. @default - none */
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+/** Where `smoke` asks an asynchronous endpoint of the stage: its request and answer location (`AsyncInferenceLocation`). */
+export interface AsyncSmokeTarget {
+  readonly endpointName: string;
+  /** ARN of the bucket of requests and answers. */
+  readonly bucketArn: string;
+  /** Key prefix: requests under `<prefix>input/`, answers under `<prefix>output/` and `<prefix>failures/`. */
+  readonly prefix: string;
+  /** ARN of the key the bucket and the answers are encrypted with. */
+  readonly keyArn: string;
 }
 
 /** Name of a platform stack, `<prefix>-<stage>-<Part>`: what the stacks are called and what the CLI looks up. */
@@ -56,13 +69,31 @@ export function statusStatements(s: CheckScope): CheckStatement[] {
   ];
 }
 
-/** What `cdk-mlops smoke` adds: one invocation of each deployed model of the stage. */
-export function smokeStatements(s: CheckScope): CheckStatement[] {
+/**
+ * What `cdk-mlops smoke` adds: one invocation of each deployed model of the stage. An asynchronous endpoint is asked
+ * through S3: its config is read (`DescribeEndpointConfig`, configs are named after the endpoint), the request
+ * written as `<prefix>input/smoke-test/cli-<uuid>.json`, queued with `InvokeEndpointAsync`, and the answer read
+ * from `<prefix>output/` or `<prefix>failures/` (ListBucket on the prefix, so a missing answer is a 404), with the key.
+ */
+export function smokeStatements(s: CheckScope, asyncEndpoints: readonly AsyncSmokeTarget[] = []): CheckStatement[] {
   const arn = (service: string, resource: string) => `arn:${s.partition}:${service}:${s.region}:${s.account}:${resource}`;
   const base = `${s.prefix}-${s.stage}`;
+  const object = (a: AsyncSmokeTarget, key: string) => `${a.bucketArn}/${a.prefix}${key}`;
+  const async: CheckStatement[] = asyncEndpoints.length === 0 ? [] : [
+    { sid: 'InvokeStageAsyncEndpoints', actions: ['sagemaker:InvokeEndpointAsync'], resources: asyncEndpoints.map((a) => arn('sagemaker', `endpoint/${a.endpointName.toLowerCase()}`)) },
+    // Configs are named `<first 40 characters of the endpoint name>-v<version>-<hash>` (the registry's handler).
+    { sid: 'ReadStageAsyncEndpointConfigs', actions: ['sagemaker:DescribeEndpointConfig'], resources: asyncEndpoints.map((a) => arn('sagemaker', `endpoint-config/${a.endpointName.slice(0, 40).replace(/-+$/, '').toLowerCase()}*`)) },
+    { sid: 'WriteAsyncSmokeRequests', actions: ['s3:PutObject'], resources: asyncEndpoints.map((a) => object(a, 'input/smoke-test/cli-*')) },
+    { sid: 'ReadAsyncSmokeAnswers', actions: ['s3:GetObject'], resources: asyncEndpoints.flatMap((a) => [object(a, 'output/*'), object(a, 'failures/*')]) },
+    ...asyncEndpoints.map((a, i) => ({
+      sid: `ListAsyncSmokeAnswers${i}`, actions: ['s3:ListBucket'], resources: [a.bucketArn], conditions: { StringLike: { 's3:prefix': [`${a.prefix}*`] } },
+    })),
+    { sid: 'UseAsyncSmokeKeys', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [...new Set(asyncEndpoints.map((a) => a.keyArn))] },
+  ];
   return [
     { sid: 'InvokeStageFunctions', actions: ['lambda:InvokeFunction'], resources: [arn('lambda', `function:${base}-*:*`)] },
     { sid: 'InvokeStageEndpoints', actions: ['sagemaker:InvokeEndpoint'], resources: [arn('sagemaker', `endpoint/${base.toLowerCase()}-*`)] },
+    ...async,
   ];
 }
 

@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import { type Construct } from 'constructs';
 import { ImageRegistry } from '../../constructs/registry';
 import { DataLake } from '../../constructs/storage';
+import { imageRepositoryPrefix } from '../naming';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 /** The stage's data lake, model artifact store and image registry. */
@@ -24,7 +25,8 @@ export class DataStack extends PlatformStack {
     });
     this.registry = new ImageRegistry(this, 'Registry', {
       repositories: registry.repositories,
-      repositoryNamePrefix: `${prefix}-${stage}`,
+      // `<prefix>-<stage>/<name>` (lib/naming.ts): other accounts' endpoints name the model image's repository.
+      repositoryNamePrefix: imageRepositoryPrefix(prefix, stage),
       maxTaggedImages: registry.maxTaggedImages,
       untaggedExpiryDays: registry.untaggedExpiryDays,
       pullAccounts: registry.pullAccounts,

@@ -1,8 +1,10 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import { platformKey } from '../../constructs/core/defaults';
@@ -14,12 +16,14 @@ import { type DeliveryTarget, ModelDeliveryPipeline, RETRAIN_REASON_VARIABLE } f
 import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
 import { type CheckStatement, pipelineArn, pipelineStatements, smokeStatements, statusStatements } from '../cli/permissions';
 import { type ModelRegistry } from '../../constructs/serving/model-registry';
+import { type SageMakerEndpoint } from '../../constructs/serving/sagemaker-endpoint';
 import { RayTrainingStep } from '../../pipelines/ray-training-step';
 import { ConfigError, STAGE_NAMES, type StageConfig } from '../config';
 import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
-import { endpointName, infrastructurePipelineName, modelPackageGroupName, smokeTestFunctionName } from '../naming';
+import { endpointName, endpointRoleName, infrastructurePipelineName, modelImageRepository, modelPackageGroupName, smokeTestFunctionName } from '../naming';
 import { type EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
+import { PROMOTED_MODEL_KEYS } from './sagemaker-stack';
 
 export interface DeliveryStackProps extends PlatformStackProps {
   readonly vpc: ec2.IVpc;
@@ -33,15 +37,18 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly trainingEnvironment?: Readonly<Record<string, string>>;
   /** This stage's model registries by config group name (its SageMaker stack); the pipeline registers into one. @default - none */
   readonly modelRegistries?: Readonly<Record<string, ModelRegistry>>;
+  /** This stage's SageMaker endpoints by config name (its SageMaker stack): `cdk-mlops smoke` asks the asynchronous ones through S3. @default - none */
+  readonly sagemakerEndpoints?: Readonly<Record<string, SageMakerEndpoint>>;
   /** Config of each stage in `pipelines.deployTargets`: promotion names are derived from it and checked against it. */
   readonly targetConfigs: (stage: string) => StageConfig;
 }
 
 /** The group and endpoint a target stage deploys, by the naming functions its SageMaker stack uses; every problem names its key. */
-export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): { targets: DeliveryTarget[]; problems: string[] } {
+export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): { targets: DeliveryTarget[]; problems: string[]; endpointRoleArns: string[] } {
   const p = config.pipelines;
   const problems: string[] = [];
   const targets: DeliveryTarget[] = [];
+  const endpointRoleArns: string[] = [];
   p.deployTargets.forEach((t, i) => {
     const key = `pipelines.deployTargets.${i}`;
     const tc = targetConfigs(t.stage);
@@ -65,6 +72,8 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
     }
     // Another account: its group is addressed by ARN (the target stage shares it with this account).
     const crossAccount = !!tc.env.account && !!config.env.account && tc.env.account !== config.env.account;
+    // Its endpoint's role reads the promoted model's artifact and image from this account.
+    if (crossAccount) endpointRoleArns.push(`arn:${Aws.PARTITION}:iam::${tc.env.account}:role/${endpointRoleName(tc.prefix, t.stage, endpoint.name)}`);
     targets.push({
       name: t.stage,
       modelPackageGroupName: modelPackageGroupName(tc.prefix, t.stage, group),
@@ -75,7 +84,38 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
       ...(crossAccount || endpoint.mode === 'async' ? { smokeTestFunctionName: smokeTestFunctionName(tc.prefix, t.stage, endpoint.name) } : {}),
     });
   });
-  return { targets, problems };
+  return { targets, problems, endpointRoleArns };
+}
+
+/**
+ * Lets the endpoint roles of other accounts (by ARN, each with a literal account) read the model archives the
+ * pipeline's training jobs write and pull the model image: bucket, key and repository statements per account, each
+ * admitting only those roles (`aws:PrincipalArn`: S3 and KMS reject policies naming roles that do not exist yet),
+ * read-only, and decryption only through S3.
+ */
+export function allowPromotedModelReaders(bucket: s3.IBucket, repository: ecr.IRepository, roleArns: readonly string[]): void {
+  const byAccount = new Map<string, string[]>();
+  for (const arn of roleArns) {
+    const account = /^arn:[^:]+:iam::(\d{12}):role\/.+$/.exec(arn)?.[1];
+    if (!account) throw new Error(`allowPromotedModelReaders: ${arn} must be an IAM role ARN with a literal account`);
+    byAccount.set(account, [...(byAccount.get(account) ?? []), arn]);
+  }
+  const region = Stack.of(bucket).region;
+  for (const [account, arns] of byAccount) {
+    const principal = new iam.AccountPrincipal(account);
+    const onlyThese = { ArnEquals: { 'aws:PrincipalArn': arns } };
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `PromotedModelRead${account}`, principals: [principal], actions: ['s3:GetObject'], resources: [bucket.arnForObjects(PROMOTED_MODEL_KEYS)], conditions: onlyThese,
+    }));
+    bucket.encryptionKey?.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `PromotedModelDecrypt${account}`, principals: [principal], actions: ['kms:Decrypt'], resources: ['*'],
+      conditions: { ...onlyThese, StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
+    }));
+    repository.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `PromotedModelPull${account}`, principals: [principal],
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], conditions: onlyThese,
+    }));
+  }
 }
 
 /**
@@ -109,7 +149,7 @@ export class DeliveryStack extends PlatformStack {
     if (p.enabled) {
       const repositories = Object.keys(props.registry.repositories);
       // One image serves training and inference; the `training` repository when the registry has one.
-      const imageRepository = props.registry.repositories[repositories.includes('training') ? 'training' : repositories[0]];
+      const imageRepository = props.registry.repositories[modelImageRepository(repositories)];
       const problems: string[] = [];
       const registry = props.modelRegistries?.[p.modelPackageGroupName];
       if (!registry) {
@@ -123,6 +163,7 @@ export class DeliveryStack extends PlatformStack {
         throw new ConfigError(`Invalid cdk-mlops configuration for stage "${stage}": the model pipeline's registry and targets\n${problems.map((l) => `  - ${l}`).join('\n')}`, problems);
       }
       const targets = resolved.targets;
+      if (resolved.endpointRoleArns.length > 0) allowPromotedModelReaders(props.dataLake.artifactsBucket, imageRepository, resolved.endpointRoleArns);
       if (p.training.backend === 'ray') this.rayTraining = this.rayTrainingStep(props, removalPolicy, logRetention);
       this.modelPipeline = new ModelDeliveryPipeline(this, 'ModelPipeline', {
         trainingStep: this.rayTraining,
@@ -180,7 +221,9 @@ export class DeliveryStack extends PlatformStack {
     if (p.github) {
       const stack = Stack.of(this);
       const scope = { partition: stack.partition, account: stack.account, region: stack.region, prefix, stage };
-      const toPolicy = (list: CheckStatement[]) => list.map((c) => new iam.PolicyStatement({ sid: c.sid, actions: [...c.actions], resources: [...c.resources] }));
+      const toPolicy = (list: CheckStatement[]) => list.map((c) => new iam.PolicyStatement({
+        sid: c.sid, actions: [...c.actions], resources: [...c.resources], ...(c.conditions ? { conditions: c.conditions as Record<string, unknown> } : {}),
+      }));
       // status also reads the stage's pipelines, each on its exact ARN: this stack's model pipeline, and the
       // infrastructure pipeline where it runs in this stage's account and region (its name is fixed by lib/naming.ts).
       const pipelineArns = [
@@ -188,7 +231,10 @@ export class DeliveryStack extends PlatformStack {
         ...(infrastructurePipelineRunsIn(props.config, props.targetConfigs(STAGE_NAMES[0])) ? [pipelineArn(scope, infrastructurePipelineName(prefix))] : []),
       ];
       const status = [...statusStatements(scope), ...pipelineStatements(pipelineArns)];
-      const checks = [...status, ...smokeStatements(scope)];
+      const asyncEndpoints = Object.values(props.sagemakerEndpoints ?? {}).flatMap((e) => (e.asyncInference ? [{
+        endpointName: e.endpointName, bucketArn: e.asyncInference.bucket.bucketArn, prefix: e.asyncInference.prefix, keyArn: e.asyncInference.encryptionKey.keyArn,
+      }] : []));
+      const checks = [...status, ...smokeStatements(scope, asyncEndpoints)];
       // One provider per account: imported by its fixed ARN unless this stage is the one that creates it.
       const providerArn = p.github.existingProviderArn ?? `arn:${stack.partition}:iam::${stack.account}:oidc-provider/${GITHUB_OIDC_ISSUER}`;
       this.githubDeployRole = new GitHubDeployRole(this, 'GitHubDeploy', {

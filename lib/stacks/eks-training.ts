@@ -86,7 +86,7 @@ export class EksTraining extends Construct {
       if (karpenterNodes) this.dockerHubCache.grantPull(karpenterNodes);
       this.rayImages = { image: this.dockerHubCache.imageUri(RAY_IMAGE), gpuImage: this.dockerHubCache.imageUri(RAY_GPU_IMAGE) };
     }
-    this.rayServiceAccount = new RayServiceAccount(this, 'RayServiceAccount', { cluster, namespace: ray.namespace, name: 'ray' });
+    this.rayServiceAccount = new RayServiceAccount(this, 'RayServiceAccount', { trainingCluster: this.trainingCluster, namespace: ray.namespace, name: 'ray' });
     dataLake.grantReadData(this.rayServiceAccount);
     dataLake.grantWriteArtifacts(this.rayServiceAccount);
     // Data scientists: Ray objects, pods, logs and port-forwarding in the Ray namespace only.
@@ -126,10 +126,10 @@ export class EksTraining extends Construct {
       });
     }
     this.rayCluster = new RayCluster(this, 'DefaultRayCluster', {
-      cluster,
+      trainingCluster: this.trainingCluster,
       name: 'default',
-      namespace: ray.namespace,
-      serviceAccountName: this.rayServiceAccount.serviceAccountName,
+      // Its namespace and the pods' service account; ordered after them and the KubeRay operator.
+      serviceAccount: this.rayServiceAccount,
       podEnv: props.rayPodEnv,
       head: {
         cpu: ray.head.cpu,
@@ -143,7 +143,6 @@ export class EksTraining extends Construct {
       // One publisher is enough: every Ray cluster of a version generates the same dashboards.
       headSidecars: observed ? [rayDashboardPublisher(this.rayImages.image)] : undefined,
       ...this.rayImages,
-      dependsOn: [this.trainingCluster.kubeRayOperator!, this.rayServiceAccount.serviceAccount],
     });
     this.rayJobGateway = new RayJobGateway(this, 'RayJobGateway', {
       trainingCluster: this.trainingCluster,
@@ -180,14 +179,12 @@ export class EksTraining extends Construct {
     const ray = config.eks.ray;
     const tc = this.trainingCluster;
     const sa = this.rayServiceAccount!;
-    const dependsOn = [tc.kubeRayOperator!, sa.serviceAccount];
     const gang = ray.gangScheduling ? { scheduler: 'volcano' as const } : undefined;
     const region = Stack.of(this).region;
     const jobs: Record<string, RayJob> = {};
     const cronJobs: Record<string, RayCronJob> = {};
     for (const j of ray.jobs) {
       const spec: RayClusterSpecOptions = {
-        serviceAccountName: sa.serviceAccountName,
         head: { cpu: ray.head.cpu, memory: ray.head.memory, nodeSelector: tc.systemNodeSelector },
         workerGroups: defaultWorkers
           .map((g) => ({ ...g, maxReplicas: g.gpus ? j.maxGpuWorkers : j.maxCpuWorkers }))
@@ -204,17 +201,17 @@ export class EksTraining extends Construct {
       };
       if (j.schedule) {
         cronJobs[j.name] = new RayCronJob(this, `RayCronJob-${j.name}`, {
-          cluster: tc.cluster, name: j.name, namespace: ray.namespace, schedule: j.schedule, timeZone: j.timeZone, job, dependsOn, gangScheduling: gang,
+          trainingCluster: tc, serviceAccount: sa, name: j.name, schedule: j.schedule, timeZone: j.timeZone, job, gangScheduling: gang,
         });
       } else {
-        jobs[j.name] = new RayJob(this, `RayJob-${j.name}`, { cluster: tc.cluster, name: j.name, namespace: ray.namespace, ...job, dependsOn, gangScheduling: gang });
+        jobs[j.name] = new RayJob(this, `RayJob-${j.name}`, { trainingCluster: tc, serviceAccount: sa, name: j.name, ...job, gangScheduling: gang });
       }
     }
     const services: Record<string, OnnxRayService> = {};
     for (const svc of ray.services) {
       const gcs = svc.gcsFaultTolerance;
       services[svc.name] = new OnnxRayService(this, `RayService-${svc.name}`, {
-        cluster: tc.cluster,
+        trainingCluster: tc,
         name: svc.name,
         serviceAccount: sa,
         modelBucket: props.dataLake.artifactsBucket,
@@ -231,7 +228,6 @@ export class EksTraining extends Construct {
           redisPasswordSecret: gcs.passwordSecretName ? { name: gcs.passwordSecretName, key: gcs.passwordSecretKey } : undefined,
         } : undefined,
         image: this.rayImages.image,
-        dependsOn: [tc.kubeRayOperator!],
         // Sampled traffic to the lake for drift detection (the bucket SageMaker and Lambda capture to).
         capture: svc.captureSamplingPercent > 0
           ? { bucket: props.dataLake.artifactsBucket, samplingPercentage: svc.captureSamplingPercent, modelPackageArn: svc.modelPackageArn }

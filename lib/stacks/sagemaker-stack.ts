@@ -9,14 +9,14 @@ import { logsServicePrincipal, platformKey } from '../../constructs/core/default
 import { type ImageRegistry } from '../../constructs/registry';
 import { DataQualityMonitor } from '../../constructs/serving/data-quality-monitor';
 import { ModelImage } from '../../constructs/serving/model-image';
-import { ModelRegistry } from '../../constructs/serving/model-registry';
+import { ModelRegistry, TRAINING_OUTPUT_PREFIX } from '../../constructs/serving/model-registry';
 import { SageMakerEndpoint } from '../../constructs/serving/sagemaker-endpoint';
 import { type DataLake } from '../../constructs/storage';
 import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
 import { gateFunction } from '../../pipelines/step-function-parts';
 import { STAGE_NAMES, type StageConfig } from '../config';
 import { type SageMakerEndpointConfig } from '../config/components/sagemaker';
-import { endpointName, modelPackageGroupName, smokeTestFunctionName } from '../naming';
+import { endpointName, endpointRoleName, imageRepositoryName, modelImageRepository, modelPackageGroupName, smokeTestFunctionName } from '../naming';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 
 export interface SageMakerStackProps extends PlatformStackProps {
@@ -51,6 +51,24 @@ export function promoterAccounts(config: StageConfig, stageConfig: (stage: strin
     for (const t of oc.pipelines.deployTargets.filter((x) => x.stage === config.stage)) {
       const group = t.modelPackageGroupName ?? oc.pipelines.modelPackageGroupName;
       out[group] = [...new Set([...(out[group] ?? []), ...(crossAccount ? [account] : [])])];
+    }
+  }
+  return out;
+}
+
+/** Keys of the model artifacts a model pipeline registers (its SageMaker training jobs' output), in its stage's artifacts bucket. */
+export const PROMOTED_MODEL_KEYS = `${TRAINING_OUTPUT_PREFIX}*/output/model.tar.gz`;
+
+/** The stages in other accounts whose model pipelines promote into each group of this stage (by config group name). */
+export function crossAccountPromoters(config: StageConfig, stageConfig: (stage: string) => StageConfig): Record<string, StageConfig[]> {
+  const own = config.env.account;
+  const out: Record<string, StageConfig[]> = {};
+  for (const other of STAGE_NAMES.filter((s) => s !== config.stage)) {
+    const oc = stageConfig(other);
+    if (!oc.pipelines.enabled || !oc.env.account || !own || oc.env.account === own) continue;
+    for (const t of oc.pipelines.deployTargets.filter((x) => x.stage === config.stage)) {
+      const group = t.modelPackageGroupName ?? oc.pipelines.modelPackageGroupName;
+      out[group] = [...(out[group] ?? []), oc];
     }
   }
   return out;
@@ -98,6 +116,8 @@ export class SageMakerStack extends PlatformStack {
       const g = e.guardrails;
       endpoints[e.name] = new SageMakerEndpoint(this, `Endpoint-${e.name}`, {
         endpointName: endpointName(prefix, stage, e.name),
+        // A known name: a model pipeline in another account lets exactly this role read the models it promotes here.
+        roleName: endpointRoleName(prefix, stage, e.name),
         mode: e.mode,
         image: image(e.image),
         modelData: e.modelDataKey ? { bucket: artifacts, key: e.modelDataKey } : undefined,
@@ -161,6 +181,31 @@ export class SageMakerStack extends PlatformStack {
       });
     }
     this.registries = registries;
+
+    // A version promoted from another account names that account's model artifact and image: the endpoint's role may
+    // read them (the source account's bucket, key and repository policies name this role, lib/naming.ts).
+    const sources = props.stageConfig ? crossAccountPromoters(props.config, props.stageConfig) : {};
+    for (const [group, from] of Object.entries(sources)) {
+      const target = c.endpoints.find((e) => e.modelPackageGroup === group);
+      if (!target) continue;
+      const role = endpoints[target.name].role;
+      const artifacts = `arn:${this.partition}:s3:::*/${PROMOTED_MODEL_KEYS}`;
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'ReadPromotedModelArtifacts', actions: ['s3:GetObject'], resources: [artifacts],
+        conditions: { StringEquals: { 'aws:ResourceAccount': [...new Set(from.map((sc) => sc.env.account!))] } },
+      }));
+      const keys = from.map((sc) => `arn:${this.partition}:kms:${sc.env.region ?? this.region}:${sc.env.account}:key/*`);
+      from.forEach((sc, i) => role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['kms:Decrypt'], resources: [keys[i]], conditions: { StringEquals: { 'kms:ViaService': `s3.${sc.env.region ?? this.region}.amazonaws.com` } },
+      })));
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'PullPromotedModelImages',
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        resources: from.map((sc) => `arn:${this.partition}:ecr:${sc.env.region ?? this.region}:${sc.env.account}:repository/${imageRepositoryName(sc.prefix, sc.stage, modelImageRepository(sc.registry.repositories))}`),
+      }));
+      acknowledgeResourceWildcards(role, [artifacts, ...keys],
+        'The promoting account\'s artifacts bucket and key have generated names this account cannot know: reads are limited to training-job model archives in that account (aws:ResourceAccount) and to decryption through S3 with keys of that account; that account\'s bucket and key policies admit only this role.');
+    }
 
     // A pipeline in another account cannot reach this account's endpoints, and an asynchronous endpoint is asked through
     // this stage's bucket: this stage runs the smoke test of each such endpoint a pipeline promotes to, and lets those

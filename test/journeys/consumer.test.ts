@@ -1,5 +1,7 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 // Only the package's public entry, as a team's own app would import it.
 import {
   AlertsTopic, DataLake, failedValidations, ImageRegistry, type ISageMakerEndpoint, type ITrainingCluster, ModelImage, ModelRegistry,
-  PlatformMonitoring, PlatformNetwork, SageMakerEndpoint, TrainingCluster,
+  PlatformMonitoring, PlatformNetwork, RayJob, SageMakerEndpoint, TrainingCluster,
 } from '../../lib';
 import { CDK_CONTEXT } from '../helpers';
 
@@ -21,6 +23,7 @@ describe('a consumer app built from the public entry', () => {
   let grants: Record<string, iam.Grant>;
   let sharedEndpoint: ISageMakerEndpoint;
   let sharedCluster: ITrainingCluster;
+  let teamJob: RayJob;
   beforeAll(() => {
     const app = new App({ builtinCloudFormationValidation: false, context: CDK_CONTEXT });
     const stack = new Stack(app, 'TeamServing', { env: { account: '111111111111', region: 'us-east-1' } });
@@ -65,6 +68,29 @@ describe('a consumer app built from the public entry', () => {
     const db = new ec2.SecurityGroup(stack, 'Database', { vpc: network.vpc, allowAllOutbound: false, description: 'team database' });
     endpoint.connections.allowTo(db, ec2.Port.tcp(5432), 'endpoint to database');
     sharedCluster.allowApiFrom(db, 'database host to the shared cluster API');
+    // The team's own cluster, created by its other stack and adopted with its kubectl provider: a RayJob wired to it
+    // by reference (it needs no dependsOn: the operator is installed there), and alarms on its Container Insights.
+    const teamCluster = TrainingCluster.fromTrainingClusterAttributes(stack, 'TeamCluster', {
+      cluster: eks.Cluster.fromClusterAttributes(stack, 'TeamEks', {
+        clusterName: 'team-training',
+        kubectlProvider: eks.KubectlProvider.fromKubectlProviderAttributes(stack, 'TeamKubectl', {
+          serviceToken: 'arn:aws:lambda:us-east-1:111111111111:function:team-training-kubectl-provider',
+        }),
+      }),
+    });
+    teamJob = new RayJob(stack, 'Retrain', {
+      trainingCluster: teamCluster, name: 'retrain', namespace: 'ray', entrypoint: 'python train.py', clusterSelector: 'default',
+    });
+    const alarm = (id: string, metric: cloudwatch.Metric, threshold: number) => new cloudwatch.Alarm(stack, id, {
+      metric, threshold, evaluationPeriods: 3, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new cloudwatchActions.SnsAction(alerts.topic));
+    alarm('ClusterCpu', teamCluster.metricNodeCpuUtilization(), 90);
+    alarm('FailedNodes', teamCluster.metricFailedNodeCount(), 1);
+    new cloudwatch.Alarm(stack, 'NoRayPods', {
+      metric: teamCluster.metricRunningPods({ kubernetesNamespace: 'ray', statistic: 'Minimum' }), threshold: 1, evaluationPeriods: 6,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    }).addAlarmAction(new cloudwatchActions.SnsAction(alerts.topic));
     new PlatformMonitoring(stack, 'Monitoring', { dashboardName: 'team-serving', alarmTopic: alerts.topic, sagemakerEndpoints: [endpoint, sharedEndpoint] });
     Validations.of(app).addPlugins(new AwsSolutionsChecks());
     const assembly = app.synth();
@@ -111,6 +137,31 @@ describe('a consumer app built from the public entry', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a: any) => JSON.stringify(a.Properties));
     expect(alarms.some((a) => a.includes('acme-ml-prod-fraud') && a.includes('ModelLatency'))).toBe(true);
     expect(alarms.some((a) => a.includes('acme-ml-prod-fraud') && a.includes('Invocation5XXErrors'))).toBe(true);
+  });
+
+  test('a RayJob wired to the adopted cluster is applied through that cluster\'s kubectl provider', () => {
+    template.hasResourceProperties('Custom::AWSCDK-EKS-KubernetesResource', {
+      ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:team-training-kubectl-provider',
+      ClusterName: 'team-training',
+      Manifest: JSON.stringify([teamJob.manifest]),
+    });
+    expect(teamJob.node.validate()).toEqual([]);
+  });
+
+  test('alarms on the adopted cluster\'s Container Insights metrics: node CPU, failed nodes, running Ray pods', () => {
+    const alarmOn = (metricName: string) => template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: metricName } });
+    const [cpu] = Object.values(alarmOn('node_cpu_utilization')) as any[];
+    expect(cpu.Properties).toMatchObject({
+      Namespace: 'ContainerInsights', Dimensions: [{ Name: 'ClusterName', Value: 'team-training' }], Statistic: 'Average', Period: 300, Threshold: 90,
+    });
+    expect(cpu.Properties.AlarmActions).toHaveLength(1);
+    const [failed] = Object.values(alarmOn('cluster_failed_node_count')) as any[];
+    expect(failed.Properties).toMatchObject({ Statistic: 'Maximum', Threshold: 1 });
+    const [pods] = Object.values(alarmOn('namespace_number_of_running_pods')) as any[];
+    expect(pods.Properties).toMatchObject({
+      Statistic: 'Minimum', ComparisonOperator: 'LessThanThreshold',
+      Dimensions: expect.arrayContaining([{ Name: 'ClusterName', Value: 'team-training' }, { Name: 'Namespace', Value: 'ray' }]),
+    });
   });
 
   test('a plain cdk-nag plugin finds nothing unacknowledged', () => {

@@ -100,6 +100,45 @@ describe('GitOps journey over the everything-on platform (one account per stage)
     expect(decisions.filter(([, d]) => d !== 'Allowed').map(([r, d]) => `${r.action} on ${r.resource}: ${d}`)).toEqual([]);
   });
 
+  test.each(['dev', 'prod'] as const)('%s: `cdk-mlops smoke` of the asynchronous endpoint: config read, request written, queued, answer read, on the exact ARNs', async (stage) => {
+    const account = ACCOUNTS[stage];
+    const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${account}:${resource}`;
+    // Where the endpoint answers (what DescribeEndpointConfig returns): the approval handler's spec of the async group.
+    const handler = platform.only('AWS::Lambda::Function', `${stage}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === `acme-ml-${stage}-async`);
+    const env = handler.properties.Environment.Variables;
+    const spec = JSON.parse(env.DEPLOYMENT_SPEC);
+    const [, bucket, key] = /^s3:\/\/([^/]+)\/(.*)$/.exec(spec.AsyncInferenceConfig.OutputConfig.S3OutputPath as string)!;
+    const base = key.replace(/\/?[^/]+\/?$/, '/');
+    const object = (k: string) => `arn:aws:s3:::${bucket}/${base}${k}`;
+    const kmsKey = platform.byIdentifier(platform.only('AWS::S3::Bucket', `${stage}/Data`, (b) => b.logicalId.includes('Artifacts')).properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID)!;
+    const endpoint = arn('sagemaker', `endpoint/${spec.EndpointName}`);
+    const id = 'cli-0b7e4c1a-2f3d-4e5f-8a9b-0c1d2e3f4a5b';
+    const allowed = [
+      { action: 'sagemaker:DescribeEndpoint', resource: endpoint },
+      // The config the registry's handler created for version 3 (lambda/model-approval resourceName).
+      { action: 'sagemaker:DescribeEndpointConfig', resource: arn('sagemaker', `endpoint-config/${env.RESOURCE_NAME_PREFIX}-v3-0123abcd`) },
+      { action: 's3:PutObject', resource: object(`input/smoke-test/${id}.json`), target: 'lookup' as const },
+      { action: 'sagemaker:InvokeEndpointAsync', resource: endpoint },
+      { action: 's3:GetObject', resource: object(`output/${id}.out`), target: 'lookup' as const },
+      { action: 's3:GetObject', resource: object(`failures/${id}-error.out`), target: 'lookup' as const },
+      { action: 'kms:GenerateDataKey', resource: kmsKey.arn, target: 'lookup' as const },
+      { action: 'kms:Decrypt', resource: kmsKey.arn, target: 'lookup' as const },
+    ];
+    const decisions = await Promise.all(allowed.map(async (r) => [r, await ask(stage, 'Role', r.action, r.resource, r.target)] as const));
+    expect(decisions.filter(([, d]) => d !== 'Allowed').map(([r, d]) => `${r.action} on ${r.resource}: ${d}`)).toEqual([]);
+    // ListBucket only under the endpoint's prefix (so a missing answer is a 404).
+    const list = (prefix: string) => decide(platform, {
+      principal: role(stage, 'Role').arn, action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, resourceAccount: account,
+      identityPolicies: identityPoliciesOf(platform, role(stage, 'Role')), resourcePolicy: null, context: { 's3:prefix': prefix },
+    });
+    expect(await list(`${base}output/${id}.out`)).toBe('Allowed');
+    expect(await list('training-jobs/')).toBe('ImplicitlyDenied');
+    // Nothing else of the bucket: not the answers' folder for writing, not the model archives, not other async endpoints.
+    expect(await ask(stage, 'Role', 's3:PutObject', object(`output/${id}.out`), 'lookup')).toBe('ImplicitlyDenied');
+    expect(await ask(stage, 'Role', 's3:GetObject', `arn:aws:s3:::${bucket}/training-jobs/acme-ml-dev-e4/output/model.tar.gz`, 'lookup')).toBe('ImplicitlyDenied');
+    expect(await ask(stage, 'Role', 'sagemaker:InvokeEndpointAsync', arn('sagemaker', `endpoint/acme-ml-${stage}-realtime`))).toBe('ImplicitlyDenied');
+  });
+
   test('pipeline reads stay on exact ARNs: no stage role reads the infrastructure pipeline of the tooling account, another pipeline, or writes to its own', async () => {
     const infra = platform.only('AWS::CodePipeline::Pipeline', 'Pipeline', (r) => r.stack.id === 'Pipeline');
     expect(infra.arn).toBe(`arn:aws:codepipeline:${REGION}:${ACCOUNTS.tooling}:acme-ml-Infrastructure`);

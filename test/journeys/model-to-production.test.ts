@@ -13,7 +13,8 @@ import { runRollback } from '../../lib/cli/commands/rollback';
 import { type Io } from '../../lib/cli/output';
 import { synthesizeConfig, synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
 import { ACCOUNTS, ALL_ON_CONFIG } from './support/configs';
-import { decide, expectAllowed, resourcePolicyOf } from './support/iam';
+import { decide, expectAllowed, identityPoliciesOf, resourcePolicyOf } from './support/iam';
+import { endpointRoleName, imageRepositoryName } from '../../lib/naming';
 import { AGNOSTIC_ACCOUNT, AGNOSTIC_REGION } from './support/resolve';
 import { matchesPattern, runStateMachine, SageMakerWorld } from './model-world';
 
@@ -496,6 +497,47 @@ describe('model journey permissions across accounts: identity policy in the pipe
       { principal: roleOf(fn, 'Role'), action: 'sagemaker:DescribeEndpoint', resource: endpoint },
       { principal: roleOf(fn, 'Role'), action: 'sagemaker:InvokeEndpoint', resource: endpoint },
       { principal: roleOf(fn, 'Role'), action: 'sagemaker:DescribeModelPackage', resource: `arn:aws:sagemaker:us-east-1:${ACCOUNTS[target]}:model-package/acme-ml-${target}-realtime/1` });
+  });
+});
+
+describe('model journey permissions across accounts: the target endpoint reads the model and image the pipeline\'s account holds', () => {
+  let platform: SynthesizedPlatform;
+  beforeAll(() => { platform = synthesizedPlatform('allOn'); });
+
+  test.each(TARGETS)('%s\'s endpoint role reads dev\'s model archive (bucket and key policies in dev) and pulls dev\'s model image', async (target) => {
+    const handler = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === `acme-ml-${target}-realtime`);
+    const role = JSON.parse(handler.properties.Environment.Variables.DEPLOYMENT_SPEC).ExecutionRoleArn as string;
+    // The name dev's policies use is the name the target's role has.
+    expect(role).toBe(`arn:aws:iam::${ACCOUNTS[target]}:role/${endpointRoleName('acme-ml', target, 'realtime')}`);
+    const artifacts = platform.only('AWS::S3::Bucket', 'dev/Data', (b) => b.logicalId.includes('Artifacts'));
+    const key = platform.byIdentifier(artifacts.properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID as string)!;
+    expect(key.arn.split(':')[4]).toBe(ACCOUNTS.dev);
+    const repo = platform.only('AWS::ECR::Repository', 'dev/Data', (r) => r.properties.RepositoryName === imageRepositoryName('acme-ml', 'dev', 'training'));
+    // What the pipeline registers: the training job's model.tar.gz and the image it pushed, both in dev.
+    const model = `arn:aws:s3:::${artifacts.ref}/training-jobs/acme-ml-dev-e4/output/model.tar.gz`;
+    // AWS puts the bucket owner in every S3 request (aws:ResourceAccount); the target's identity policy matches on it.
+    const read = { principal: role, action: 's3:GetObject', resource: model, resourceAccount: ACCOUNTS.dev, context: { 'aws:ResourceAccount': ACCOUNTS.dev } };
+    const decrypt = { principal: role, action: 'kms:Decrypt', resource: key.arn, context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } };
+    const pulls = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'].map((action) => ({ principal: role, action, resource: repo.arn }));
+    await expectAllowed(platform, read, decrypt, ...pulls);
+    // Negative controls: only model archives, only through S3, only this role (the same identity policy on another role of the account).
+    expect(await decide(platform, { ...read, resource: `arn:aws:s3:::${artifacts.ref}/training-jobs/acme-ml-dev-e4/output/drift-baseline.json` })).not.toBe('Allowed');
+    expect(await decide(platform, { ...read, action: 's3:PutObject' })).not.toBe('Allowed');
+    // The identity policy names dev's account only: a bucket of another account that lets the role in is still denied.
+    const open = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: role }, Action: 's3:GetObject', Resource: '*' }] };
+    expect(await decide(platform, { ...read, resourceAccount: '444455556666', context: { 'aws:ResourceAccount': '444455556666' }, resourcePolicy: open })).not.toBe('Allowed');
+    expect(await decide(platform, { ...read, resourcePolicy: open })).toBe('Allowed');
+    expect(await decide(platform, { ...decrypt, context: {} })).not.toBe('Allowed');
+    const impostor = { principal: `arn:aws:iam::${ACCOUNTS[target]}:role/other`, identityPolicies: identityPoliciesOf(platform, platform.byIdentifier(role)!) };
+    expect(await decide(platform, { ...read, ...impostor })).not.toBe('Allowed');
+    expect(await decide(platform, { ...decrypt, ...impostor })).not.toBe('Allowed');
+    // The repository's own statement for this account admits only the endpoint role (registry.pullAccounts aside).
+    const statement = (resourcePolicyOf(platform, repo, repo.arn) as { Statement: { Sid: string }[] }).Statement.filter((x) => x.Sid === `PromotedModelPull${ACCOUNTS[target]}`);
+    expect(statement).toHaveLength(1);
+    for (const p of pulls) {
+      await expectAllowed(platform, { ...p, resourcePolicy: { Version: '2012-10-17', Statement: statement } });
+      expect(await decide(platform, { ...p, ...impostor, resourcePolicy: { Version: '2012-10-17', Statement: statement } })).not.toBe('Allowed');
+    }
   });
 });
 

@@ -15,6 +15,7 @@ import { type GcsFaultToleranceOptions, type RayHeadOptions, type RayWorkerGroup
 import { type InternalLoadBalancerOptions } from './ray-manifest-base';
 import { RayService } from './ray-service';
 import { type RayServiceAccount } from './ray-service-account';
+import { type ITrainingCluster } from '../training-cluster';
 
 /** Python packages the Serve app installs into its runtime environment (pinned; the Ray image has numpy and starlette). */
 export const ONNX_SERVE_PIP = ['onnxruntime==1.22.0', 'boto3==1.40.0'];
@@ -28,10 +29,11 @@ export interface ReplicaRange {
 }
 
 export interface OnnxRayServiceProps {
-  readonly cluster: eks.ICluster;
+  /** The cluster the service runs on (the serviceAccount's). */
+  readonly trainingCluster: ITrainingCluster;
   /** RayService name; the serve service is `<name>-serve-svc`. */
   readonly name: string;
-  /** Namespace and service account of the pods (their IAM role reads the model). */
+  /** Namespace and service account of the pods (their IAM role reads the model); a RayServiceAccount of the trainingCluster. */
   readonly serviceAccount: RayServiceAccount;
   /** Bucket holding the model (e.g. the data lake's artifacts bucket). */
   readonly modelBucket: s3.IBucket;
@@ -54,7 +56,7 @@ export interface OnnxRayServiceProps {
   readonly gcsFaultTolerance?: GcsFaultToleranceOptions;
   /** Ray image of head and workers (e.g. from a pull-through cache). @default RAY_IMAGE */
   readonly image?: string;
-  /** The KubeRay operator release and anything else that must exist first. @default - none */
+  /** Anything else that must exist first (the KubeRay CRDs, namespace and service account are waited for without it). @default - none */
   readonly dependsOn?: IDependable[];
   /** Sample requests and responses to the lake for drift detection (`lambda/ray-serve-onnx/capture.py`). @default - no capture */
   readonly capture?: RayServeCaptureOptions;
@@ -113,6 +115,8 @@ export class OnnxRayService extends Construct {
     v.check(/^[\w!\-.*'()/]{1,1024}$/.test(modelKey) && modelKey.endsWith('.onnx'), 'modelKey', modelKey, 'must be an S3 key ending in .onnx, e.g. models/churn/v7/model.onnx');
     v.check(Number.isInteger(replicas.min) && Number.isInteger(replicas.max) && replicas.min >= 1 && replicas.min <= replicas.max, 'replicas', replicas,
       'must be whole numbers with 1 <= min <= max (min 1 keeps the service answering)');
+    v.check(props.serviceAccount.trainingCluster.cluster === props.trainingCluster.cluster, 'serviceAccount', props.serviceAccount.node.path,
+      `must be a RayServiceAccount of the trainingCluster ("${props.trainingCluster.node.path}"), not of "${props.serviceAccount.trainingCluster.node.path}"`);
     const capture = props.capture;
     const capturePrefix = capture?.prefix ?? 'capture/ray/';
     if (capture) {
@@ -144,7 +148,7 @@ export class OnnxRayService extends Construct {
 
     const configMapName = `${props.name}-serve-app`;
     this.appConfigMap = new eks.KubernetesManifest(this, 'App', {
-      cluster: props.cluster,
+      cluster: props.trainingCluster.cluster,
       manifest: [{
         apiVersion: 'v1',
         kind: 'ConfigMap',
@@ -156,9 +160,9 @@ export class OnnxRayService extends Construct {
     this.appConfigMap.node.addDependency(props.serviceAccount.namespaceManifest);
 
     this.rayService = new RayService(this, 'Service', {
-      cluster: props.cluster,
+      trainingCluster: props.trainingCluster,
       name: props.name,
-      namespace,
+      serviceAccount: props.serviceAccount,
       internalLoadBalancer: props.internalLoadBalancer,
       applications: [{
         name: props.name,
@@ -190,7 +194,7 @@ export class OnnxRayService extends Construct {
         gcsFaultTolerance: props.gcsFaultTolerance,
         image: props.image,
       },
-      dependsOn: [this.appConfigMap, props.serviceAccount.serviceAccount, ...(props.dependsOn ?? [])],
+      dependsOn: [this.appConfigMap, ...(props.dependsOn ?? [])],
     });
   }
 }

@@ -1,9 +1,10 @@
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct } from 'constructs';
 import { PropsValidator } from '../../core/validation';
-import { checkK8sName } from '../addons/helm-add-on';
 import { renderRayClusterSpec, type RayClusterSpecOptions, validateRayClusterSpec } from './ray-cluster-spec';
-import { applyManifest, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
+import {
+  applyManifest, rayObjectMetadata, type RayObjectProps, validateRayObject, withServiceAccount,
+} from './ray-manifest-base';
 
 export interface RayClusterProps extends RayObjectProps, RayClusterSpecOptions {}
 
@@ -25,8 +26,7 @@ export class RayCluster extends Construct {
   constructor(scope: Construct, id: string, props: RayClusterProps) {
     super(scope, id);
     const v = new PropsValidator(this, 'RayCluster');
-    checkK8sName(v, 'name', props.name);
-    checkK8sName(v, 'namespace', props.namespace ?? 'default');
+    validateRayObject(v, props);
     validateRayClusterSpec(v, 'spec', props);
     v.throwIfInvalid();
 
@@ -35,7 +35,7 @@ export class RayCluster extends Construct {
       apiVersion: 'ray.io/v1',
       kind: 'RayCluster',
       metadata: rayObjectMetadata(props),
-      spec: renderRayClusterSpec(props),
+      spec: renderRayClusterSpec(withServiceAccount(props, props)),
     };
     this.resource = applyManifest(this, props, this.manifest);
   }

@@ -1,9 +1,10 @@
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct } from 'constructs';
 import { PropsValidator } from '../../core/validation';
-import { checkK8sName } from '../addons/helm-add-on';
 import { renderRayJobSpec, type RayJobSpecOptions, validateRayJobSpec } from './ray-job';
-import { applyManifest, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
+import {
+  applyManifest, rayObjectMetadata, type RayObjectProps, validateRayObject, withServiceAccount,
+} from './ray-manifest-base';
 
 /** Five-field cron (minute hour day-of-month month day-of-week), as Kubernetes CronJobs take it. */
 const CRON = /^(\S+\s+){4}\S+$/;
@@ -32,8 +33,7 @@ export class RayCronJob extends Construct {
   constructor(scope: Construct, id: string, props: RayCronJobProps) {
     super(scope, id);
     const v = new PropsValidator(this, 'RayCronJob');
-    checkK8sName(v, 'name', props.name);
-    checkK8sName(v, 'namespace', props.namespace ?? 'default');
+    validateRayObject(v, props);
     const fields = props.schedule.trim().split(/\s+/);
     v.check(CRON.test(props.schedule.trim()) && fields.every((f) => CRON_FIELD.test(f)), 'schedule', props.schedule,
       'must be a five-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"');
@@ -49,7 +49,7 @@ export class RayCronJob extends Construct {
         schedule: props.schedule.trim(),
         ...(props.timeZone ? { timeZone: props.timeZone } : {}),
         ...(props.suspend ? { suspend: true } : {}),
-        jobTemplate: renderRayJobSpec(props.job),
+        jobTemplate: renderRayJobSpec({ ...props.job, rayClusterSpec: props.job.rayClusterSpec && withServiceAccount(props.job.rayClusterSpec, props) }),
       },
     };
     this.resource = applyManifest(this, props, this.manifest);

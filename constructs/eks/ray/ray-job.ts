@@ -4,7 +4,9 @@ import { stringify } from 'yaml';
 import { PropsValidator } from '../../core/validation';
 import { checkK8sName } from '../addons/helm-add-on';
 import { renderRayClusterSpec, type RayClusterSpecOptions, validateRayClusterSpec } from './ray-cluster-spec';
-import { applyManifest, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
+import {
+  applyManifest, rayObjectMetadata, type RayObjectProps, validateRayObject, withServiceAccount,
+} from './ray-manifest-base';
 
 /** What a RayJob runs and where: shared by RayJob and RayCronJob's job template. */
 export interface RayJobSpecOptions {
@@ -75,8 +77,7 @@ export class RayJob extends Construct {
   constructor(scope: Construct, id: string, props: RayJobProps) {
     super(scope, id);
     const v = new PropsValidator(this, 'RayJob');
-    checkK8sName(v, 'name', props.name);
-    checkK8sName(v, 'namespace', props.namespace ?? 'default');
+    validateRayObject(v, props);
     validateRayJobSpec(v, props);
     v.throwIfInvalid();
 
@@ -84,7 +85,7 @@ export class RayJob extends Construct {
       apiVersion: 'ray.io/v1',
       kind: 'RayJob',
       metadata: rayObjectMetadata(props),
-      spec: { ...renderRayJobSpec(props), ...(props.suspend ? { suspend: true } : {}) },
+      spec: { ...renderRayJobSpec({ ...props, rayClusterSpec: props.rayClusterSpec && withServiceAccount(props.rayClusterSpec, props) }), ...(props.suspend ? { suspend: true } : {}) },
     };
     this.resource = applyManifest(this, props, this.manifest);
   }

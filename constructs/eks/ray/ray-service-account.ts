@@ -4,9 +4,11 @@ import { Construct } from 'constructs';
 import { PropsValidator } from '../../core/validation';
 import { checkK8sName } from '../addons/helm-add-on';
 import { ClusterCapabilities } from '../addons/cluster-capabilities';
+import { type ITrainingCluster } from '../training-cluster';
 
 export interface RayServiceAccountProps {
-  readonly cluster: eks.ICluster;
+  /** The cluster the namespace and service account are created in. */
+  readonly trainingCluster: ITrainingCluster;
   /** Namespace of the Ray workloads; created here. @default 'ray' */
   readonly namespace?: string;
   /** Service account name. @default 'ray' */
@@ -29,6 +31,8 @@ const RAY_OBJECT_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', '
  * e.g. `dataLake.grantReadData(rayServiceAccount)`; Ray pods then read and write S3 with that role.
  */
 export class RayServiceAccount extends Construct implements iam.IGrantable {
+  /** The cluster it lives in (Ray objects given this service account must run there). */
+  public readonly trainingCluster: ITrainingCluster;
   public readonly namespace: string;
   public readonly serviceAccountName: string;
   public readonly serviceAccount: eks.ServiceAccount;
@@ -48,6 +52,8 @@ export class RayServiceAccount extends Construct implements iam.IGrantable {
 
   constructor(scope: Construct, id: string, props: RayServiceAccountProps) {
     super(scope, id);
+    this.trainingCluster = props.trainingCluster;
+    const cluster = props.trainingCluster.cluster;
     this.namespace = props.namespace ?? 'ray';
     this.serviceAccountName = props.name ?? 'ray';
     const v = new PropsValidator(this, 'RayServiceAccount');
@@ -56,7 +62,7 @@ export class RayServiceAccount extends Construct implements iam.IGrantable {
     v.throwIfInvalid();
 
     this.namespaceManifest = new eks.KubernetesManifest(this, 'Namespace', {
-      cluster: props.cluster,
+      cluster,
       manifest: [{
         apiVersion: 'v1',
         kind: 'Namespace',
@@ -68,17 +74,17 @@ export class RayServiceAccount extends Construct implements iam.IGrantable {
       }],
     });
     this.serviceAccount = new eks.ServiceAccount(this, 'ServiceAccount', {
-      cluster: props.cluster,
+      cluster,
       name: this.serviceAccountName,
       namespace: this.namespace,
       identityType: (props.identity ?? 'irsa') === 'irsa' ? eks.IdentityType.IRSA : eks.IdentityType.POD_IDENTITY,
     });
     this.serviceAccount.node.addDependency(this.namespaceManifest);
-    ClusterCapabilities.of(props.cluster).provide(ClusterCapabilities.namespace(this.namespace), this.namespaceManifest);
+    ClusterCapabilities.of(cluster).provide(ClusterCapabilities.namespace(this.namespace), this.namespaceManifest);
     this.rayUsersGroup = `cdk-mlops:ray-users:${this.namespace}`;
     const labels = { 'app.kubernetes.io/managed-by': 'cdk-mlops' };
     this.rbacManifest = new eks.KubernetesManifest(this, 'RayUserRbac', {
-      cluster: props.cluster,
+      cluster,
       manifest: [
         {
           apiVersion: 'rbac.authorization.k8s.io/v1',

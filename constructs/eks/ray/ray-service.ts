@@ -2,9 +2,10 @@ import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { PropsValidator } from '../../core/validation';
-import { checkK8sName } from '../addons/helm-add-on';
 import { renderRayClusterSpec, type RayClusterSpecOptions, validateRayClusterSpec } from './ray-cluster-spec';
-import { applyManifest, type InternalLoadBalancerOptions, rayObjectMetadata, type RayObjectProps } from './ray-manifest-base';
+import {
+  applyManifest, type InternalLoadBalancerOptions, rayObjectMetadata, type RayObjectProps, validateRayObject, withServiceAccount,
+} from './ray-manifest-base';
 
 /** Ray Serve replica autoscaling of one deployment. */
 export interface ServeAutoscaling {
@@ -74,8 +75,7 @@ export class RayService extends Construct {
   constructor(scope: Construct, id: string, props: RayServiceProps) {
     super(scope, id);
     const v = new PropsValidator(this, 'RayService');
-    checkK8sName(v, 'name', props.name);
-    checkK8sName(v, 'namespace', props.namespace ?? 'default');
+    validateRayObject(v, props);
     v.check(props.applications.length > 0, 'applications', props.applications, 'must list at least one Serve application');
     const names = props.applications.map((a) => a.name);
     props.applications.forEach((a, i) => {
@@ -130,7 +130,7 @@ export class RayService extends Construct {
             },
           },
         } : {}),
-        rayClusterConfig: renderRayClusterSpec(props.rayClusterConfig),
+        rayClusterConfig: renderRayClusterSpec(withServiceAccount(props.rayClusterConfig, props)),
       },
     };
     this.resource = applyManifest(this, props, this.manifest);

@@ -136,8 +136,11 @@ export class Model {
     return this.session.run(feeds);
   }
 
-  /** Frees the native session. */
+  /** Frees the native session; later calls return the first call's promise (a server shutdown and its owner may both release). */
   release(): Promise<void> {
-    return this.session.release();
+    this.released ??= this.session.release();
+    return this.released;
   }
+
+  private released?: Promise<void>;
 }

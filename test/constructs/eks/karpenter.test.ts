@@ -39,7 +39,7 @@ describe('TrainingCluster with Karpenter', () => {
     karpenter: { amiVersion: 'v20251120' },
   });
   const ray = new RayCluster(stack, 'Ray', {
-    cluster: tc.cluster, name: 'default', namespace: 'ray',
+    trainingCluster: tc, name: 'default', namespace: 'ray',
     head: { cpu: '500m', memory: '2Gi', nodeSelector: tc.systemNodeSelector },
     workerGroups: [
       { groupName: 'cpu', maxReplicas: 4, cpu: '2', memory: '8Gi', nodeSelector: tc.workerNodeSelector },

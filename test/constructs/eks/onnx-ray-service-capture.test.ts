@@ -13,9 +13,9 @@ describe('OnnxRayService capture', () => {
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
   const tc = new TrainingCluster(stack, 'Training', { vpc, clusterName: 'ray-capture', workerNodeGroup: { instanceTypes: ['m6i.xlarge'] } });
   const lake = new DataLake(stack, 'Lake');
-  const sa = new RayServiceAccount(stack, 'Sa', { cluster: tc.cluster, namespace: 'ray' });
+  const sa = new RayServiceAccount(stack, 'Sa', { trainingCluster: tc, namespace: 'ray' });
   const base: OnnxRayServiceProps = {
-    cluster: tc.cluster, name: 'churn', serviceAccount: sa, modelBucket: lake.artifactsBucket,
+    trainingCluster: tc, name: 'churn', serviceAccount: sa, modelBucket: lake.artifactsBucket,
     head: { cpu: '1', memory: '4Gi' }, workers: { groupName: 'serve', maxReplicas: 2, cpu: '2', memory: '4Gi' }, dependsOn: [tc.kubeRayOperator!],
   };
   const svc = new OnnxRayService(stack, 'Churn', { ...base, capture: { bucket: lake.artifactsBucket, samplingPercentage: 15, modelPackageArn: PACKAGE } });

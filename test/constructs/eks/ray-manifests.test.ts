@@ -27,15 +27,15 @@ describe('Ray builders', () => {
       { groupName: 'gpu', minReplicas: 0, maxReplicas: 2, cpu: '8', memory: '64Gi', gpus: 4, gpuCapacity: tc.gpuCapacityOf('gpu-a') },
     ],
   };
-  const rayCluster = new RayCluster(stack, 'RayCluster', { cluster: tc.cluster, name: 'train', namespace: 'ray', ...spec, dependsOn: [tc.kubeRayOperator!] });
+  const rayCluster = new RayCluster(stack, 'RayCluster', { trainingCluster: tc, name: 'train', namespace: 'ray', ...spec, dependsOn: [tc.kubeRayOperator!] });
   const ownJob = new RayJob(stack, 'OwnJob', {
-    cluster: tc.cluster, name: 'tune', namespace: 'ray', entrypoint: 'python tune.py --trials 8',
+    trainingCluster: tc, name: 'tune', namespace: 'ray', entrypoint: 'python tune.py --trials 8',
     runtimeEnv: { working_dir: 's3://bucket/code.zip', pip: ['torch==2.9.0'], env_vars: { EPOCHS: '3' } },
     rayClusterSpec: spec, activeDeadlineSeconds: 7200,
   });
-  const sharedJob = new RayJob(stack, 'SharedJob', { cluster: tc.cluster, name: 'eval', namespace: 'ray', entrypoint: 'python eval.py', clusterSelector: 'train' });
+  const sharedJob = new RayJob(stack, 'SharedJob', { trainingCluster: tc, name: 'eval', namespace: 'ray', entrypoint: 'python eval.py', clusterSelector: 'train' });
   const service = new RayService(stack, 'Serve', {
-    cluster: tc.cluster, name: 'classifier', namespace: 'ray', rayClusterConfig: spec,
+    trainingCluster: tc, name: 'classifier', namespace: 'ray', rayClusterConfig: spec,
     applications: [{
       name: 'classifier', importPath: 'serve_app:app', routePrefix: '/classify',
       deployments: [{ name: 'Model', autoscaling: { minReplicas: 1, maxReplicas: 4 }, numGpus: 1 }, { name: 'Ingress', numReplicas: 2, numCpus: 0.5 }],
@@ -52,18 +52,18 @@ describe('Ray builders', () => {
     const s = rayCluster.manifest.spec as any;
     expect(s.headGroupSpec.template.spec.containers[0].env).toEqual([{ name: 'RAY_GRAFANA_HOST', value: 'http://grafana.monitoring.svc:80' }]);
     expect(s.workerGroupSpecs[0].template.spec.containers[0].env).toBeUndefined();
-    expect(() => new RayCluster(newStack(), 'Bad', { cluster: tc.cluster, name: 'bad', namespace: 'ray', head: { cpu: '1', memory: '1Gi', env: { '1BAD': 'x' } } }))
+    expect(() => new RayCluster(newStack(), 'Bad', { trainingCluster: tc, name: 'bad', namespace: 'ray', head: { cpu: '1', memory: '1Gi', env: { '1BAD': 'x' } } }))
       .toThrow(/head\.env: "1BAD" — variable names must be letters, digits and underscores/);
   });
 
   const cron = new RayCronJob(stack, 'Nightly', {
-    cluster: tc.cluster, name: 'nightly', namespace: 'ray', schedule: '0 3 * * *', timeZone: 'Europe/Berlin',
+    trainingCluster: tc, name: 'nightly', namespace: 'ray', schedule: '0 3 * * *', timeZone: 'Europe/Berlin',
     job: { entrypoint: 'python train.py', rayClusterSpec: spec, activeDeadlineSeconds: 3600 }, gangScheduling: { scheduler: 'volcano', queue: 'training' },
   });
-  const sa = new RayServiceAccount(stack, 'Sa', { cluster: tc.cluster, namespace: 'ray' });
+  const sa = new RayServiceAccount(stack, 'Sa', { trainingCluster: tc, namespace: 'ray' });
   const bucket = new s3.Bucket(stack, 'Artifacts', { encryption: s3.BucketEncryption.KMS });
   const onnx = new OnnxRayService(stack, 'Onnx', {
-    cluster: tc.cluster, name: 'reference-model', serviceAccount: sa, modelBucket: bucket,
+    trainingCluster: tc, name: 'reference-model', serviceAccount: sa, modelBucket: bucket,
     head: { cpu: '1', memory: '4Gi', nodeSelector: tc.systemNodeSelector },
     workers: { groupName: 'serve', minReplicas: 1, maxReplicas: 2, cpu: '2', memory: '4Gi', nodeSelector: tc.workerNodeSelector },
     internalLoadBalancer: { sourceCidrs: ['10.10.0.0/16'] },
@@ -86,7 +86,7 @@ describe('Ray builders', () => {
       metadata: { labels: { 'ray.io/scheduler-name': 'volcano', 'volcano.sh/queue-name': 'training' } },
       spec: { schedule: '0 3 * * *', timeZone: 'Europe/Berlin', jobTemplate: { entrypoint: 'python train.py', shutdownAfterJobFinishes: true, activeDeadlineSeconds: 3600 } },
     });
-    expect(() => new RayCronJob(stack, 'BadCron', { cluster: tc.cluster, name: 'c', schedule: 'daily', job: { entrypoint: 'x', clusterSelector: 'train' } }))
+    expect(() => new RayCronJob(stack, 'BadCron', { trainingCluster: tc, name: 'c', schedule: 'daily', job: { entrypoint: 'x', clusterSelector: 'train' } }))
       .toThrow(/schedule: "daily" — must be a five-field cron expression/);
   });
 
@@ -110,9 +110,9 @@ describe('Ray builders', () => {
     // The role may read and (for the seed) write exactly the model object.
     const policies = JSON.stringify(template(stack).findResources('AWS::IAM::Policy'));
     expect(policies).toContain('/models/reference/model.onnx');
-    expect(() => new OnnxRayService(stack, 'BadOnnx', { cluster: tc.cluster, name: 'x', serviceAccount: sa, modelBucket: bucket, modelKey: 'model.pt', head: { cpu: '1', memory: '1Gi' }, workers: { groupName: 'w', maxReplicas: 1, cpu: '1', memory: '1Gi' } }))
+    expect(() => new OnnxRayService(stack, 'BadOnnx', { trainingCluster: tc, name: 'x', serviceAccount: sa, modelBucket: bucket, modelKey: 'model.pt', head: { cpu: '1', memory: '1Gi' }, workers: { groupName: 'w', maxReplicas: 1, cpu: '1', memory: '1Gi' } }))
       .toThrow(/modelKey: "model.pt" — must be an S3 key ending in .onnx/);
-    expect(() => new RayService(stack, 'OpenLb', { cluster: tc.cluster, name: 'o', rayClusterConfig: { head: { cpu: '1', memory: '1Gi' } }, applications: [{ name: 'a', importPath: 'a:b' }], internalLoadBalancer: { sourceCidrs: ['0.0.0.0/0'] } }))
+    expect(() => new RayService(stack, 'OpenLb', { trainingCluster: tc, name: 'o', rayClusterConfig: { head: { cpu: '1', memory: '1Gi' } }, applications: [{ name: 'a', importPath: 'a:b' }], internalLoadBalancer: { sourceCidrs: ['0.0.0.0/0'] } }))
       .toThrow(/internalLoadBalancer\.sourceCidrs\[0\]: "0.0.0.0\/0" — must be an IPv4 CIDR narrower than \/0/);
   });
 
@@ -179,7 +179,7 @@ describe('Ray builders', () => {
   });
 
   describe('validation errors name the field', () => {
-    const base = { cluster: tc.cluster, namespace: 'ray', head: { cpu: '1', memory: '4Gi' } };
+    const base = { trainingCluster: tc, namespace: 'ray', head: { cpu: '1', memory: '4Gi' } };
     let n = 0;
     const build = (over: Record<string, unknown>) => () => new RayCluster(stack, `Bad${n++}`, { ...base, name: 'ok', ...over } as never);
 
@@ -220,14 +220,14 @@ describe('Ray builders', () => {
       }
     });
     test('RayJob needs exactly one of rayClusterSpec and clusterSelector, and an entrypoint', () => {
-      expect(() => new RayJob(stack, 'BadJob1', { cluster: tc.cluster, name: 'j', entrypoint: 'python x.py' }))
+      expect(() => new RayJob(stack, 'BadJob1', { trainingCluster: tc, name: 'j', entrypoint: 'python x.py' }))
         .toThrow(/rayClusterSpec: "unset" — give exactly one of rayClusterSpec/);
-      expect(() => new RayJob(stack, 'BadJob2', { cluster: tc.cluster, name: 'j', entrypoint: ' ', clusterSelector: 'train' }))
+      expect(() => new RayJob(stack, 'BadJob2', { trainingCluster: tc, name: 'j', entrypoint: ' ', clusterSelector: 'train' }))
         .toThrow(/entrypoint: " " — must be a non-empty command/);
     });
     test('RayService checks applications', () => {
       expect(() => new RayService(stack, 'BadServe', {
-        cluster: tc.cluster, name: 's', rayClusterConfig: { head: { cpu: '1', memory: '1Gi' } },
+        trainingCluster: tc, name: 's', rayClusterConfig: { head: { cpu: '1', memory: '1Gi' } },
         applications: [{ name: 'a', importPath: 'no-colon', routePrefix: 'x' }],
       })).toThrow(/applications\[0\]\.importPath: "no-colon"[\s\S]*applications\[0\]\.routePrefix: "x"/);
     });
