@@ -246,6 +246,16 @@ function journeyRuntime(platform: SynthesizedPlatform, world: SageMakerWorld, re
   return { deploySageMakerStack, deliverEvents };
 }
 
+
+/** The approval and smoke handlers run quietly: their logs and metrics are not what these journeys assert. */
+function silenceHandlers(): void {
+  for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
+  for (const metrics of [approval.metrics, smoke.metrics]) {
+    jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+    jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+  }
+}
+
 describe('model journey with the built-in defaults: register → approve → staging → smoke → approve → prod → v2 → rollback', () => {
   let platform: SynthesizedPlatform;
   let world: SageMakerWorld;
@@ -259,11 +269,7 @@ describe('model journey with the built-in defaults: register → approve → sta
     platform = synthesizedPlatform('defaults');
     world = new SageMakerWorld({ region, accountOf: () => account }, SAMPLE_EVENT);
     rt = journeyRuntime(platform, world, region);
-    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
-    for (const metrics of [approval.metrics, smoke.metrics]) {
-      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
-      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
-    }
+    silenceHandlers();
     // Each stage's SageMaker stack as CloudFormation deploys it: nothing is approved yet, so the template's model serves.
     for (const stage of ['dev', ...TARGETS]) await rt.deploySageMakerStack(platform, stage);
     cfn.on(DescribeStacksCommand).callsFake(({ StackName }: { StackName: string }) => {
@@ -412,11 +418,7 @@ describe.each([
     platform = load();
     world = new SageMakerWorld({ region, accountOf: (name) => ACCOUNTS[stageOf(name)] }, SAMPLE_EVENT);
     rt = journeyRuntime(platform, world, region);
-    for (const logger of [approval.logger, smoke.logger]) for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
-    for (const metrics of [approval.metrics, smoke.metrics]) {
-      jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
-      jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
-    }
+    silenceHandlers();
     for (const stage of ['dev', ...TARGETS]) await rt.deploySageMakerStack(platform, stage);
   });
   afterAll(() => {
