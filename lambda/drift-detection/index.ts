@@ -17,6 +17,7 @@ import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand, SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { decodeCaptureLine, hourPath } from '../model-server/src/capture-format';
+import { type Env, numberFromEnv } from '../model-server/src/settings';
 import { type Cell, compareWindow, type DriftBaseline, type DriftComparison, type DriftThresholds, describeDrift, parseBaseline } from './baseline';
 
 export const logger = new Logger({ serviceName: 'drift-detection' });
@@ -52,17 +53,10 @@ export interface DriftSettings extends DriftThresholds {
   readonly eventDetailType: string;
 }
 
-type Env = Record<string, string | undefined>;
 
 /** Reads the job's settings; throws naming a bad variable (a deployment error, not bad input). */
 export function driftSettingsFromEnv(env: Env = process.env): DriftSettings {
-  const num = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name}=${JSON.stringify(raw)} is invalid: must be a number between ${min} and ${max}`);
-    return v;
-  };
+  const num = (name: string, fallback: number, min: number, max: number): number => numberFromEnv(env, name, fallback, min, max);
   let targets: DriftTarget[];
   try {
     targets = JSON.parse(env.DRIFT_TARGETS ?? '[]') as DriftTarget[];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { captureLine, captureObjectKey, modelPartition, type ServingPath } from './capture-format';
+import { type Env, numberFromEnv } from './settings';
 
 /** Where and how much traffic the server captures (see `capture-format.ts` for the record format). */
 export interface CaptureSettings {
@@ -23,18 +24,11 @@ export interface CaptureSettings {
   readonly maxAgeMs: number;
 }
 
-type Env = Record<string, string | undefined>;
 
 /** Capture settings from the environment; undefined (capture off) without a bucket or with 0 percent. Throws naming a bad variable. */
 export function captureSettingsFromEnv(env: Env = process.env, servingPath: ServingPath = 'lambda'): CaptureSettings | undefined {
   if (!env.CAPTURE_BUCKET) return undefined;
-  const num = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name}=${JSON.stringify(raw)} is invalid: must be a number between ${min} and ${max}`);
-    return v;
-  };
+  const num = (name: string, fallback: number, min: number, max: number): number => numberFromEnv(env, name, fallback, min, max);
   const samplingPercent = num('CAPTURE_SAMPLING_PERCENT', 0, 0, 100);
   if (samplingPercent === 0) return undefined;
   const prefix = env.CAPTURE_PREFIX ?? 'capture/';

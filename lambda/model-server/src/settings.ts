@@ -24,17 +24,23 @@ export interface HttpServerSettings extends ServerSettings {
   readonly metricsFlushMs: number;
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function intFromEnv(env: Env, name: string, fallback: number, min: number, max: number): number {
+/**
+ * A numeric setting from the environment: `fallback` when unset or empty; otherwise a number in [min, max] (a whole
+ * number when `integer`), or an error naming the variable, its value and what is allowed.
+ */
+export function numberFromEnv(env: Env, name: string, fallback: number, min: number, max: number, integer = false): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name}=${JSON.stringify(raw)} is invalid: must be a whole number between ${min} and ${max}`);
+  if (!(integer ? Number.isInteger(value) : Number.isFinite(value)) || value < min || value > max) {
+    throw new Error(`${name}=${JSON.stringify(raw)} is invalid: must be a ${integer ? 'whole number' : 'number'} between ${min} and ${max}`);
   }
   return value;
 }
+
+const intFromEnv = (env: Env, name: string, fallback: number, min: number, max: number): number => numberFromEnv(env, name, fallback, min, max, true);
 
 /** Reads and checks the shared settings; throws naming the variable when one is invalid. */
 export function settingsFromEnv(env: Env = process.env): ServerSettings {
