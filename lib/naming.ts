@@ -68,3 +68,38 @@ export function imageRepositoryName(prefix: string, stage: string, name: string)
 export function modelImageRepository(repositories: readonly string[]): string {
   return repositories.includes('training') ? 'training' : repositories[0];
 }
+
+/**
+ * `<prefix>-<stage>-inference`: the stage's Lambda inference function (`lambdaInference`) when a model pipeline
+ * promotes to it. Fixed so the pipeline's smoke test, the deployment handler (which must not depend on the function it
+ * re-points: the function's model comes from the handler's answer) and other accounts can name it.
+ */
+export function inferenceFunctionName(prefix: string, stage: string): string {
+  return `${prefix}-${stage}-inference`.slice(0, 64);
+}
+
+/** The CodeDeploy application and deployment group that shift the inference function's alias (fixed for the same reason). */
+export function inferenceDeploymentNames(prefix: string, stage: string): { application: string; deploymentGroup: string } {
+  return { application: `${prefix}-${stage}-inference`.slice(0, 100), deploymentGroup: `${prefix}-${stage}-inference-live`.slice(0, 100) };
+}
+
+/** `<prefix>-<stage>-lambda-inference`: the model package group whose approved versions the stage's Lambda inference function serves. */
+export function inferenceModelPackageGroupName(prefix: string, stage: string): string {
+  return `${prefix}-${stage}-lambda-inference`.slice(0, 63).replace(/-+$/, '');
+}
+
+/**
+ * `<prefix>-<stage>-inference-deploy`: the role of the handler that deploys approved versions to the Lambda inference
+ * function. A model pipeline in another account names it in its artifacts bucket and key policies (it copies the model).
+ */
+export function inferenceDeployRoleName(prefix: string, stage: string): string {
+  return `${prefix}-${stage}-inference-deploy`.slice(0, 64);
+}
+
+/** `<prefix>-<stage>-inference-smoke`: the smoke test the stage runs for its Lambda inference function for a pipeline of another account. */
+export function inferenceSmokeTestFunctionName(prefix: string, stage: string): string {
+  return `${prefix}-${stage}-inference-smoke`.slice(0, 64);
+}
+
+/** `live`: the alias of the stage's Lambda inference function that clients, promotions and CodeDeploy use. */
+export const INFERENCE_ALIAS_NAME = 'live';

@@ -107,6 +107,7 @@ export class PlatformStage extends Stage {
         ...stackProps('Inference'),
         dataLake: this.dataStack.dataLake,
         alertsTopic: this.alertsStack.alerts.topic,
+        stageConfig: props.stageConfig,
       }));
     }
 

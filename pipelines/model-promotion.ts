@@ -23,7 +23,11 @@ export interface PromotionTarget {
   readonly modelPackageGroupName: string;
   /** SageMaker endpoint the smoke test invokes (it waits until the endpoint serves the promoted package). @default - none */
   readonly endpointName?: string;
-  /** Lambda inference function (`name:alias`) the smoke test invokes instead. @default - none */
+  /**
+   * Lambda inference function (`name:alias`) the smoke test invokes instead: the group's deployment handler
+   * (`LambdaModelDeployment`) publishes a version serving each approved package and shifts this alias to it; the smoke
+   * test waits until the alias serves the promoted package. @default - none
+   */
   readonly functionName?: string;
   /** Account of the target stage, when it is not the pipeline's: its group is addressed by ARN. @default - the pipeline's account */
   readonly account?: string;
@@ -91,8 +95,10 @@ export class ModelPromotion extends Construct {
       v.check(t.modelPackageGroupName !== props.sourceModelPackageGroupName, `targets[${i}].modelPackageGroupName`, t.modelPackageGroupName, 'must differ from sourceModelPackageGroupName (a copy into the same group would deploy twice)');
       v.check((t.endpointName === undefined) !== (t.functionName === undefined), `targets[${i}]`, { endpointName: t.endpointName, functionName: t.functionName }, 'give exactly one of endpointName and functionName');
       if (t.endpointName !== undefined) v.check(GROUP.test(t.endpointName), `targets[${i}].endpointName`, t.endpointName, 'must be a SageMaker endpoint name');
-      // A Lambda function serves the model in its image: a promoted package never reaches it, the smoke test would pass on the old model.
-      if (t.functionName !== undefined) v.check(false, `targets[${i}].functionName`, t.functionName, 'Lambda targets are not supported (the function serves the model baked in its image); give endpointName');
+      if (t.functionName !== undefined) {
+        v.check(/^[a-zA-Z0-9-_]{1,64}:(?!\d+$)[a-zA-Z0-9-_]{1,128}$/.test(t.functionName), `targets[${i}].functionName`, t.functionName,
+          'must be "<function>:<alias>": the alias the group\'s deployment handler shifts (e.g. a LambdaModelDeployment\'s function and its live alias)');
+      }
       if (t.account !== undefined) {
         v.check(Token.isUnresolved(t.account) || /^\d{12}$/.test(t.account), `targets[${i}].account`, t.account, 'must be a 12-digit account id');
         v.check(t.smokeTestFunctionName !== undefined, `targets[${i}].smokeTestFunctionName`, undefined, 'a target in another account runs its own smoke test (the pipeline cannot reach its endpoint); name that function');
@@ -158,10 +164,15 @@ export class ModelPromotion extends Construct {
         acknowledgeResourceWildcards(fn.role, [...generated, ...localPackages],
           'Endpoint configs, models and package versions are created per deployment with names derived from the endpoint and group; read-only Describe actions.');
       }
-      for (const f of local.filter((t) => t.functionName).map((t) => t.functionName!)) {
-        const [name, qualifier] = f.split(':');
-        const arn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: qualifier ? `${name}:${qualifier}` : name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] }));
+      // A Lambda target: which version the alias serves (and which package that version names), then the alias itself.
+      for (const t of local.filter((x) => x.functionName)) {
+        const name = t.functionName!.split(':')[0];
+        const arn = (q: string) => stack.formatArn({ service: 'lambda', resource: 'function', resourceName: `${name}:${q}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+        const packages = sm('model-package', `${t.modelPackageGroupName.toLowerCase()}/*`);
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:InvokeFunction'], resources: [arn(t.functionName!.split(':')[1])] }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [arn('*')] }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [packages] }));
+        acknowledgeResourceWildcards(fn.role, [arn('*'), packages], 'Function and package versions are numbered at run time; read-only, on one function and one group.');
       }
       const smoke = pollUntilDecided(this, 'Smoke', fn, sfn.TaskInput.fromJsonPathAt('$.request'), interval, 'SmokeTestFailed');
       this.smokeTestStateMachine = loggedStateMachine(this, 'SmokeTestStateMachine', smoke, timeout, { ...parts, comment: 'Waits for a promoted model to serve and checks its answer' });
@@ -200,7 +211,7 @@ export class ModelPromotion extends Construct {
     const t = this.target(targetName);
     const request = t.endpointName
       ? { endpointName: t.endpointName, sourceModelPackageArn, instances: this.instances }
-      : { functionName: t.functionName, instances: this.instances };
+      : { functionName: t.functionName, sourceModelPackageArn, instances: this.instances };
     return new cpactions.StepFunctionInvokeAction({
       actionName: 'SmokeTest',
       runOrder,

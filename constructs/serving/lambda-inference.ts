@@ -1,4 +1,4 @@
-import { Arn, Duration, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import { Arn, type CfnResource, CustomResource, Duration, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -19,7 +19,7 @@ import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/de
 import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards } from '../core/nag';
 import { isModelPackageArn } from '../../lambda/model-server/src/capture-format';
 import { lambdaPath } from '../core/paths';
-import { PropsValidator } from '../core/validation';
+import { propsError, PropsValidator } from '../core/validation';
 
 /** How clients reach the inference function. */
 export enum InferenceFrontDoor {
@@ -104,6 +104,16 @@ export interface LambdaInferenceProps {
   readonly environment?: Record<string, string>;
   /** @default 'live' */
   readonly aliasName?: string;
+  /**
+   * Physical name of the function. Give one when something must name the function without a reference to it (another
+   * account, or a {@link LambdaModelDeployment}, whose answer the function's environment depends on).
+   * @default - a name CloudFormation generates
+   */
+  readonly functionName?: string;
+  /** Name of the CodeDeploy application of the canary deployments (fixed for the same reasons). @default - generated */
+  readonly deploymentApplicationName?: string;
+  /** Name of the CodeDeploy deployment group of the canary deployments. @default - generated */
+  readonly deploymentGroupName?: string;
   /** Shift traffic to new versions through CodeDeploy with automatic rollback on the construct's alarms. @default true */
   readonly canaryDeployments?: boolean;
   /** @default codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES */
@@ -176,6 +186,13 @@ export class LambdaInference extends Construct {
   /** Where sampled traffic goes: `<prefix><source>/<model>/YYYY/MM/DD/HH/`, when capture is on. */
   public readonly capture?: TrafficCaptureLocation;
   public readonly modelName: string;
+  /** The alias's name (`live` by default). */
+  public readonly aliasName: string;
+  /** The model the template names (`model`), if any, and the package it came from (`capture.modelPackageArn`). */
+  public readonly templateModel?: InferenceModelLocation & { readonly modelPackageArn?: string };
+  /** The physical names given in the props (`functionName`, `deploymentApplicationName`, `deploymentGroupName`), literal strings. */
+  public readonly physicalNames: { readonly functionName?: string; readonly deploymentApplicationName?: string; readonly deploymentGroupName?: string };
+  private served?: CustomResource;
 
   constructor(scope: Construct, id: string, props: LambdaInferenceProps = {}) {
     super(scope, id);
@@ -189,6 +206,9 @@ export class LambdaInference extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.frontDoor = frontDoor;
     this.modelName = props.modelName ?? 'reference-classifier';
+    this.aliasName = aliasName;
+    this.templateModel = props.model ? { ...props.model, modelPackageArn: props.capture?.modelPackageArn } : undefined;
+    this.physicalNames = { functionName: props.functionName, deploymentApplicationName: props.deploymentApplicationName, deploymentGroupName: props.deploymentGroupName };
 
     const v = new PropsValidator(this, 'LambdaInference');
     v.intRange('memorySize', memorySize, 128, 10240, 'MiB');
@@ -216,6 +236,10 @@ export class LambdaInference extends Construct {
     v.check(props.imageTag === undefined || Token.isUnresolved(props.imageTag) || /^([\w][\w.-]{0,127}|sha256:[a-f0-9]{64})$/.test(props.imageTag), 'imageTag', props.imageTag,
       'must be an image tag (1-128 letters, digits, "_", ".", "-") or sha256:<64 hex digits>');
     v.check(props.imageTag === undefined || props.repository !== undefined, 'imageTag', props.imageTag, 'is only used with repository');
+    v.check(props.functionName === undefined || Token.isUnresolved(props.functionName) || /^[a-zA-Z0-9-_]{1,64}$/.test(props.functionName), 'functionName', props.functionName,
+      'must be 1-64 letters, digits, "-" or "_"');
+    v.check((props.deploymentApplicationName === undefined && props.deploymentGroupName === undefined) || (props.canaryDeployments ?? true), 'deploymentGroupName',
+      props.deploymentGroupName ?? props.deploymentApplicationName, 'names the CodeDeploy deployment, which needs canaryDeployments');
     v.check(Token.isUnresolved(aliasName) || /^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/.test(aliasName), 'aliasName', aliasName, 'must be 1-128 letters, digits, "-" or "_", and not only digits');
     v.check(!props.model || Token.isUnresolved(props.model.key) || (props.model.key.length > 0 && !props.model.key.startsWith('/')), 'model.key', props.model?.key,
       'must be a non-empty S3 object key without a leading "/"');
@@ -273,6 +297,7 @@ export class LambdaInference extends Construct {
     };
 
     this.function = new lambda.DockerImageFunction(this, 'Function', {
+      functionName: props.functionName,
       code,
       architecture,
       memorySize,
@@ -344,6 +369,8 @@ export class LambdaInference extends Construct {
     if (props.canaryDeployments ?? true) {
       this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'Deployment', {
         alias: this.alias,
+        application: props.deploymentApplicationName ? new codedeploy.LambdaApplication(this, 'Application', { applicationName: props.deploymentApplicationName }) : undefined,
+        deploymentGroupName: props.deploymentGroupName,
         deploymentConfig: props.deploymentConfig ?? codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
         alarms: [this.errorsAlarm, this.serverErrorsAlarm, this.latencyAlarm],
         autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
@@ -448,6 +475,38 @@ export class LambdaInference extends Construct {
     }
     if (this.functionUrl) return this.alias.grantInvokeUrl(grantee);
     return this.alias.grantInvoke(grantee);
+  }
+
+  /**
+   * Hands the choice of the served model to `owner` (the deployment handler of approved versions,
+   * `lambda/lambda-model-approval`): a `Custom::ServedModel` it answers names the model object and package of the
+   * function's environment (`MODEL_S3_BUCKET`, `MODEL_S3_KEY`, `MODEL_PACKAGE_ARN`). Every change of the function's
+   * template asks again, so a stack deploy's new version keeps serving what the alias serves.
+   */
+  public chooseModelWith(owner: lambda.IFunction): CustomResource {
+    if (this.served) throw propsError(`LambdaInference at "${this.node.path}": its model is already chosen by ${this.served.node.path}; one deployment handler per function`);
+    const version = this.function.currentVersion.node.defaultChild as CfnResource;
+    const served = new CustomResource(this, 'ServedModel', {
+      serviceToken: owner.functionArn,
+      resourceType: 'Custom::ServedModel',
+      properties: {
+        BakedModel: this.templateModel
+          ? { Bucket: this.templateModel.bucket.bucketName, Key: this.templateModel.key, ModelPackageArn: this.templateModel.modelPackageArn ?? '' }
+          : { Bucket: '', Key: '', ModelPackageArn: '' },
+        // The current version's logical id is a hash of the function's template: any change of it asks again.
+        FunctionRevision: Stack.of(this).getLogicalId(version),
+      },
+    });
+    this.function.addEnvironment('MODEL_S3_BUCKET', served.getAttString('ModelS3Bucket'));
+    this.function.addEnvironment('MODEL_S3_KEY', served.getAttString('ModelS3Key'));
+    this.function.addEnvironment('MODEL_PACKAGE_ARN', served.getAttString('ModelPackageArn'));
+    this.served = served;
+    return served;
+  }
+
+  /** `Custom::ServedModel`, once {@link LambdaInference.chooseModelWith} handed the choice of model to an owner. */
+  public get servedModel(): CustomResource | undefined {
+    return this.served;
   }
 
   /** Allow a principal to invoke the alias directly (`lambda:InvokeFunction`), bypassing the front door. */

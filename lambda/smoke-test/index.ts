@@ -9,11 +9,15 @@
  * written under `<async prefix>input/smoke-test/` (the endpoint role reads it), and the output locations SageMaker
  * returns are kept beside it, so the next check (the state machine asks again while PENDING) reads the answer from S3
  * instead of queueing another request. A failure object is FAILED with its text.
+ *
+ * A Lambda function (`<name>:<alias>`) with `sourceModelPackageArn` is PENDING while CodeDeploy shifts the alias and
+ * until the version it points at names (a copy of) that package; then the alias is invoked. A canary that rolled back
+ * leaves the alias on the old package: PENDING until the state machine's timeout fails the smoke test.
  */
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand,
   type DescribeModelPackageCommandOutput, SageMakerClient,
@@ -109,6 +113,33 @@ async function endpointReadiness(endpointName: string, sourceArn?: string): Prom
   return { ready: false, failed: false, reason: `endpoint ${endpointName} does not serve ${sourceArn} yet` };
 }
 
+/** Whether the package's source (or the package itself) is `sourceArn`. */
+async function isCopyOf(arn: string, sourceArn: string): Promise<boolean> {
+  if (arn === sourceArn) return true;
+  const pkg: DescribeModelPackageCommandOutput = await sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
+  return pkg.CustomerMetadataProperties?.SourceModelPackageArn === sourceArn;
+}
+
+/**
+ * Whether the alias serves (a copy of) the expected package: not while CodeDeploy shifts it (weighted routing), and
+ * only when the version it points at names the package (`MODEL_PACKAGE_ARN`, which the deployment handler sets and the
+ * model server reports in `/metadata`).
+ */
+async function functionReadiness(target: string, sourceArn: string): Promise<{ ready: true } | { ready: false; reason: string }> {
+  const [name, qualifier] = target.split(':');
+  if (!qualifier) return { ready: false, reason: `${target} names no alias; the deployment shifts an alias (give "<function>:<alias>")` };
+  const alias = await lambda.send(new GetAliasCommand({ FunctionName: name, Name: qualifier }));
+  const shifting = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(([, w]) => w > 0);
+  if (shifting.length > 0) {
+    return { ready: false, reason: `${target} is shifting traffic: version ${alias.FunctionVersion} + ${shifting.map(([v, w]) => `${Math.round(w * 100)}% to version ${v}`).join(', ')}` };
+  }
+  const version = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: alias.FunctionVersion }));
+  const served = version.Environment?.Variables?.MODEL_PACKAGE_ARN;
+  if (!served) return { ready: false, reason: `${target} (version ${alias.FunctionVersion}) serves the model of its image, not ${sourceArn} yet` };
+  if (!(await isCopyOf(served, sourceArn))) return { ready: false, reason: `${target} (version ${alias.FunctionVersion}) serves ${served}, not ${sourceArn} yet` };
+  return { ready: true };
+}
+
 export async function handler(event: SmokeTestRequest | null | undefined): Promise<SmokeTestResult> {
   const req = event && typeof event === 'object' ? event : {};
   const problems = validate(req);
@@ -148,6 +179,13 @@ export async function handler(event: SmokeTestRequest | null | undefined): Promi
       }
     }
   } else {
+    if (req.sourceModelPackageArn !== undefined) {
+      const readiness = await functionReadiness(target, req.sourceModelPackageArn as string);
+      if (!readiness.ready) {
+        logger.info('Function not serving the promoted package yet', { reason: readiness.reason });
+        return { statusCode: 200, status: 'PENDING', message: readiness.reason };
+      }
+    }
     const out = await lambda.send(new InvokeCommand({ FunctionName: target, Payload: Buffer.from(payload) }));
     const text = Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8');
     if (out.FunctionError) return fail(target, `the function failed (${out.FunctionError}): ${text.slice(0, 300)}`);

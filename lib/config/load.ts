@@ -148,14 +148,14 @@ function crossFieldProblems(stage: StageName, c: z.infer<typeof platformConfig>)
   return p;
 }
 
-/** Stages whose model pipeline (on, by defaults + file) promotes to `stage`. */
-export function pipelineStagesTargeting(stage: StageName, shared: Json, perStage: Json): StageName[] {
+/** Stages whose model pipeline (on, by defaults + file) promotes to `stage` (to what serves `kind`: a SageMaker endpoint by default). */
+export function pipelineStagesTargeting(stage: StageName, shared: Json, perStage: Json, kind: 'endpoint' | 'lambda' = 'endpoint'): StageName[] {
   return STAGE_NAMES.filter((other) => {
     if (other === stage) return false;
     const layer = isPlainObject(perStage[other]) ? (perStage[other] as Json) : {};
     const m = deepMerge(deepMerge(DEFAULT_CONFIGS[other] as unknown as Json, shared), layer);
     const p = m.pipelines as Json | undefined;
-    return p?.enabled === true && Array.isArray(p.deployTargets) && p.deployTargets.some((t) => isPlainObject(t) && t.stage === stage);
+    return p?.enabled === true && Array.isArray(p.deployTargets) && p.deployTargets.some((t) => isPlainObject(t) && t.stage === stage && (t.kind ?? 'endpoint') === kind);
   });
 }
 
@@ -191,6 +191,11 @@ export function loadStageConfig(options: LoadStageConfigOptions): StageConfig {
   const promotedFrom = pipelineStagesTargeting(stageName, shared, isPlainObject(perStage) ? perStage : {});
   if (promotedFrom.length > 0 && layers.every((l) => valueAt(l, ['sagemaker', 'enabled']) === undefined) && isPlainObject(merged.sagemaker)) {
     merged.sagemaker = { ...merged.sagemaker, enabled: true };
+  }
+  // Likewise the Lambda inference function a `kind: lambda` target promotes to.
+  const lambdaFrom = pipelineStagesTargeting(stageName, shared, isPlainObject(perStage) ? perStage : {}, 'lambda');
+  if (lambdaFrom.length > 0 && layers.every((l) => valueAt(l, ['lambdaInference', 'enabled']) === undefined) && isPlainObject(merged.lambdaInference)) {
+    merged.lambdaInference = { ...merged.lambdaInference, enabled: true };
   }
   const result = platformConfig.safeParse(merged);
   if (result.success) problems.push(...crossFieldProblems(stageName, result.data));

@@ -20,7 +20,10 @@ import { type SageMakerEndpoint } from '../../constructs/serving/sagemaker-endpo
 import { RayTrainingStep } from '../../pipelines/ray-training-step';
 import { ConfigError, STAGE_NAMES, type StageConfig } from '../config';
 import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
-import { endpointName, endpointRoleName, infrastructurePipelineName, modelImageRepository, modelPackageGroupName, smokeTestFunctionName } from '../naming';
+import {
+  endpointName, endpointRoleName, INFERENCE_ALIAS_NAME, inferenceDeployRoleName, inferenceFunctionName, inferenceModelPackageGroupName, inferenceSmokeTestFunctionName,
+  infrastructurePipelineName, modelImageRepository, modelPackageGroupName, smokeTestFunctionName,
+} from '../naming';
 import { type EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
 import { PROMOTED_MODEL_KEYS } from './sagemaker-stack';
@@ -43,15 +46,44 @@ export interface DeliveryStackProps extends PlatformStackProps {
   readonly targetConfigs: (stage: string) => StageConfig;
 }
 
-/** The group and endpoint a target stage deploys, by the naming functions its SageMaker stack uses; every problem names its key. */
-export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): { targets: DeliveryTarget[]; problems: string[]; endpointRoleArns: string[] } {
+/**
+ * The group and endpoint (or Lambda function) a target stage deploys, by the naming functions its SageMaker (or
+ * Inference) stack uses; every problem names its key. Roles of other accounts that read the promoted model: endpoint
+ * roles (model archive and image), Lambda deployment handlers (model archive, which they copy).
+ */
+export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stage: string) => StageConfig): {
+  targets: DeliveryTarget[]; problems: string[]; endpointRoleArns: string[]; modelCopierRoleArns: string[];
+} {
   const p = config.pipelines;
   const problems: string[] = [];
   const targets: DeliveryTarget[] = [];
   const endpointRoleArns: string[] = [];
+  const modelCopierRoleArns: string[] = [];
   p.deployTargets.forEach((t, i) => {
     const key = `pipelines.deployTargets.${i}`;
     const tc = targetConfigs(t.stage);
+    if (t.kind === 'lambda') {
+      const li = tc.lambdaInference;
+      if (!li.enabled) {
+        problems.push(`${key}.kind: "lambda" — stage ${t.stage} deploys no Lambda inference function (its lambdaInference.enabled is false); switch it on there or promote to an endpoint (kind "endpoint")`);
+        return;
+      }
+      if (!li.canary.enabled) {
+        problems.push(`${key}.kind: "lambda" — stage ${t.stage}'s lambdaInference.canary.enabled is false; a promotion shifts the function's alias through its CodeDeploy deployment group: switch it on there`);
+        return;
+      }
+      const crossAccount = !!tc.env.account && !!config.env.account && tc.env.account !== config.env.account;
+      // Its deployment handler copies the promoted model's archive from this account.
+      if (crossAccount) modelCopierRoleArns.push(`arn:${Aws.PARTITION}:iam::${tc.env.account}:role/${inferenceDeployRoleName(tc.prefix, t.stage)}`);
+      targets.push({
+        name: t.stage,
+        modelPackageGroupName: inferenceModelPackageGroupName(tc.prefix, t.stage),
+        functionName: `${inferenceFunctionName(tc.prefix, t.stage)}:${INFERENCE_ALIAS_NAME}`,
+        approval: t.approval ?? t.stage === 'prod',
+        ...(crossAccount ? { account: tc.env.account, region: tc.env.region ?? config.env.region, smokeTestFunctionName: inferenceSmokeTestFunctionName(tc.prefix, t.stage) } : {}),
+      });
+      return;
+    }
     const group = t.modelPackageGroupName ?? p.modelPackageGroupName;
     if (!tc.sagemaker.enabled) {
       problems.push(`${key}.stage: "${t.stage}" — stage ${t.stage} deploys no SageMaker stack (its sagemaker.enabled is false); switch it on there or remove the target`);
@@ -84,7 +116,7 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
       ...(crossAccount || endpoint.mode === 'async' ? { smokeTestFunctionName: smokeTestFunctionName(tc.prefix, t.stage, endpoint.name) } : {}),
     });
   });
-  return { targets, problems, endpointRoleArns };
+  return { targets, problems, endpointRoleArns, modelCopierRoleArns };
 }
 
 /**
@@ -93,9 +125,10 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
  * admitting only those roles (`aws:PrincipalArn`: S3 and KMS reject policies naming roles that do not exist yet),
  * read-only, and decryption only through S3.
  */
-export function allowPromotedModelReaders(bucket: s3.IBucket, repository: ecr.IRepository, roleArns: readonly string[]): void {
+export function allowPromotedModelReaders(bucket: s3.IBucket, repository: ecr.IRepository, roleArns: readonly string[], artifactOnlyRoleArns: readonly string[] = []): void {
   const byAccount = new Map<string, string[]>();
-  for (const arn of roleArns) {
+  const pullers = new Set(roleArns);
+  for (const arn of [...roleArns, ...artifactOnlyRoleArns]) {
     const account = /^arn:[^:]+:iam::(\d{12}):role\/.+$/.exec(arn)?.[1];
     if (!account) throw new Error(`allowPromotedModelReaders: ${arn} must be an IAM role ARN with a literal account`);
     byAccount.set(account, [...(byAccount.get(account) ?? []), arn]);
@@ -111,9 +144,12 @@ export function allowPromotedModelReaders(bucket: s3.IBucket, repository: ecr.IR
       sid: `PromotedModelDecrypt${account}`, principals: [principal], actions: ['kms:Decrypt'], resources: ['*'],
       conditions: { ...onlyThese, StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
     }));
+    // Endpoint roles run the image; Lambda deployment handlers only copy the model.
+    const pulling = arns.filter((a) => pullers.has(a));
+    if (pulling.length === 0) continue;
     repository.addToResourcePolicy(new iam.PolicyStatement({
       sid: `PromotedModelPull${account}`, principals: [principal],
-      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], conditions: onlyThese,
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], conditions: { ArnEquals: { 'aws:PrincipalArn': pulling } },
     }));
   }
 }
@@ -163,7 +199,9 @@ export class DeliveryStack extends PlatformStack {
         throw new ConfigError(`Invalid cdk-mlops configuration for stage "${stage}": the model pipeline's registry and targets\n${problems.map((l) => `  - ${l}`).join('\n')}`, problems);
       }
       const targets = resolved.targets;
-      if (resolved.endpointRoleArns.length > 0) allowPromotedModelReaders(props.dataLake.artifactsBucket, imageRepository, resolved.endpointRoleArns);
+      if (resolved.endpointRoleArns.length + resolved.modelCopierRoleArns.length > 0) {
+        allowPromotedModelReaders(props.dataLake.artifactsBucket, imageRepository, resolved.endpointRoleArns, resolved.modelCopierRoleArns);
+      }
       if (p.training.backend === 'ray') this.rayTraining = this.rayTrainingStep(props, removalPolicy, logRetention);
       this.modelPipeline = new ModelDeliveryPipeline(this, 'ModelPipeline', {
         trainingStep: this.rayTraining,

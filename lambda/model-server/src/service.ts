@@ -52,7 +52,7 @@ export class InferenceService {
 
   constructor(
     public readonly model: Model,
-    public readonly settings: Pick<ServerSettings, 'maxBodyBytes' | 'maxBatchSize' | 'modelName'>,
+    public readonly settings: Pick<ServerSettings, 'maxBodyBytes' | 'maxBatchSize' | 'modelName' | 'modelPackageArn'>,
     private readonly telemetry: Telemetry = silentTelemetry,
   ) {
     this.outputNames = model.outputs.map((o) => o.name);
@@ -62,6 +62,7 @@ export class InferenceService {
   metadata(): Record<string, unknown> {
     return {
       name: this.settings.modelName,
+      ...(this.settings.modelPackageArn ? { modelPackageArn: this.settings.modelPackageArn } : {}),
       source: this.model.location,
       inputs: this.model.inputs,
       outputs: this.model.outputs,

@@ -10,6 +10,8 @@ export interface ServerSettings {
   readonly intraOpThreads: number;
   /** CloudWatch metric namespace. Env `METRICS_NAMESPACE`. */
   readonly metricsNamespace: string;
+  /** The model package served (set by the Lambda deployment handler, or the config), reported in metadata. Env `MODEL_PACKAGE_ARN`. */
+  readonly modelPackageArn?: string;
 }
 
 /** Settings of the SageMaker-contract HTTP server only. */
@@ -50,6 +52,7 @@ export function settingsFromEnv(env: Env = process.env): ServerSettings {
     modelName: env.MODEL_NAME || 'reference-classifier',
     intraOpThreads: intFromEnv(env, 'ORT_INTRA_OP_THREADS', 0, 0, 256),
     metricsNamespace: env.METRICS_NAMESPACE || 'cdk-mlops/ModelServer',
+    ...(env.MODEL_PACKAGE_ARN ? { modelPackageArn: env.MODEL_PACKAGE_ARN } : {}),
   };
 }
 

@@ -64,20 +64,29 @@ export const pipelineSourceConfig = z.strictObject({
 export const deployTargetConfig = z.strictObject({
   /** Stage deployed to, in pipeline order. */
   stage: z.enum(STAGE_NAMES, { error: `must be one of ${STAGE_NAMES.join(', ')}` }),
-  /** Group of the target stage's `sagemaker.modelPackageGroups` promoted into (its approval handler deploys it). Default: the pipeline's `modelPackageGroupName`. */
-  modelPackageGroupName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).optional(),
-  /** Name (in the target's `sagemaker.endpoints`) of the endpoint the smoke test invokes. Default: the endpoint deploying the group; given, it must be that one. */
-  endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).optional(),
   /**
-   * Refused: the Lambda inference function serves the model baked into its image, so promoting a registry package
-   * to it would smoke-test the old model. Promote to a SageMaker endpoint; ship Lambda models with `cdk deploy`.
+   * What serves the promoted model: `endpoint` (a SageMaker endpoint of the target's `sagemaker.endpoints`, through
+   * its model package group) or `lambda` (the target stage's `lambdaInference` function: its deployment handler copies
+   * the model to the stage's artifacts bucket, publishes a function version serving it and shifts the alias through
+   * the function's CodeDeploy canary).
    */
-  functionName: z.string().regex(/^[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9-_$]{1,128})?$/, { error: 'must be a Lambda function name, optionally with ":alias"' }).optional(),
+  kind: z.enum(['endpoint', 'lambda'], { error: 'must be "endpoint" or "lambda"' }).default('endpoint'),
+  /** kind `endpoint`: group of the target stage's `sagemaker.modelPackageGroups` promoted into (its approval handler deploys it). Default: the pipeline's `modelPackageGroupName`. */
+  modelPackageGroupName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).optional(),
+  /** kind `endpoint`: name (in the target's `sagemaker.endpoints`) of the endpoint the smoke test invokes. Default: the endpoint deploying the group; given, it must be that one. */
+  endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, { error: 'must be 1-63 letters, digits and hyphens' }).optional(),
+  /** Replaced by `kind: lambda` (the target stage's own Lambda inference function); refused with a pointer to it. */
+  functionName: z.string().optional(),
   /** Manual approval (notifying the alerts topic) before deploying to this stage. Must be true for prod. */
   approval: z.boolean().optional(),
 }).superRefine((t, ctx) => {
   if (t.functionName !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['functionName'], message: 'Lambda targets are not supported: the inference function serves the model in its image, so a promoted package would never reach it; remove functionName to promote to the stage\'s SageMaker endpoint' });
+    ctx.addIssue({ code: 'custom', path: ['functionName'], message: 'is not a key of a deploy target: set kind: "lambda" to promote to the target stage\'s Lambda inference function (lambdaInference), which the pipeline finds by itself' });
+  }
+  if (t.kind === 'lambda') {
+    for (const key of ['modelPackageGroupName', 'endpointName'] as const) {
+      if (t[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'applies to kind "endpoint" only: a Lambda target is promoted through the group of the target stage\'s Lambda inference function' });
+    }
   }
   if (t.stage === 'prod' && t.approval === false) ctx.addIssue({ code: 'custom', path: ['approval'], message: 'prod deployments must be approved: set true or leave out' });
 });
