@@ -494,7 +494,7 @@ export class LambdaInference extends Construct {
           ? { Bucket: this.templateModel.bucket.bucketName, Key: this.templateModel.key, ModelPackageArn: this.templateModel.modelPackageArn ?? '' }
           : { Bucket: '', Key: '', ModelPackageArn: '' },
         // The current version's logical id is a hash of the function's template: any change of it asks again.
-        FunctionRevision: Stack.of(this).getLogicalId(version),
+        FunctionRevision: version.logicalId,
       },
     });
     this.function.addEnvironment('MODEL_S3_BUCKET', served.getAttString('ModelS3Bucket'));

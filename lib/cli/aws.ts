@@ -1,4 +1,5 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { EKSClient } from '@aws-sdk/client-eks';
@@ -44,6 +45,10 @@ export class Aws {
 
   get cloudFormation(): CloudFormationClient {
     return this.client('cloudformation', () => new CloudFormationClient(this.clientConfig));
+  }
+
+  get codeDeploy(): CodeDeployClient {
+    return this.client('codedeploy', () => new CodeDeployClient(this.clientConfig));
   }
 
   get codePipeline(): CodePipelineClient {

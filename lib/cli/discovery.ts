@@ -27,7 +27,15 @@ export interface Stage {
   readonly clusterName?: string;
   /** Ray Serve apps and the in-VPC gateway that reaches their internal load balancers (Training stack, Ray on). */
   readonly rayServe?: { readonly gatewayFunction: string; readonly services: ReadonlyArray<{ readonly service: string; readonly routePrefix: string }> };
-  readonly inference?: { readonly functionName: string; readonly aliasName: string; readonly url?: string };
+  /**
+   * The Lambda inference function; `deployment` (CodeDeploy application and group) when model pipelines promote to it,
+   * so `rollback` shifts the alias through the same canary.
+   */
+  readonly inference?: {
+    readonly functionName: string; readonly aliasName: string; readonly url?: string;
+    readonly deployment?: { readonly application: string; readonly deploymentGroup: string };
+    readonly modelPackageGroupName?: string;
+  };
   readonly endpointNames: readonly string[];
   readonly modelPackageGroupNames: readonly string[];
   /** ECR repositories from the Data stack's `<name>RepositoryUri` outputs. */
@@ -101,10 +109,16 @@ export async function discoverStage(aws: Aws, prefix: string, stage: string): Pr
     clusterName: stacks.Training?.outputs.ClusterName,
     rayServe: rayServeOf(stacks.Training?.outputs),
     inference: inf?.InferenceFunctionName
-      ? { functionName: inf.InferenceFunctionName, aliasName: inf.InferenceAliasName ?? 'live', url: /^https:\/\//.test(inf.InferenceUrl ?? '') ? inf.InferenceUrl : undefined }
+      ? {
+        functionName: inf.InferenceFunctionName, aliasName: inf.InferenceAliasName ?? 'live', url: /^https:\/\//.test(inf.InferenceUrl ?? '') ? inf.InferenceUrl : undefined,
+        ...(inf.InferenceDeploymentApplication && inf.InferenceDeploymentGroup
+          ? { deployment: { application: inf.InferenceDeploymentApplication, deploymentGroup: inf.InferenceDeploymentGroup } } : {}),
+        ...(inf.InferenceModelPackageGroupName ? { modelPackageGroupName: inf.InferenceModelPackageGroupName } : {}),
+      }
       : undefined,
     endpointNames: list(stacks.SageMaker?.outputs.EndpointNames),
-    modelPackageGroupNames: list(stacks.SageMaker?.outputs.ModelPackageGroupNames),
+    // The Lambda inference function's group (when promoted to) is one of the stage's groups too: `promote` approves in it.
+    modelPackageGroupNames: [...list(stacks.SageMaker?.outputs.ModelPackageGroupNames), ...(inf?.InferenceModelPackageGroupName ? [inf.InferenceModelPackageGroupName] : [])],
     repositories: repositories.sort((a, b) => a.name.localeCompare(b.name)),
   };
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { CreateDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { type FunctionConfiguration, GetAliasCommand, ListVersionsByFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, type DescribeEndpointConfigCommandOutput, DescribeModelCommand, ListEndpointConfigsCommand, UpdateEndpointCommand,
@@ -27,7 +29,10 @@ const MAX_CANDIDATES = 50;
 
 // ---- Lambda -------------------------------------------------------------------------------------------
 
-async function planLambda(aws: Aws, functionName: string, aliasName: string, toVersion?: string) {
+/** The package a version serves (`MODEL_PACKAGE_ARN`, set by the model deployment handler), or '' for the image's own model. */
+const packageOf = (v: FunctionConfiguration | undefined): string => v?.Environment?.Variables?.MODEL_PACKAGE_ARN ?? '';
+
+async function planLambda(aws: Aws, functionName: string, aliasName: string, toVersion?: string, byPackage = false) {
   const alias = await aws.call('lambda:GetAlias', () => aws.lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: aliasName })));
   const current = alias.FunctionVersion ?? '$LATEST';
   const shifting = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(([, w]) => w > 0);
@@ -46,17 +51,57 @@ async function planLambda(aws: Aws, functionName: string, aliasName: string, toV
     if (!target) throw new CliError('not-found', `${functionName} has no published version ${toVersion}; it has ${published.map((v) => v.Version).join(', ') || 'none'}.`);
   } else {
     if (!/^\d+$/.test(current)) throw new CliError('failed', `Alias ${aliasName} points at ${current}, not a published version; pass --to-version <n>.`);
-    // The previous version is the newest published one older than the current: CDK publishes one per code or configuration change.
-    target = published.filter((v) => Number(v.Version) < Number(current)).sort((a, b) => Number(b.Version) - Number(a.Version))[0];
+    const older = published.filter((v) => Number(v.Version) < Number(current)).sort((a, b) => Number(b.Version) - Number(a.Version));
+    const served = packageOf(published.find((v) => v.Version === current));
+    // Promoted models: the previous approved package is the newest older version serving another package (a stack
+    // deploy publishes versions around the same package). Otherwise the newest older version (one per code or config change).
+    target = byPackage && served ? older.find((v) => packageOf(v) !== '' && packageOf(v) !== served) ?? older[0] : older[0];
     if (!target) throw new CliError('failed', `${functionName} has no published version older than ${current} to roll back to.`);
   }
   if (target.State && target.State !== 'Active' && target.State !== 'Inactive') {
     throw new CliError('failed', `${functionName} version ${target.Version} is ${target.State}${target.StateReason ? ` (${target.StateReason})` : ''}; it cannot take traffic.`);
   }
-  return { from, to: `version ${target.Version} (100%)`, version: target.Version, shifting, modified: target.LastModified };
+  const pkg = packageOf(target);
+  return { from, to: `version ${target.Version} (100%)${pkg ? ` serving ${pkg}` : ''}`, version: target.Version, shifting, modified: target.LastModified, current };
 }
 
-async function rollbackLambda(aws: Aws, io: Io, stageName: string, fn: { functionName: string; aliasName: string }, o: { yes: boolean; toVersion?: string }): Promise<RollbackResult> {
+type InferenceFunction = { functionName: string; aliasName: string; deployment?: { application: string; deploymentGroup: string } };
+
+/**
+ * A function model pipelines promote to: the alias goes back to the previous approved package through a new CodeDeploy
+ * deployment on its deployment group (the canary and its alarm rollback apply, and CloudFormation keeps what it serves).
+ */
+async function rollbackThroughCodeDeploy(aws: Aws, io: Io, stageName: string, fn: Required<InferenceFunction>, o: { yes: boolean; toVersion?: string }): Promise<RollbackResult> {
+  const resource = `${fn.functionName}:${fn.aliasName}`;
+  const plan = await planLambda(aws, fn.functionName, fn.aliasName, o.toVersion, true);
+  if (plan.shifting.length > 0 && o.toVersion === undefined) {
+    throw new CliError('failed', `${resource} is shifting traffic (${plan.from}): a CodeDeploy deployment is running. Stop it with rollback: aws deploy stop-deployment --deployment-id <id> --auto-rollback-enabled (see aws deploy list-deployments --application-name ${fn.deployment.application} --deployment-group-name ${fn.deployment.deploymentGroup}).`);
+  }
+  if (plan.version === plan.current) {
+    return { stage: stageName, target: 'lambda', resource, from: plan.from, to: plan.to, changed: false, message: `${resource} already serves ${plan.to}; nothing to do.`, notes: [] };
+  }
+  io.err(`Roll back ${resource}: ${plan.from} -> ${plan.to}${plan.modified ? ` (published ${plan.modified})` : ''}, through CodeDeploy ${fn.deployment.application}/${fn.deployment.deploymentGroup}`);
+  await confirmChange(io, o.yes, `Shift ${resource} to ${plan.to}?`, 'roll back');
+  const content = JSON.stringify({
+    version: 0.0,
+    Resources: [{ [fn.functionName.replace(/[^A-Za-z0-9]/g, '')]: { Type: 'AWS::Lambda::Function', Properties: { Name: fn.functionName, Alias: fn.aliasName, CurrentVersion: plan.current, TargetVersion: plan.version } } }],
+  });
+  const out = await aws.call('codedeploy:CreateDeployment', () => aws.codeDeploy.send(new CreateDeploymentCommand({
+    applicationName: fn.deployment.application,
+    deploymentGroupName: fn.deployment.deploymentGroup,
+    description: `cdk-mlops rollback of ${resource}: version ${plan.current} -> ${plan.version}`,
+    revision: { revisionType: 'AppSpecContent', appSpecContent: { content, sha256: createHash('sha256').update(content).digest('hex') } },
+  })));
+  return {
+    stage: stageName, target: 'lambda', resource, from: plan.from, to: plan.to, changed: true,
+    message: `CodeDeploy deployment ${out.deploymentId} shifts ${resource} to ${plan.to.replace(' (100%)', '')} (was ${plan.from}).`,
+    notes: ['The deployment group\'s canary applies: watch it with aws deploy get-deployment; its alarms roll it back.',
+      'A later `cdk deploy` keeps the package the alias serves (Custom::ServedModel).'],
+  };
+}
+
+async function rollbackLambda(aws: Aws, io: Io, stageName: string, fn: InferenceFunction, o: { yes: boolean; toVersion?: string }): Promise<RollbackResult> {
+  if (fn.deployment) return rollbackThroughCodeDeploy(aws, io, stageName, { ...fn, deployment: fn.deployment }, o);
   const resource = `${fn.functionName}:${fn.aliasName}`;
   const plan = await planLambda(aws, fn.functionName, fn.aliasName, o.toVersion);
   const notes = [
