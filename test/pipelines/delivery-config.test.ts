@@ -53,9 +53,14 @@ describe('pipelines config: synth errors name the key, the value and what is all
     expect(problems('dev', { evaluation: { threshold: 'high' } })).toEqual(['pipelines.evaluation.threshold: "high" — must be a number, got string']);
   });
 
-  test('Lambda deploy targets are refused with the reason', () => {
+  test('a Lambda deploy target is kind "lambda": a function name is refused with a pointer to it, and so are the endpoint keys', () => {
     expect(problems('dev', { deployTargets: [{ stage: 'staging', functionName: 'mlops-staging-inference:live' }] })[0])
-      .toMatch(/^pipelines\.deployTargets\.0\.functionName: "mlops-staging-inference:live" — Lambda targets are not supported: the inference function serves the model in its image/);
+      .toMatch(/^pipelines\.deployTargets\.0\.functionName: "mlops-staging-inference:live" — is not a key of a deploy target: set kind: "lambda"/);
+    expect(problems('dev', { deployTargets: [{ stage: 'staging', kind: 'lambda', endpointName: 'default', modelPackageGroupName: 'default' }] })).toEqual([
+      'pipelines.deployTargets.0.modelPackageGroupName: "default" — applies to kind "endpoint" only: a Lambda target is promoted through the group of the target stage\'s Lambda inference function',
+      'pipelines.deployTargets.0.endpointName: "default" — applies to kind "endpoint" only: a Lambda target is promoted through the group of the target stage\'s Lambda inference function',
+    ]);
+    expect(problems('dev', { deployTargets: [{ stage: 'staging', kind: 'function' }] })).toEqual(['pipelines.deployTargets.0.kind: "function" — must be "endpoint" or "lambda"']);
   });
 
   test('training instance type, scan severity and deploy targets', () => {
@@ -73,7 +78,7 @@ describe('pipelines config: synth errors name the key, the value and what is all
     const dev = loadStageConfig({ stage: 'dev' }).pipelines;
     expect(dev).toMatchObject({ enabled: true, requireApproval: false, infrastructure: { enabled: true }, source: { branch: 'main' } });
     expect(dev.source.connectionArn).toBeUndefined();
-    expect(dev.deployTargets).toEqual([{ stage: 'staging' }, { stage: 'prod', approval: true }]);
+    expect(dev.deployTargets).toEqual([{ stage: 'staging', kind: 'endpoint' }, { stage: 'prod', kind: 'endpoint', approval: true }]);
     expect(loadStageConfig({ stage: 'prod' }).pipelines).toMatchObject({ enabled: false, requireApproval: true });
   });
 });
@@ -177,6 +182,22 @@ describe('the pipeline is wired to the registry it registers into and the target
     expect(wiringProblems({}, others)).toEqual([]);
     const { targets } = resolveDeliveryTargets(loadStageConfig({ stage: 'dev' }), (stage) => loadStageConfig({ stage, overrides: others[stage] }));
     expect(targets.map((t) => [t.name, t.smokeTestFunctionName, t.account])).toEqual([['staging', 'mlops-staging-default-smoke', undefined], ['prod', undefined, undefined]]);
+  });
+
+  test('a Lambda target resolves to the target stage\'s function, alias and group by the shared names', () => {
+    const lambdaTargets = { deployTargets: [{ stage: 'staging', kind: 'lambda' }, { stage: 'prod', approval: true }] };
+    const { targets, problems: found } = resolveDeliveryTargets(loadStageConfig({ stage: 'dev', overrides: { pipelines: lambdaTargets } }), (stage) => loadStageConfig({ stage, overrides: stage === 'staging' ? { lambdaInference: { enabled: true } } : {} }));
+    expect(found).toEqual([]);
+    expect(targets[0]).toEqual({ name: 'staging', modelPackageGroupName: 'mlops-staging-lambda-inference', functionName: 'mlops-staging-inference:live', approval: false });
+    expect(targets[1]).toMatchObject({ name: 'prod', endpointName: 'mlops-prod-default' });
+  });
+
+  test('synth fails naming the key when a Lambda target\'s stage has no function, or no canary to shift its alias', () => {
+    const lambdaTargets = { pipelines: { deployTargets: [{ stage: 'staging', kind: 'lambda' }, { stage: 'prod', kind: 'lambda', approval: true }] } };
+    expect(wiringProblems(lambdaTargets, { staging: { lambdaInference: { enabled: false } }, prod: { lambdaInference: { enabled: true, canary: { enabled: false } } } })).toEqual([
+      'pipelines.deployTargets.0.kind: "lambda" — stage staging deploys no Lambda inference function (its lambdaInference.enabled is false); switch it on there or promote to an endpoint (kind "endpoint")',
+      'pipelines.deployTargets.1.kind: "lambda" — stage prod\'s lambdaInference.canary.enabled is false; a promotion shifts the function\'s alias through its CodeDeploy deployment group: switch it on there',
+    ]);
   });
 
   test('synth fails naming the key when the pipeline\'s own stage has no such registry', () => {

@@ -296,11 +296,11 @@ describe('bad props name the prop, the value and what is allowed', () => {
     }))).toThrow(/instanceType: "g5.xlarge"[\s\S]*maxRuntime: 200 — [\s\S]*metricRegex: "\(\[0-9"[\s\S]*threshold: .* — must be a finite number/);
   });
 
-  test('promotion targets need exactly one smoke test target and their own group; Lambda targets are refused', () => {
+  test('promotion targets need exactly one smoke test target and their own group; a Lambda target names the alias its deployment shifts', () => {
     expect(build((_f, s) => new ModelPromotion(s, 'P', {
       sourceModelPackageGroupName: 'churn',
       targets: [{ name: 'staging', modelPackageGroupName: 'churn' }, { name: 'prod', modelPackageGroupName: 'churn-prod', endpointName: 'e', functionName: 'f' }],
-    }))).toThrow(/targets\[0\]\.modelPackageGroupName: "churn" — must differ[\s\S]*targets\[0\]: \{\} — give exactly one[\s\S]*targets\[1\]: \{"endpointName":"e","functionName":"f"\}[\s\S]*targets\[1\]\.functionName: "f" — Lambda targets are not supported/);
+    }))).toThrow(/targets\[0\]\.modelPackageGroupName: "churn" — must differ[\s\S]*targets\[0\]: \{\} — give exactly one[\s\S]*targets\[1\]: \{"endpointName":"e","functionName":"f"\}[\s\S]*targets\[1\]\.functionName: "f" — must be "<function>:<alias>"/);
   });
 
   test('a target in another account needs its own smoke test function and a 12-digit account', () => {
