@@ -9,7 +9,12 @@ import {
   SageMakerClient, SageMakerServiceException, UpdateEndpointCommand, UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CodeDeployClient, CodeDeployServiceException, CreateDeploymentCommand, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import {
+  GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, LambdaServiceException, ListVersionsByFunctionCommand, PublishVersionCommand,
+  UpdateAliasCommand, UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 
 // ---- EventBridge patterns ---------------------------------------------------------------------------------
@@ -64,7 +69,7 @@ export class SageMakerWorld {
   public readonly runtime = mockClient(SageMakerRuntimeClient);
   /** S3 as asynchronous inference uses it: requests in, answers out (`objects` by `s3://bucket/key`). */
   public readonly s3 = mockClient(S3Client);
-  public readonly objects = new Map<string, string>();
+  public readonly objects = new Map<string, string | Uint8Array>();
   public readonly events: Record<string, any>[] = [];
   public readonly packages = new Map<string, Package>();
   public readonly models = new Map<string, { containers: any[]; role: string; created: Date }>();
@@ -149,11 +154,17 @@ export class SageMakerWorld {
       this.endpoints.set(i.EndpointName, { name: i.EndpointName, status: 'Creating', config: i.EndpointConfigName, modified: this.now() });
       return { EndpointArn: 'arn' };
     });
-    this.s3.on(PutObjectCommand).callsFake((i) => { this.objects.set(`s3://${i.Bucket}/${i.Key}`, String(i.Body)); return {}; });
+    this.s3.on(PutObjectCommand).callsFake((i) => { this.objects.set(`s3://${i.Bucket}/${i.Key}`, i.Body instanceof Uint8Array ? i.Body : String(i.Body)); return {}; });
     this.s3.on(GetObjectCommand).callsFake((i) => {
-      const text = this.objects.get(`s3://${i.Bucket}/${i.Key}`);
-      if (text === undefined) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
-      return { Body: { transformToString: async () => text } as never };
+      const body = this.objects.get(`s3://${i.Bucket}/${i.Key}`);
+      if (body === undefined) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+      return { Body: { transformToString: async () => new TextDecoder().decode(bytes), transformToByteArray: async () => bytes } as never };
+    });
+    // HeadObject of a missing key: 404 NotFound (the caller may list the prefix).
+    this.s3.on(HeadObjectCommand).callsFake((i) => {
+      if (!this.objects.has(`s3://${i.Bucket}/${i.Key}`)) throw Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+      return {};
     });
     // Asynchronous inference: the request is read from S3; the answer is written under the config's output path on settle().
     this.runtime.on(InvokeEndpointAsyncCommand).callsFake((i) => {
@@ -165,7 +176,7 @@ export class SageMakerWorld {
       if (body === undefined) throw invalid(`Could not read the input ${i.InputLocation}.`);
       const id = i.InferenceId ?? `inference-${this.objects.size}`;
       const OutputLocation = `${output}/${id}.out`;
-      const rows = (JSON.parse(body) as { instances: unknown[] }).instances;
+      const rows = (JSON.parse(String(body)) as { instances: unknown[] }).instances;
       this.pendingAnswers.push({ location: OutputLocation, body: JSON.stringify({ predictions: rows.map(() => [0.25, 0.75]) }) });
       return { InferenceId: id, OutputLocation, FailureLocation: `${output.replace(/output$/, 'failures')}/${id}-error.out` };
     });
@@ -241,6 +252,192 @@ export class SageMakerWorld {
   private now(): Date {
     this.clock += 60_000;
     return new Date(this.clock);
+  }
+}
+
+// ---- Lambda and CodeDeploy -------------------------------------------------------------------------------
+
+const lambdaError = (name: string, message: string, status = 400) => new LambdaServiceException({ name, message, $fault: 'client', $metadata: { httpStatusCode: status } });
+const deployError = (name: string, message: string) => new CodeDeployServiceException({ name, message, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+
+interface FunctionState {
+  latest: { env: Record<string, string>; revision: number; publishedAs?: string };
+  versions: Map<string, { env: Record<string, string>; description?: string }>;
+  aliases: Map<string, { version: string; weights: Record<string, number> }>;
+  /** Answers of `$LATEST` stay InProgress for this many reads after an update (Lambda applies updates asynchronously). */
+  pendingReads: number;
+}
+
+/**
+ * Lambda and CodeDeploy as the Lambda serving path sees them: functions with `$LATEST`, immutable published versions
+ * (PublishVersion with RevisionId checks, no new version for an unchanged `$LATEST`), aliases with weighted routing, and
+ * CodeDeploy deployments that validate the AppSpec against the group's alias and shift it (10 % until {@link settle},
+ * or back on {@link failDeployments}). Invoking an alias answers with the package its version names (`MODEL_PACKAGE_ARN`).
+ */
+export class LambdaWorld {
+  public readonly lambda = mockClient(LambdaClient);
+  public readonly codedeploy = mockClient(CodeDeployClient);
+  public readonly functions = new Map<string, FunctionState>();
+  /** `application/group` → the function and alias it shifts. */
+  public readonly groups = new Map<string, { functionName: string; alias: string }>();
+  public readonly deployments: { id: string; group: string; functionName: string; alias: string; current: string; target: string; status: 'InProgress' | 'Succeeded' | 'Stopped' }[] = [];
+
+  constructor() {
+    const fn = (name: string) => {
+      const f = this.functions.get(name.split(':')[0]);
+      if (!f) throw lambdaError('ResourceNotFoundException', `Function not found: ${name}`, 404);
+      return f;
+    };
+    const configuration = (name: string, version: string, env: Record<string, string>, extra: Record<string, unknown> = {}) => ({
+      FunctionName: name, Version: version, Environment: { Variables: { ...env } }, ...extra,
+    });
+    this.lambda.on(GetAliasCommand).callsFake((i) => {
+      const a = fn(i.FunctionName).aliases.get(i.Name);
+      if (!a) throw lambdaError('ResourceNotFoundException', `Alias not found: ${i.FunctionName}:${i.Name}`, 404);
+      return { Name: i.Name, FunctionVersion: a.version, ...(Object.keys(a.weights).length ? { RoutingConfig: { AdditionalVersionWeights: { ...a.weights } } } : {}) };
+    });
+    this.lambda.on(GetFunctionConfigurationCommand).callsFake((i) => {
+      const f = fn(i.FunctionName);
+      const q = i.Qualifier ?? '$LATEST';
+      if (q === '$LATEST') {
+        const status = f.pendingReads > 0 ? 'InProgress' : 'Successful';
+        if (f.pendingReads > 0) f.pendingReads--;
+        return configuration(i.FunctionName, '$LATEST', f.latest.env, { RevisionId: `rev-${f.latest.revision}`, LastUpdateStatus: status });
+      }
+      const alias = f.aliases.get(q);
+      const v = f.versions.get(alias ? alias.version : q);
+      if (!v) throw lambdaError('ResourceNotFoundException', `Function not found: ${i.FunctionName}:${q}`, 404);
+      return configuration(i.FunctionName, alias ? alias.version : q, v.env, { LastUpdateStatus: 'Successful' });
+    });
+    this.lambda.on(UpdateFunctionConfigurationCommand).callsFake((i) => {
+      const f = fn(i.FunctionName);
+      if (i.RevisionId && i.RevisionId !== `rev-${f.latest.revision}`) throw lambdaError('PreconditionFailedException', 'The Revision Id provided does not match the latest Revision Id.');
+      f.latest = { env: { ...(i.Environment?.Variables ?? {}) }, revision: f.latest.revision + 1 };
+      f.pendingReads = 1;
+      return configuration(i.FunctionName, '$LATEST', f.latest.env, { RevisionId: `rev-${f.latest.revision}`, LastUpdateStatus: 'InProgress' });
+    });
+    this.lambda.on(PublishVersionCommand).callsFake((i) => {
+      const f = fn(i.FunctionName);
+      if (i.RevisionId && i.RevisionId !== `rev-${f.latest.revision}`) throw lambdaError('PreconditionFailedException', 'The Revision Id provided does not match the latest Revision Id.');
+      if (f.pendingReads > 0) throw lambdaError('ResourceConflictException', 'The operation cannot be performed at this time. An update is in progress for resource.', 409);
+      return configuration(i.FunctionName, this.publish(i.FunctionName, i.Description), f.latest.env);
+    });
+    this.lambda.on(ListVersionsByFunctionCommand).callsFake((i) => {
+      const f = fn(i.FunctionName);
+      return { Versions: [configuration(i.FunctionName, '$LATEST', f.latest.env), ...[...f.versions].map(([v, c]) => configuration(i.FunctionName, v, c.env, { Description: c.description, State: 'Active' }))] };
+    });
+    this.lambda.on(UpdateAliasCommand).callsFake((i) => {
+      const a = fn(i.FunctionName).aliases.get(i.Name);
+      if (!a) throw lambdaError('ResourceNotFoundException', `Alias not found: ${i.FunctionName}:${i.Name}`, 404);
+      Object.assign(a, { version: i.FunctionVersion ?? a.version, weights: { ...(i.RoutingConfig?.AdditionalVersionWeights ?? a.weights) } });
+      return { Name: i.Name, FunctionVersion: a.version };
+    });
+    this.lambda.on(InvokeCommand).callsFake((i) => {
+      const [name, q] = i.FunctionName.split(':');
+      const f = fn(name);
+      const alias = q ? f.aliases.get(q) : undefined;
+      const env = (alias ? f.versions.get(alias.version)?.env : f.latest.env) ?? {};
+      const rows = (JSON.parse(new TextDecoder().decode(i.Payload as Uint8Array)) as { instances: unknown[] }).instances;
+      return { StatusCode: 200, Payload: new TextEncoder().encode(JSON.stringify({ predictions: rows.map(() => [0.5, 0.5]), modelPackageArn: env.MODEL_PACKAGE_ARN })) as never };
+    });
+    this.codedeploy.on(CreateDeploymentCommand).callsFake((i) => {
+      const group = `${i.applicationName}/${i.deploymentGroupName}`;
+      const g = this.groups.get(group);
+      if (!g) throw deployError('DeploymentGroupDoesNotExistException', `No Deployment Group found for name: ${i.deploymentGroupName}`);
+      if (this.deployments.some((d) => d.group === group && d.status === 'InProgress')) throw deployError('DeploymentLimitExceededException', `The Deployment Group ${i.deploymentGroupName} already has an active Deployment.`);
+      const content = i.revision?.appSpecContent?.content;
+      if (i.revision?.revisionType !== 'AppSpecContent' || !content) throw deployError('InvalidRevisionException', 'An AppSpec content revision is required for a Lambda deployment.');
+      const resources = (JSON.parse(content) as { Resources: Record<string, { Type: string; Properties: Record<string, string> }>[] }).Resources.flatMap((r) => Object.values(r));
+      if (resources.length !== 1 || resources[0].Type !== 'AWS::Lambda::Function') throw deployError('InvalidRevisionException', 'The AppSpec must name one AWS::Lambda::Function.');
+      const p = resources[0].Properties;
+      if (p.Name !== g.functionName || p.Alias !== g.alias) throw deployError('InvalidRevisionException', `The AppSpec names ${p.Name}:${p.Alias}, the group shifts ${g.functionName}:${g.alias}.`);
+      const f = fn(p.Name);
+      const a = f.aliases.get(p.Alias)!;
+      if (a.version !== p.CurrentVersion) throw deployError('InvalidRevisionException', `The alias ${p.Alias} points at version ${a.version}, not CurrentVersion ${p.CurrentVersion}.`);
+      if (!f.versions.has(p.TargetVersion)) throw deployError('InvalidRevisionException', `Version ${p.TargetVersion} of ${p.Name} does not exist.`);
+      const id = `d-${String(this.deployments.length + 1).padStart(9, '0')}`;
+      this.deployments.push({ id, group, functionName: p.Name, alias: p.Alias, current: p.CurrentVersion, target: p.TargetVersion, status: 'InProgress' });
+      a.weights = { [p.TargetVersion]: 0.1 };
+      return { deploymentId: id };
+    });
+    this.codedeploy.on(GetDeploymentCommand).callsFake((i) => {
+      const d = this.deployments.find((x) => x.id === i.deploymentId);
+      if (!d) throw deployError('DeploymentDoesNotExistException', `Deployment ${i.deploymentId} does not exist.`);
+      return { deploymentInfo: { deploymentId: d.id, status: d.status } };
+    });
+  }
+
+  /** CloudFormation creating a function (with its template environment), its first version and alias, and the deployment group. */
+  public cloudFormationCreate(o: { functionName: string; alias: string; env: Record<string, string>; application: string; deploymentGroup: string }): string {
+    this.functions.set(o.functionName, { latest: { env: { ...o.env }, revision: 1 }, versions: new Map(), aliases: new Map(), pendingReads: 0 });
+    const version = this.publish(o.functionName, 'created by CloudFormation');
+    this.functions.get(o.functionName)!.aliases.set(o.alias, { version, weights: {} });
+    this.groups.set(`${o.application}/${o.deploymentGroup}`, { functionName: o.functionName, alias: o.alias });
+    return version;
+  }
+
+  /**
+   * CloudFormation updating the function to a changed template: `$LATEST` gets the template's environment, its new
+   * Version resource is published, and the alias (UpdatePolicy CodeDeployLambdaAliasUpdate) shifts to it through a
+   * CodeDeploy deployment from the version the alias has now.
+   */
+  public cloudFormationUpdate(o: { functionName: string; alias: string; env: Record<string, string>; application: string; deploymentGroup: string }): { version: string; deploymentId?: string } {
+    const f = this.functions.get(o.functionName)!;
+    f.latest = { env: { ...o.env }, revision: f.latest.revision + 1 };
+    const version = this.publish(o.functionName, 'published by CloudFormation');
+    const a = f.aliases.get(o.alias)!;
+    if (a.version === version) return { version };
+    const content = JSON.stringify({ version: 0.0, Resources: [{ fn: { Type: 'AWS::Lambda::Function', Properties: { Name: o.functionName, Alias: o.alias, CurrentVersion: a.version, TargetVersion: version } } }] });
+    return { version, ...this.startDeployment(o, content) };
+  }
+
+  /** Deployments in progress finish: their aliases point at the target, with no weights. */
+  public settle(): void {
+    for (const d of this.deployments.filter((x) => x.status === 'InProgress')) {
+      Object.assign(this.functions.get(d.functionName)!.aliases.get(d.alias)!, { version: d.target, weights: {} });
+      d.status = 'Succeeded';
+    }
+  }
+
+  /** Deployments in progress roll back (their alarms fired): aliases stay on their current version. */
+  public failDeployments(): void {
+    for (const d of this.deployments.filter((x) => x.status === 'InProgress')) {
+      Object.assign(this.functions.get(d.functionName)!.aliases.get(d.alias)!, { version: d.current, weights: {} });
+      d.status = 'Stopped';
+    }
+  }
+
+  /** The package and model object the alias's version names. */
+  public served(functionName: string, alias: string): { version: string; modelPackageArn: string; key: string } {
+    const f = this.functions.get(functionName)!;
+    const a = f.aliases.get(alias)!;
+    const env = f.versions.get(a.version)!.env;
+    return { version: a.version, modelPackageArn: env.MODEL_PACKAGE_ARN ?? '', key: env.MODEL_S3_KEY ?? '' };
+  }
+
+  public restore(): void {
+    this.lambda.restore();
+    this.codedeploy.restore();
+  }
+
+  private startDeployment(o: { application: string; deploymentGroup: string }, content: string): { deploymentId?: string } {
+    const group = `${o.application}/${o.deploymentGroup}`;
+    const g = this.groups.get(group)!;
+    const p = (JSON.parse(content) as { Resources: { fn: { Properties: Record<string, string> } }[] }).Resources[0].fn.Properties;
+    const id = `d-${String(this.deployments.length + 1).padStart(9, '0')}`;
+    this.deployments.push({ id, group, functionName: g.functionName, alias: g.alias, current: p.CurrentVersion, target: p.TargetVersion, status: 'InProgress' });
+    this.functions.get(g.functionName)!.aliases.get(g.alias)!.weights = { [p.TargetVersion]: 0.1 };
+    return { deploymentId: id };
+  }
+
+  /** PublishVersion: `$LATEST` unchanged since its last publication returns that version. */
+  private publish(name: string, description?: string): string {
+    const f = this.functions.get(name)!;
+    if (f.latest.publishedAs) return f.latest.publishedAs;
+    const version = String(f.versions.size + 1);
+    f.versions.set(version, { env: { ...f.latest.env }, description });
+    f.latest.publishedAs = version;
+    return version;
   }
 }
 
