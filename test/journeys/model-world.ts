@@ -16,6 +16,7 @@ import {
   UpdateAliasCommand, UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { gzipSync } from 'node:zlib';
 
 // ---- EventBridge patterns ---------------------------------------------------------------------------------
 
@@ -253,6 +254,28 @@ export class SageMakerWorld {
     this.clock += 60_000;
     return new Date(this.clock);
   }
+}
+
+export /** A ustar archive as `tar czf` writes it: 512-byte headers (octal size, checksum), data padded to 512 bytes. */
+function tarGz(files: Record<string, Uint8Array | string>): Uint8Array {
+  const blocks: Buffer[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const data = Buffer.from(content);
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100);
+    header.write('0000644\0', 100);
+    header.write('0000000\0', 108);
+    header.write('0000000\0', 116);
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+    header.write('00000000000\0', 136);
+    header.write('        ', 148);
+    header.write('0', 156);
+    header.write('ustar\0', 257);
+    header.write('00', 263);
+    header.write(`${header.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
+    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  return gzipSync(Buffer.concat([...blocks, Buffer.alloc(1024)]));
 }
 
 // ---- Lambda and CodeDeploy -------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ function awsManagedPoliciesOf(role: FoundResource): string[] {
   return (role.properties.ManagedPolicyArns ?? []).filter((a: unknown) => typeof a === 'string' && /^arn:aws[a-z-]*:iam::aws:policy\//.test(a));
 }
 
-/** The resource of the assembly an ARN names (an S3 object ARN names its bucket; a Lambda alias/version, its function). */
+/** The resource of the assembly an ARN names (an S3 object ARN names its bucket; a Lambda alias/version, its function; a package version, its group). */
 export function resourceOf(platform: SynthesizedPlatform, arn: string): FoundResource | undefined {
   const exact = platform.byIdentifier(arn);
   if (exact) return exact;
@@ -127,6 +127,9 @@ export function resourceOf(platform: SynthesizedPlatform, arn: string): FoundRes
   if (s3) return platform.byIdentifier(`arn:aws:s3:::${s3[1]}`) ?? platform.byIdentifier(s3[1]);
   const fn = /^(arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:[^:]+)(:.+)?$/.exec(arn);
   if (fn) return platform.byIdentifier(fn[1]);
+  // A model package version is governed by its group's resource policy.
+  const pkg = /^arn:aws[a-z-]*:sagemaker:([^:]+):(\d{12}):model-package\/([^/]+)\/\d+$/.exec(arn);
+  if (pkg) return platform.byIdentifier(`arn:aws:sagemaker:${pkg[1]}:${pkg[2]}:model-package-group/${pkg[3]}`);
   return undefined;
 }
 

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { CreateDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { PublishVersionCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -11,7 +10,7 @@ import {
   appSpec, type Config, deploy, handler, logger, metrics, modelKey, servedModel, servedModelResource, timing,
 } from '../../../lambda/lambda-model-approval';
 import { onnxModelOf, tarFiles } from '../../../lambda/lambda-model-approval/model-archive';
-import { LambdaWorld } from '../../journeys/model-world';
+import { LambdaWorld, tarGz } from '../../journeys/model-world';
 
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'journeys', 'fixtures', 'sagemaker-model-package-state-change.json'), 'utf8'));
 const CFG: Config = {
@@ -26,28 +25,6 @@ const arn = (v: number) => `arn:aws:sagemaker:us-east-1:111111111111:model-packa
 const SOURCE = (v: number) => `s3://dev-artifacts/training-jobs/mlops-dev-run${v}/output/model.tar.gz`;
 /** Bytes standing in for an ONNX file (the handler copies, it does not parse). */
 const onnxBytes = (v: number) => new TextEncoder().encode(`onnx-model-v${v}`);
-
-/** A ustar archive as `tar czf` writes it: 512-byte headers (octal size, checksum), data padded to 512 bytes. */
-function tarGz(files: Record<string, Uint8Array | string>): Uint8Array {
-  const blocks: Buffer[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    const data = Buffer.from(content);
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100);
-    header.write('0000644\0', 100);
-    header.write('0000000\0', 108);
-    header.write('0000000\0', 116);
-    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-    header.write('00000000000\0', 136);
-    header.write('        ', 148);
-    header.write('0', 156);
-    header.write('ustar\0', 257);
-    header.write('00', 263);
-    header.write(`${header.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
-    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  return gzipSync(Buffer.concat([...blocks, Buffer.alloc(1024)]));
-}
 
 const sm = mockClient(SageMakerClient);
 const s3 = mockClient(S3Client);
