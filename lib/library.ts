@@ -69,6 +69,8 @@ export type * from '../constructs/serving/model-registry';
 export { ModelRegistry } from '../constructs/serving/model-registry';
 export type * from '../constructs/serving/lambda-inference';
 export { LambdaInference } from '../constructs/serving/lambda-inference';
+export type * from '../constructs/serving/lambda-model-deployment';
+export { LambdaModelDeployment } from '../constructs/serving/lambda-model-deployment';
 export type * from '../constructs/serving/data-quality-monitor';
 export { DataQualityMonitor } from '../constructs/serving/data-quality-monitor';
 
