@@ -38,6 +38,14 @@ describe('inference core with a real ONNX model', () => {
       outputs: [{ name: 'probabilities', dtype: 'float32', shape: ['batch', 3] }],
       limits: { maxBatchSize: 8, maxBodyBytes: 64 * 1024 },
     });
+    expect(service.metadata().modelPackageArn).toBeUndefined();
+  });
+
+  test('metadata names the model package the function version serves (MODEL_PACKAGE_ARN, set by the Lambda deployment handler)', async () => {
+    const arn = 'arn:aws:sagemaker:us-east-1:111111111111:model-package/mlops-staging-lambda-inference/3';
+    const promoted = new InferenceService(await loadTestModel(), { ...settings, ...settingsFromEnv({ MODEL_NAME: 'test', MAX_BATCH_SIZE: '8', MAX_BODY_BYTES: String(64 * 1024), MODEL_PACKAGE_ARN: arn }) });
+    expect(promoted.metadata()).toMatchObject({ name: 'test', modelPackageArn: arn });
+    expect(settingsFromEnv({ MODEL_PACKAGE_ARN: '' }).modelPackageArn).toBeUndefined();
   });
 
   test('instances: a batch of 3 gives the softmax of features·W + B per row', async () => {

@@ -1,4 +1,4 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand, SageMakerClient, SageMakerServiceException,
 } from '@aws-sdk/client-sagemaker';
@@ -62,6 +62,25 @@ describe('smoke test handler', () => {
   test('an endpoint that does not exist yet is PENDING', async () => {
     sm.on(DescribeEndpointCommand).rejects(new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', $metadata: {}, message: 'Could not find endpoint "mlops-staging-model".' }));
     expect((await handler(endpointRequest)).status).toBe('PENDING');
+  });
+
+  test('a promoted Lambda target: PENDING while CodeDeploy shifts the alias and while its version names another package; then invoked', async () => {
+    const request = { functionName: 'mlops-staging-inference:live', sourceModelPackageArn: SOURCE, instances };
+    sm.on(DescribeModelPackageCommand, { ModelPackageName: COPY }).resolves({ CustomerMetadataProperties: { SourceModelPackageArn: SOURCE } });
+    sm.on(DescribeModelPackageCommand, { ModelPackageName: 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/2' }).resolves({ CustomerMetadataProperties: {} });
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '4', RoutingConfig: { AdditionalVersionWeights: { 5: 0.1 } } });
+    expect(await handler(request)).toMatchObject({ status: 'PENDING', message: 'mlops-staging-inference:live is shifting traffic: version 4 + 10% to version 5' });
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '4' });
+    lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'mlops-staging-inference', Qualifier: '4' }).resolves({ Environment: { Variables: { MODEL_PACKAGE_ARN: 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/2' } } });
+    expect(await handler(request)).toMatchObject({ status: 'PENDING', message: expect.stringContaining('(version 4) serves arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/2, not') });
+    lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'mlops-staging-inference', Qualifier: '4' }).resolves({ Environment: { Variables: { MODEL_PACKAGE_ARN: '' } } });
+    expect((await handler(request)).message).toContain('serves the model of its image');
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '5' });
+    lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'mlops-staging-inference', Qualifier: '5' }).resolves({ Environment: { Variables: { MODEL_PACKAGE_ARN: COPY } } });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: bytes({ predictions: [1, 0] }) as never });
+    expect(await handler(request)).toMatchObject({ status: 'PASSED' });
+    expect(lambda.commandCalls(InvokeCommand)[0].args[0].input.FunctionName).toBe('mlops-staging-inference:live');
   });
 
   test.each([
