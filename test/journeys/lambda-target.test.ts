@@ -375,6 +375,8 @@ describe('Lambda target journey: register → approve → staging (new version +
     expect(result).toMatchObject({ changed: true, resource: 'acme-ml-staging-inference:live' });
     expect(result.message).toMatch(/^CodeDeploy deployment d-\d+ shifts acme-ml-staging-inference:live to version 3 serving arn:aws:sagemaker:us-east-1:111111111111:model-package\/acme-ml-staging-lambda-inference\/1/);
     expect(lw.deployments.slice(before).map((d) => `${d.current} → ${d.target} ${d.status}`)).toEqual(['4 → 3 InProgress']);
+    // Mid-canary a second rollback refuses: it says how to stop the running deployment instead.
+    await expect(runRollback(aws, io, 'acme-ml', 'staging', 'lambda', { yes: true })).rejects.toThrow(/a CodeDeploy deployment is running\. Stop it with rollback: aws deploy stop-deployment/);
     lw.settle();
     expect(servedSource('staging').source).toBe(v1);
     expect(await deployInference('staging', 'timeout-20s')).toEqual(['Custom::ServedModel updated: alias', 'function updated: version 5 (alias shifted by CodeDeploy)']);
