@@ -64,8 +64,9 @@ export interface ModelPromotionProps {
 /**
  * Promotion of a registered model version through stages. The deploy state machine marks the registered version
  * Approved and copies it as an Approved version into the target stage's model package group, which starts that
- * registry's deployment handler (endpoint update with its guardrails). The smoke test state machine then runs the
- * `lambda/smoke-test` handler until the endpoint serves the new version and answers a sample request correctly.
+ * registry's deployment handler (an endpoint update with its guardrails, or for a Lambda target a new function version
+ * shifted in by CodeDeploy, `LambdaModelDeployment`). The smoke test state machine then runs the `lambda/smoke-test`
+ * handler until the endpoint (or the function's alias) serves the new version and answers a sample request correctly.
  */
 export class ModelPromotion extends Construct {
   public readonly deployStateMachine: sfn.StateMachine;
