@@ -362,7 +362,7 @@ export class ModelRegistry extends Construct implements IModelRegistry {
         POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...(scaling && endpoint.scalingAlarms?.length ? {
-          [SCALING_ALARMS_ENV]: stack.toJsonString(endpoint.scalingAlarms.map((a): ScalingAlarm => ({ VariantName: a.variantName, PolicyName: a.policyName, AlarmName: a.alarm.alarmName }))),
+          [SCALING_ALARMS_ENV]: stack.toJsonString(endpoint.scalingAlarms.map((a): ScalingAlarm => ({ VariantName: a.variantName, PolicyName: a.policyName, AlarmName: a.alarmName }))),
         } : {}),
       },
     });
@@ -465,7 +465,7 @@ export class ModelRegistry extends Construct implements IModelRegistry {
     // A step scaling policy put back has a new ARN: its alarm (read whole, written back whole) is pointed at it.
     if (endpoint.scalingAlarms?.length) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'RepointScalingAlarms', actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'], resources: endpoint.scalingAlarms.map((a) => a.alarm.alarmArn),
+        sid: 'RepointScalingAlarms', actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'], resources: endpoint.scalingAlarms.map((a) => a.alarmArn),
       }));
     }
     role.addToPrincipalPolicy(new iam.PolicyStatement({

@@ -291,6 +291,12 @@ export interface EndpointScalingAlarm {
   readonly variantName: string;
   /** Name of the step scaling policy the alarm runs. */
   readonly policyName: string;
+  /**
+   * The alarm's fixed name and ARN (not references: the alarm depends on the endpoint through its policy and target, so
+   * whatever the endpoint depends on, such as the approval handler answering `Custom::ServedModel`, cannot reference it).
+   */
+  readonly alarmName: string;
+  readonly alarmArn: string;
   readonly alarm: cloudwatch.IAlarm;
 }
 
@@ -910,10 +916,15 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
         cooldown: scaleOutCooldown,
         evaluationPeriods: 1,
       });
-      // Its alarms name the policies by ARN, which changes when a policy is put again (target tracking alarms belong to their policy).
-      for (const [action, alarm] of [[fromZero.lowerAction, fromZero.lowerAlarm], [fromZero.upperAction, fromZero.upperAlarm]] as const) {
+      // Its alarms name the policies by ARN, which changes when a policy is put again (target tracking alarms belong to
+      // their policy). Named after the endpoint, so the approval handler can be told and granted them without a reference.
+      for (const [which, action, alarm] of [['lower', fromZero.lowerAction, fromZero.lowerAlarm], ['upper', fromZero.upperAction, fromZero.upperAlarm]] as const) {
         const policy = action?.node.defaultChild as appscaling.CfnScalingPolicy | undefined;
-        if (policy && alarm) this.scalingAlarms.push({ variantName: x.name, policyName: policy.policyName, alarm });
+        if (!policy || !alarm) continue;
+        const alarmName = `${this.endpointName}-${x.name}-scale-from-zero${which === 'upper' ? '' : `-${which}`}`;
+        (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName = alarmName;
+        const alarmArn = Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+        this.scalingAlarms.push({ variantName: x.name, policyName: policy.policyName, alarmName, alarmArn, alarm });
       }
     } else {
       target.scaleToTrackMetric('Invocations', {

@@ -8,6 +8,7 @@ import {
   CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand,
   DescribeModelPackageCommand, type ProductionVariant, SageMakerClient, SageMakerServiceException, UpdateEndpointCommand,
 } from '@aws-sdk/client-sagemaker';
+import { Template } from 'aws-cdk-lib/assertions';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as approval from '../../lambda/model-approval';
@@ -251,6 +252,12 @@ describe('instance type change of an asynchronous endpoint: the scale-from-zero 
     const { AlarmActions: _a, ...rest } = after;
     const { AlarmActions: _b, ...was } = before;
     expect(rest).toEqual(was);
+  });
+
+  test('the stack stays deployable: the handler knows the alarm by name, not by a reference that would close a dependency cycle', () => {
+    // alarm → policy → target → endpoint → config → Custom::ServedModel → handler: a Ref or GetAtt of the alarm there is a cycle.
+    expect(alarm.raw.Properties.AlarmName).toBe(`${spec.EndpointName}-AllTraffic-scale-from-zero`);
+    expect(() => Template.fromJSON(platform.stack('prod/SageMaker').template as Record<string, unknown>)).not.toThrow();
   });
 
   test('the handler role may read and rewrite exactly that alarm, and no other', async () => {
