@@ -24,7 +24,7 @@ import { PropsValidator } from '../constructs/core/validation';
 import { ImageScanGate, type ScanSeverity } from './image-scan-gate';
 import { ModelPromotion, type PromotionTarget } from './model-promotion';
 import { acknowledgeGeneratedWildcards, loggedStateMachine } from './step-function-parts';
-import { type IPipelineTrainingStep } from './ray-training-step';
+import { type IPipelineTrainingStep, type ModelArchives } from './ray-training-step';
 import { TrainingWorkflow, type TrainingWorkflowOptions } from './training-workflow';
 import { DRIFT_BASELINE_URI_SHELL, EVALUATION_REPORT_URI_SHELL } from '../lambda/model-evaluation/baseline-location';
 
@@ -118,6 +118,8 @@ export class ModelDeliveryPipeline extends Construct {
   public readonly accessLogsBucket: s3.Bucket;
   public readonly scanGate: ImageScanGate;
   public readonly training: TrainingWorkflow;
+  /** Where the packages this pipeline registers keep their model (the training backend's archives): endpoints serving them read these. */
+  public readonly modelArchives: ModelArchives;
   public readonly promotion?: ModelPromotion;
   public readonly testProject: codebuild.PipelineProject;
   public readonly imageProject: codebuild.PipelineProject;
@@ -252,6 +254,7 @@ export class ModelDeliveryPipeline extends Construct {
       vpc: props.vpc, vpcSubnets: props.vpcSubnets, ...parts,
     });
     const trainer = props.trainingStep ?? this.training;
+    this.modelArchives = trainer.modelArchives;
     this.pipeline.addStage({ stageName: 'Train', actions: [trainer.trainAction('Train', jobName, '#{Image.IMAGE_URI}')] });
     // The drift baseline is computed from a SageMaker job's training data; another backend registers without one.
     const baseline = props.trainingStep ? [] : [this.training.baselineAction('DriftBaseline', jobName, 2)];
@@ -407,6 +410,19 @@ export class ModelDeliveryPipeline extends Construct {
         targets: [new targets.CodePipeline(this.pipeline)],
       });
     }
+  }
+
+  /**
+   * Lets `grantee` (the execution role of an endpoint serving this pipeline's versions) read every registered model
+   * archive: `s3:GetObject` on {@link ModelDeliveryPipeline.modelArchives} only, and decryption with the bucket's key.
+   */
+  public grantReadModelArchives(grantee: iam.IGrantable): iam.Grant {
+    const { bucket, keyPattern } = this.modelArchives;
+    const objects = bucket.arnForObjects(keyPattern);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [objects] });
+    bucket.encryptionKey?.grant(grantee, 'kms:Decrypt');
+    acknowledgeResourceWildcards(grantee.grantPrincipal, [objects], 'Model archives are named per training run; read access is limited to the training backend\'s model.tar.gz objects.');
+    return grant;
   }
 
   /** A CodeBuild project with KMS-encrypted artifacts and an encrypted log group with retention. */

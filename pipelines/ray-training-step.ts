@@ -12,6 +12,16 @@ import {
 } from '../constructs/eks/ray';
 import { loggedStateMachine } from './step-function-parts';
 
+/** Where a training backend writes the packaged models it trains: every endpoint that serves them must read these objects. */
+export interface ModelArchives {
+  readonly bucket: s3.IBucket;
+  /** Key pattern of the archives in `bucket`: the key of one run's archive with `*` for the run's name. */
+  readonly keyPattern: string;
+}
+
+/** Key of a Ray run's packaged model under the gateway's output prefix (`run` may be `*` for all runs). */
+export const rayModelArchiveKey = (outputPrefix: string, run: string): string => `${outputPrefix}${run}/model.tar.gz`;
+
 /** What the model delivery pipeline needs from a training backend: one action that trains, one that gates on the metric. */
 export interface IPipelineTrainingStep {
   /** Pipeline action that trains `imageUri` as run `jobName` (CodePipeline variables allowed) and waits for it. */
@@ -20,6 +30,8 @@ export interface IPipelineTrainingStep {
   evaluateAction(actionName: string, jobName: string): cpactions.StepFunctionInvokeAction;
   /** S3 URI of the run's packaged model (`model.tar.gz`) for registration. */
   modelDataUrl(jobName: string): string;
+  /** Where every run's packaged model is: the pipeline lets the endpoints it deploys to read exactly these objects. */
+  readonly modelArchives: ModelArchives;
   /** Its state machines (their generated grants are acknowledged with the pipeline's). */
   readonly stateMachines: sfn.StateMachine[];
 }
@@ -71,6 +83,8 @@ export class RayTrainingStep extends Construct implements IPipelineTrainingStep 
   public readonly evaluateStateMachine: sfn.StateMachine;
   /** The RayJob every run starts from (name, image and OUTPUT_URI set per run). */
   public readonly jobTemplate: Record<string, unknown>;
+  /** Each run's `model.tar.gz` under the gateway's output prefix. */
+  public readonly modelArchives: ModelArchives;
   private readonly gateway: RayJobGateway;
 
   constructor(scope: Construct, id: string, props: RayTrainingStepProps) {
@@ -81,6 +95,7 @@ export class RayTrainingStep extends Construct implements IPipelineTrainingStep 
     const direction = props.direction ?? 'maximize';
     const prefix = props.trainingDataPrefix ?? 'training/';
     this.gateway = props.gateway;
+    this.modelArchives = { bucket: props.gateway.artifactsBucket, keyPattern: rayModelArchiveKey(props.gateway.outputPrefix, '*') };
     const job = {
       entrypoint: props.entrypoint ?? 'python train.py',
       rayClusterSpec: {
@@ -160,6 +175,6 @@ export class RayTrainingStep extends Construct implements IPipelineTrainingStep 
   }
 
   public modelDataUrl(jobName: string): string {
-    return `s3://${this.gateway.artifactsBucket.bucketName}/${this.gateway.outputPrefix}${jobName}/model.tar.gz`;
+    return `s3://${this.gateway.artifactsBucket.bucketName}/${rayModelArchiveKey(this.gateway.outputPrefix, jobName)}`;
   }
 }

@@ -14,7 +14,11 @@ import { acknowledge, acknowledgeResourceWildcards } from '../constructs/core/na
 import { PropsValidator } from '../constructs/core/validation';
 import { type IModelPackageGroup, TRAINING_OUTPUT_PREFIX } from '../constructs/serving/model-registry';
 import * as perms from '../constructs/storage/perms';
+import { type ModelArchives } from './ray-training-step';
 import { gateFunction, loggedStateMachine, pollUntilDecided } from './step-function-parts';
+
+/** Key SageMaker uploads a training job's model to under the output prefix (`job` may be `*` for all jobs). */
+export const trainingJobModelKey = (outputPrefix: string, job: string): string => `${outputPrefix}${job}/output/model.tar.gz`;
 
 const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.(?:\d*x?large|medium|small|\d+xlarge)$/;
 const PREFIX = /^[A-Za-z0-9!_.*'()/-]{1,512}$/;
@@ -95,6 +99,8 @@ export class TrainingWorkflow extends Construct {
   public readonly encryptionKey: kms.IKey;
   /** S3 URI prefix of the job outputs (`<prefix><job name>/output/model.tar.gz`). */
   public readonly outputUri: string;
+  /** Each job's `model.tar.gz` under the output prefix. */
+  public readonly modelArchives: ModelArchives;
 
   /** The metric the evaluation reads (and the register step records on the package). */
   public readonly metricName: string;
@@ -182,6 +188,7 @@ export class TrainingWorkflow extends Construct {
     const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
 
     this.outputUri = `s3://${props.outputBucket.bucketName}/${outputPrefix}`;
+    this.modelArchives = { bucket: props.outputBucket, keyPattern: trainingJobModelKey(outputPrefix, '*') };
     const maxRuntimeSeconds = Math.round(maxRuntime.toSeconds());
     const train = new sfn.CustomState(this, 'Train', {
       stateJson: {

@@ -13,6 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct, type IConstruct } from 'constructs';
 import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/defaults';
 import { acknowledge, acknowledgeCheck } from '../core/nag';
@@ -422,6 +423,10 @@ export class TrainingCluster extends TrainingClusterBase {
 
   constructor(scope: Construct, id: string, props: TrainingClusterProps) {
     super(scope, id);
+    // Before any child: IRSA service accounts need the cluster's OIDC provider. Without the feature flag, aws-eks-v2
+    // makes it with the deprecated custom-resource `OpenIdConnectProvider` (and prints a deprecation warning in the
+    // consumer's synth); default to the native AWS::IAM::OIDCProvider unless the app chose otherwise.
+    if (this.node.tryGetContext(cxapi.EKS_USE_NATIVE_OIDC_PROVIDER) === undefined) this.node.setContext(cxapi.EKS_USE_NATIVE_OIDC_PROVIDER, true);
     const clusterName = props.clusterName ?? Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
     const publicCidrs = props.publicAccessCidrs ?? [];
     const system = { minSize: 2, maxSize: 3, ...props.systemNodeGroup, instanceTypes: props.systemNodeGroup?.instanceTypes ?? ['m6i.large'] };

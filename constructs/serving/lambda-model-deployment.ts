@@ -33,10 +33,10 @@ export interface LambdaModelDeploymentProps {
   /** Key prefix of the copies, ending in `/`. @default 'lambda-models/<function name>/' */
   readonly modelPrefix?: string;
   /**
-   * Keys of the registered model archives the handler may read (the packages' `ModelDataUrl`), in any bucket of
-   * `sourceAccounts`. @default `training-jobs/* /output/model.tar.gz` (a model pipeline's SageMaker training jobs)
+   * Key patterns of the registered model archives the handler may read (the packages' `ModelDataUrl`), in any bucket
+   * of `sourceAccounts`. @default ['training-jobs/* /output/model.tar.gz'] (a model pipeline's SageMaker training jobs)
    */
-  readonly sourceModelKeys?: string;
+  readonly sourceModelKeys?: string[];
   /** Accounts whose buckets hold the registered models (the model pipeline's): their bucket and key policies must admit the handler's role. @default - this account */
   readonly sourceAccounts?: string[];
   /** Name of the handler's role, for bucket and key policies of other accounts. @default - generated */
@@ -124,8 +124,7 @@ export class LambdaModelDeployment extends Construct {
     const versions = `${fnArn}:*`;
     const configs = arn('codedeploy', 'deploymentconfig', '*');
     const copies = props.modelBucket.arnForObjects(`${this.modelPrefix}*`);
-    const sourceKeys = props.sourceModelKeys ?? `${TRAINING_OUTPUT_PREFIX}*/output/model.tar.gz`;
-    const sources = `arn:${stack.partition}:s3:::*/${sourceKeys}`;
+    const sources = (props.sourceModelKeys ?? [`${TRAINING_OUTPUT_PREFIX}*/output/model.tar.gz`]).map((k) => `arn:${stack.partition}:s3:::*/${k}`);
     const accounts = props.sourceAccounts?.length ? props.sourceAccounts : [stack.account];
     const sourceKeyArns = accounts.map((a) => `arn:${stack.partition}:kms:${stack.region}:${a}:key/*`);
     const statements: iam.PolicyStatement[] = [
@@ -141,12 +140,12 @@ export class LambdaModelDeployment extends Construct {
       new iam.PolicyStatement({ sid: 'WriteModelCopies', actions: ['s3:GetObject', 's3:PutObject'], resources: [copies] }),
       // HeadObject of a copy not written yet answers 404 (not 403) only with ListBucket on its prefix.
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.modelBucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${this.modelPrefix}*`] } } }),
-      new iam.PolicyStatement({ sid: 'ReadRegisteredModels', actions: ['s3:GetObject'], resources: [sources], conditions: { StringEquals: { 'aws:ResourceAccount': accounts } } }),
+      new iam.PolicyStatement({ sid: 'ReadRegisteredModels', actions: ['s3:GetObject'], resources: sources, conditions: { StringEquals: { 'aws:ResourceAccount': accounts } } }),
       new iam.PolicyStatement({ sid: 'DecryptRegisteredModels', actions: ['kms:Decrypt'], resources: sourceKeyArns, conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } } }),
     ];
     for (const s of statements) this.role.addToPrincipalPolicy(s);
     props.modelBucket.encryptionKey?.grant(this.role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
-    acknowledgeResourceWildcards(this.role, [packages, versions, configs, copies, sources, ...sourceKeyArns],
+    acknowledgeResourceWildcards(this.role, [packages, versions, configs, copies, ...sources, ...sourceKeyArns],
       'Package versions, function versions and model copies are numbered at run time (limited to one group, one function and its copy prefix); CodeDeploy reads its predefined deployment configs by name; registered models are training-job archives in buckets of the named accounts, whose generated bucket and key names this account cannot know (aws:ResourceAccount, kms:ViaService s3).');
     acknowledgeResourceWildcards(this.role, ['*'], 'sagemaker:ListModelPackages (the newest approved version of the group for a new function) has no resource-level permissions.');
 

@@ -19,7 +19,7 @@ import { encryptedLogGroup, logsServicePrincipal, platformKey } from '../core/de
 import { acknowledge, acknowledgeCheck, acknowledgeControls, acknowledgeResourceWildcards, compliancePackIds } from '../core/nag';
 import { PropsValidator } from '../core/validation';
 import { handlerCode } from '../core/handler-code';
-import { SAGEMAKER_NAMESPACE, SCALING_EVENT_SOURCE, SCALING_SUSPENDED, VARIANT_DIMENSION } from '../../lambda/model-approval/scaling-event';
+import { SAGEMAKER_NAMESPACE, SCALING_ALARMS_ENV, SCALING_EVENT_SOURCE, SCALING_SUSPENDED, type ScalingAlarm, VARIANT_DIMENSION } from '../../lambda/model-approval/scaling-event';
 import { acknowledgePolicyWildcards } from './policy-wildcards';
 import { deploymentSpecRequest, type IModelEndpoint, SageMakerEndpoint } from './sagemaker-endpoint';
 
@@ -361,6 +361,9 @@ export class ModelRegistry extends Construct implements IModelRegistry {
         POWERTOOLS_SERVICE_NAME: 'model-approval',
         POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(scaling && endpoint.scalingAlarms?.length ? {
+          [SCALING_ALARMS_ENV]: stack.toJsonString(endpoint.scalingAlarms.map((a): ScalingAlarm => ({ VariantName: a.variantName, PolicyName: a.policyName, AlarmName: a.alarmName }))),
+        } : {}),
       },
     });
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 2 }));
@@ -459,6 +462,12 @@ export class ModelRegistry extends Construct implements IModelRegistry {
       })],
       conditions: { StringLike: { 'iam:AWSServiceName': 'sagemaker.application-autoscaling.amazonaws.com' } },
     }));
+    // A step scaling policy put back has a new ARN: its alarm (read whole, written back whole) is pointed at it.
+    if (endpoint.scalingAlarms?.length) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'RepointScalingAlarms', actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'], resources: endpoint.scalingAlarms.map((a) => a.alarmArn),
+      }));
+    }
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['events:PutEvents'],
       resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],

@@ -282,6 +282,24 @@ export interface EndpointVpcConfig {
   readonly subnets: string[];
 }
 
+/**
+ * A CloudWatch alarm whose action is a step scaling policy of a variant (an asynchronous endpoint's scale-from-zero
+ * alarm). Application Auto Scaling deletes the policy when the variant's scalable target is deregistered, and a policy
+ * put again has a new ARN: whoever puts it back must point the alarm at it.
+ */
+export interface EndpointScalingAlarm {
+  readonly variantName: string;
+  /** Name of the step scaling policy the alarm runs. */
+  readonly policyName: string;
+  /**
+   * The alarm's fixed name and ARN (not references: the alarm depends on the endpoint through its policy and target, so
+   * whatever the endpoint depends on, such as the approval handler answering `Custom::ServedModel`, cannot reference it).
+   */
+  readonly alarmName: string;
+  readonly alarmArn: string;
+  readonly alarm: cloudwatch.IAlarm;
+}
+
 /** A SageMaker endpoint other constructs (model registry, monitors) can deploy to or watch. */
 export interface IModelEndpoint extends iam.IGrantable, IConstruct {
   readonly endpointName: string;
@@ -293,6 +311,8 @@ export interface IModelEndpoint extends iam.IGrantable, IConstruct {
   readonly deploymentSpec: EndpointDeploymentSpec;
   /** Alarms a blue/green update rolls back on; whoever calls UpdateEndpoint needs cloudwatch:DescribeAlarms on them. */
   readonly rollbackAlarms?: cloudwatch.IAlarm[];
+  /** Alarms that run step scaling policies of autoscaled variants (re-pointed when the policies are put again). @default - none */
+  readonly scalingAlarms?: EndpointScalingAlarm[];
   /** Data capture location, when captured. */
   readonly dataCapture?: DataCaptureLocation;
 }
@@ -450,6 +470,8 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
   }
   /** Scalable targets by variant name, when autoscaling is on. */
   public readonly scalableTargets: Readonly<Record<string, appscaling.ScalableTarget>>;
+  /** Alarms running step scaling policies: an asynchronous endpoint's scale-from-zero alarm per variant. */
+  public readonly scalingAlarms: EndpointScalingAlarm[] = [];
   public readonly dataCapture?: DataCaptureLocation;
   /** Async endpoints: where requests may be read from (`<prefix>input/`, the role may read it) and results are written. */
   public readonly asyncInference?: AsyncInferenceLocation;
@@ -887,13 +909,23 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
         scaleOutCooldown,
       });
       // Target tracking cannot leave zero instances (no per-instance metric at zero): this step starts one.
-      target.scaleOnMetric('FromZero', {
+      const fromZero = target.scaleOnMetric('FromZero', {
         metric: this.metric('HasBacklogWithoutCapacity', { statistic: 'Average' }),
         scalingSteps: [{ upper: 0, change: 0 }, { lower: 0.5, change: 1 }],
         adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
         cooldown: scaleOutCooldown,
         evaluationPeriods: 1,
       });
+      // Its alarms name the policies by ARN, which changes when a policy is put again (target tracking alarms belong to
+      // their policy). Named after the endpoint, so the approval handler can be told and granted them without a reference.
+      for (const [which, action, alarm] of [['lower', fromZero.lowerAction, fromZero.lowerAlarm], ['upper', fromZero.upperAction, fromZero.upperAlarm]] as const) {
+        const policy = action?.node.defaultChild as appscaling.CfnScalingPolicy | undefined;
+        if (!policy || !alarm) continue;
+        const alarmName = `${this.endpointName}-${x.name}-scale-from-zero${which === 'upper' ? '' : `-${which}`}`;
+        (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName = alarmName;
+        const alarmArn = Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+        this.scalingAlarms.push({ variantName: x.name, policyName: policy.policyName, alarmName, alarmArn, alarm });
+      }
     } else {
       target.scaleToTrackMetric('Invocations', {
         targetValue: scaling.targetInvocationsPerInstance ?? 100,

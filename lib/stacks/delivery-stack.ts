@@ -4,7 +4,6 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { type Construct } from 'constructs';
 import { platformKey } from '../../constructs/core/defaults';
@@ -17,7 +16,7 @@ import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
 import { type CheckStatement, pipelineArn, pipelineStatements, smokeStatements, statusStatements } from '../cli/permissions';
 import { type ModelRegistry } from '../../constructs/serving/model-registry';
 import { type SageMakerEndpoint } from '../../constructs/serving/sagemaker-endpoint';
-import { RayTrainingStep } from '../../pipelines/ray-training-step';
+import { type ModelArchives, RayTrainingStep } from '../../pipelines/ray-training-step';
 import { ConfigError, STAGE_NAMES, type StageConfig } from '../config';
 import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
 import {
@@ -26,7 +25,7 @@ import {
 } from '../naming';
 import { type EksTraining } from './eks-training';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
-import { PROMOTED_MODEL_KEYS } from './sagemaker-stack';
+import { promotedModelKeys } from './sagemaker-stack';
 
 export interface DeliveryStackProps extends PlatformStackProps {
   readonly vpc: ec2.IVpc;
@@ -104,7 +103,8 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
     }
     // Another account: its group is addressed by ARN (the target stage shares it with this account).
     const crossAccount = !!tc.env.account && !!config.env.account && tc.env.account !== config.env.account;
-    // Its endpoint's role reads the promoted model's artifact and image from this account.
+    // Its endpoint's role reads the promoted model's artifact and image from this account (in one account, the target's
+    // identity policy alone lets it: see SageMakerStack).
     if (crossAccount) endpointRoleArns.push(`arn:${Aws.PARTITION}:iam::${tc.env.account}:role/${endpointRoleName(tc.prefix, t.stage, endpoint.name)}`);
     targets.push({
       name: t.stage,
@@ -121,11 +121,12 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
 
 /**
  * Lets the endpoint roles of other accounts (by ARN, each with a literal account) read the model archives the
- * pipeline's training jobs write and pull the model image: bucket, key and repository statements per account, each
- * admitting only those roles (`aws:PrincipalArn`: S3 and KMS reject policies naming roles that do not exist yet),
- * read-only, and decryption only through S3.
+ * pipeline's training backend writes (`archives`: `ModelDeliveryPipeline.modelArchives`) and pull the model image:
+ * bucket, key and repository statements per account, each admitting only those roles (`aws:PrincipalArn`: S3 and KMS
+ * reject policies naming roles that do not exist yet), read-only, and decryption only through S3. `artifactOnlyRoleArns`
+ * (the Lambda deployment handlers of other accounts, which copy the model) read the archives but pull no image.
  */
-export function allowPromotedModelReaders(bucket: s3.IBucket, repository: ecr.IRepository, roleArns: readonly string[], artifactOnlyRoleArns: readonly string[] = []): void {
+export function allowPromotedModelReaders(archives: ModelArchives, repository: ecr.IRepository, roleArns: readonly string[], artifactOnlyRoleArns: readonly string[] = []): void {
   const byAccount = new Map<string, string[]>();
   const pullers = new Set(roleArns);
   for (const arn of [...roleArns, ...artifactOnlyRoleArns]) {
@@ -133,12 +134,13 @@ export function allowPromotedModelReaders(bucket: s3.IBucket, repository: ecr.IR
     if (!account) throw new Error(`allowPromotedModelReaders: ${arn} must be an IAM role ARN with a literal account`);
     byAccount.set(account, [...(byAccount.get(account) ?? []), arn]);
   }
+  const bucket = archives.bucket;
   const region = Stack.of(bucket).region;
   for (const [account, arns] of byAccount) {
     const principal = new iam.AccountPrincipal(account);
     const onlyThese = { ArnEquals: { 'aws:PrincipalArn': arns } };
     bucket.addToResourcePolicy(new iam.PolicyStatement({
-      sid: `PromotedModelRead${account}`, principals: [principal], actions: ['s3:GetObject'], resources: [bucket.arnForObjects(PROMOTED_MODEL_KEYS)], conditions: onlyThese,
+      sid: `PromotedModelRead${account}`, principals: [principal], actions: ['s3:GetObject'], resources: [bucket.arnForObjects(archives.keyPattern)], conditions: onlyThese,
     }));
     bucket.encryptionKey?.addToResourcePolicy(new iam.PolicyStatement({
       sid: `PromotedModelDecrypt${account}`, principals: [principal], actions: ['kms:Decrypt'], resources: ['*'],
@@ -199,9 +201,6 @@ export class DeliveryStack extends PlatformStack {
         throw new ConfigError(`Invalid cdk-mlops configuration for stage "${stage}": the model pipeline's registry and targets\n${problems.map((l) => `  - ${l}`).join('\n')}`, problems);
       }
       const targets = resolved.targets;
-      if (resolved.endpointRoleArns.length + resolved.modelCopierRoleArns.length > 0) {
-        allowPromotedModelReaders(props.dataLake.artifactsBucket, imageRepository, resolved.endpointRoleArns, resolved.modelCopierRoleArns);
-      }
       if (p.training.backend === 'ray') this.rayTraining = this.rayTrainingStep(props, removalPolicy, logRetention);
       this.modelPipeline = new ModelDeliveryPipeline(this, 'ModelPipeline', {
         trainingStep: this.rayTraining,
@@ -237,6 +236,18 @@ export class DeliveryStack extends PlatformStack {
         logRetention,
         removalPolicy,
       });
+      // Other accounts name the archives from config (promotedModelKeys): they must be where this pipeline's backend writes.
+      const archives = this.modelPipeline.modelArchives;
+      if (archives.keyPattern !== promotedModelKeys(props.config)) {
+        throw new Error(`The model pipeline of stage ${stage} writes model archives to ${archives.keyPattern}, but promotedModelKeys (lib/stacks/sagemaker-stack.ts) says ${promotedModelKeys(props.config)} for pipelines.training.backend "${p.training.backend}": target stages would grant the wrong keys`);
+      }
+      if (resolved.endpointRoleArns.length + resolved.modelCopierRoleArns.length > 0) {
+        allowPromotedModelReaders(archives, imageRepository, resolved.endpointRoleArns, resolved.modelCopierRoleArns);
+      }
+      // This stage's endpoint that deploys the pipeline's group serves the registered versions themselves: it reads the archives by reference.
+      const own = props.config.sagemaker.endpoints.find((e) => e.modelPackageGroup === p.modelPackageGroupName);
+      const ownEndpoint = own ? props.sagemakerEndpoints?.[own.name] : undefined;
+      if (ownEndpoint) this.modelPipeline.grantReadModelArchives(ownEndpoint.role);
       new CfnOutput(this, 'ModelPipelineName', { value: this.modelPipeline.pipeline.pipelineName });
       if (p.retrainOnDrift) {
         // Drift from every stage (this account and p.retrainFromAccounts) arrives on the retraining bus.

@@ -191,7 +191,7 @@ export class EksTraining extends Construct {
           .filter((g) => g.maxReplicas > 0),
         idleTimeoutSeconds: ray.idleTimeoutSeconds,
         ...this.rayImages,
-        podEnv: { ...props.rayPodEnv, AWS_REGION: region, DATA_LAKE_PROCESSED: `s3://${props.dataLake.processedBucket.bucketName}/`, ARTIFACTS: `s3://${props.dataLake.artifactsBucket.bucketName}/ray-jobs/${j.name}/` },
+        podEnv: { ...props.rayPodEnv, AWS_REGION: region, DATA_LAKE_PROCESSED: `s3://${props.dataLake.processedBucket.bucketName}/`, ARTIFACTS: `s3://${props.dataLake.artifactsBucket.bucketName}/${this.rayJobGateway!.outputPrefix}${j.name}/` },
       };
       const job = {
         entrypoint: j.entrypoint,

@@ -15,6 +15,7 @@ import { STAGE_NAMES, type StageConfig } from '../config';
 import { type LambdaDeploymentConfigName } from '../config/components/lambda-inference';
 import { INFERENCE_ALIAS_NAME, inferenceDeploymentNames, inferenceDeployRoleName, inferenceFunctionName, inferenceModelPackageGroupName, inferenceSmokeTestFunctionName } from '../naming';
 import { PlatformStack, type PlatformStackProps } from './platform-stack';
+import { promotedModelKeys } from './sagemaker-stack';
 
 /** The stages whose model pipelines promote to this stage's Lambda inference function (`deployTargets[].kind: lambda`). */
 export function lambdaPromoters(config: StageConfig, stageConfig: (stage: string) => StageConfig): StageConfig[] {
@@ -134,6 +135,8 @@ export class LambdaInferenceStack extends PlatformStack {
       modelBucket: props.dataLake.artifactsBucket,
       // The promoted packages name the pipeline's training archives: in this account, or in the promoting accounts.
       sourceAccounts: [this.account, ...crossAccount],
+      // Where each promoting pipeline's training backend writes its archives (SageMaker jobs or Ray runs).
+      sourceModelKeys: [...new Set(promoters.map(promotedModelKeys))],
       // A known name: a model pipeline in another account lets exactly this role read the archives it promotes here.
       roleName: inferenceDeployRoleName(prefix, stage),
       alarmTopic: props.alertsTopic,

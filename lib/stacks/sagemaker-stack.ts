@@ -13,7 +13,10 @@ import { ModelRegistry, TRAINING_OUTPUT_PREFIX } from '../../constructs/serving/
 import { SageMakerEndpoint } from '../../constructs/serving/sagemaker-endpoint';
 import { type DataLake } from '../../constructs/storage';
 import { acknowledgeResourceWildcards } from '../../constructs/core/nag';
+import { RAY_JOB_OUTPUT_PREFIX } from '../../constructs/eks/ray/ray-job-gateway';
+import { rayModelArchiveKey } from '../../pipelines/ray-training-step';
 import { gateFunction } from '../../pipelines/step-function-parts';
+import { trainingJobModelKey } from '../../pipelines/training-workflow';
 import { STAGE_NAMES, type StageConfig } from '../config';
 import { type SageMakerEndpointConfig } from '../config/components/sagemaker';
 import { endpointName, endpointRoleName, imageRepositoryName, modelImageRepository, modelPackageGroupName, smokeTestFunctionName } from '../naming';
@@ -56,16 +59,25 @@ export function promoterAccounts(config: StageConfig, stageConfig: (stage: strin
   return out;
 }
 
-/** Keys of the model artifacts a model pipeline registers (its SageMaker training jobs' output), in its stage's artifacts bucket. */
-export const PROMOTED_MODEL_KEYS = `${TRAINING_OUTPUT_PREFIX}*/output/model.tar.gz`;
+/**
+ * Keys of the model archives the model pipeline of the stage `config` registers, in that stage's artifacts bucket: those
+ * of its training backend (`pipelines.training.backend`: SageMaker training jobs, or RayJobs through the Ray job
+ * gateway). Another account names them from config alone; the pipeline's stage checks its pipeline's
+ * `ModelDeliveryPipeline.modelArchives` is this.
+ */
+export function promotedModelKeys(config: StageConfig): string {
+  return config.pipelines.training.backend === 'ray' ? rayModelArchiveKey(RAY_JOB_OUTPUT_PREFIX, '*') : trainingJobModelKey(TRAINING_OUTPUT_PREFIX, '*');
+}
 
-/** The stages in other accounts whose model pipelines promote into each group of this stage (by config group name). */
-export function crossAccountPromoters(config: StageConfig, stageConfig: (stage: string) => StageConfig): Record<string, StageConfig[]> {
-  const own = config.env.account;
+/**
+ * The other stages whose model pipelines promote into each group of this stage (by config group name), in other
+ * accounts or in this one: each keeps the promoted versions' model archives and images in its own bucket and repository.
+ */
+export function promotingStages(config: StageConfig, stageConfig: (stage: string) => StageConfig): Record<string, StageConfig[]> {
   const out: Record<string, StageConfig[]> = {};
   for (const other of STAGE_NAMES.filter((s) => s !== config.stage)) {
     const oc = stageConfig(other);
-    if (!oc.pipelines.enabled || !oc.env.account || !own || oc.env.account === own) continue;
+    if (!oc.pipelines.enabled) continue;
     for (const t of oc.pipelines.deployTargets.filter((x) => x.stage === config.stage)) {
       const group = t.modelPackageGroupName ?? oc.pipelines.modelPackageGroupName;
       out[group] = [...(out[group] ?? []), oc];
@@ -182,29 +194,39 @@ export class SageMakerStack extends PlatformStack {
     }
     this.registries = registries;
 
-    // A version promoted from another account names that account's model artifact and image: the endpoint's role may
-    // read them (the source account's bucket, key and repository policies name this role, lib/naming.ts).
-    const sources = props.stageConfig ? crossAccountPromoters(props.config, props.stageConfig) : {};
+    // A promoted version names the promoting stage's model archive and image (its own bucket and repository, in another
+    // account or in this one): the endpoint's role may read them. Across accounts the source account's bucket, key and
+    // repository policies name this role too (lib/naming.ts); in one account this identity policy is enough.
+    const sources = props.stageConfig ? promotingStages(props.config, props.stageConfig) : {};
+    const accountOf = (sc: StageConfig) => (sc.env.account && props.config.env.account && sc.env.account !== props.config.env.account ? sc.env.account : this.account);
+    const regionOf = (sc: StageConfig) => sc.env.region ?? this.region;
     for (const [group, from] of Object.entries(sources)) {
       const target = c.endpoints.find((e) => e.modelPackageGroup === group);
       if (!target) continue;
       const role = endpoints[target.name].role;
-      const artifacts = `arn:${this.partition}:s3:::*/${PROMOTED_MODEL_KEYS}`;
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'ReadPromotedModelArtifacts', actions: ['s3:GetObject'], resources: [artifacts],
-        conditions: { StringEquals: { 'aws:ResourceAccount': [...new Set(from.map((sc) => sc.env.account!))] } },
-      }));
-      const keys = from.map((sc) => `arn:${this.partition}:kms:${sc.env.region ?? this.region}:${sc.env.account}:key/*`);
-      from.forEach((sc, i) => role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['kms:Decrypt'], resources: [keys[i]], conditions: { StringEquals: { 'kms:ViaService': `s3.${sc.env.region ?? this.region}.amazonaws.com` } },
-      })));
+      // Each promoting stage's archives, where its pipeline's training backend writes them.
+      const accountsByKeys = new Map<string, string[]>();
+      for (const sc of from) accountsByKeys.set(promotedModelKeys(sc), [...new Set([...(accountsByKeys.get(promotedModelKeys(sc)) ?? []), accountOf(sc)])]);
+      const artifacts: string[] = [];
+      [...accountsByKeys].forEach(([keys, accounts], i) => {
+        const arn = `arn:${this.partition}:s3:::*/${keys}`;
+        artifacts.push(arn);
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: `ReadPromotedModelArtifacts${i === 0 ? '' : i}`, actions: ['s3:GetObject'], resources: [arn],
+          conditions: { StringEquals: { 'aws:ResourceAccount': accounts } },
+        }));
+      });
+      const keys = new Map(from.map((sc) => [`arn:${this.partition}:kms:${regionOf(sc)}:${accountOf(sc)}:key/*`, regionOf(sc)]));
+      for (const [key, region] of keys) {
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [key], conditions: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } } }));
+      }
       role.addToPrincipalPolicy(new iam.PolicyStatement({
         sid: 'PullPromotedModelImages',
         actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-        resources: from.map((sc) => `arn:${this.partition}:ecr:${sc.env.region ?? this.region}:${sc.env.account}:repository/${imageRepositoryName(sc.prefix, sc.stage, modelImageRepository(sc.registry.repositories))}`),
+        resources: from.map((sc) => `arn:${this.partition}:ecr:${regionOf(sc)}:${accountOf(sc)}:repository/${imageRepositoryName(sc.prefix, sc.stage, modelImageRepository(sc.registry.repositories))}`),
       }));
-      acknowledgeResourceWildcards(role, [artifacts, ...keys],
-        'The promoting account\'s artifacts bucket and key have generated names this account cannot know: reads are limited to training-job model archives in that account (aws:ResourceAccount) and to decryption through S3 with keys of that account; that account\'s bucket and key policies admit only this role.');
+      acknowledgeResourceWildcards(role, [...artifacts, ...keys.keys()],
+        'The promoting stage\'s artifacts bucket and key have generated names this stage cannot know: reads are limited to the model archives its pipeline\'s training backend writes, in that stage\'s account (aws:ResourceAccount), and to decryption through S3 with keys of that account; from another account, that account\'s bucket and key policies admit only this role.');
     }
 
     // A pipeline in another account cannot reach this account's endpoints, and an asynchronous endpoint is asked through

@@ -27,8 +27,11 @@ const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname
 const SAMPLE_EVENT = fixture('sagemaker-model-package-state-change.json');
 const APPROVAL_EVENT = fixture('codepipeline-action-execution-state-change.json');
 const TARGETS = ['staging', 'prod'] as const;
-/** Everything on, one account per stage; the pipeline promotes into staging's asynchronous and prod's serverless endpoint. */
-const ASYNC_SERVERLESS_TARGETS = {
+/**
+ * Everything on, one account per stage, dev's pipeline training on Ray (EKS, the default cluster's Ray) instead of
+ * SageMaker; it promotes into staging's asynchronous and prod's serverless endpoint.
+ */
+const RAY_ASYNC_SERVERLESS_TARGETS = {
   ...ALL_ON_CONFIG,
   stages: {
     ...(ALL_ON_CONFIG.stages as Record<string, any>),
@@ -36,6 +39,7 @@ const ASYNC_SERVERLESS_TARGETS = {
       ...(ALL_ON_CONFIG.stages as Record<string, any>).dev,
       pipelines: {
         ...(ALL_ON_CONFIG.stages as Record<string, any>).dev.pipelines,
+        training: { backend: 'ray' },
         deployTargets: [{ stage: 'staging', modelPackageGroupName: 'async' }, { stage: 'prod', modelPackageGroupName: 'serverless', approval: true }],
       },
     },
@@ -85,6 +89,12 @@ function smokeStateMachine(platform: SynthesizedPlatform, target: string): Found
   const pipeline = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');
   const stage = pipeline.raw.Properties.Stages.find((s: any) => s.Name === `Deploy-${target}`);
   return platform.resource(pipeline.stack, stage.Actions.find((a: any) => a.Name === 'SmokeTest').Configuration.StateMachineArn.Ref);
+}
+
+/** The model archive the Register action names for another backend (Ray), for pipeline execution `run`; undefined for SageMaker training jobs. */
+function registeredModelDataUrl(platform: SynthesizedPlatform, run: string): string | undefined {
+  const env = (action(platform, 'Register', 'Register').env ?? []) as { name: string; value: string }[];
+  return env.find((e) => e.name === 'MODEL_DATA_URL')?.value.replace('#{codepipeline.PipelineExecutionId}', run);
 }
 
 const registerProject = (platform: SynthesizedPlatform) =>
@@ -406,7 +416,7 @@ describe('model journey with the built-in defaults: register → approve → sta
 
 describe.each([
   ['real-time targets', () => synthesizedPlatform('allOn'), { staging: 'realtime', prod: 'realtime' }],
-  ['an asynchronous target (staging) and a serverless one (prod)', () => synthesizeConfig('asyncServerlessTargets', ASYNC_SERVERLESS_TARGETS), { staging: 'async', prod: 'serverless' }],
+  ['trained on Ray, an asynchronous target (staging) and a serverless one (prod)', () => synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS), { staging: 'async', prod: 'serverless' }],
 ] as const)('model journey across accounts (dev 111111111111 → staging 222222222222 → prod 333333333333), %s: the copy lands in the target account, its handler deploys it, its smoke test answers the pipeline', (_label, load, groups) => {
   let platform: SynthesizedPlatform;
   let world: SageMakerWorld;
@@ -430,9 +440,11 @@ describe.each([
 
   test('v1 registered in dev reaches staging, then prod, each in its own account, and the pipeline\'s wait on the target\'s smoke test passes', async () => {
     const group = registerProject(platform).properties.Environment.EnvironmentVariables.find((v: any) => v.Name === 'MODEL_PACKAGE_GROUP').Value;
+    // What Register names: the Ray run's archive (its MODEL_DATA_URL), or a SageMaker training job's output.
+    const modelDataUrl = registeredModelDataUrl(platform, 'run1') ?? 's3://dev-artifacts/training-jobs/acme-ml-dev-run1/output/model.tar.gz';
     const v1 = (await new SageMakerClient({ region }).send(new sagemakerSdk.CreateModelPackageCommand({
       ModelPackageGroupName: group, ModelApprovalStatus: 'PendingManualApproval',
-      InferenceSpecification: { Containers: [{ Image: `${ACCOUNTS.dev}.dkr.ecr.${region}.amazonaws.com/acme-ml-dev/training:run1`, ModelDataUrl: 's3://dev-artifacts/training-jobs/acme-ml-dev-run1/output/model.tar.gz' }], SupportedContentTypes: ['application/json'], SupportedResponseMIMETypes: ['application/json'] },
+      InferenceSpecification: { Containers: [{ Image: `${ACCOUNTS.dev}.dkr.ecr.${region}.amazonaws.com/acme-ml-dev/training:run1`, ModelDataUrl: modelDataUrl }], SupportedContentTypes: ['application/json'], SupportedResponseMIMETypes: ['application/json'] },
     }))).ModelPackageArn!;
     expect(v1.split(':')[4]).toBe(ACCOUNTS.dev);
     const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
@@ -545,7 +557,7 @@ describe('model journey permissions across accounts: the target endpoint reads t
 
 describe('model journey permissions of an asynchronous target: its smoke test writes the request and reads the answer, its endpoint reads the request', () => {
   let platform: SynthesizedPlatform;
-  beforeAll(() => { platform = synthesizeConfig('asyncServerlessTargets', ASYNC_SERVERLESS_TARGETS); });
+  beforeAll(() => { platform = synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS); });
 
   test('staging\'s async smoke test and endpoint role, on the exact S3 keys and endpoint', async () => {
     const fn = platform.only('AWS::Lambda::Function', 'staging/SageMaker', (f) => f.properties.FunctionName === 'acme-ml-staging-async-smoke');
@@ -566,6 +578,54 @@ describe('model journey permissions of an asynchronous target: its smoke test wr
       { principal: spec.ExecutionRoleArn, action: 's3:GetObject', resource: object(`${base}input/smoke-test/0123abcd.json`) });
     expect(await decide(platform, { principal: role, action: 's3:PutObject', resource: object(`${base}output/forged.out`) })).not.toBe('Allowed');
     expect(await decide(platform, { principal: role, action: 's3:GetObject', resource: object('training-jobs/x/output/model.tar.gz') })).not.toBe('Allowed');
+  });
+});
+
+describe('model journey permissions of a Ray-trained model across accounts: the target endpoints read the archive the Ray run wrote in dev', () => {
+  let platform: SynthesizedPlatform;
+  beforeAll(() => { platform = synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS); });
+  // A Ray run is named <job prefix>-<pipeline execution id>.
+  const execution = '8f14e45f-ceea-467f-a8f6-0c9a5bbbb3a1';
+  const run = `acme-ml-dev-${execution}`;
+
+  test('the combination synthesizes with no unacknowledged finding of AwsSolutions, NIST 800-53 R5 or HIPAA', () => {
+    expect(platform.validationFailures).toEqual([]);
+  });
+
+  test.each([['staging', 'async'], ['prod', 'serverless']] as const)('%s\'s %s endpoint role may read the registered Ray archive (its policy in %s, dev\'s bucket and key policies) and nothing else there', async (target, group) => {
+    const artifacts = platform.only('AWS::S3::Bucket', 'dev/Data', (b) => b.logicalId.includes('Artifacts'));
+    const key = platform.byIdentifier(artifacts.properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID as string)!;
+    // The exact object Register registers: the gateway's output prefix, the run, model.tar.gz, in dev's artifacts bucket.
+    const url = registeredModelDataUrl(platform, execution)!;
+    expect(url).toBe(`s3://${artifacts.ref}/ray-jobs/${run}/model.tar.gz`);
+    const model = `arn:aws:s3:::${url.slice('s3://'.length)}`;
+    const handler = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === `acme-ml-${target}-${group}`);
+    const role = JSON.parse(handler.properties.Environment.Variables.DEPLOYMENT_SPEC).ExecutionRoleArn as string;
+    expect(role).toBe(`arn:aws:iam::${ACCOUNTS[target]}:role/${endpointRoleName('acme-ml', target, group)}`);
+    const read = { principal: role, action: 's3:GetObject', resource: model, resourceAccount: ACCOUNTS.dev, context: { 'aws:ResourceAccount': ACCOUNTS.dev } };
+    const decrypt = { principal: role, action: 'kms:Decrypt', resource: key.arn, context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } };
+    await expectAllowed(platform, read, decrypt);
+    // Both sides are needed across accounts: without dev's bucket or key policy the target's identity policy is not enough.
+    expect(await decide(platform, { ...read, resourcePolicy: null })).not.toBe('Allowed');
+    expect(await decide(platform, { ...decrypt, resourcePolicy: null })).not.toBe('Allowed');
+    // Only the archives: not the run's checkpoints or metrics, and not a SageMaker training job's output (this pipeline trains on Ray).
+    for (const other of [`ray-jobs/${run}/checkpoints/epoch-3/checkpoint.pt`, `ray-jobs/${run}/metrics.json`, `training-jobs/${run}/output/model.tar.gz`]) {
+      expect(await decide(platform, { ...read, resource: `arn:aws:s3:::${artifacts.ref}/${other}` })).not.toBe('Allowed');
+    }
+  });
+
+  test('Evaluate reads the metric the run wrote beside the archive: the gateway role may read metrics.json and decrypt it', async () => {
+    const artifacts = platform.only('AWS::S3::Bucket', 'dev/Data', (b) => b.logicalId.includes('Artifacts'));
+    const key = platform.byIdentifier(artifacts.properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID as string)!;
+    const pipeline = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');
+    const evaluate = platform.byIdentifier(pipeline.properties.Stages.find((st: any) => st.Name === 'Evaluate').Actions[0].Configuration.StateMachineArn)!;
+    const gatewayArn = JSON.parse(evaluate.properties.DefinitionString).States.ReadMetric.Resource as string;
+    const gateway = platform.byIdentifier(gatewayArn)!;
+    expect(gateway.properties.Environment.Variables.OUTPUT_PREFIX).toBe('ray-jobs/');
+    const role = platform.byIdentifier(gateway.properties.Role)!.arn;
+    await expectAllowed(platform,
+      { principal: role, action: 's3:GetObject', resource: `arn:aws:s3:::${artifacts.ref}/ray-jobs/${run}/metrics.json` },
+      { principal: role, action: 'kms:Decrypt', resource: key.arn, context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } });
   });
 });
 
@@ -650,5 +710,23 @@ describe('model journey permissions with the built-in defaults (one account): ea
     await expectAllowed(platform, ...alarms.map((name: string) => ({
       principal: roleOf(staging, 'Role'), action: 'cloudwatch:DescribeAlarms', resource: `arn:aws:cloudwatch:${AGNOSTIC_REGION}:${AGNOSTIC_ACCOUNT}:alarm:${name}`,
     })));
+  });
+
+  test.each(TARGETS)('%s\'s endpoint, which runs the promoted copy, may read the model archive and pull the image in dev\'s bucket, key and repository (one account, one bucket per stage)', async (target) => {
+    const fn = platform.only('AWS::Lambda::Function', `${target}/SageMaker`, (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === `mlops-${target}-default`);
+    const role = JSON.parse(fn.properties.Environment.Variables.DEPLOYMENT_SPEC).ExecutionRoleArn as string;
+    const bucket = platform.only('AWS::S3::Bucket', 'dev/Data', (b) => b.logicalId.includes('Artifacts'));
+    const key = platform.byIdentifier(bucket.properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID as string)!;
+    const repo = platform.only('AWS::ECR::Repository', 'dev/Data', (r) => r.properties.RepositoryName === imageRepositoryName('mlops', 'dev', 'training'));
+    // AWS puts the bucket owner in every S3 request (aws:ResourceAccount); the role's policy matches on it.
+    const read = { principal: role, action: 's3:GetObject', resource: `arn:aws:s3:::${bucket.ref}/training-jobs/mlops-dev-run1/output/model.tar.gz`, context: { 'aws:ResourceAccount': AGNOSTIC_ACCOUNT } };
+    const decrypt = { principal: role, action: 'kms:Decrypt', resource: key.arn, context: { 'kms:ViaService': `s3.${AGNOSTIC_REGION}.amazonaws.com` } };
+    const pull = { principal: role, action: 'ecr:BatchGetImage', resource: repo.arn };
+    await expectAllowed(platform, read, decrypt, pull);
+    // In one account its own identity policy is enough (no statement of dev's bucket or repository names it; dev's key
+    // policy only delegates to IAM), and it is narrow: only model archives, only decryption through S3.
+    for (const r of [read, pull]) await expectAllowed(platform, { ...r, resourcePolicy: null });
+    expect(await decide(platform, { ...read, resource: `arn:aws:s3:::${bucket.ref}/training-jobs/mlops-dev-run1/output/drift-baseline.json` })).toBe('ImplicitlyDenied');
+    expect(await decide(platform, { ...decrypt, context: {} })).toBe('ImplicitlyDenied');
   });
 });

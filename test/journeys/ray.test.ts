@@ -211,6 +211,16 @@ describe('Ray journey (dev in its own account)', () => {
     const register = pipeline.properties.Stages.find((s: K8s) => s.Name === 'Register').Actions[0];
     const env = JSON.parse(register.Configuration.EnvironmentVariables) as { name: string; value: string }[];
     expect(env.find((e) => e.name === 'MODEL_DATA_URL')!.value).toBe(`s3://${lake.artifacts}/ray-jobs/acme-ml-dev-#{codepipeline.PipelineExecutionId}/model.tar.gz`);
+    // Evaluate decrypts the metric; dev's own endpoint, which serves the registered versions, may read the run's archive
+    // (one account: its identity policy, granted from the pipeline's training backend), not the rest of the run's outputs.
+    const handler = platform.only('AWS::Lambda::Function', 'dev/SageMaker', (f) => f.properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === 'acme-ml-dev-default');
+    const endpointRole = JSON.parse(handler.properties.Environment.Variables.DEPLOYMENT_SPEC).ExecutionRoleArn as string;
+    const decrypt = { action: 'kms:Decrypt', resource: lake.artifactsKey, context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } };
+    await expectAllowed(platform,
+      { principal: gatewayRole.arn, ...decrypt },
+      { principal: endpointRole, action: 's3:GetObject', resource: `arn:aws:s3:::${lake.artifacts}/ray-jobs/${run}/model.tar.gz` },
+      { principal: endpointRole, ...decrypt });
+    expect(await decide(platform, { principal: endpointRole, action: 's3:GetObject', resource: `arn:aws:s3:::${lake.artifacts}/ray-jobs/${run}/checkpoints/epoch-3/checkpoint.pt` })).not.toBe('Allowed');
     expect(await decide(platform, { principal: gatewayRole.arn, action: 's3:GetObject', resource: `arn:aws:s3:::${lake.processed}/training/part-0000.parquet` })).not.toBe('Allowed');
   });
 

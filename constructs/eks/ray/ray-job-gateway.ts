@@ -15,6 +15,9 @@ import { type TrainingCluster } from '../training-cluster';
 import { SERVE_PORT } from './ray-service';
 import { type RayServiceAccount } from './ray-service-account';
 
+/** Where a {@link RayJobGateway} expects job outputs by default (`<prefix><job>/`): the platform's Ray jobs and the pipeline's Ray runs. */
+export const RAY_JOB_OUTPUT_PREFIX = 'ray-jobs/';
+
 export interface RayJobGatewayProps {
   /** The cluster (its private endpoint is reached from inside the VPC). */
   readonly trainingCluster: TrainingCluster;
@@ -22,7 +25,7 @@ export interface RayJobGatewayProps {
   readonly serviceAccount: RayServiceAccount;
   /** Bucket Ray jobs write their outputs to (`<outputPrefix><job>/metrics.json`, `model.tar.gz`, checkpoints). */
   readonly artifactsBucket: s3.IBucket;
-  /** @default 'ray-jobs/' */
+  /** @default RAY_JOB_OUTPUT_PREFIX ('ray-jobs/') */
   readonly outputPrefix?: string;
   /** Subnets of the function (must route to the cluster endpoint and S3). @default - the cluster's private subnets with egress */
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -54,7 +57,7 @@ export class RayJobGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: RayJobGatewayProps) {
     super(scope, id);
-    this.outputPrefix = props.outputPrefix ?? 'ray-jobs/';
+    this.outputPrefix = props.outputPrefix ?? RAY_JOB_OUTPUT_PREFIX;
     new PropsValidator(this, 'RayJobGateway')
       .check(/^[\w!\-.*'()/]{1,200}\/$/.test(this.outputPrefix), 'outputPrefix', this.outputPrefix, 'must be an S3 key prefix ending in "/"')
       .throwIfInvalid();

@@ -1,4 +1,6 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { EKS_USE_NATIVE_OIDC_PROVIDER } from 'aws-cdk-lib/cx-api';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
@@ -160,6 +162,26 @@ describe('TrainingCluster options and validation', () => {
       ResourcesVpcConfig: Match.objectLike({ EndpointPrivateAccess: true, EndpointPublicAccess: true, PublicAccessCidrs: ['203.0.113.0/24'] }),
     });
     expect(charts(tt).map((c) => c.Chart)).toEqual(['cluster-autoscaler']);
+  });
+
+  test("a consumer's app without the EKS feature flags gets the native OIDC provider, not the deprecated custom resource", () => {
+    // aws-cdk-lib warns (once per process) when the deprecated provider is made; the negative control makes it.
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const oidcTemplate = (context: Record<string, unknown>) => {
+      const s = new Stack(new App({ builtinCloudFormationValidation: false, context }), 'Consumer');
+      const c = new TrainingCluster(s, 'C', { vpc: new ec2.Vpc(s, 'Vpc', { maxAzs: 2 }), kubeRay: false });
+      void c.cluster.openIdConnectProvider; // what an IRSA service account asks for
+      return Template.fromStack(s);
+    };
+    try {
+      const bare = oidcTemplate({});
+      bare.resourceCountIs('AWS::IAM::OIDCProvider', 1);
+      bare.resourceCountIs('Custom::AWSCDKOpenIdConnectProvider', 0);
+      // An app that chose the custom resource (an existing deployment) keeps it.
+      oidcTemplate({ [EKS_USE_NATIVE_OIDC_PROVIDER]: false }).resourceCountIs('Custom::AWSCDKOpenIdConnectProvider', 1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   test('public endpoint open to the internet is refused', () => {

@@ -236,6 +236,13 @@ describe('ModelRegistry deploying to an autoscaled endpoint: scaling around an i
     deployment: { trafficShifting: 'canary' },
   });
   new ModelRegistry(stack, 'Registry', { modelPackageGroupName: 'churn', deployment: { endpoint } });
+  // An asynchronous endpoint scales from zero with a step scaling policy and its alarm.
+  const lake = new DataLake(stack, 'Lake');
+  const batch = new SageMakerEndpoint(stack, 'Batch', {
+    image: ModelImage.fromEcrRepository(images.repositories.inference, 'bootstrap', images.encryptionKey),
+    endpointName: 'mlops-dev-batch', mode: 'async', asyncInference: { outputBucket: lake.artifactsBucket }, autoScaling: { minCapacity: 0, maxCapacity: 2 },
+  });
+  new ModelRegistry(stack, 'BatchRegistry', { modelPackageGroupName: 'batch', deployment: { endpoint: batch } });
   const plain = newStack();
   const plainImages = new ImageRegistry(plain, 'Images', { repositories: ['inference'] });
   new ModelRegistry(plain, 'Registry', {
@@ -269,6 +276,36 @@ describe('ModelRegistry deploying to an autoscaled endpoint: scaling around an i
         ]),
       },
     });
+  });
+
+  test('async: the handler is told the scale-from-zero alarm and the policy it runs, and may read and rewrite exactly that alarm', () => {
+    const alarms = t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'HasBacklogWithoutCapacity' } });
+    expect(Object.keys(alarms)).toHaveLength(1);
+    const [alarmId] = Object.keys(alarms);
+    const policyId = alarms[alarmId].Properties.AlarmActions[0].Ref as string;
+    const policyName = t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')[policyId].Properties.PolicyName as string;
+    // Named after the endpoint and variant: the handler is told and granted it by name (a reference would close a
+    // cycle: alarm → policy → target → endpoint → config → Custom::ServedModel → handler).
+    expect(alarms[alarmId].Properties.AlarmName).toBe('mlops-dev-batch-AllTraffic-scale-from-zero');
+    expect(batch.scalingAlarms.map((a) => [a.variantName, a.policyName, a.alarmName])).toEqual([['AllTraffic', policyName, 'mlops-dev-batch-AllTraffic-scale-from-zero']]);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({
+        MODEL_PACKAGE_GROUP_NAME: 'batch',
+        SCALING_ALARMS: JSON.stringify([{ VariantName: 'AllTraffic', PolicyName: policyName, AlarmName: 'mlops-dev-batch-AllTraffic-scale-from-zero' }]),
+      }) },
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^BatchRegistryHandlerRole') }],
+      PolicyDocument: { Statement: Match.arrayWith([{
+        Sid: 'RepointScalingAlarms', Effect: 'Allow', Action: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:mlops-dev-batch-AllTraffic-scale-from-zero']] },
+      }]) },
+    });
+    // The real-time endpoint's alarms are its policies' own (target tracking): no variable, no CloudWatch write.
+    const realtime = Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.MODEL_PACKAGE_GROUP_NAME === 'churn')!;
+    expect(realtime.Properties.Environment.Variables.SCALING_ALARMS).toBeUndefined();
+    const realtimePolicies = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) => /^RegistryHandlerRole/.test(p.Properties.Roles[0].Ref));
+    expect(JSON.stringify(realtimePolicies)).not.toContain('cloudwatch:PutMetricAlarm');
   });
 
   test('an endpoint without autoscaling gets neither', () => {

@@ -2,6 +2,7 @@ import {
   ApplicationAutoScalingClient, DeregisterScalableTargetCommand, DescribeScalableTargetsCommand, DescribeScalingPoliciesCommand,
   PutScalingPolicyCommand, RegisterScalableTargetCommand, type ScalingPolicy,
 } from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm, PutMetricAlarmCommand, type PutMetricAlarmInput } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
   CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand,
@@ -44,6 +45,10 @@ const POLICY: ScalingPolicy = {
 const sm = mockClient(SageMakerClient);
 const aas = mockClient(ApplicationAutoScalingClient);
 const eb = mockClient(EventBridgeClient);
+const cw = mockClient(CloudWatchClient);
+/** Application Auto Scaling's ARN of a policy: a new id each time the policy is put. */
+const policyArn = (id: string, resourceId: string, name: string) => `arn:aws:autoscaling:us-east-1:111111111111:scalingPolicy:${id}:resource/sagemaker/${resourceId}:policyName/${name}`;
+let policyIds = 0;
 
 const validation = (message: string) => new SageMakerServiceException({ name: 'ValidationException', message, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
@@ -113,8 +118,9 @@ function world(): World {
   aas.on(PutScalingPolicyCommand).callsFake((input: ScalingPolicy) => {
     if (!w.targets.has(input.ResourceId!)) throw new Error('ObjectNotFoundException: No scalable target registered');
     const others = (w.policies.get(input.ResourceId!) ?? []).filter((p) => p.PolicyName !== input.PolicyName);
-    w.policies.set(input.ResourceId!, [...others, { ...input, PolicyARN: `${POLICY.PolicyARN}-new` }]);
-    return { PolicyARN: `${POLICY.PolicyARN}-new` };
+    const arn = policyArn(`put-${++policyIds}`, input.ResourceId!, input.PolicyName!);
+    w.policies.set(input.ResourceId!, [...others, { ...input, PolicyARN: arn }]);
+    return { PolicyARN: arn };
   });
   eb.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {
     w.events.push(...input.Entries);
@@ -152,6 +158,7 @@ beforeEach(() => {
   sm.reset();
   aas.reset();
   eb.reset();
+  cw.reset();
   logged = [];
   jest.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
   jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
@@ -202,6 +209,8 @@ describe('instance type change of an autoscaled variant', () => {
     expect(failures(await handler(sqs(delivered(w.events[0]), 3)))).toEqual([]);
     expect(aas.commandCalls(PutScalingPolicyCommand)).toHaveLength(puts);
     expect(aas.commandCalls(RegisterScalableTargetCommand)).toHaveLength(1);
+    // Target tracking alarms belong to their policy: without step scaling alarms (SCALING_ALARMS) CloudWatch is not called.
+    expect(cw.calls()).toHaveLength(0);
   });
 
   test('same instance type: the target is untouched and the update keeps the current count', async () => {
@@ -323,5 +332,112 @@ describe('instance type change by a stack deploy (Custom::ServedModel)', () => {
     aas.on(DeregisterScalableTargetCommand).rejects(new Error('AccessDeniedException: not authorized'));
     await handler(request('ml.c5.xlarge') as never);
     expect(responses[0]).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/AccessDenied/) });
+  });
+});
+
+describe('asynchronous endpoint: the scale-from-zero alarm follows its step scaling policy', () => {
+  // What `SageMakerEndpoint` creates for an async variant: a target tracking policy on the backlog per instance, and a
+  // step scaling policy whose CloudWatch alarm (the stack's own) starts the first instance.
+  const STEP: ScalingPolicy = {
+    PolicyARN: policyArn('cfn-1', RESOURCE_ID, 'ChurnScalingFromZeroUpperPolicy'),
+    PolicyName: 'ChurnScalingFromZeroUpperPolicy', ServiceNamespace: 'sagemaker', ResourceId: RESOURCE_ID, ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+    PolicyType: 'StepScaling',
+    StepScalingPolicyConfiguration: { AdjustmentType: 'ChangeInCapacity', Cooldown: 60, MetricAggregationType: 'Average', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] },
+    Alarms: [{ AlarmName: 'mlops-dev-SageMaker-ChurnScalingFromZeroUpperAlarm-1X2Y3Z', AlarmARN: 'arn:aws:cloudwatch:us-east-1:111111111111:alarm:mlops-dev-SageMaker-ChurnScalingFromZeroUpperAlarm-1X2Y3Z' }],
+    CreationTime: new Date('2026-11-20T10:00:00Z'),
+  };
+  const BACKLOG: ScalingPolicy = {
+    ...POLICY, PolicyARN: policyArn('cfn-2', RESOURCE_ID, 'ChurnScalingBacklog'), PolicyName: 'ChurnScalingBacklog',
+    TargetTrackingScalingPolicyConfiguration: {
+      TargetValue: 5, CustomizedMetricSpecification: { MetricName: 'ApproximateBacklogSizePerInstance', Namespace: 'AWS/SageMaker', Statistic: 'Average', Dimensions: [{ Name: 'EndpointName', Value: 'mlops-dev-churn' }] },
+      ScaleInCooldown: 300, ScaleOutCooldown: 60,
+    },
+  };
+  // The alarm as DescribeAlarms returns it (state fields included; an OK action to an SNS topic that must survive).
+  const ALARM: MetricAlarm = {
+    AlarmName: STEP.Alarms![0].AlarmName, AlarmArn: STEP.Alarms![0].AlarmARN, AlarmDescription: 'Upper threshold scaling alarm',
+    AlarmConfigurationUpdatedTimestamp: new Date('2026-11-20T10:00:00Z'), ActionsEnabled: true,
+    OKActions: ['arn:aws:sns:us-east-1:111111111111:alerts'], AlarmActions: [STEP.PolicyARN!], InsufficientDataActions: [],
+    StateValue: 'OK', StateReason: 'Threshold Crossed', StateUpdatedTimestamp: new Date('2026-12-01T10:00:00Z'),
+    MetricName: 'HasBacklogWithoutCapacity', Namespace: 'AWS/SageMaker', Statistic: 'Average', Dimensions: [{ Name: 'EndpointName', Value: 'mlops-dev-churn' }],
+    Period: 60, EvaluationPeriods: 1, DatapointsToAlarm: 1, Threshold: 0.5, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+  };
+  const ALARMS = [{ VariantName: 'AllTraffic', PolicyName: STEP.PolicyName!, AlarmName: ALARM.AlarmName! }];
+  let alarms: Map<string, MetricAlarm>;
+  let denyDescribe: boolean;
+
+  beforeAll(() => { process.env.SCALING_ALARMS = JSON.stringify(ALARMS); });
+  afterAll(() => { delete process.env.SCALING_ALARMS; });
+
+  function asyncWorld(): World {
+    const w = world();
+    w.policies.set(RESOURCE_ID, [BACKLOG, STEP]);
+    alarms = new Map([[ALARM.AlarmName!, structuredClone(ALARM)]]);
+    denyDescribe = false;
+    cw.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames: string[] }) => {
+      if (denyDescribe) throw Object.assign(new Error('User is not authorized to perform: cloudwatch:DescribeAlarms'), { name: 'AccessDenied' });
+      return { MetricAlarms: input.AlarmNames.filter((n) => alarms.has(n)).map((n) => structuredClone(alarms.get(n)!)) };
+    });
+    // PutMetricAlarm replaces the whole definition; the state stays.
+    cw.on(PutMetricAlarmCommand).callsFake((input: PutMetricAlarmInput) => {
+      const was = alarms.get(input.AlarmName!)!;
+      alarms.set(input.AlarmName!, { AlarmArn: was.AlarmArn, StateValue: was.StateValue, StateReason: was.StateReason, StateUpdatedTimestamp: was.StateUpdatedTimestamp, ...input } as MetricAlarm);
+      return {};
+    });
+    return w;
+  }
+  const livePolicy = (w: World) => w.policies.get(RESOURCE_ID)!.find((p) => p.PolicyName === STEP.PolicyName)!;
+
+  test('after the instance type change the alarm runs the live policy, and every other property is as it was', async () => {
+    const w = asyncWorld();
+    expect(await deploy(approved, cfg())).toBe('deployed');
+    // Deregistration deleted both policies; the alarm still names the deleted one.
+    expect(w.policies.has(RESOURCE_ID)).toBe(false);
+    expect(cw.commandCalls(PutMetricAlarmCommand)).toHaveLength(0);
+
+    w.endpoint = { EndpointStatus: 'InService', EndpointConfigName: NEW_CONFIG };
+    expect(failures(await handler(sqs(delivered(w.events[0]), 2)))).toEqual([]);
+    const live = livePolicy(w);
+    expect(live.PolicyARN).not.toBe(STEP.PolicyARN);
+    expect(alarms.get(ALARM.AlarmName!)!.AlarmActions).toEqual([live.PolicyARN]);
+    // One PutMetricAlarm, carrying the whole definition read from DescribeAlarms with only the policy ARN changed.
+    const puts = cw.commandCalls(PutMetricAlarmCommand);
+    expect(puts).toHaveLength(1);
+    const { AlarmArn: _arn, AlarmConfigurationUpdatedTimestamp: _updated, StateValue: _state, StateReason: _reason, StateUpdatedTimestamp: _at, ...definition } = ALARM;
+    expect(puts[0].args[0].input).toEqual({ ...definition, AlarmActions: [live.PolicyARN] });
+    expect(cw.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({ AlarmNames: [ALARM.AlarmName], AlarmTypes: ['MetricAlarm'] });
+
+    // A repeated delivery finds the alarm pointing at the live policy: nothing is written.
+    expect(failures(await handler(sqs(delivered(w.events[0]), 3)))).toEqual([]);
+    expect(cw.commandCalls(PutMetricAlarmCommand)).toHaveLength(1);
+  });
+
+  test('an update that fails to start puts the policies back at once, and the alarm follows', async () => {
+    const w = asyncWorld();
+    w.updateFails = validation('Cannot update in-progress endpoint');
+    expect(failures(await handler(sqs(approved)))).toEqual(['m1']);
+    expect(alarms.get(ALARM.AlarmName!)!.AlarmActions).toEqual([livePolicy(w).PolicyARN]);
+  });
+
+  test('a stack deploy registered the target meanwhile (its policies missing): the alarm is pointed at the policy put back', async () => {
+    const w = asyncWorld();
+    await deploy(approved, cfg());
+    w.endpoint = { EndpointStatus: 'InService', EndpointConfigName: NEW_CONFIG };
+    w.targets.set(RESOURCE_ID, { MinCapacity: 0, MaxCapacity: 4 });
+    expect(failures(await handler(sqs(delivered(w.events[0]), 2)))).toEqual([]);
+    expect(alarms.get(ALARM.AlarmName!)!.AlarmActions).toEqual([livePolicy(w).PolicyARN]);
+  });
+
+  test('an alarm that cannot be read fails the delivery (retried, then the dead-letter queue alarms); a later one fixes it', async () => {
+    const w = asyncWorld();
+    await deploy(approved, cfg());
+    w.endpoint = { EndpointStatus: 'InService', EndpointConfigName: NEW_CONFIG };
+    denyDescribe = true;
+    expect(failures(await handler(sqs(delivered(w.events[0]), 2)))).toEqual(['m1']);
+    expect(alarms.get(ALARM.AlarmName!)!.AlarmActions).toEqual([STEP.PolicyARN]);
+    denyDescribe = false;
+    // The policies were put back before; the next delivery finds them registered and repoints the alarm to the live one.
+    expect(failures(await handler(sqs(delivered(w.events[0]), 3)))).toEqual([]);
+    expect(alarms.get(ALARM.AlarmName!)!.AlarmActions).toEqual([livePolicy(w).PolicyARN]);
   });
 });

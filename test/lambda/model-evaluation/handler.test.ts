@@ -41,7 +41,7 @@ describe('model evaluation handler', () => {
     });
     // The Register step's shell computes the same URI from the model's.
     const model = 's3://artifacts/training-jobs/job/output/model.tar.gz';
-    expect(execFileSync('bash', ['-c', `${EVALUATION_REPORT_URI_SHELL}; printf %s "$EVALUATION_REPORT_URI"`], { env: { MODEL_DATA_URL: model }, encoding: 'utf8' })).toBe(evaluationReportUri(model));
+    expect(execFileSync('bash', ['--norc', '--noprofile', '-c', `${EVALUATION_REPORT_URI_SHELL}; printf %s "$EVALUATION_REPORT_URI"`], { env: { MODEL_DATA_URL: model }, encoding: 'utf8' })).toBe(evaluationReportUri(model));
   });
 
   test('a metric at the threshold passes and returns the model artifacts', async () => {

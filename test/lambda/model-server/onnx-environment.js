@@ -1,7 +1,8 @@
 // onnxruntime-node's native binding creates output typed arrays in Node's main realm, while jest runs each
 // test file in its own vm realm where `instanceof Float32Array` would fail. Sharing the main realm's typed
 // array constructors lets real inference run inside jest (select with `@jest-environment`).
-const { TestEnvironment } = require('jest-environment-node');
+// Extends the project's node environment (test/node-environment.js), which ends the worker cleanly.
+const TestEnvironment = require('../../node-environment');
 
 const SHARED = [
   'ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Float32Array', 'Float64Array', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray',
