@@ -29,6 +29,11 @@ export interface PromotionTarget {
    * test waits until the alias serves the promoted package. @default - none
    */
   readonly functionName?: string;
+  /**
+   * The CodeDeploy application and deployment group that shift `functionName`'s alias: the smoke test fails as soon as
+   * the shift to the promoted package is stopped or rolled back (instead of waiting for its timeout). @default - none
+   */
+  readonly deployment?: { readonly application: string; readonly deploymentGroup: string };
   /** Account of the target stage, when it is not the pipeline's: its group is addressed by ARN. @default - the pipeline's account */
   readonly account?: string;
   /** @default - the pipeline's region */
@@ -174,6 +179,14 @@ export class ModelPromotion extends Construct {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [arn('*')] }));
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [packages] }));
         acknowledgeResourceWildcards(fn.role, [arn('*'), packages], 'Function and package versions are numbered at run time; read-only, on one function and one group.');
+        if (t.deployment) {
+          // Whether the shift to the promoted package was rolled back: the function's versions and the group's deployments.
+          fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:ListVersionsByFunction'], resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
+          fn.addToRolePolicy(new iam.PolicyStatement({
+            actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
+            resources: [stack.formatArn({ service: 'codedeploy', resource: 'deploymentgroup', resourceName: `${t.deployment.application}/${t.deployment.deploymentGroup}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+          }));
+        }
       }
       const smoke = pollUntilDecided(this, 'Smoke', fn, sfn.TaskInput.fromJsonPathAt('$.request'), interval, 'SmokeTestFailed');
       this.smokeTestStateMachine = loggedStateMachine(this, 'SmokeTestStateMachine', smoke, timeout, { ...parts, comment: 'Waits for a promoted model to serve and checks its answer' });
@@ -212,7 +225,7 @@ export class ModelPromotion extends Construct {
     const t = this.target(targetName);
     const request = t.endpointName
       ? { endpointName: t.endpointName, sourceModelPackageArn, instances: this.instances }
-      : { functionName: t.functionName, sourceModelPackageArn, instances: this.instances };
+      : { functionName: t.functionName, sourceModelPackageArn, instances: this.instances, ...(t.deployment ? { deployment: t.deployment } : {}) };
     return new cpactions.StepFunctionInvokeAction({
       actionName: 'SmokeTest',
       runOrder,

@@ -12,12 +12,15 @@
  *
  * A Lambda function (`<name>:<alias>`) with `sourceModelPackageArn` is PENDING while CodeDeploy shifts the alias and
  * until the version it points at names (a copy of) that package; then the alias is invoked. A canary that rolled back
- * leaves the alias on the old package: PENDING until the state machine's timeout fails the smoke test.
+ * leaves the alias on the old package: with the function's `deployment` (CodeDeploy application and group) in the
+ * request, a Failed or Stopped shift to the version serving the package fails the test at once; without it the test
+ * stays PENDING until the state machine's timeout.
  */
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
 import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand,
   type DescribeModelPackageCommandOutput, SageMakerClient,
@@ -30,6 +33,7 @@ export const metrics = new Metrics({ namespace: 'cdk-mlops', serviceName: 'smoke
 export const sagemaker = new SageMakerClient({ maxAttempts: 6, retryMode: 'adaptive' });
 export const runtime = new SageMakerRuntimeClient({ maxAttempts: 3 });
 export const lambda = new LambdaClient({ maxAttempts: 3 });
+export const codedeploy = new CodeDeployClient({ maxAttempts: 3 });
 export const s3 = new S3Client({ maxAttempts: 3 });
 
 export interface SmokeTestRequest {
@@ -38,6 +42,8 @@ export interface SmokeTestRequest {
   instances?: unknown;
   /** The registered package the deployment came from; the endpoint must serve a copy of it. */
   sourceModelPackageArn?: unknown;
+  /** A Lambda target's CodeDeploy application and deployment group: a shift to the promoted package that was stopped or failed fails the test. */
+  deployment?: unknown;
 }
 
 export interface SmokeTestResult {
@@ -61,6 +67,10 @@ function validate(r: SmokeTestRequest): string[] {
   if (hasFunction && (typeof r.functionName !== 'string' || !FUNCTION.test(r.functionName))) p.push(`functionName: ${JSON.stringify(r.functionName)} — must be a Lambda function name, optionally ":alias"`);
   if (!Array.isArray(r.instances) || r.instances.length === 0 || !r.instances.every((row) => Array.isArray(row) && row.length > 0 && row.every((x) => typeof x === 'number' && Number.isFinite(x)))) {
     p.push('instances: must be a non-empty list of non-empty lists of numbers');
+  }
+  const d = r.deployment as { application?: unknown; deploymentGroup?: unknown } | undefined;
+  if (d !== undefined && (!hasFunction || typeof d !== 'object' || d === null || typeof d.application !== 'string' || typeof d.deploymentGroup !== 'string')) {
+    p.push(`deployment: ${JSON.stringify(r.deployment)} — must be {"application": ..., "deploymentGroup": ...} of the function's CodeDeploy deployment group`);
   }
   if (r.sourceModelPackageArn !== undefined && (typeof r.sourceModelPackageArn !== 'string' || !PACKAGE_ARN.test(r.sourceModelPackageArn))) {
     p.push(`sourceModelPackageArn: ${JSON.stringify(r.sourceModelPackageArn)} — must be a versioned model package ARN`);
@@ -125,7 +135,40 @@ async function isCopyOf(arn: string, sourceArn: string): Promise<boolean> {
  * only when the version it points at names the package (`MODEL_PACKAGE_ARN`, which the deployment handler sets and the
  * model server reports in `/metadata`).
  */
-async function functionReadiness(target: string, sourceArn: string): Promise<{ ready: true } | { ready: false; reason: string }> {
+type Deployment = { application: string; deploymentGroup: string };
+
+/**
+ * The alias is stable on another package: a version serving the promoted one may exist whose CodeDeploy shift was
+ * stopped or failed (its alarms rolled it back). Then the promotion failed; otherwise it has not started yet.
+ */
+async function rolledBackShift(name: string, sourceArn: string, deployment: Deployment): Promise<string | undefined> {
+  const versions: { Version?: string; LastModified?: string; Environment?: { Variables?: Record<string, string> } }[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: name, Marker, MaxItems: 50 }));
+    versions.push(...(page.Versions ?? []));
+    Marker = page.NextMarker;
+  } while (Marker);
+  const candidates = versions.filter((v) => v.Version && /^\d+$/.test(v.Version) && v.Environment?.Variables?.MODEL_PACKAGE_ARN);
+  for (const v of candidates.sort((a, b) => Number(b.Version) - Number(a.Version))) {
+    if (!(await isCopyOf(v.Environment!.Variables!.MODEL_PACKAGE_ARN, sourceArn))) continue;
+    const listed = await codedeploy.send(new ListDeploymentsCommand({
+      applicationName: deployment.application, deploymentGroupName: deployment.deploymentGroup, includeOnlyStatuses: ['Failed', 'Stopped'],
+      ...(v.LastModified ? { createTimeRange: { start: new Date(v.LastModified) } } : {}),
+    }));
+    for (const id of listed.deployments ?? []) {
+      const info = (await codedeploy.send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo;
+      // The deployment handler describes each shift as "... <alias> <current> → <target>".
+      if (info?.description?.endsWith(`→ ${v.Version}`)) {
+        return `the CodeDeploy shift ${id} to version ${v.Version} (serving ${v.Environment!.Variables!.MODEL_PACKAGE_ARN}) is ${info.status}${info.errorInformation?.message ? `: ${info.errorInformation.message}` : ''}`;
+      }
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+async function functionReadiness(target: string, sourceArn: string, deployment?: Deployment): Promise<{ ready: true } | { ready: false; failed?: boolean; reason: string }> {
   const [name, qualifier] = target.split(':');
   if (!qualifier) return { ready: false, reason: `${target} names no alias; the deployment shifts an alias (give "<function>:<alias>")` };
   const alias = await lambda.send(new GetAliasCommand({ FunctionName: name, Name: qualifier }));
@@ -135,9 +178,10 @@ async function functionReadiness(target: string, sourceArn: string): Promise<{ r
   }
   const version = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: alias.FunctionVersion }));
   const served = version.Environment?.Variables?.MODEL_PACKAGE_ARN;
-  if (!served) return { ready: false, reason: `${target} (version ${alias.FunctionVersion}) serves the model of its image, not ${sourceArn} yet` };
-  if (!(await isCopyOf(served, sourceArn))) return { ready: false, reason: `${target} (version ${alias.FunctionVersion}) serves ${served}, not ${sourceArn} yet` };
-  return { ready: true };
+  if (served && (await isCopyOf(served, sourceArn))) return { ready: true };
+  const failure = deployment ? await rolledBackShift(name, sourceArn, deployment) : undefined;
+  if (failure) return { ready: false, failed: true, reason: `${target} serves ${served || 'the model of its image'}: ${failure}` };
+  return { ready: false, reason: served ? `${target} (version ${alias.FunctionVersion}) serves ${served}, not ${sourceArn} yet` : `${target} (version ${alias.FunctionVersion}) serves the model of its image, not ${sourceArn} yet` };
 }
 
 export async function handler(event: SmokeTestRequest | null | undefined): Promise<SmokeTestResult> {
@@ -180,8 +224,9 @@ export async function handler(event: SmokeTestRequest | null | undefined): Promi
     }
   } else {
     if (req.sourceModelPackageArn !== undefined) {
-      const readiness = await functionReadiness(target, req.sourceModelPackageArn as string);
+      const readiness = await functionReadiness(target, req.sourceModelPackageArn as string, req.deployment as Deployment | undefined);
       if (!readiness.ready) {
+        if (readiness.failed) return fail(target, readiness.reason);
         logger.info('Function not serving the promoted package yet', { reason: readiness.reason });
         return { statusCode: 200, status: 'PENDING', message: readiness.reason };
       }

@@ -20,7 +20,7 @@ import { type ModelArchives, RayTrainingStep } from '../../pipelines/ray-trainin
 import { ConfigError, STAGE_NAMES, type StageConfig } from '../config';
 import { DRIFT_EVENT, retrainingBusName } from '../config/components/pipelines';
 import {
-  endpointName, endpointRoleName, INFERENCE_ALIAS_NAME, inferenceDeployRoleName, inferenceFunctionName, inferenceModelPackageGroupName, inferenceSmokeTestFunctionName,
+  endpointName, endpointRoleName, INFERENCE_ALIAS_NAME, inferenceDeploymentNames, inferenceDeployRoleName, inferenceFunctionName, inferenceModelPackageGroupName, inferenceSmokeTestFunctionName,
   infrastructurePipelineName, modelImageRepository, modelPackageGroupName, smokeTestFunctionName,
 } from '../naming';
 import { type EksTraining } from './eks-training';
@@ -78,6 +78,7 @@ export function resolveDeliveryTargets(config: StageConfig, targetConfigs: (stag
         name: t.stage,
         modelPackageGroupName: inferenceModelPackageGroupName(tc.prefix, t.stage),
         functionName: `${inferenceFunctionName(tc.prefix, t.stage)}:${INFERENCE_ALIAS_NAME}`,
+        deployment: inferenceDeploymentNames(tc.prefix, t.stage),
         approval: t.approval ?? t.stage === 'prod',
         ...(crossAccount ? { account: tc.env.account, region: tc.env.region ?? config.env.region, smokeTestFunctionName: inferenceSmokeTestFunctionName(tc.prefix, t.stage) } : {}),
       });

@@ -171,5 +171,12 @@ export function grantLambdaSmokeTest(fn: lambda.Function, inference: LambdaInfer
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:InvokeFunction'], resources: [`${fnArn}:${inference.aliasName}`] }));
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${fnArn}:*`] }));
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [packages] }));
+  // Whether the shift to the promoted package was rolled back: the function's versions and the group's deployments.
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:ListVersionsByFunction'], resources: [fnArn] }));
+  const names = inference.physicalNames;
+  fn.addToRolePolicy(new iam.PolicyStatement({
+    actions: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment'],
+    resources: [`arn:${stack.partition}:codedeploy:${stack.region}:${stack.account}:deploymentgroup:${names.deploymentApplicationName}/${names.deploymentGroupName}`],
+  }));
   acknowledgeResourceWildcards(fn.role!, [`${fnArn}:*`, packages], 'Function and package versions are numbered at run time; read-only, on one function and one group.');
 }

@@ -174,7 +174,12 @@ describe('Lambda targets: each acting role on the exact ARN', () => {
         { principal: role, action: 'lambda:GetAlias', resource: fnArn(t, 'live') },
         { principal: role, action: 'lambda:GetFunctionConfiguration', resource: fnArn(t, '3') },
         { principal: role, action: 'lambda:InvokeFunction', resource: fnArn(t, 'live') },
-        { principal: role, action: 'sagemaker:DescribeModelPackage', resource: pkg(t, 2) });
+        { principal: role, action: 'sagemaker:DescribeModelPackage', resource: pkg(t, 2) },
+        // Whether the shift to the promoted package was rolled back.
+        { principal: role, action: 'lambda:ListVersionsByFunction', resource: fnArn(t) },
+        ...['codedeploy:ListDeployments', 'codedeploy:GetDeployment'].map((action) => ({
+          principal: role, action, resource: `arn:aws:codedeploy:${REGION}:${ACCOUNT_OF[t]}:deploymentgroup:${inferenceDeploymentNames('acme-ml', t).application}/${inferenceDeploymentNames('acme-ml', t).deploymentGroup}`,
+        })));
     }
     // dev's pipeline invokes prod's smoke test across accounts (its Lambda permission names dev's account).
     const machine = platform.resource(pipelineAction('Deploy-prod', 'SmokeTest').stack, pipelineAction('Deploy-prod', 'SmokeTest').raw.Configuration.StateMachineArn.Ref);
@@ -384,7 +389,7 @@ describe('Lambda target journey: register → approve → staging (new version +
     expect(servedSource('prod').source).toBe(v2);
   });
 
-  test('a canary that rolls back (alarms) leaves the old package serving, and the smoke test never passes on it', async () => {
+  test('a canary that rolls back (alarms) leaves the old package serving, and the smoke test fails on the stopped shift', async () => {
     const v3 = await register('acme-ml-dev-run3');
     const input = JSON.parse(JSON.stringify(pipelineAction('Deploy-prod', 'Deploy').input).replaceAll('#{Register.MODEL_PACKAGE_ARN}', v3));
     const machine = platform.only('AWS::StepFunctions::StateMachine', 'dev/Delivery', (m) => String(m.properties.DefinitionString).includes('createModelPackage'));
@@ -393,7 +398,11 @@ describe('Lambda target journey: register → approve → staging (new version +
     lw.failDeployments();
     sm.settle();
     const request = JSON.parse(JSON.stringify(pipelineAction('Deploy-prod', 'SmokeTest').input.request).replaceAll('#{Register.MODEL_PACKAGE_ARN}', v3));
-    expect(await smoke.handler(request)).toMatchObject({ status: 'PENDING', message: expect.stringMatching(/serves arn:aws:sagemaker:us-east-1:333333333333:model-package\/acme-ml-prod-lambda-inference\/2, not .*model-package\/acme-ml-dev-default\/3 yet/) });
+    expect(request.deployment).toEqual(inferenceDeploymentNames('acme-ml', 'prod'));
+    expect(await smoke.handler(request)).toMatchObject({
+      status: 'FAILED',
+      message: expect.stringMatching(/serves arn:aws:sagemaker:us-east-1:333333333333:model-package\/acme-ml-prod-lambda-inference\/2: the CodeDeploy shift d-\d+ to version \d+ \(serving .*acme-ml-prod-lambda-inference\/3\) is Stopped: One or more alarms have been activated/),
+    });
     expect(servedSource('prod').source).toBe(v2);
   });
 });

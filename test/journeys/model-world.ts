@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CodeDeployClient, CodeDeployServiceException, CreateDeploymentCommand, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { CodeDeployClient, CodeDeployServiceException, CreateDeploymentCommand, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import {
   GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, LambdaServiceException, ListVersionsByFunctionCommand, PublishVersionCommand,
   UpdateAliasCommand, UpdateFunctionConfigurationCommand,
@@ -303,7 +303,7 @@ export class LambdaWorld {
   public readonly functions = new Map<string, FunctionState>();
   /** `application/group` → the function and alias it shifts. */
   public readonly groups = new Map<string, { functionName: string; alias: string }>();
-  public readonly deployments: { id: string; group: string; functionName: string; alias: string; current: string; target: string; status: 'InProgress' | 'Succeeded' | 'Stopped' }[] = [];
+  public readonly deployments: { id: string; group: string; functionName: string; alias: string; current: string; target: string; status: 'InProgress' | 'Succeeded' | 'Stopped'; description?: string }[] = [];
 
   constructor() {
     const fn = (name: string) => {
@@ -379,15 +379,18 @@ export class LambdaWorld {
       if (a.version !== p.CurrentVersion) throw deployError('InvalidRevisionException', `The alias ${p.Alias} points at version ${a.version}, not CurrentVersion ${p.CurrentVersion}.`);
       if (!f.versions.has(p.TargetVersion)) throw deployError('InvalidRevisionException', `Version ${p.TargetVersion} of ${p.Name} does not exist.`);
       const id = `d-${String(this.deployments.length + 1).padStart(9, '0')}`;
-      this.deployments.push({ id, group, functionName: p.Name, alias: p.Alias, current: p.CurrentVersion, target: p.TargetVersion, status: 'InProgress' });
+      this.deployments.push({ id, group, functionName: p.Name, alias: p.Alias, current: p.CurrentVersion, target: p.TargetVersion, status: 'InProgress', description: i.description });
       a.weights = { [p.TargetVersion]: 0.1 };
       return { deploymentId: id };
     });
     this.codedeploy.on(GetDeploymentCommand).callsFake((i) => {
       const d = this.deployments.find((x) => x.id === i.deploymentId);
       if (!d) throw deployError('DeploymentDoesNotExistException', `Deployment ${i.deploymentId} does not exist.`);
-      return { deploymentInfo: { deploymentId: d.id, status: d.status } };
+      return { deploymentInfo: { deploymentId: d.id, status: d.status, description: d.description, ...(d.status === 'Stopped' ? { errorInformation: { code: 'ALARM_ACTIVE', message: 'One or more alarms have been activated' } } : {}) } };
     });
+    this.codedeploy.on(ListDeploymentsCommand).callsFake((i) => ({
+      deployments: this.deployments.filter((d) => d.group === `${i.applicationName}/${i.deploymentGroupName}` && (!i.includeOnlyStatuses || i.includeOnlyStatuses.includes(d.status))).map((d) => d.id).reverse(),
+    }));
   }
 
   /** CloudFormation creating a function (with its template environment), its first version and alias, and the deployment group. */
@@ -448,7 +451,7 @@ export class LambdaWorld {
     const g = this.groups.get(group)!;
     const p = (JSON.parse(content) as { Resources: { fn: { Properties: Record<string, string> } }[] }).Resources[0].fn.Properties;
     const id = `d-${String(this.deployments.length + 1).padStart(9, '0')}`;
-    this.deployments.push({ id, group, functionName: g.functionName, alias: g.alias, current: p.CurrentVersion, target: p.TargetVersion, status: 'InProgress' });
+    this.deployments.push({ id, group, functionName: g.functionName, alias: g.alias, current: p.CurrentVersion, target: p.TargetVersion, status: 'InProgress', description: 'CloudFormation alias update' });
     this.functions.get(g.functionName)!.aliases.get(g.alias)!.weights = { [p.TargetVersion]: 0.1 };
     return { deploymentId: id };
   }

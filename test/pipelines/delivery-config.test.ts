@@ -188,7 +188,10 @@ describe('the pipeline is wired to the registry it registers into and the target
     const lambdaTargets = { deployTargets: [{ stage: 'staging', kind: 'lambda' }, { stage: 'prod', approval: true }] };
     const { targets, problems: found } = resolveDeliveryTargets(loadStageConfig({ stage: 'dev', overrides: { pipelines: lambdaTargets } }), (stage) => loadStageConfig({ stage, overrides: stage === 'staging' ? { lambdaInference: { enabled: true } } : {} }));
     expect(found).toEqual([]);
-    expect(targets[0]).toEqual({ name: 'staging', modelPackageGroupName: 'mlops-staging-lambda-inference', functionName: 'mlops-staging-inference:live', approval: false });
+    expect(targets[0]).toEqual({
+      name: 'staging', modelPackageGroupName: 'mlops-staging-lambda-inference', functionName: 'mlops-staging-inference:live', approval: false,
+      deployment: { application: 'mlops-staging-inference', deploymentGroup: 'mlops-staging-inference-live' },
+    });
     expect(targets[1]).toMatchObject({ name: 'prod', endpointName: 'mlops-prod-default' });
   });
 

@@ -1,4 +1,5 @@
-import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
 import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, DescribeModelPackageCommand, SageMakerClient, SageMakerServiceException,
 } from '@aws-sdk/client-sagemaker';
@@ -10,6 +11,7 @@ import { checkAnswer, handler, metrics } from '../../../lambda/smoke-test';
 const sm = mockClient(SageMakerClient);
 const runtime = mockClient(SageMakerRuntimeClient);
 const lambda = mockClient(LambdaClient);
+const codedeploy = mockClient(CodeDeployClient);
 const SOURCE = 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model/7';
 const COPY = 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/3';
 const instances = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]];
@@ -32,6 +34,7 @@ beforeEach(() => {
   sm.reset();
   runtime.reset();
   lambda.reset();
+  codedeploy.reset();
 });
 
 describe('smoke test handler', () => {
@@ -81,6 +84,27 @@ describe('smoke test handler', () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: bytes({ predictions: [1, 0] }) as never });
     expect(await handler(request)).toMatchObject({ status: 'PASSED' });
     expect(lambda.commandCalls(InvokeCommand)[0].args[0].input.FunctionName).toBe('mlops-staging-inference:live');
+  });
+
+  test('a promoted Lambda target whose shift CodeDeploy stopped (alarms) fails at once, naming the deployment; another stopped shift does not count', async () => {
+    const request = { functionName: 'mlops-staging-inference:live', sourceModelPackageArn: SOURCE, instances, deployment: { application: 'mlops-staging-inference', deploymentGroup: 'mlops-staging-inference-live' } };
+    const OLD = 'arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/2';
+    sm.on(DescribeModelPackageCommand, { ModelPackageName: COPY }).resolves({ CustomerMetadataProperties: { SourceModelPackageArn: SOURCE } });
+    sm.on(DescribeModelPackageCommand, { ModelPackageName: OLD }).resolves({ CustomerMetadataProperties: {} });
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '4' });
+    lambda.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: { MODEL_PACKAGE_ARN: OLD } } });
+    // Not published yet: PENDING, CodeDeploy not asked.
+    lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ Version: '$LATEST' }, { Version: '4', Environment: { Variables: { MODEL_PACKAGE_ARN: OLD } } }] });
+    expect((await handler(request)).status).toBe('PENDING');
+    expect(codedeploy.calls()).toHaveLength(0);
+    lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ Version: '4', Environment: { Variables: { MODEL_PACKAGE_ARN: OLD } } }, { Version: '5', LastModified: '2026-12-01T10:00:00.000+0000', Environment: { Variables: { MODEL_PACKAGE_ARN: COPY } } }] });
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-2', 'd-1'] });
+    codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-2' }).resolves({ deploymentInfo: { status: 'Stopped', description: 'Approved model package x: live 3 → 9' } });
+    codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves({ deploymentInfo: { status: 'Stopped', description: `Approved model package ${COPY}: live 4 → 5`, errorInformation: { message: 'One or more alarms have been activated' } } });
+    expect(await handler(request)).toMatchObject({ status: 'FAILED', message: expect.stringContaining('the CodeDeploy shift d-1 to version 5 (serving arn:aws:sagemaker:us-east-1:111111111111:model-package/model-staging/3) is Stopped: One or more alarms have been activated') });
+    expect(codedeploy.commandCalls(ListDeploymentsCommand)[0].args[0].input).toMatchObject({ applicationName: 'mlops-staging-inference', deploymentGroupName: 'mlops-staging-inference-live', includeOnlyStatuses: ['Failed', 'Stopped'], createTimeRange: { start: new Date('2026-12-01T10:00:00.000Z') } });
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect((await handler({ ...request, deployment: { application: 1 } })).message).toContain('deployment: {"application":1} — must be');
   });
 
   test.each([
