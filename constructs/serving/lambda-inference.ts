@@ -1,4 +1,4 @@
-import { Arn, type CfnResource, CustomResource, Duration, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import { Arn, CustomResource, Duration, Fn, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -310,6 +310,8 @@ export class LambdaInference extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       environment,
       description: `ONNX inference: ${this.modelName}`,
+      // Published versions stay when a deploy publishes the next one: rollbacks (CodeDeploy's and the CLI's) return to them.
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });
     acknowledgeCheck(this.function, 'lambdaInsideVpc',
       'The model server computes in memory and calls only AWS service APIs (S3 for the model object and captures, CloudWatch, X-Ray) with IAM-signed TLS requests; it reaches nothing inside a VPC, and a VPC would add ENI cold starts and NAT cost to every request path.');
@@ -485,7 +487,8 @@ export class LambdaInference extends Construct {
    */
   public chooseModelWith(owner: lambda.IFunction): CustomResource {
     if (this.served) throw propsError(`LambdaInference at "${this.node.path}": its model is already chosen by ${this.served.node.path}; one deployment handler per function`);
-    const version = this.function.currentVersion.node.defaultChild as CfnResource;
+    const version = this.function.currentVersion.node.defaultChild as lambda.CfnVersion;
+    const alias = this.alias.node.defaultChild as lambda.CfnAlias;
     const served = new CustomResource(this, 'ServedModel', {
       serviceToken: owner.functionArn,
       resourceType: 'Custom::ServedModel',
@@ -495,8 +498,13 @@ export class LambdaInference extends Construct {
           : { Bucket: '', Key: '', ModelPackageArn: '' },
         // The current version's logical id is a hash of the function's template: any change of it asks again.
         FunctionRevision: version.logicalId,
+        // So does a change of the alias alone: CloudFormation's update of it names CloudFormation's version.
+        AliasSettings: { ProvisionedConcurrencyConfig: alias.provisionedConcurrencyConfig ?? 'none' },
       },
     });
+    // A changed answer replaces CloudFormation's version (a Version's properties cannot be updated), so the version the
+    // alias shifts to is published from the environment that names the served model, never an older one.
+    version.description = Fn.join('', ['Serves model package ', served.getAttString('ModelPackageArn'), ' (Custom::ServedModel)']);
     this.function.addEnvironment('MODEL_S3_BUCKET', served.getAttString('ModelS3Bucket'));
     this.function.addEnvironment('MODEL_S3_KEY', served.getAttString('ModelS3Key'));
     this.function.addEnvironment('MODEL_PACKAGE_ARN', served.getAttString('ModelPackageArn'));

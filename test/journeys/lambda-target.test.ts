@@ -232,10 +232,15 @@ describe('Lambda target journey: register → approve → staging (new version +
    * the template's environment with the answer in it, and a changed function publishes a version the alias shifts to
    * through CodeDeploy (CloudFormation waits for it: settled here).
    */
-  async function deployInference(t: string, templateChange?: string): Promise<string[]> {
+  async function deployInference(t: string, change: { function?: string; alias?: string } = {}): Promise<string[]> {
     const changes: string[] = [];
     const cr = servedModelOf(t);
-    const properties: Record<string, unknown> = { ...cr.properties, ...(templateChange ? { FunctionRevision: `${cr.properties.FunctionRevision}-${templateChange}` } : {}) };
+    const templateChange = change.function;
+    const properties: Record<string, unknown> = {
+      ...cr.properties,
+      ...(templateChange ? { FunctionRevision: `${cr.properties.FunctionRevision}-${templateChange}` } : {}),
+      ...(change.alias ? { AliasSettings: { ProvisionedConcurrencyConfig: { provisionedConcurrentExecutions: change.alias } } } : {}),
+    };
     const memory = served.get(t);
     let data = memory?.data;
     if (!memory || memory.properties !== JSON.stringify(properties)) {
@@ -267,12 +272,14 @@ describe('Lambda target journey: register → approve → staging (new version +
     if (!lw.functions.has(names.functionName)) {
       lw.cloudFormationCreate(names);
       changes.push('function created');
-    } else if (templateChange || changes.length > 0) {
+    } else if (templateChange || (changes.length > 0 && data!.ModelPackageArn !== memory?.data.ModelPackageArn)) {
+      // A changed template or answer: the function gets the environment, the Version (whose Description names the
+      // answer) is replaced, and the alias update shifts to it.
       const { version, deploymentId } = lw.cloudFormationUpdate(names);
       lw.settle();
       changes.push(`function updated: version ${version}${deploymentId ? ' (alias shifted by CodeDeploy)' : ''}`);
     } else {
-      changes.push('function unchanged');
+      changes.push(change.alias ? 'alias updated, version unchanged' : 'function unchanged');
     }
     return changes;
   }
@@ -349,7 +356,7 @@ describe('Lambda target journey: register → approve → staging (new version +
   test('a later cdk deploy keeps the approved package: unchanged, nothing is asked; changed, CloudFormation\'s own version carries it', async () => {
     expect(await deployInference('staging')).toEqual(['function unchanged']);
     expect(servedSource('staging')).toMatchObject({ version: '2', source: v1 });
-    expect(await deployInference('staging', 'memory-4096')).toEqual(['Custom::ServedModel updated: alias', 'function updated: version 3 (alias shifted by CodeDeploy)']);
+    expect(await deployInference('staging', { function: 'memory-4096' })).toEqual(['Custom::ServedModel updated: alias', 'function updated: version 3 (alias shifted by CodeDeploy)']);
     expect(servedSource('staging')).toMatchObject({ version: '3', source: v1 });
   });
 
@@ -360,6 +367,13 @@ describe('Lambda target journey: register → approve → staging (new version +
     expect(servedSource('prod').source).toBe(v1);
     const aws = new Aws({ region: REGION, sleep: async () => undefined });
     expect(await planPromotion(aws, inferenceModelPackageGroupName('acme-ml', 'prod'))).toMatchObject({ version: 1, currentStatus: 'Approved' });
+    // A change of the alias alone (more provisioned concurrency) asks too: CloudFormation's alias update would otherwise
+    // name its own version, which serves the template's model; the changed answer replaces that version.
+    const cfnVersion = platform.only('AWS::Lambda::Version', 'prod/Inference');
+    expect(cfnVersion.raw.Properties.Description['Fn::Join'][1]).toContainEqual({ 'Fn::GetAtt': [servedModelOf('prod').logicalId, 'ModelPackageArn'] });
+    expect(await deployInference('prod', { alias: '4' })).toEqual(['Custom::ServedModel updated: alias', 'function updated: version 3 (alias shifted by CodeDeploy)']);
+    expect(servedSource('prod')).toMatchObject({ version: '3', source: v1 });
+    expect(await deployInference('prod', { alias: '5' })).toEqual(['Custom::ServedModel updated: alias', 'alias updated, version unchanged']);
   });
 
   test('v2 follows: staging and prod serve it; a redelivered v1 approval is superseded', async () => {
@@ -384,7 +398,7 @@ describe('Lambda target journey: register → approve → staging (new version +
     await expect(runRollback(aws, io, 'acme-ml', 'staging', 'lambda', { yes: true })).rejects.toThrow(/a CodeDeploy deployment is running\. Stop it with rollback: aws deploy stop-deployment/);
     lw.settle();
     expect(servedSource('staging').source).toBe(v1);
-    expect(await deployInference('staging', 'timeout-20s')).toEqual(['Custom::ServedModel updated: alias', 'function updated: version 5 (alias shifted by CodeDeploy)']);
+    expect(await deployInference('staging', { function: 'timeout-20s' })).toEqual(['Custom::ServedModel updated: alias', 'function updated: version 5 (alias shifted by CodeDeploy)']);
     expect(servedSource('staging').source).toBe(v1);
     expect(servedSource('prod').source).toBe(v2);
   });

@@ -48,6 +48,8 @@ describe('LambdaInference defaults', () => {
 
   test('log group: KMS-encrypted with a rotating key, 3 months, retained', () => {
     t.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 90, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^InfKey'), 'Arn'] } }, DeletionPolicy: 'Retain' });
+    // A deploy that publishes the next version keeps this one: rollbacks return to it.
+    t.hasResource('AWS::Lambda::Version', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 

@@ -44,7 +44,9 @@ describe('LambdaModelDeployment', () => {
   test('the inference function\'s model is the handler\'s Custom::ServedModel answer, asked again whenever its template changes', () => {
     const [servedId, served] = Object.entries(t.findResources('Custom::ServedModel'))[0];
     const versionId = Object.keys(t.findResources('AWS::Lambda::Version'))[0];
-    expect(served.Properties).toMatchObject({ BakedModel: { Bucket: '', Key: '', ModelPackageArn: '' }, FunctionRevision: versionId });
+    expect(served.Properties).toMatchObject({ BakedModel: { Bucket: '', Key: '', ModelPackageArn: '' }, FunctionRevision: versionId, AliasSettings: { ProvisionedConcurrencyConfig: 'none' } });
+    // A changed answer replaces CloudFormation's version, so the version its alias update names serves the answer.
+    t.hasResourceProperties('AWS::Lambda::Version', { Description: { 'Fn::Join': ['', ['Serves model package ', { 'Fn::GetAtt': [servedId, 'ModelPackageArn'] }, ' (Custom::ServedModel)']] } });
     t.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'churn-inference',
       Environment: { Variables: Match.objectLike({
