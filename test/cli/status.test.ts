@@ -1,7 +1,7 @@
 import { type GetPipelineStateCommandOutput } from '@aws-sdk/client-codepipeline';
 import {
   awsError, cli, DescribeClusterCommand, DescribeEndpointCommand, DescribeImagesCommand, DescribeNodegroupCommand, DescribeStacksCommand, GetAliasCommand,
-  GetPipelineStateCommand, GetProvisionedConcurrencyConfigCommand, healthyStage, INFRA_PIPELINE, ListNodegroupsCommand, ListPipelineExecutionsCommand, mocks,
+  GetFunctionConfigurationCommand, GetPipelineStateCommand, GetProvisionedConcurrencyConfigCommand, healthyStage, INFRA_PIPELINE, ListNodegroupsCommand, ListPipelineExecutionsCommand, mocks,
   MODEL_PIPELINE, nodegroup, resetMocks, stackMocks,
 } from './fixtures';
 
@@ -374,5 +374,17 @@ describe('status: pipelines', () => {
     expect(mocks.cp.calls()).toHaveLength(0);
     const table = await cli(['status', '--stage', 'dev']);
     expect(table.stdout).toContain('Pipelines: none in this stage');
+  });
+});
+
+describe('status: a Lambda function model pipelines promote to', () => {
+  test('names the model package the alias\'s version serves (its MODEL_PACKAGE_ARN)', async () => {
+    resetMocks();
+    healthyStage();
+    const arn = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-dev-lambda-inference/4';
+    mocks.lambda.on(GetFunctionConfigurationCommand).resolves({ Version: '7', State: 'Active', LastUpdateStatus: 'Successful', MemorySize: 2048, PackageType: 'Image', Environment: { Variables: { MODEL_PACKAGE_ARN: arn, MODEL_S3_KEY: 'lambda-models/x/v4-0a1b2c3d/model.onnx' } } });
+    const r = await cli(['status', '--stage', 'dev', '--json']);
+    expect(r.json.lambda).toMatchObject({ version: '7', modelPackageArn: arn });
+    expect((await cli(['status', '--stage', 'dev'])).stdout).toContain(`version 7 serves model package ${arn}`);
   });
 });

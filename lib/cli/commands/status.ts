@@ -56,6 +56,8 @@ export interface LambdaReport {
   /** Share of traffic per version; two entries while a canary is shifting traffic. */
   readonly routing: Array<{ readonly version: string; readonly weight: number }>;
   readonly canary: boolean;
+  /** The model package the alias's version serves (`MODEL_PACKAGE_ARN`, set by the model deployment handler), if any. */
+  readonly modelPackageArn?: string;
   readonly function: { readonly state?: string; readonly stateReason?: string; readonly lastUpdateStatus?: string; readonly memoryMb?: number; readonly packageType?: string; readonly lastModified?: string };
   readonly provisionedConcurrency: null | { readonly status?: string; readonly requested?: number; readonly available?: number; readonly allocated?: number; readonly reason?: string };
 }
@@ -216,6 +218,7 @@ async function lambdaReport(aws: Aws, inference: NonNullable<Stage['inference']>
     version,
     routing,
     canary: extra.length > 0,
+    ...(fn.Environment?.Variables?.MODEL_PACKAGE_ARN ? { modelPackageArn: fn.Environment.Variables.MODEL_PACKAGE_ARN } : {}),
     function: { state: fn.State, stateReason: fn.StateReason, lastUpdateStatus: fn.LastUpdateStatus, memoryMb: fn.MemorySize, packageType: fn.PackageType, lastModified: fn.LastModified },
     provisionedConcurrency: pc
       ? { status: pc.Status, requested: pc.RequestedProvisionedConcurrentExecutions, available: pc.AvailableProvisionedConcurrentExecutions, allocated: pc.AllocatedProvisionedConcurrentExecutions, reason: pc.StatusReason }
@@ -403,6 +406,7 @@ export function renderStatus(r: StatusReport, color: boolean): string {
     const l = r.lambda;
     const pc = l.provisionedConcurrency;
     out.push(`Lambda inference ${l.functionName}, alias ${l.alias}${l.url ? ` (${l.url})` : ''}`);
+    if (l.modelPackageArn) out.push(`  version ${l.version} serves model package ${l.modelPackageArn}`);
     out.push(table(['VERSION', 'TRAFFIC', 'STATE', 'LAST UPDATE', 'MEMORY', 'PROVISIONED', 'HEALTH'], l.routing.map((v, i) => [
       v.version, pct(v.weight),
       i === 0 ? l.function.state ?? '' : '', i === 0 ? l.function.lastUpdateStatus ?? '' : '', i === 0 && l.function.memoryMb ? `${l.function.memoryMb} MB` : '',
