@@ -16,7 +16,4 @@ module.exports = {
   globalTeardown: '<rootDir>/test/journeys/support/global-teardown.ts',
   testTimeout: 120000,
   maxWorkers: 2,
-  // Workers that synthesized many apps hold gigabytes and spend their time collecting garbage; a worker above this
-  // after a file is replaced by a fresh one (measured: 231 s → 149 s of CPU with the synth caches warm).
-  workerIdleMemoryLimit: '1.5GB',
 };
