@@ -16,6 +16,12 @@ import { gateFunction, loggedStateMachine, pollUntilDecided } from './step-funct
 const GROUP = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
 /** A stage an approved model is promoted to. */
+/** The CodeDeploy application and deployment group that shift a Lambda target's alias. */
+export interface PromotionDeploymentGroup {
+  readonly application: string;
+  readonly deploymentGroup: string;
+}
+
 export interface PromotionTarget {
   /** Name of the target, e.g. the stage (`staging`); used in action names. */
   readonly name: string;
@@ -33,7 +39,7 @@ export interface PromotionTarget {
    * The CodeDeploy application and deployment group that shift `functionName`'s alias: the smoke test fails as soon as
    * the shift to the promoted package is stopped or rolled back (instead of waiting for its timeout). @default - none
    */
-  readonly deployment?: { readonly application: string; readonly deploymentGroup: string };
+  readonly deployment?: PromotionDeploymentGroup;
   /** Account of the target stage, when it is not the pipeline's: its group is addressed by ARN. @default - the pipeline's account */
   readonly account?: string;
   /** @default - the pipeline's region */

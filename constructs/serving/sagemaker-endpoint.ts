@@ -471,7 +471,10 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
   /** Scalable targets by variant name, when autoscaling is on. */
   public readonly scalableTargets: Readonly<Record<string, appscaling.ScalableTarget>>;
   /** Alarms running step scaling policies: an asynchronous endpoint's scale-from-zero alarm per variant. */
-  public readonly scalingAlarms: EndpointScalingAlarm[] = [];
+  public get scalingAlarms(): EndpointScalingAlarm[] | undefined {
+    return [...this.stepScalingAlarms];
+  }
+  private readonly stepScalingAlarms: EndpointScalingAlarm[] = [];
   public readonly dataCapture?: DataCaptureLocation;
   /** Async endpoints: where requests may be read from (`<prefix>input/`, the role may read it) and results are written. */
   public readonly asyncInference?: AsyncInferenceLocation;
@@ -924,7 +927,7 @@ export class SageMakerEndpoint extends SageMakerEndpointBase implements IModelEn
         const alarmName = `${this.endpointName}-${x.name}-scale-from-zero${which === 'upper' ? '' : `-${which}`}`;
         (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName = alarmName;
         const alarmArn = Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-        this.scalingAlarms.push({ variantName: x.name, policyName: policy.policyName, alarmName, alarmArn, alarm });
+        this.stepScalingAlarms.push({ variantName: x.name, policyName: policy.policyName, alarmName, alarmArn, alarm });
       }
     } else {
       target.scaleToTrackMetric('Invocations', {

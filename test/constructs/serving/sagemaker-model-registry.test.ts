@@ -287,7 +287,7 @@ describe('ModelRegistry deploying to an autoscaled endpoint: scaling around an i
     // Named after the endpoint and variant: the handler is told and granted it by name (a reference would close a
     // cycle: alarm → policy → target → endpoint → config → Custom::ServedModel → handler).
     expect(alarms[alarmId].Properties.AlarmName).toBe('mlops-dev-batch-AllTraffic-scale-from-zero');
-    expect(batch.scalingAlarms.map((a) => [a.variantName, a.policyName, a.alarmName])).toEqual([['AllTraffic', policyName, 'mlops-dev-batch-AllTraffic-scale-from-zero']]);
+    expect(batch.scalingAlarms?.map((a) => [a.variantName, a.policyName, a.alarmName])).toEqual([['AllTraffic', policyName, 'mlops-dev-batch-AllTraffic-scale-from-zero']]);
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({
         MODEL_PACKAGE_GROUP_NAME: 'batch',
