@@ -105,9 +105,20 @@ export class SynthesizedPlatform {
     return all[0];
   }
 
-  /** One resource, resolved. */
+  /** One resource, resolved (once: simulations look up the same policies again and again). */
   public resource(stack: AssemblyStack | string, logicalId: string): FoundResource {
     const s = typeof stack === 'string' ? this.stack(stack) : stack;
+    const key = `${s.id}\0${logicalId}`;
+    let found = this.resolved.get(key);
+    if (!found) {
+      found = this.resolveResource(s, logicalId);
+      this.resolved.set(key, found);
+    }
+    return found;
+  }
+  private readonly resolved = new Map<string, FoundResource>();
+
+  private resolveResource(s: AssemblyStack, logicalId: string): FoundResource {
     const raw = s.template.Resources?.[logicalId];
     if (!raw) throw new Error(`No resource ${logicalId} in ${s.id}`);
     return {
