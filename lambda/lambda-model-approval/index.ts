@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CodeDeployClient, CreateDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import {
   type FunctionConfiguration, GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient, ListVersionsByFunctionCommand, PublishVersionCommand,
@@ -29,6 +29,7 @@ import {
 import { DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { deployQueuedEvents, errorMessage, errorName } from '../model-approval/deployment-queue';
 import { onnxModelOf } from './model-archive';
 
 export const logger = new Logger({ serviceName: 'lambda-model-approval' });
@@ -86,8 +87,6 @@ export function modelKey(prefix: string, version: number, packageArn: string): s
 const versionOf = (arn: string): number => Number(/\/(\d+)$/.exec(arn)?.[1] ?? 0);
 const groupOf = (arn: string): string => /model-package\/([^/]+)\/\d+$/.exec(arn)?.[1] ?? '';
 
-const errorName = (e: unknown): string => (e as { name?: string })?.name ?? 'Error';
-const errorMessage = (e: unknown): string => (e as { message?: string })?.message ?? String(e);
 
 /** Whether retrying later can succeed: a busy function, conflicting updates, throttling that outlasted the SDK's retries, 5xx. */
 export function isRetryable(e: unknown): boolean {
@@ -332,30 +331,8 @@ const isCustomResource = (e: unknown): e is CloudFormationCustomResourceEvent =>
 export async function handler(event: SQSEvent | CloudFormationCustomResourceEvent): Promise<SQSBatchResponse | { Status: string }> {
   if (isCustomResource(event)) return servedModelResource(event);
   const cfg = config();
-  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   try {
-    for (const record of event.Records) {
-      let parsed: ModelPackageStateChange;
-      try {
-        parsed = JSON.parse(record.body) as ModelPackageStateChange;
-      } catch {
-        logger.error('Message body is not JSON; ignored', { messageId: record.messageId });
-        metrics.addMetric('Outcome_invalid-event', MetricUnit.Count, 1);
-        continue;
-      }
-      try {
-        const outcome = await deploy(parsed, cfg);
-        metrics.addMetric(`Outcome_${outcome}`, MetricUnit.Count, 1);
-      } catch (e) {
-        const retryable = isRetryable(e);
-        const details = { messageId: record.messageId, attempt: Number(record.attributes?.ApproximateReceiveCount ?? 1), error: errorName(e), reason: errorMessage(e), retryable };
-        if (retryable) logger.warn('Deployment deferred; SQS will deliver the event again', details);
-        else logger.error('Deployment failed; SQS will retry, then move the event to the dead-letter queue', details);
-        metrics.addMetric(retryable ? 'Deferred' : 'Failed', MetricUnit.Count, 1);
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-      }
-    }
-    return { batchItemFailures };
+    return await deployQueuedEvents<ModelPackageStateChange>(event.Records, { logger, metrics, isRetryable, deploy: (change) => deploy(change, cfg) });
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -30,6 +30,7 @@ import {
   changedInstanceTypes, recordSuspended, restoreScaling, SCALING_EVENT_SOURCE, type SavedTarget, type ScalingSuspended, suspendScaling,
   variantResourceId,
 } from './scaling';
+import { deployQueuedEvents, errorMessage, errorName } from './deployment-queue';
 
 export { autoscaling, eventBridge, SCALING_EVENT_SOURCE, SCALING_SUSPENDED, type ScalingSuspended } from './scaling';
 
@@ -107,8 +108,6 @@ export function resourceName(prefix: string, version: number, packageArn: string
   return `${prefix.slice(0, 40).replace(/-+$/, '')}-v${version}-${hash}`;
 }
 
-const errorName = (e: unknown): string => (e as { name?: string })?.name ?? 'Error';
-const errorMessage = (e: unknown): string => (e as { message?: string })?.message ?? String(e);
 const isNotFound = (e: unknown): boolean => errorName(e) === 'ValidationException' && /could not find|does not exist|not found/i.test(errorMessage(e));
 const isAlreadyExists = (e: unknown): boolean => errorName(e) === 'ValidationException' && /already exist/i.test(errorMessage(e));
 
@@ -454,30 +453,10 @@ export async function handler(event: SQSEvent | ModelPackageStateChange | CloudF
         throw e;
       }
     }
-    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      let parsed: ModelPackageStateChange;
-      try {
-        parsed = JSON.parse(record.body) as ModelPackageStateChange;
-      } catch {
-        logger.error('Message body is not JSON; ignored', { messageId: record.messageId });
-        metrics.addMetric('Outcome_invalid-event', MetricUnit.Count, 1);
-        continue;
-      }
-      const attempt = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-      try {
-        const outcome = parsed.source === SCALING_EVENT_SOURCE ? await restoreAfterUpdate(parsed as never, attempt, cfg) : await deploy(parsed, cfg);
-        metrics.addMetric(`Outcome_${outcome}`, MetricUnit.Count, 1);
-      } catch (e) {
-        const retryable = isRetryable(e);
-        const details = { messageId: record.messageId, attempt, error: errorName(e), reason: errorMessage(e), retryable };
-        if (retryable) logger.warn('Deployment deferred; SQS will deliver the event again', details);
-        else logger.error('Deployment failed; SQS will retry, then move the event to the dead-letter queue', details);
-        metrics.addMetric(retryable ? 'Deferred' : 'Failed', MetricUnit.Count, 1);
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-      }
-    }
-    return { batchItemFailures };
+    return await deployQueuedEvents<ModelPackageStateChange>(event.Records, {
+      logger, metrics, isRetryable,
+      deploy: (parsed, attempt) => (parsed.source === SCALING_EVENT_SOURCE ? restoreAfterUpdate(parsed as never, attempt, cfg) : deploy(parsed, cfg)),
+    });
   } finally {
     metrics.publishStoredMetrics();
   }
