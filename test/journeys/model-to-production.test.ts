@@ -27,6 +27,9 @@ const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname
 const SAMPLE_EVENT = fixture('sagemaker-model-package-state-change.json');
 const APPROVAL_EVENT = fixture('codepipeline-action-execution-state-change.json');
 const TARGETS = ['staging', 'prod'] as const;
+// The variant configs' journeys read the standalone stages only (the infrastructure pipeline's copies are the same
+// constructs, checked on the shared everything-on config): synthesizing them without the pipeline halves their cost.
+const STANDALONE = { pipeline: false } as const;
 /**
  * Everything on, one account per stage, dev's pipeline training on Ray (EKS, the default cluster's Ray) instead of
  * SageMaker; it promotes into staging's asynchronous and prod's serverless endpoint.
@@ -389,7 +392,7 @@ describe('model journey with the built-in defaults: register → approve → sta
   test('a later `cdk deploy` that changes prod\'s endpoint (capture 25 %, 15 min bake) keeps serving the approved v2, not the template\'s model', async () => {
     expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v2);
     const before = world.endpoints.get(endpointOf('prod'))!.config;
-    const changes = await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod');
+    const changes = await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG, STANDALONE), 'prod');
     // The change reaches the endpoint: the custom resource is asked again, a new config is made, the endpoint updated.
     expect(changes).toEqual([`${endpointOf('prod')}: Custom::ServedModel updated`, `${endpointOf('prod')}: endpoint updated`]);
     world.settle();
@@ -401,8 +404,8 @@ describe('model journey with the built-in defaults: register → approve → sta
     const template = platform.resources('AWS::SageMaker::Model', { stack: 'prod/SageMaker' })[0];
     expect(world.served(endpointOf('prod'))).not.toContain(template.properties.PrimaryContainer.Image);
     // A deploy that does not touch the endpoint changes nothing; staging was not touched at all.
-    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'prod')).toEqual([`${endpointOf('prod')}: endpoint unchanged`]);
-    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG), 'staging')).toEqual([`${endpointOf('staging')}: endpoint unchanged`]);
+    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG, STANDALONE), 'prod')).toEqual([`${endpointOf('prod')}: endpoint unchanged`]);
+    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG, STANDALONE), 'staging')).toEqual([`${endpointOf('staging')}: endpoint unchanged`]);
     expect(sourceOf(world.served(endpointOf('staging'))[0])).toBe(v2);
   });
 
@@ -416,7 +419,7 @@ describe('model journey with the built-in defaults: register → approve → sta
 
 describe.each([
   ['real-time targets', () => synthesizedPlatform('allOn'), { staging: 'realtime', prod: 'realtime' }],
-  ['trained on Ray, an asynchronous target (staging) and a serverless one (prod)', () => synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS), { staging: 'async', prod: 'serverless' }],
+  ['trained on Ray, an asynchronous target (staging) and a serverless one (prod)', () => synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS, STANDALONE), { staging: 'async', prod: 'serverless' }],
 ] as const)('model journey across accounts (dev 111111111111 → staging 222222222222 → prod 333333333333), %s: the copy lands in the target account, its handler deploys it, its smoke test answers the pipeline', (_label, load, groups) => {
   let platform: SynthesizedPlatform;
   let world: SageMakerWorld;
@@ -557,7 +560,7 @@ describe('model journey permissions across accounts: the target endpoint reads t
 
 describe('model journey permissions of an asynchronous target: its smoke test writes the request and reads the answer, its endpoint reads the request', () => {
   let platform: SynthesizedPlatform;
-  beforeAll(() => { platform = synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS); });
+  beforeAll(() => { platform = synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS, STANDALONE); });
 
   test('staging\'s async smoke test and endpoint role, on the exact S3 keys and endpoint', async () => {
     const fn = platform.only('AWS::Lambda::Function', 'staging/SageMaker', (f) => f.properties.FunctionName === 'acme-ml-staging-async-smoke');
@@ -583,7 +586,7 @@ describe('model journey permissions of an asynchronous target: its smoke test wr
 
 describe('model journey permissions of a Ray-trained model across accounts: the target endpoints read the archive the Ray run wrote in dev', () => {
   let platform: SynthesizedPlatform;
-  beforeAll(() => { platform = synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS); });
+  beforeAll(() => { platform = synthesizeConfig('rayAsyncServerlessTargets', RAY_ASYNC_SERVERLESS_TARGETS, STANDALONE); });
   // A Ray run is named <job prefix>-<pipeline execution id>.
   const execution = '8f14e45f-ceea-467f-a8f6-0c9a5bbbb3a1';
   const run = `acme-ml-dev-${execution}`;

@@ -67,7 +67,8 @@ describe('Ray journey (dev in its own account)', () => {
   let lake: { processed: string; artifacts: string; processedKey: string; artifactsKey: string };
 
   beforeAll(() => {
-    platform = synthesizeConfig('ray', RAY_CONFIG);
+    // The standalone stages are what this journey reads; the infrastructure pipeline's copies would double the synth.
+    platform = synthesizeConfig('ray', RAY_CONFIG, { pipeline: false });
     objects = platform.resources('Custom::AWSCDK-EKS-KubernetesResource', { stack: 'dev/Training' })
       .flatMap((r) => (typeof r.properties.Manifest === 'string' ? JSON.parse(r.properties.Manifest) : []) as K8s[]);
     cluster = platform.only('AWS::EKS::Cluster', 'dev/Training');
