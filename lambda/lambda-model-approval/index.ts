@@ -29,7 +29,8 @@ import {
 import { DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { deployQueuedEvents, errorMessage, errorName } from '../model-approval/deployment-queue';
+import { answerServedModel, type CustomResourceAnswer, isCustomResource } from '../model-approval/custom-resource';
+import { deployQueuedEvents, errorName } from '../model-approval/deployment-queue';
 import { onnxModelOf } from './model-archive';
 
 export const logger = new Logger({ serviceName: 'lambda-model-approval' });
@@ -301,31 +302,15 @@ export async function servedModel(props: ServedModelProperties, cfg: Config = co
   return { ...copy, source: 'newest-approved' };
 }
 
-/** Answers a `Custom::ServedModel` request on its pre-signed response URL; never leaves CloudFormation waiting. */
-export async function servedModelResource(event: CloudFormationCustomResourceEvent): Promise<{ Status: 'SUCCESS' | 'FAILED'; Reason?: string; Data?: Record<string, string> }> {
-  const physicalId = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${process.env.FUNCTION_NAME ?? 'function'}-served-model`;
-  let response: { Status: 'SUCCESS' | 'FAILED'; Reason?: string; Data?: Record<string, string> };
-  try {
-    if (event.RequestType === 'Delete') {
-      // The copied models outlive the resource: published versions (and a rollback) still read them.
-      response = { Status: 'SUCCESS' };
-    } else {
-      const served = await servedModel(event.ResourceProperties as ServedModelProperties);
-      const data = { ModelS3Bucket: served.bucket, ModelS3Key: served.key, ModelPackageArn: served.modelPackageArn, Source: served.source };
-      logger.info('The function\'s template names the served model', { requestType: event.RequestType, ...data });
-      response = { Status: 'SUCCESS', Data: data };
-    }
-  } catch (e) {
-    logger.error('Could not choose the served model', { error: errorName(e), reason: errorMessage(e) });
-    response = { Status: 'FAILED', Reason: `${errorName(e)}: ${errorMessage(e)}`.slice(0, 1000) };
-  }
-  const body = JSON.stringify({ ...response, PhysicalResourceId: physicalId, StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId });
-  const put = await fetch(event.ResponseURL, { method: 'PUT', body, headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) } });
-  if (!put.ok) throw new Error(`CloudFormation response upload failed: HTTP ${put.status}`);
-  return response;
+/** Answers the function's `Custom::ServedModel` with the model its template must name. */
+export function servedModelResource(event: CloudFormationCustomResourceEvent): Promise<CustomResourceAnswer> {
+  return answerServedModel(event, `${process.env.FUNCTION_NAME ?? 'function'}-served-model`, logger, async () => {
+    const served = await servedModel(event.ResourceProperties as ServedModelProperties);
+    const data = { ModelS3Bucket: served.bucket, ModelS3Key: served.key, ModelPackageArn: served.modelPackageArn, Source: served.source };
+    logger.info('The function\'s template names the served model', { requestType: event.RequestType, ...data });
+    return data;
+  });
 }
-
-const isCustomResource = (e: unknown): e is CloudFormationCustomResourceEvent => !!e && typeof e === 'object' && 'RequestType' in e && 'ResponseURL' in e;
 
 /** SQS batch handler (batch size 1 in the construct): failed messages are retried by SQS; also the custom resource. */
 export async function handler(event: SQSEvent | CloudFormationCustomResourceEvent): Promise<SQSBatchResponse | { Status: string }> {

@@ -30,6 +30,7 @@ import {
   changedInstanceTypes, recordSuspended, restoreScaling, SCALING_EVENT_SOURCE, type SavedTarget, type ScalingSuspended, suspendScaling,
   variantResourceId,
 } from './scaling';
+import { answerServedModel, type CustomResourceAnswer, isCustomResource } from './custom-resource';
 import { deployQueuedEvents, errorMessage, errorName } from './deployment-queue';
 
 export { autoscaling, eventBridge, SCALING_EVENT_SOURCE, SCALING_SUSPENDED, type ScalingSuspended } from './scaling';
@@ -405,37 +406,19 @@ async function suspendForStackUpdate(props: ServedModelProperties, toConfigName:
   await suspendForTypeChange(cfg.spec.EndpointName, endpoint.EndpointConfigName, spec.productionVariants, spec.autoScaledVariants, toConfigName);
 }
 
-/** Answers a `Custom::ServedModel` request on its pre-signed response URL; never leaves CloudFormation waiting. */
-export async function servedModelResource(event: CloudFormationCustomResourceEvent): Promise<{ Status: 'SUCCESS' | 'FAILED'; Reason?: string; Data?: Record<string, string> }> {
-  const physicalId = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${String(event.ResourceProperties.EndpointName ?? 'endpoint')}-served-model`;
-  let response: { Status: 'SUCCESS' | 'FAILED'; Reason?: string; Data?: Record<string, string> };
-  try {
-    if (event.RequestType === 'Delete') {
-      // The endpoint's models outlive the resource: a rollback may still need them.
-      response = { Status: 'SUCCESS' };
-    } else {
-      const props = event.ResourceProperties as ServedModelProperties;
-      const served = await servedModels(props);
-      await suspendForStackUpdate(props, served.endpointConfigName);
-      const data: Record<string, string> = { EndpointConfigName: served.endpointConfigName, Version: String(served.version), ModelPackageArn: served.modelPackageArn ?? 'none' };
-      served.modelNames.forEach((m, i) => { data[`ModelName${i}`] = m; });
-      logger.info('Endpoint config of the stack deploy runs the served model', { requestType: event.RequestType, ...data });
-      response = { Status: 'SUCCESS', Data: data };
-    }
-  } catch (e) {
-    logger.error('Could not choose the served model', { error: errorName(e), reason: errorMessage(e) });
-    response = { Status: 'FAILED', Reason: `${errorName(e)}: ${errorMessage(e)}`.slice(0, 1000) };
-  }
-  const body = JSON.stringify({
-    ...response, PhysicalResourceId: physicalId, StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId,
+/** Answers the endpoint's `Custom::ServedModel` with the endpoint config that runs the served model. */
+export function servedModelResource(event: CloudFormationCustomResourceEvent): Promise<CustomResourceAnswer> {
+  return answerServedModel(event, `${String(event.ResourceProperties.EndpointName ?? 'endpoint')}-served-model`, logger, async () => {
+    const props = event.ResourceProperties as ServedModelProperties;
+    const served = await servedModels(props);
+    await suspendForStackUpdate(props, served.endpointConfigName);
+    const data: Record<string, string> = { EndpointConfigName: served.endpointConfigName, Version: String(served.version), ModelPackageArn: served.modelPackageArn ?? 'none' };
+    served.modelNames.forEach((m, i) => { data[`ModelName${i}`] = m; });
+    logger.info('Endpoint config of the stack deploy runs the served model', { requestType: event.RequestType, ...data });
+    return data;
   });
-  const put = await fetch(event.ResponseURL, { method: 'PUT', body, headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) } });
-  if (!put.ok) throw new Error(`CloudFormation response upload failed: HTTP ${put.status}`);
-  return response;
 }
 
-const isCustomResource = (e: unknown): e is CloudFormationCustomResourceEvent =>
-  !!e && typeof e === 'object' && 'RequestType' in e && 'ResponseURL' in e;
 
 /** SQS batch handler (batch size 1 in the construct, but any size works): failed messages are retried by SQS. */
 export async function handler(event: SQSEvent | ModelPackageStateChange | CloudFormationCustomResourceEvent): Promise<SQSBatchResponse | { outcome: Outcome } | { Status: string }> {
