@@ -13,9 +13,9 @@ import { CachedTemplateValidation } from '../lib/template-validation';
 // with `-c pipeline=true`, so the default synth does not build dev twice.
 const app = new App();
 // aws-cdk-lib's built-in CloudFormation validation, with each template's verdict reused while the template is
-// byte-identical (a synth after an edit validates only the stacks the edit changed). CDK_VALIDATION=false turns it
-// off, as it does the built-in one.
-if (process.env.CDK_VALIDATION !== 'false') {
+// byte-identical (a synth after an edit validates only the stacks the edit changed). CDK_MLOPS_VALIDATION_CACHE=off
+// validates every template afresh (aws-cdk-lib's plugin alone); CDK_VALIDATION=false turns validation off, as ever.
+if (process.env.CDK_VALIDATION !== 'false' && process.env.CDK_MLOPS_VALIDATION_CACHE !== 'off') {
   Validations.of(app).addPlugins(new CachedTemplateValidation({ cacheDirectory: path.join(process.cwd(), 'node_modules', '.cache', 'cdk-mlops', 'validation') }));
 }
 const stageContext = app.node.tryGetContext('stage') as string | undefined;

@@ -24,6 +24,8 @@ export { ConfigError, DEFAULT_CONFIGS, DRIFT_EVENT, loadStageConfig, STAGE_NAMES
 export type * from './app';
 export { buildPlatform } from './app';
 export { failedValidations, synthWithGate } from './validation-gate';
+export type { CachedTemplateValidationProps } from './template-validation';
+export { CachedTemplateValidation } from './template-validation';
 export { nagPacks } from './nag';
 export type * from './cost';
 export { DEFAULT_PRICE_TABLE, estimateCloudAssembly, estimateIdleCost, IdleCostBudget, renderEstimate } from './cost';

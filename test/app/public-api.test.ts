@@ -33,7 +33,7 @@ describe('public entry (lib/index.ts)', () => {
   });
 
   test('offers the platform: stage, config loader, validation gate', () => {
-    for (const name of ['PlatformStage', 'loadStageConfig', 'ConfigError', 'buildPlatform', 'failedValidations', 'synthWithGate', 'PropsValidationError']) {
+    for (const name of ['PlatformStage', 'loadStageConfig', 'ConfigError', 'buildPlatform', 'failedValidations', 'synthWithGate', 'CachedTemplateValidation', 'PropsValidationError']) {
       expect(names).toContain(name);
     }
   });
