@@ -54,6 +54,8 @@ export class CachedTemplateValidation extends CloudFormationValidatePlugin {
   private readonly cacheDirectory: string;
   private readonly maxCacheEntries: number;
   private readonly fingerprint: string;
+  /** Schema overlays are files the key does not cover: with them, every template is validated. */
+  private readonly cacheable: boolean;
   private readonly validatorVersion?: string;
 
   constructor(props: CachedTemplateValidationProps) {
@@ -64,6 +66,7 @@ export class CachedTemplateValidation extends CloudFormationValidatePlugin {
       throw new Error(`CachedTemplateValidation: maxCacheEntries must be a positive integer, got ${maxCacheEntries}`);
     }
     this.cacheDirectory = cacheDirectory;
+    this.cacheable = (pluginProps as { _additionalSchemasDirectory?: string })._additionalSchemasDirectory === undefined;
     this.maxCacheEntries = maxCacheEntries ?? 512;
     this.validatorVersion = packageVersion(path.join(CDK_LIB_ROOT, 'node_modules', '@aws', 'cloudformation-validate', 'package.json'));
     this.fingerprint = crypto.createHash('sha256').update(JSON.stringify({
@@ -118,6 +121,7 @@ export class CachedTemplateValidation extends CloudFormationValidatePlugin {
   }
 
   private keyOf(stack: PolicyValidationStack): string | undefined {
+    if (!this.cacheable) return undefined;
     let template: Buffer;
     try {
       template = fs.readFileSync(stack.templatePath);
