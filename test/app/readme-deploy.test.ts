@@ -4,11 +4,12 @@ import * as http from 'node:http';
 import { type AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildPlatform } from '../../lib/app';
-import { newApp } from '../helpers';
+import { synthesizedPlatform } from '../journeys/support';
 
 // The README's deploy and diff lines, run with the real CDK CLI against one synthesized assembly (`--app <dir>`,
-// so the app is built once): they must select the stacks of the stage they name, and nothing else.
+// so the app is built once): they must select the stacks of the stage they name, and nothing else. The assembly is
+// the journeys' defaults (every stage and the infrastructure pipeline, synthesized once per source tree and shared),
+// so the selector is shown to leave out staging, prod and the pipeline's copies of dev alike.
 const root = path.join(__dirname, '..', '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 const cdkBin = path.join(root, 'node_modules', 'aws-cdk', 'bin', 'cdk');
@@ -77,18 +78,15 @@ let assembly: string;
 let devStacks: string[];
 let server: http.Server;
 beforeAll(async () => {
-  // The app as `npx cdk synth` builds it without `-c stage`: the dev stage and the infrastructure pipeline.
-  assembly = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-deploy-'));
-  const app = newApp({ outdir: assembly });
-  const [dev] = buildPlatform(app, { pipeline: true });
-  app.synth();
-  devStacks = dev.stacks.map((s) => s.stackName);
+  const platform = synthesizedPlatform('defaults');
+  assembly = platform.directory;
+  devStacks = platform.stageStacks('dev').map((s) => s.stackName);
   server = await fakeAws();
 });
 afterAll(() => {
   server?.closeAllConnections();
   server?.close();
-  for (const dir of [assembly, ...homes]) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of homes) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe("README's deploy line", () => {
