@@ -5,8 +5,11 @@ import { nagFindings, platformStage } from '../helpers';
 const alarmsOf = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
 const dashboardBody = (t: Template) => JSON.stringify(Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
 
+// The dev stage from the built-in defaults, built once for the Monitoring and the Training stack's checks.
+const devStage = platformStage('dev');
+
 describe('MonitoringStack in dev (defaults)', () => {
-  const stage = platformStage('dev');
+  const stage = devStage;
   const stack = stage.monitoringStack!;
   const dev = loadStageConfig({ stage: 'dev' }).monitoring.alarms;
   let t: Template;
@@ -69,7 +72,7 @@ describe('MonitoringStack in prod', () => {
 });
 
 describe('EKS observability in the Training stack (dev defaults)', () => {
-  const stage = platformStage('dev');
+  const stage = devStage;
   const t = T.fromStack(stage.trainingStack!);
   const charts = Object.values(t.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties);
 
