@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
@@ -6,13 +7,33 @@ import { parse } from 'yaml';
 /** Validators of KubeRay v1.7.0 objects compiled from the CRD copies in test/fixtures/kuberay-crds (Apache-2.0). */
 export type Schema = { properties: Record<string, Schema> } & Record<string, unknown>;
 
-/** The v1 openAPIV3Schema of a KubeRay v1.7.0 CRD (parsed once per test file). */
+const CACHE = path.join(__dirname, '..', 'node_modules', '.cache', 'cdk-mlops-kuberay-crds');
+
+/**
+ * The v1 openAPIV3Schema of a KubeRay v1.7.0 CRD. Parsing the 1 MB YAML takes about half a second per CRD, so the
+ * schema is kept as JSON under node_modules/.cache, keyed by the YAML's bytes (safe to delete).
+ */
 export function crdSchema(file: string): Schema {
-  const crd = parse(fs.readFileSync(path.join(__dirname, 'fixtures/kuberay-crds', file), 'utf8'));
-  return crd.spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema;
+  const yaml = fs.readFileSync(path.join(__dirname, 'fixtures/kuberay-crds', file));
+  const cached = path.join(CACHE, `${file}-${crypto.createHash('sha256').update(yaml).digest('hex').slice(0, 16)}.json`);
+  try {
+    return JSON.parse(fs.readFileSync(cached, 'utf8')) as Schema;
+  } catch {
+    // not cached yet (or unreadable): parse the YAML
+  }
+  const crd = parse(yaml.toString('utf8'));
+  const schema = crd.spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema as Schema;
+  try {
+    fs.mkdirSync(CACHE, { recursive: true });
+    const tmp = `${cached}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(schema));
+    fs.renameSync(tmp, cached);
+  } catch {
+    // a cache that cannot be written costs the next file a parse
+  }
+  return schema;
 }
 
-/** Kubernetes' int-or-string marker has no JSON Schema meaning: translate it to the union it stands for. */
 function translate(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(translate);
   if (!node || typeof node !== 'object') return node;
