@@ -17,7 +17,6 @@ export interface CachedTemplateValidationProps extends CloudFormationValidatePlu
 /** One template's verdict as stored: its violations, and the paths they were found at (rewritten on reuse). */
 interface CachedVerdict {
   readonly format: 1;
-  readonly pluginVersion?: string;
   readonly templatePath: string;
   readonly stackConstructPath: string;
   readonly violations: PolicyViolation[];
@@ -109,11 +108,10 @@ export class CachedTemplateValidation extends CloudFormationValidatePlugin {
         // A finding this plugin cannot attribute to one template: report it as found, cache nothing of this run.
         return merge([...verdicts.values()].flat().concat(report.violations), report);
       }
-      const pluginVersion = this.version;
       for (const { stack, key } of stacks.filter((s) => misses.includes(s.stack))) {
         const violations = split.get(stack)!;
         verdicts.set(stack, violations);
-        if (key !== undefined) this.write(key, { format: FORMAT, pluginVersion, templatePath: stack.templatePath, stackConstructPath: stack.stackConstructPath, violations });
+        if (key !== undefined) this.write(key, { format: FORMAT, templatePath: stack.templatePath, stackConstructPath: stack.stackConstructPath, violations });
       }
       this.prune();
     }
