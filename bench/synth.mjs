@@ -17,8 +17,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.RUNS ?? 3);
 const hasGnuTime = fs.existsSync('/usr/bin/time');
-const baseEnv = { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_CLI_NOTICES: 'false' };
-const env = baseEnv;
+const env = { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_CLI_NOTICES: 'false' };
 const log = (m) => process.stderr.write(`${m}\n`);
 
 function anchorDir() {
@@ -45,11 +44,11 @@ function allOnConfigFile() {
 }
 
 function once(cwd, args, extraEnv) {
-  const env = { ...baseEnv, ...extraEnv };
+  const runEnv = { ...env, ...extraEnv };
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-bench-out-'));
   const cmd = ['npx', 'cdk', 'synth', '--quiet', '--no-notices', '-o', outdir, ...args];
   const start = process.hrtime.bigint();
-  const r = hasGnuTime ? spawnSync('/usr/bin/time', ['-v', ...cmd], { cwd, env, encoding: 'utf8' }) : spawnSync(cmd[0], cmd.slice(1), { cwd, env, encoding: 'utf8' });
+  const r = hasGnuTime ? spawnSync('/usr/bin/time', ['-v', ...cmd], { cwd, env: runEnv, encoding: 'utf8' }) : spawnSync(cmd[0], cmd.slice(1), { cwd, env: runEnv, encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   fs.rmSync(outdir, { recursive: true, force: true });
   if (r.status !== 0) throw new Error(`synth failed in ${cwd} (${args.join(' ')}):\n${r.stderr.slice(-3000)}`);
