@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { GUARD_REASONS_METADATA_KEY } from '../../constructs/core/nag';
 import { synthesizedPlatform } from '../journeys/support';
@@ -73,5 +74,54 @@ describe('AWS Control Tower proactive controls over every stage, every component
       }
     }
     expect(count).toBeGreaterThan(0);
+  });
+});
+
+describe('each rule reads only the resources of its types and what they reference', () => {
+  // Mixed types with references across them: a function whose security group is an EKS cluster's (not an
+  // AWS::EC2::SecurityGroup the rule names), one with a real security group, a log group encrypted by a key, a bucket,
+  // a role with an inline policy. The copies must give exactly what the whole templates give.
+  const vpc = (sg: unknown) => ({ SecurityGroupIds: [sg], SubnetIds: ['subnet-0123456789abcdef0'] });
+  const TEMPLATES = {
+    'Compute.template.json': {
+      Resources: {
+        Cluster: { Type: 'AWS::EKS::Cluster', Properties: { RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] }, ResourcesVpcConfig: { SubnetIds: ['subnet-0123456789abcdef0'] } } },
+        Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'fn', VpcId: 'vpc-0123456789abcdef0' } },
+        OnClusterSg: { Type: 'AWS::Lambda::Function', Properties: { Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Code: { ZipFile: 'x' }, Runtime: 'nodejs22.x', Handler: 'index.handler', VpcConfig: vpc({ 'Fn::GetAtt': ['Cluster', 'ClusterSecurityGroupId'] }) } },
+        OnOwnSg: { Type: 'AWS::Lambda::Function', Properties: { Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Code: { ZipFile: 'x' }, Runtime: 'nodejs22.x', Handler: 'index.handler', VpcConfig: vpc({ 'Fn::GetAtt': ['Sg', 'GroupId'] }) } },
+        NoVpc: { Type: 'AWS::Lambda::Function', Properties: { Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Code: { ZipFile: 'x' }, Runtime: 'nodejs22.x', Handler: 'index.handler' } },
+        Role: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] } } },
+        Policy: { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'p', Roles: [{ Ref: 'Role' }], PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] } } },
+      },
+    },
+    'Data.template.json': {
+      Resources: {
+        Key: { Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true, KeyPolicy: { Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'kms:*', Resource: '*' }] } } },
+        Encrypted: { Type: 'AWS::Logs::LogGroup', Properties: { KmsKeyId: { 'Fn::GetAtt': ['Key', 'Arn'] }, RetentionInDays: 30 } },
+        Plain: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } },
+        Bucket: { Type: 'AWS::S3::Bucket', Properties: {} },
+      },
+    },
+  };
+  let work: string;
+  let files: string[];
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-ct-'));
+    files = Object.entries(TEMPLATES).map(([name, t]) => {
+      const file = path.join(work, name);
+      fs.writeFileSync(file, JSON.stringify(t, undefined, 1));
+      return file;
+    });
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test('same findings as the whole templates, including a reference to another type', () => {
+    const copies = controlTowerFailures(files);
+    expect(copies).toEqual(controlTowerFailures(files, { wholeTemplates: true }));
+    const lambdaVpc = copies.filter((f) => f.control === 'CT.LAMBDA.PR.3').map((f) => f.logicalId);
+    expect(lambdaVpc).toEqual(expect.arrayContaining(['NoVpc', 'OnClusterSg']));
+    expect(lambdaVpc).not.toContain('OnOwnSg');
+    expect(copies.filter((f) => f.control === 'CT.CLOUDWATCH.PR.3').map((f) => f.logicalId)).toEqual(['Plain']);
+    expect(copies.some((f) => f.control === 'CT.IAM.PR.5' && f.logicalId === 'Policy')).toBe(true);
   });
 });
