@@ -63,7 +63,9 @@ export const embedded = {
 };
 
 function compileValidators(): Record<'RayCluster' | 'RayJob' | 'RayService' | 'RayCronJob', ValidateFunction> {
-  const ajv = new Ajv({ strict: false, allErrors: true });
+  // Ajv's code optimizer (a pass that drops redundant generated code) doubled the compile of these schemas
+  // (measured 2.8 s → 1.3 s without it) for no difference in what they accept.
+  const ajv = new Ajv({ strict: false, allErrors: true, code: { optimize: false } });
   // The OpenAPI number formats the CRDs use, checked for real rather than ignored.
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
