@@ -15,8 +15,8 @@ import { type Io } from '../../lib/cli/output';
 import {
   INFERENCE_ALIAS_NAME, inferenceDeploymentNames, inferenceDeployRoleName, inferenceFunctionName, inferenceModelPackageGroupName, inferenceSmokeTestFunctionName,
 } from '../../lib/naming';
-import { synthesizeConfig, type FoundResource, type SynthesizedPlatform } from './support/assembly';
-import { ACCOUNTS, REGION, ZONES } from './support/configs';
+import { synthesizedVariant, type FoundResource, type SynthesizedPlatform } from './support/assembly';
+import { ACCOUNTS, REGION } from './support/configs';
 import { decide, expectAllowed, resourcePolicyOf } from './support/iam';
 import { LambdaWorld, matchesPattern, runStateMachine, SageMakerWorld, tarGz } from './model-world';
 
@@ -27,21 +27,11 @@ import { LambdaWorld, matchesPattern, runStateMachine, SageMakerWorld, tarGz } f
 // stateful SageMaker, S3, Lambda and CodeDeploy.
 
 const SAMPLE_EVENT = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'sagemaker-model-package-state-change.json'), 'utf8'));
-const env = (account: string) => ({ env: { account, region: REGION }, network: { availabilityZones: ZONES } });
-/** staging shares dev's account (single account), prod has its own (cross-account); both switch Lambda inference on because they are targets. */
-const LAMBDA_TARGETS = {
-  prefix: 'acme-ml',
-  stages: {
-    dev: { ...env(ACCOUNTS.dev), pipelines: { deployTargets: [{ stage: 'staging', kind: 'lambda' }, { stage: 'prod', kind: 'lambda', approval: true }] } },
-    staging: env(ACCOUNTS.dev),
-    prod: env(ACCOUNTS.prod),
-  },
-};
 const TARGETS = ['staging', 'prod'] as const;
 const ACCOUNT_OF = { staging: ACCOUNTS.dev, prod: ACCOUNTS.prod } as const;
 
 let platform: SynthesizedPlatform;
-beforeAll(() => { platform = synthesizeConfig('lambdaTargets', LAMBDA_TARGETS, { pipeline: false }); });
+beforeAll(() => { platform = synthesizedVariant('lambdaTargets'); });
 
 const pipelineAction = (stage: string, name: string) => {
   const pipeline = platform.only('AWS::CodePipeline::Pipeline', 'dev/Delivery');

@@ -11,7 +11,7 @@ import { Aws } from '../../lib/cli/aws';
 import { planPromotion } from '../../lib/cli/commands/promote';
 import { runRollback } from '../../lib/cli/commands/rollback';
 import { type Io } from '../../lib/cli/output';
-import { synthesizeConfig, synthesizedPlatform, type FoundResource, type SynthesizedPlatform } from './support/assembly';
+import { synthesizeConfig, synthesizedPlatform, synthesizedVariant, type FoundResource, type SynthesizedPlatform } from './support/assembly';
 import { ACCOUNTS, ALL_ON_CONFIG } from './support/configs';
 import { decide, expectAllowed, identityPoliciesOf, resourcePolicyOf } from './support/iam';
 import { endpointRoleName, imageRepositoryName } from '../../lib/naming';
@@ -48,21 +48,6 @@ const RAY_ASYNC_SERVERLESS_TARGETS = {
     },
   },
 };
-/** The built-in defaults with prod's endpoint changed: 25 % capture and a 15-minute bake (the `cdk deploy` after a promotion). */
-const REDEPLOY_CONFIG = {
-  stages: {
-    prod: {
-      sagemaker: {
-        endpoints: [{
-          name: 'default', mode: 'real-time', instanceType: 'ml.m5.large', instanceCount: 2, dataCaptureSamplingPercent: 25, modelPackageGroup: 'default',
-          autoScaling: { minCapacity: 2, maxCapacity: 6, targetInvocationsPerInstance: 100 },
-          guardrails: { trafficShifting: 'canary', canaryPercent: 10, bakeMinutes: 15, latencyAlarmMs: 1000, errorAlarmCount: 5 },
-        }],
-      },
-    },
-  },
-};
-
 /** The pipeline's actions, with their input (CodePipeline variables left as written). */
 function pipelineActions(platform: SynthesizedPlatform, stage: string): { stage: string; name: string; input?: any; env?: any }[] {
   const pipeline = platform.only('AWS::CodePipeline::Pipeline', `${stage}/Delivery`);
@@ -392,7 +377,7 @@ describe('model journey with the built-in defaults: register → approve → sta
   test('a later `cdk deploy` that changes prod\'s endpoint (capture 25 %, 15 min bake) keeps serving the approved v2, not the template\'s model', async () => {
     expect(sourceOf(world.served(endpointOf('prod'))[0])).toBe(v2);
     const before = world.endpoints.get(endpointOf('prod'))!.config;
-    const changes = await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG, STANDALONE), 'prod');
+    const changes = await rt.deploySageMakerStack(synthesizedVariant('redeploy'), 'prod');
     // The change reaches the endpoint: the custom resource is asked again, a new config is made, the endpoint updated.
     expect(changes).toEqual([`${endpointOf('prod')}: Custom::ServedModel updated`, `${endpointOf('prod')}: endpoint updated`]);
     world.settle();
@@ -404,8 +389,8 @@ describe('model journey with the built-in defaults: register → approve → sta
     const template = platform.resources('AWS::SageMaker::Model', { stack: 'prod/SageMaker' })[0];
     expect(world.served(endpointOf('prod'))).not.toContain(template.properties.PrimaryContainer.Image);
     // A deploy that does not touch the endpoint changes nothing; staging was not touched at all.
-    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG, STANDALONE), 'prod')).toEqual([`${endpointOf('prod')}: endpoint unchanged`]);
-    expect(await rt.deploySageMakerStack(synthesizeConfig('redeploy', REDEPLOY_CONFIG, STANDALONE), 'staging')).toEqual([`${endpointOf('staging')}: endpoint unchanged`]);
+    expect(await rt.deploySageMakerStack(synthesizedVariant('redeploy'), 'prod')).toEqual([`${endpointOf('prod')}: endpoint unchanged`]);
+    expect(await rt.deploySageMakerStack(synthesizedVariant('redeploy'), 'staging')).toEqual([`${endpointOf('staging')}: endpoint unchanged`]);
     expect(sourceOf(world.served(endpointOf('staging'))[0])).toBe(v2);
   });
 

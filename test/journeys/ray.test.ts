@@ -1,5 +1,5 @@
-import { synthesizeConfig, type FoundResource, type SynthesizedPlatform } from './support/assembly';
-import { ACCOUNTS, REGION, ZONES } from './support/configs';
+import { synthesizedVariant, type FoundResource, type SynthesizedPlatform } from './support/assembly';
+import { ACCOUNTS, REGION, SCIENTIST } from './support/configs';
 import { decide, expectAllowed } from './support/iam';
 import { expectValid } from '../kuberay-crds';
 import { expectValidKarpenter } from '../karpenter-api';
@@ -11,52 +11,6 @@ import { expectValidKarpenter } from '../karpenter-api';
  * cluster (pods scheduling, the autoscaler scaling, pyarrow reading S3 with the pod's token) is listed in
  * constructs/eks/README.md, not faked here.
  */
-const SCIENTIST = `arn:aws:iam::${ACCOUNTS.dev}:role/data-scientist`;
-/**
- * Dev in its own account with EKS, Ray, a named job, the pipeline on Ray; staging runs Ray on Karpenter node pools
- * instead of the Cluster Autoscaler; prod kept small.
- */
-const RAY_CONFIG: Record<string, unknown> = {
-  prefix: 'acme-ml',
-  sagemaker: { enabled: false },
-  lambdaInference: { enabled: false },
-  monitoring: { enabled: true },
-  stages: {
-    dev: {
-      env: { account: ACCOUNTS.dev, region: REGION },
-      network: { availabilityZones: ZONES },
-      // An SSM-managed box in the VPC to port-forward the private API endpoint through.
-      compute: { enabled: true, instances: [{ name: 'jump', instanceType: 'g5.xlarge', amiId: 'ami-0123456789abcdef0' }] },
-      eks: {
-        rayUserRoleArns: [SCIENTIST],
-        viewerRoleArns: [`arn:aws:iam::${ACCOUNTS.dev}:role/on-call`],
-        dockerHubCacheCredentialArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNTS.dev}:secret:ecr-pullthroughcache/docker-hub-AbCdEf`,
-        ray: {
-          gangScheduling: true,
-          jobs: [
-            { name: 'features', entrypoint: 'python features.py', maxGpuWorkers: 2 },
-            { name: 'nightly-train', entrypoint: 'python train.py', schedule: '0 3 * * *', maxGpuWorkers: 2, workingDir: 's3://code-bucket/train.zip' },
-          ],
-        },
-      },
-      // The pipeline registers into dev's registry; promotion is the model journey's subject, not this one's.
-      sagemaker: { enabled: true },
-      pipelines: { enabled: true, training: { backend: 'ray' }, deployTargets: [] },
-    },
-    staging: {
-      env: { account: ACCOUNTS.staging, region: REGION },
-      network: { availabilityZones: ZONES },
-      eks: {
-        nodeProvisioner: 'karpenter',
-        gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 4, spot: true, diskSizeGiB: 200 }],
-      },
-      compute: { enabled: false },
-      monitoring: { enabled: false },
-    },
-    prod: { env: { account: ACCOUNTS.prod, region: REGION }, network: { availabilityZones: ZONES }, eks: { enabled: false }, compute: { enabled: false }, monitoring: { enabled: false } },
-  },
-};
-
 type K8s = Record<string, any>;
 
 describe('Ray journey (dev in its own account)', () => {
@@ -67,8 +21,7 @@ describe('Ray journey (dev in its own account)', () => {
   let lake: { processed: string; artifacts: string; processedKey: string; artifactsKey: string };
 
   beforeAll(() => {
-    // The standalone stages are what this journey reads; the infrastructure pipeline's copies would double the synth.
-    platform = synthesizeConfig('ray', RAY_CONFIG, { pipeline: false });
+    platform = synthesizedVariant('ray');
     objects = platform.resources('Custom::AWSCDK-EKS-KubernetesResource', { stack: 'dev/Training' })
       .flatMap((r) => (typeof r.properties.Manifest === 'string' ? JSON.parse(r.properties.Manifest) : []) as K8s[]);
     cluster = platform.only('AWS::EKS::Cluster', 'dev/Training');

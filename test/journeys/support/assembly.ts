@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { stringify } from 'yaml';
 import { buildPlatform } from '../../../lib/app';
 import { CDK_CONTEXT } from '../../helpers';
-import { ALL_ON_CONFIG, DEFAULT_CONFIG } from './configs';
+import { ALL_ON_CONFIG, DEFAULT_CONFIG, VARIANTS, type VariantName } from './configs';
 import { TemplateResolver, type CfnTemplate } from './resolve';
 
 /**
@@ -164,6 +164,11 @@ const cache = new Map<string, SynthesizedPlatform>();
 /** The platform of a named journey config (see `configs.ts`), synthesized once per source tree. */
 export function synthesizedPlatform(name: JourneyConfigName): SynthesizedPlatform {
   return synthesizeConfig(name, CONFIGS[name]);
+}
+
+/** A journey file's own config (`VARIANTS` in configs.ts), every stage without the infrastructure pipeline. */
+export function synthesizedVariant(name: VariantName): SynthesizedPlatform {
+  return synthesizeConfig(name, VARIANTS[name], { pipeline: false });
 }
 
 /** Which stages {@link synthesizeConfig} builds, as `-c stage=` would select them. */

@@ -107,3 +107,86 @@ export const ALL_ON_CONFIG: Record<string, unknown> = {
 
 /** The built-in defaults: no config file at all. */
 export const DEFAULT_CONFIG: Record<string, unknown> = {};
+
+/** The Ray journey's data scientist. */
+export const SCIENTIST = `arn:aws:iam::${ACCOUNTS.dev}:role/data-scientist`;
+/**
+ * Dev in its own account with EKS, Ray, a named job, the pipeline on Ray; staging runs Ray on Karpenter node pools
+ * instead of the Cluster Autoscaler; prod kept small.
+ */
+export const RAY_CONFIG: Record<string, unknown> = {
+  prefix: 'acme-ml',
+  sagemaker: { enabled: false },
+  lambdaInference: { enabled: false },
+  monitoring: { enabled: true },
+  stages: {
+    dev: {
+      env: { account: ACCOUNTS.dev, region: REGION },
+      network: { availabilityZones: ZONES },
+      // An SSM-managed box in the VPC to port-forward the private API endpoint through.
+      compute: { enabled: true, instances: [{ name: 'jump', instanceType: 'g5.xlarge', amiId: 'ami-0123456789abcdef0' }] },
+      eks: {
+        rayUserRoleArns: [SCIENTIST],
+        viewerRoleArns: [`arn:aws:iam::${ACCOUNTS.dev}:role/on-call`],
+        dockerHubCacheCredentialArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNTS.dev}:secret:ecr-pullthroughcache/docker-hub-AbCdEf`,
+        ray: {
+          gangScheduling: true,
+          jobs: [
+            { name: 'features', entrypoint: 'python features.py', maxGpuWorkers: 2 },
+            { name: 'nightly-train', entrypoint: 'python train.py', schedule: '0 3 * * *', maxGpuWorkers: 2, workingDir: 's3://code-bucket/train.zip' },
+          ],
+        },
+      },
+      // The pipeline registers into dev's registry; promotion is the model journey's subject, not this one's.
+      sagemaker: { enabled: true },
+      pipelines: { enabled: true, training: { backend: 'ray' }, deployTargets: [] },
+    },
+    staging: {
+      env: { account: ACCOUNTS.staging, region: REGION },
+      network: { availabilityZones: ZONES },
+      eks: {
+        nodeProvisioner: 'karpenter',
+        gpuNodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 4, spot: true, diskSizeGiB: 200 }],
+      },
+      compute: { enabled: false },
+      monitoring: { enabled: false },
+    },
+    prod: { env: { account: ACCOUNTS.prod, region: REGION }, network: { availabilityZones: ZONES }, eks: { enabled: false }, compute: { enabled: false }, monitoring: { enabled: false } },
+  },
+};
+
+/** staging shares dev's account (single account), prod has its own (cross-account); both switch Lambda inference on because they are targets. */
+export const LAMBDA_TARGETS: Record<string, unknown> = {
+  prefix: 'acme-ml',
+  stages: {
+    dev: { ...stageEnv(ACCOUNTS.dev), pipelines: { deployTargets: [{ stage: 'staging', kind: 'lambda' }, { stage: 'prod', kind: 'lambda', approval: true }] } },
+    staging: stageEnv(ACCOUNTS.dev),
+    prod: stageEnv(ACCOUNTS.prod),
+  },
+};
+
+/** The built-in defaults with prod's endpoint changed: 25 % capture and a 15-minute bake (the `cdk deploy` after a promotion). */
+export const REDEPLOY_CONFIG: Record<string, unknown> = {
+  stages: {
+    prod: {
+      sagemaker: {
+        endpoints: [{
+          name: 'default', mode: 'real-time', instanceType: 'ml.m5.large', instanceCount: 2, dataCaptureSamplingPercent: 25, modelPackageGroup: 'default',
+          autoScaling: { minCapacity: 2, maxCapacity: 6, targetInvocationsPerInstance: 100 },
+          guardrails: { trafficShifting: 'canary', canaryPercent: 10, bakeMinutes: 15, latencyAlarmMs: 1000, errorAlarmCount: 5 },
+        }],
+      },
+    },
+  },
+};
+
+/**
+ * Configs one journey file reads, synthesized without the infrastructure pipeline (its copies of the stages are the
+ * same constructs, checked on the everything-on config): the global setup warms them (support/global-setup.ts).
+ */
+export const VARIANTS = {
+  ray: RAY_CONFIG,
+  lambdaTargets: LAMBDA_TARGETS,
+  redeploy: REDEPLOY_CONFIG,
+} as const;
+export type VariantName = keyof typeof VARIANTS;
