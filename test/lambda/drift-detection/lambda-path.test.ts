@@ -11,7 +11,7 @@ import { eventBridge, handler as driftJob, s3, sagemaker } from '../../../lambda
 import { captureSettingsFromEnv, TrafficCapture } from '../../../lambda/model-server/src/capture';
 import { createHandler } from '../../../lambda/model-server/src/lambda';
 import { httpApiEvent, lambdaContext, loadTestModel } from '../model-server/fixtures';
-import { argmax, classify, rows, s3Store } from './support';
+import { argmax, classify, rng, rows, s3Store } from './support';
 
 const LAKE = 'mlops-prod-artifacts';
 const PACKAGE = 'arn:aws:sagemaker:eu-west-1:333333333333:model-package/model-prod/3';
@@ -31,10 +31,12 @@ describe('Lambda path capture → drift job', () => {
   const training = rows(5000, 31);
   let spies: jest.SpyInstance[];
 
-  async function serve(instances: number[][]): Promise<TrafficCapture> {
+  // Sampling draws from a seeded generator: which requests are captured is the same every run, so a drift verdict
+  // on them cannot flip between runs (with Math.random, 'no drift' on training-like traffic failed once in seven full runs here).
+  async function serve(instances: number[][], sampling: number): Promise<TrafficCapture> {
     const capture = new TrafficCapture(captureSettingsFromEnv(env)!, async (o) => {
       store.objects.set(`${o.bucket}/${o.key}`, { body: o.body, sse: o.kmsKeyId ? 'aws:kms' : undefined, kmsKeyId: o.kmsKeyId });
-    });
+    }, undefined, rng(sampling));
     const model = await loadTestModel();
     const h = createHandler({
       settings: { maxBodyBytes: 64 * 1024, maxBatchSize: 8, modelName: 'test', intraOpThreads: 0, metricsNamespace: 'test' },
@@ -72,7 +74,7 @@ describe('Lambda path capture → drift job', () => {
   afterEach(() => spies.forEach((s) => s.mockRestore()));
 
   test('captures about the sampling percent, KMS-encrypted, partitioned by model package and hour', async () => {
-    const capture = await serve(rows(800, 32));
+    const capture = await serve(rows(800, 32), 42);
     // 400 requests at 50 %: a binomial draw, 4 standard deviations either side.
     expect(capture.stats.captured).toBeGreaterThan(160);
     expect(capture.stats.captured).toBeLessThan(240);
@@ -87,13 +89,13 @@ describe('Lambda path capture → drift job', () => {
   });
 
   test('no drift on training-like traffic; drift on f1 when callers shift it, with the package in the event', async () => {
-    await serve(rows(800, 33));
+    await serve(rows(800, 33), 43);
     let { results } = await driftJob({});
     expect(results[0]).toMatchObject({ status: 'ok', malformed: 0 });
     expect(eb.commandCalls(PutEventsCommand)).toHaveLength(0);
 
     for (const k of [...store.objects.keys()]) if (k.startsWith(`${LAKE}/capture/`)) store.objects.delete(k);
-    await serve(rows(800, 34, [0, 1, 0, 0]));
+    await serve(rows(800, 34, [0, 1, 0, 0]), 44);
     ({ results } = await driftJob({}));
     expect(results[0].status).toBe('drift');
     expect(results[0].driftedFeatures).toContain('f1');
