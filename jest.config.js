@@ -15,5 +15,8 @@ module.exports = {
   // Removes the cdk.out folders the run's apps left in the temp directory.
   globalTeardown: '<rootDir>/test/journeys/support/global-teardown.ts',
   testTimeout: 120000,
+  // `npm test` starts jest with --max-semi-space-size=32 (package.json); workers inherit it. Synthesizing CDK apps
+  // allocates many short-lived objects, and a 32 MB young generation scavenges less often than V8's default: measured
+  // on a cold run, 127.7 s → 120.3 s of user CPU, 82.9 s → 78.5 s wall on 2 cores.
   maxWorkers: 2,
 };

@@ -28,7 +28,8 @@ export default async function warmJourneyAssemblies(): Promise<void> {
 function warmInChild(name: 'allOn'): Promise<void> {
   const script = `require(${JSON.stringify(path.join(__dirname, 'assembly'))}).synthesizedPlatform(${JSON.stringify(name)})`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+    // With this process's V8 flags (npm test's larger young generation).
+    const child = spawn(process.execPath, [...process.execArgv, '--require', 'tsx/cjs', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     child.on('error', reject);
