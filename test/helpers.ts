@@ -38,3 +38,14 @@ export function platformStage(stage: string, overrides?: Record<string, unknown>
 }
 
 export const template = (stack: Stack): Template => Template.fromStack(stack);
+
+/**
+ * Where a cloud assembly's file assets are, from its asset manifests: staged copies inside the assembly, or the
+ * sources themselves when staging is off (as it is under `npm test`: test/setup-env.js).
+ */
+export function fileAssetPaths(assemblyDirectory: string): string[] {
+  return fs.readdirSync(assemblyDirectory).filter((f) => f.endsWith('.assets.json')).flatMap((f) => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(assemblyDirectory, f), 'utf8')) as { files?: Record<string, { source: { path?: string } }> };
+    return Object.values(manifest.files ?? {}).flatMap((a) => (a.source.path ? [path.resolve(assemblyDirectory, a.source.path)] : []));
+  });
+}

@@ -103,7 +103,7 @@ describe('DataQualityMonitor', () => {
     const asset = monitor.recordPreprocessor!;
     expect(uri).toContain(`/${asset.s3ObjectKey}`);
     expect(asset.s3ObjectKey).toMatch(/\.py$/);
-    expect(fs.readFileSync(path.join(Stage.of(stack)!.outdir, asset.assetPath), 'utf8')).toContain('def preprocess_handler(inference_record, logger=None)');
+    expect(fs.readFileSync(path.resolve(Stage.of(stack)!.outdir, asset.assetPath), 'utf8')).toContain('def preprocess_handler(inference_record, logger=None)');
     const policy = Object.entries(t.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('DriftRole'))![1];
     expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain(`/${asset.s3ObjectKey}"`);
     expect(job.DataQualityAppSpecification.Environment).toEqual({ publish_cloudwatch_metrics: 'Enabled' });

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { NIST80053R5Checks } from 'cdk-nag';
 import { AlertsTopic, DataLake, ImageRegistry, PlatformNetwork, PropsValidationError } from '../../../constructs';
 import { ModelImage, ModelRegistry, SageMakerEndpoint } from '../../../constructs/serving';
-import { nagFindings, newStack, template } from '../../helpers';
+import { fileAssetPaths, nagFindings, newStack, template } from '../../helpers';
 
 describe('ModelRegistry with approval-driven deployment', () => {
   const stack = newStack();
@@ -100,8 +100,8 @@ describe('ModelRegistry with approval-driven deployment', () => {
 
   test('the bundle leaves out the AWS SDK (it is in the Lambda runtime) and keeps Powertools', () => {
     const assembly = (stack.node.root as App).synth();
-    const bundles = fs.readdirSync(assembly.directory)
-      .map((dir) => path.join(assembly.directory, dir, 'index.js'))
+    const bundles = fileAssetPaths(assembly.directory)
+      .map((dir) => path.join(dir, 'index.js'))
       .filter((file) => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('DEPLOYMENT_SPEC'));
     expect(bundles).toHaveLength(1);
     const code = fs.readFileSync(bundles[0], 'utf8');

@@ -219,7 +219,8 @@ function synthesizeInto(dir: string, config: Record<string, unknown>, stage: str
   const app = new App({
     outdir,
     builtinCloudFormationValidation: false,
-    context: { ...CDK_CONTEXT, '@aws-cdk/core:failSynthOnValidationErrors': false },
+    // Assets stay where they are (the kubectl and AWS CLI layers are 58 MB of zips), as under npm test's setup-env.js.
+    context: { ...CDK_CONTEXT, '@aws-cdk/core:failSynthOnValidationErrors': false, 'aws:cdk:disable-asset-staging': true },
   });
   buildPlatform(app, { stage, configFile, pipeline });
   app.synth();
