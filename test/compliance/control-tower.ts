@@ -35,15 +35,15 @@ function ruleFiles(): Array<{ file: string; types: Set<string> }> {
 /**
  * Control Tower findings over `templates` (paths), one entry per failing rule and resource.
  *
- * cfn-guard's time grows with each rule file × the size of each template it reads, whatever the rule selects (measured:
- * a log-group rule takes 170 ms over the 210 kB Delivery template and 30 ms over its 17 log groups and keys alone). A
- * Control Tower rule only reads resources of the types it names (each query filters `Resources` by `Type`) and the
- * type of what they reference by `Ref`/`Fn::GetAtt` (to check that a referenced key or security group is one), so
- * each rule reads a copy of each template that keeps only those resources, and the referenced ones as their type. Rule files naming the same present types share one
- * cfn-guard process over all of their copies: 34 processes for the every-component config (79 rule files, 28
- * templates) instead of 28 over whole templates, 12.5 s → 5.3 s with the same 185 findings (and the same findings
- * for the defaults, Ray and Lambda-target configs, compared when this was written). `wholeTemplates` runs the same
- * rules over the templates themselves, to compare.
+ * cfn-guard's time grows with each rule file × the size of each template it reads, whatever the rule selects
+ * (measured: a log-group rule takes 170 ms over the 210 kB Delivery template and 30 ms over its 17 log groups and
+ * keys alone). A Control Tower rule only reads resources of the types it names (each query filters `Resources` by
+ * `Type`) and the type of what they reference by `Ref`/`Fn::GetAtt` (to check that a referenced key or security
+ * group is one), so each rule reads a copy of each template that keeps only those resources, and the referenced ones
+ * as their type. Rule files naming the same present types share one cfn-guard process over all of their copies: 34
+ * processes for the every-component config (79 rule files, 28 templates) instead of 28 over whole templates,
+ * 12.5 s → 5.3 s with the same 185 findings (and the same findings for the defaults, Ray and Lambda-target configs,
+ * compared when this was written). `wholeTemplates` runs the same rules over the templates themselves, to compare.
  */
 export function controlTowerFailures(templates: readonly string[], options: { wholeTemplates?: boolean } = {}): GuardFailure[] {
   const rules = ruleFiles();
